@@ -1,0 +1,46 @@
+"""`python -m collector`: run the collector on the embedded ClickHouse (or the configured DSN)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from aiohttp import web
+
+from .accesslog import PrivacyAccessLogger
+from .app import init_app
+from .errors import CollectorError
+from .settings import ENVIRONMENT, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m collector", description=__doc__)
+    parser.add_argument("--help-env", action="store_true", help="list the environment variables and defaults")
+    args = parser.parse_args(argv)
+    if args.help_env:
+        for name, (default, meaning) in ENVIRONMENT.items():
+            print(f"{name:36} {default:40} {meaning}")
+        return 0
+    try:
+        settings = Settings.from_env()
+    except CollectorError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("collector").info("settings %s", settings.describe())
+    try:
+        app = init_app(settings)
+    except CollectorError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    print(f"collector listening on {settings.public_url}/  (data in {settings.data_dir})", flush=True)
+    web.run_app(
+        app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+        access_log_class=PrivacyAccessLogger,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The clarity-js wire format: upload bodies, the envelope, event types and the DOM stream."""

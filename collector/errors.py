@@ -1,0 +1,57 @@
+"""The collector's few exception types, and the one place that maps them to HTTP statuses.
+
+    CollectorError
+    ├── PayloadError            the request is unusable (4xx, the client must not retry)
+    │   ├── BadEnvelope         not JSON, wrong shape, wrong field types (400)
+    │   ├── TooLarge            body or decompressed body over the limit (413)
+    │   ├── TooManyEvents       more events in one upload than allowed (413)
+    │   └── Forbidden           unknown site or origin not allowed (403)
+    ├── ConfigError             settings or sites file invalid (refuse to start)
+    └── StorageError            ClickHouse unreachable or refused a write
+"""
+
+from __future__ import annotations
+
+
+class CollectorError(Exception):
+    """Base of every error the collector raises on purpose."""
+
+
+class PayloadError(CollectorError):
+    """A request the collector refuses; `status` is the HTTP answer, `reason` a short metric label."""
+
+    status = 400
+    reason = "bad_payload"
+
+
+class BadEnvelope(PayloadError):
+    status = 400
+    reason = "bad_payload"
+
+
+class TooLarge(PayloadError):
+    status = 413
+    reason = "too_large"
+
+
+class TooManyEvents(PayloadError):
+    status = 413
+    reason = "too_many_events"
+
+
+class Forbidden(PayloadError):
+    status = 403
+    reason = "forbidden"
+
+
+class ConfigError(CollectorError):
+    """Settings or sites file cannot be used; the process refuses to start."""
+
+
+class StorageError(CollectorError):
+    """ClickHouse did not accept a query or an insert."""
+
+
+def http_status(error: PayloadError) -> int:
+    """The HTTP status for a refused request (the single mapping point)."""
+    return error.status

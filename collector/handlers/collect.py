@@ -1,0 +1,79 @@
+"""`POST /collect`: the URL a site gives clarity-js (and our beacon) as `upload`.
+
+Replies 204 with an empty body whatever was stored (a 200 body would be run as commands by
+clarity-js), 4xx with a short reason for refused input, and never echoes the request.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from ..cors import add_cors_headers, origin_allowed_anywhere, preflight_response
+from ..errors import PayloadError, TooLarge, http_status
+from ..keys import METRICS, SERVICES, SETTINGS
+from ..metrics import DropReason
+from ..pipeline import RequestInfo, ingest_clarity, now_ms
+
+log = logging.getLogger(__name__)
+
+
+def request_info(request: web.Request) -> RequestInfo:
+    headers = request.headers
+    return RequestInfo(
+        origin=headers.get("Origin", ""),
+        user_agent=headers.get("User-Agent", ""),
+        gpc=headers.get("Sec-GPC", "").strip() == "1",
+        dnt=headers.get("DNT", "").strip() == "1",
+        received_ms=now_ms(),
+    )
+
+
+async def read_body(request: web.Request, limit: int) -> bytes:
+    """The body, refusing more than `limit` bytes before reading them all."""
+    if request.content_length is not None and request.content_length > limit:
+        raise TooLarge(f"body over {limit} bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.content.iter_chunked(65536):
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def refusal(error: PayloadError, origin: str, cors_ok: bool) -> web.Response:
+    response = web.Response(status=http_status(error), text=str(error)[:200], content_type="text/plain")
+    if cors_ok:
+        add_cors_headers(response, origin)
+    return response
+
+
+async def collect(request: web.Request) -> web.Response:
+    app = request.app
+    services, metrics = app[SERVICES], app[METRICS]
+    info = request_info(request)
+    cors_ok = bool(info.origin) and origin_allowed_anywhere(services.sites, info.origin)
+    try:
+        body = await read_body(request, app[SETTINGS].max_body_bytes)
+        await ingest_clarity(services, body, info)
+    except PayloadError as error:
+        metrics.drop(DropReason(error.reason))
+        metrics.requests.labels("collect", str(error.status)).inc()
+        return refusal(error, info.origin, cors_ok)
+    response = web.Response(status=204)
+    if cors_ok:
+        add_cors_headers(response, info.origin)
+    metrics.requests.labels("collect", "204").inc()
+    return response
+
+
+async def collect_preflight(request: web.Request) -> web.Response:
+    return preflight_response(request.app[SERVICES].sites, request, "POST, OPTIONS")
+
+
+def setup_routes(app: web.Application) -> None:
+    app.router.add_post("/collect", collect)
+    app.router.add_route("OPTIONS", "/collect", collect_preflight)

@@ -1,0 +1,184 @@
+"""The Clarity ingest pipeline, top to bottom as the product's promise:
+
+decode → site/origin → privacy signals → identify → consent → mask → enrich → buffer.
+
+Each step enriches the payload or drops it with a named reason (a counter, nothing else).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from .clarity import events as ev
+from .clarity.mask import MaskPolicy, mask_events
+from .clarity.rows import EVENT_COLUMNS, PAGEVIEW_COLUMNS, PLAYBACK_COLUMNS, PageContext, payload_rows
+from .clarity.wire import Limits, Payload, parse_payload
+from .consent import ConsentGate, ConsentTimeline, Decision
+from .enrich import describe_device, is_bot
+from .errors import Forbidden
+from .identity import Hasher, PageViewKeys
+from .metrics import DropReason, Metrics
+from .sites import Site, SiteRegistry
+from .writer import BatchWriter
+
+CLARITY = "clarity"
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """What the pipeline may know about the HTTP request; held in memory only, never stored."""
+
+    origin: str
+    user_agent: str
+    gpc: bool
+    dnt: bool
+    received_ms: int
+    country: str = ""
+
+
+@dataclass
+class Outcome:
+    stored_events: int
+    dropped: DropReason | None = None
+
+
+@dataclass
+class IngestServices:
+    """Everything the pipeline writes to or reads from, owned by the app."""
+
+    sites: SiteRegistry
+    hasher: Hasher
+    gate: ConsentGate
+    writer: BatchWriter
+    metrics: Metrics
+    limits: Limits
+    max_string_chars: int
+    drop_bots: bool = True
+
+
+def site_for_payload(sites: SiteRegistry, payload: Payload, origin: str) -> Site:
+    """Step 2: the envelope's projectId names the site; a browser origin must be on its list."""
+    site = sites.get(payload.envelope.project_id)
+    if site is None:
+        raise Forbidden("unknown site")
+    if origin and origin != "null" and not site.allows_origin(origin):
+        raise Forbidden("origin not allowed for this site")
+    return site
+
+
+def privacy_signal(site: Site, request: RequestInfo) -> DropReason | None:
+    """Step 3: Global Privacy Control always refuses storage; Do Not Track unless the site opts out."""
+    if request.gpc:
+        return DropReason.GPC
+    if request.dnt and site.honour_dnt:
+        return DropReason.DNT
+    return None
+
+
+def consent_decisions(payload: Payload) -> list[Decision]:
+    """Consent events (47) in time order; pre-0.8.15 clients only have Dimension 36 = "2"."""
+    found = [
+        Decision(page_time=e[0], source=int(e[2]), ad=e[3] == 1, analytics=e[4] == 1)
+        for e in payload.analytics
+        if e[1] == ev.CONSENT and len(e) >= 5 and all(isinstance(v, int) and not isinstance(v, bool) for v in e[2:5])
+    ]
+    if not found and _older_than(payload.envelope.version, (0, 8, 15)):
+        for e in payload.analytics:
+            if e[1] == ev.DIMENSION and ev.DIM_CONSENT in e[2::2]:
+                values = e[e.index(ev.DIM_CONSENT, 2) + 1]
+                if isinstance(values, list) and "2" in values:
+                    found.append(Decision(page_time=e[0], source=1, ad=False, analytics=True))
+    return sorted(found, key=lambda d: d.page_time)
+
+
+def _older_than(version: str, target: tuple[int, int, int]) -> bool:
+    try:
+        parts = tuple(int(p) for p in version.split(".")[:3])
+    except ValueError:
+        return False
+    return parts < target
+
+
+async def apply_consent(
+    services: IngestServices, site: Site, keys: PageViewKeys, payload: Payload
+) -> tuple[ConsentTimeline, int]:
+    """Step 5: update the page view's consent timeline from this payload; returns it and the source."""
+    gate = services.gate
+    timeline = await gate.timeline(site, keys, first_payload=payload.envelope.sequence == 1)
+    source = 0
+    for decision in consent_decisions(payload):
+        verdict = gate.verdict(site, decision, timeline)
+        if decision.analytics and decision.source == 6 and verdict == "ignore" and not timeline.consented_now:
+            if await gate.recent_explicit_grant(site, keys.visitor_hash):
+                verdict = "grant"
+            else:
+                services.metrics.drop(DropReason.COOKIE_CONSENT_EXPIRED)
+        services.metrics.consent_decisions.labels(verdict, str(decision.source)).inc()
+        gate.record(site, keys, decision, verdict, timeline, CLARITY)
+        if verdict == "grant":
+            source = decision.source
+    return timeline, source
+
+
+def _masked_envelope(payload: Payload, keys: PageViewKeys, url: str) -> list[Any]:
+    """The envelope as stored for replay: client ids replaced by their keyed hashes."""
+    e = payload.envelope
+    return [
+        e.version, e.sequence, e.start, e.duration, e.project_id, format(keys.visitor_hash, "x"),
+        format(keys.session_hash, "x"), e.page_num, e.upload, e.end, e.platform, url,
+    ]
+
+
+async def ingest_clarity(services: IngestServices, body: bytes, request: RequestInfo) -> Outcome:
+    metrics = services.metrics
+    payload = parse_payload(body, services.limits)
+    site = site_for_payload(services.sites, payload, request.origin)
+    refused = privacy_signal(site, request)
+    if refused is not None:
+        metrics.drop(refused)
+        return Outcome(0, refused)
+    if services.drop_bots and is_bot(request.user_agent):
+        metrics.drop(DropReason.BOT)
+        return Outcome(0, DropReason.BOT)
+    envelope = payload.envelope
+    keys = services.hasher.keys(site.id, envelope.user_id, envelope.session_id, envelope.page_num)
+    timeline, source = await apply_consent(services, site, keys, payload)
+    analytics = [e for e in payload.analytics if timeline.allowed(e[0])]
+    playback = [e for e in payload.playback if timeline.allowed(e[0])]
+    refused_count = len(payload.analytics) + len(payload.playback) - len(analytics) - len(playback)
+    if refused_count:
+        reason = DropReason.WITHDRAWN if timeline.ever_consented else DropReason.NO_CONSENT
+        metrics.drop(reason, unit="event", count=refused_count)
+    if not analytics and not playback:
+        reason = DropReason.WITHDRAWN if timeline.ever_consented else DropReason.NO_CONSENT
+        metrics.drop(reason)
+        return Outcome(0, reason)
+
+    policy = MaskPolicy(site.masking, site.sensitive_params, services.max_string_chars, services.hasher, site.id)
+    analytics = mask_events(analytics, policy)
+    playback = mask_events(playback, policy)
+    url = policy.page_url(envelope.url)
+
+    page_start_ms = services.gate.page_start(keys.pageview_id, request.received_ms - envelope.start - envelope.duration)
+    ctx = PageContext(
+        site=site.id, source=CLARITY, keys=keys, page_start_ms=page_start_ms, url=url,
+        device=describe_device(request.user_agent), country=request.country,
+        consent_source=source or timeline.grant_source,
+    )
+    stored = orjson.dumps({"e": _masked_envelope(payload, keys, url), "a": analytics, "p": playback})
+    pageview, event_rows, playback_row = payload_rows(ctx, envelope, analytics, playback, payload.wire_bytes, stored)
+    writer = services.writer
+    writer.add("pageviews", PAGEVIEW_COLUMNS, [pageview])
+    writer.add("events", EVENT_COLUMNS, event_rows)
+    if playback_row is not None:
+        writer.add("playback", PLAYBACK_COLUMNS, [playback_row])
+    metrics.events_accepted.labels(CLARITY).inc(len(analytics) + len(playback))
+    return Outcome(len(analytics) + len(playback))
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)

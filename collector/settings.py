@@ -1,0 +1,131 @@
+"""All configuration in one place: environment variables with documented defaults.
+
+`Settings.from_env()` is the only reader of the environment; everything else receives a Settings.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from .errors import ConfigError
+
+#: Every variable the collector reads, its default, and what it means (printed by `--help-env`).
+ENVIRONMENT: dict[str, tuple[str, str]] = {
+    "COLLECTOR_HOST": ("127.0.0.1", "listen address"),
+    "COLLECTOR_PORT": ("8000", "listen port"),
+    "COLLECTOR_DATA_DIR": ("./data", "folder for the embedded ClickHouse, the secret key and the spool"),
+    "COLLECTOR_CLICKHOUSE_DSN": (
+        "chdb:///<DATA_DIR>/clickhouse",
+        "ClickHouse: chdb:///folder (embedded) or http://user:pass@clickhouse:8123/db (server)",
+    ),
+    "COLLECTOR_DATABASE": ("analytics", "ClickHouse database (a database in an http DSN path wins)"),
+    "COLLECTOR_SITES_FILE": ("./sites.toml", "sites file; when it is missing a demo site is used"),
+    "COLLECTOR_PUBLIC_URL": ("", "URL printed at start and used in snippets (default http://HOST:PORT)"),
+    "COLLECTOR_BATCH_ROWS": ("5000", "flush a table's buffer at this many rows"),
+    "COLLECTOR_BATCH_INTERVAL_MS": ("1000", "flush buffers at least this often"),
+    "COLLECTOR_MAX_BODY_BYTES": ("8388608", "largest request body accepted (413 above)"),
+    "COLLECTOR_MAX_DECOMPRESSED_BYTES": ("33554432", "largest gunzipped body (gzip bombs get 413)"),
+    "COLLECTOR_MAX_EVENTS": ("20000", "most events in one upload (413 above)"),
+    "COLLECTOR_MAX_STRING_CHARS": ("65536", "longest string kept in a stored field (longer is cut)"),
+    "COLLECTOR_SECRET_KEY": ("<generated into DATA_DIR/secret.key>", "key for visitor hashes"),
+    "COLLECTOR_CONSENT_CACHE_SIZE": ("100000", "page views whose consent state is kept in memory"),
+    "COLLECTOR_DROP_BOTS": ("1", "1 drops requests from crawlers and headless browsers (counted, not stored)"),
+    "COLLECTOR_LOG_LEVEL": ("INFO", "logging level"),
+}
+
+
+def _int(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name, ENVIRONMENT[name][0])
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path) -> bytes:
+    """The hashing key: from the environment, else generated once and kept beside the data."""
+    if env.get("COLLECTOR_SECRET_KEY"):
+        return env["COLLECTOR_SECRET_KEY"].encode()
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_bytes().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    port: int
+    data_dir: Path
+    clickhouse_dsn: str
+    database: str
+    sites_file: Path
+    public_url: str
+    batch_rows: int
+    batch_interval_ms: int
+    max_body_bytes: int
+    max_decompressed_bytes: int
+    max_events: int
+    max_string_chars: int
+    consent_cache_size: int
+    log_level: str
+    drop_bots: bool
+    secret_key: bytes = field(repr=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        """Read the environment (or `env`), then apply keyword overrides (tests use these)."""
+        env = dict(os.environ if env is None else env)
+        for key, value in overrides.items():
+            env["COLLECTOR_" + key.upper()] = str(value)
+        data_dir = Path(env.get("COLLECTOR_DATA_DIR", "./data")).resolve()
+        host = env.get("COLLECTOR_HOST", "127.0.0.1")
+        port = _int(env, "COLLECTOR_PORT") if env.get("COLLECTOR_PORT") != "0" else 0
+        dsn = env.get("COLLECTOR_CLICKHOUSE_DSN") or f"chdb://{data_dir / 'clickhouse'}"
+        return cls(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            clickhouse_dsn=dsn,
+            database=env.get("COLLECTOR_DATABASE", "analytics"),
+            sites_file=Path(env.get("COLLECTOR_SITES_FILE", "./sites.toml")),
+            public_url=env.get("COLLECTOR_PUBLIC_URL", "") or f"http://{host}:{port}",
+            batch_rows=_int(env, "COLLECTOR_BATCH_ROWS"),
+            batch_interval_ms=_int(env, "COLLECTOR_BATCH_INTERVAL_MS"),
+            max_body_bytes=_int(env, "COLLECTOR_MAX_BODY_BYTES"),
+            max_decompressed_bytes=_int(env, "COLLECTOR_MAX_DECOMPRESSED_BYTES"),
+            max_events=_int(env, "COLLECTOR_MAX_EVENTS"),
+            max_string_chars=_int(env, "COLLECTOR_MAX_STRING_CHARS"),
+            consent_cache_size=_int(env, "COLLECTOR_CONSENT_CACHE_SIZE"),
+            log_level=env.get("COLLECTOR_LOG_LEVEL", "INFO"),
+            drop_bots=env.get("COLLECTOR_DROP_BOTS", "1").strip().lower() not in ("0", "false", "no", "off"),
+            secret_key=_secret_key(env, data_dir),
+        )
+
+    def describe(self) -> dict[str, object]:
+        """Settings for the start-up log, with secrets and DSN passwords hidden."""
+        shown = asdict(self)
+        shown.pop("secret_key")
+        shown["clickhouse_dsn"] = _hide_password(self.clickhouse_dsn)
+        return {key: str(value) for key, value in shown.items()}
+
+
+def _hide_password(dsn: str) -> str:
+    scheme, sep, rest = dsn.partition("://")
+    if "@" not in rest:
+        return dsn
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}{sep}{user}:***@{host}"

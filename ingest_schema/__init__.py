@@ -1,0 +1,10 @@
+"""The one source of ClickHouse DDL: table definitions, rendered DDL and versioned migrations.
+
+`tables.py` describes every table once; `render.py` turns a definition into single-node DDL;
+`migrate.py` applies the numbered migrations idempotently when the collector starts.
+"""
+
+from .migrate import MIGRATIONS, apply_migrations
+from .tables import TABLES, Column, Table
+
+__all__ = ["MIGRATIONS", "TABLES", "Column", "Table", "apply_migrations"]

@@ -1,0 +1,62 @@
+"""Versioned, idempotent migrations, applied in order at start-up.
+
+Each migration is a number, a description and the statements it runs; every statement is
+written so that running it again changes nothing (IF NOT EXISTS), so two collectors starting
+at once against one server cannot break the schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from .render import create_table_ddl
+from .tables import TABLES
+
+
+class SchemaClient(Protocol):
+    """What migrations need from storage: run a statement, read rows."""
+
+    def command(self, sql: str) -> object: ...
+
+    def query_rows(self, sql: str) -> list[tuple[object, ...]]: ...
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: Callable[[str], list[str]]
+
+
+def _create(*names: str) -> Callable[[str], list[str]]:
+    return lambda db: [create_table_ddl(TABLES[n], db) for n in names]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "ingest spine: page views, events, playback, recordings, consent ledger",
+        _create("pageviews", "events", "playback", "recordings", "consent_ledger"),
+    ),
+)
+
+
+def apply_migrations(client: SchemaClient, database: str) -> list[int]:
+    """Create the database and apply every migration not yet recorded; returns those applied."""
+    client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+    client.command(create_table_ddl(TABLES["schema_migrations"], database))
+    done = {int(str(row[0])) for row in client.query_rows(f"SELECT version FROM `{database}`.schema_migrations")}
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version in done:
+            continue
+        for statement in migration.statements(database):
+            client.command(statement)
+        description = migration.description.replace("'", "\\'")
+        client.command(
+            f"INSERT INTO `{database}`.schema_migrations (version, description) "
+            f"VALUES ({migration.version}, '{description}')"
+        )
+        applied.append(migration.version)
+    return applied

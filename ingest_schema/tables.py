@@ -1,0 +1,194 @@
+"""Every table the collector writes, described once as data.
+
+Retention lives here as TTL clauses: playback 30 days unless the recording is kept
+(favourited or labelled: 13 months); heatmap, click, analytics and consent data 13 months.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Published retention policy, in one place (README "Retention" quotes these).
+PLAYBACK_DAYS = 30
+KEPT_PLAYBACK_MONTHS = 13
+ANALYTICS_MONTHS = 13
+CONSENT_VALID_DAYS = 183
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    codec: str = ""
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    engine: str
+    order_by: str
+    partition_by: str = ""
+    ttl: str = ""
+    settings: str = ""
+    comment: str = ""
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+
+def _c(name: str, type_: str, codec: str = "", default: str = "") -> Column:
+    return Column(name, type_, codec, default)
+
+
+_PAGEVIEW_KEY = (
+    _c("site", "LowCardinality(String)"),
+    _c("day", "Date"),
+    _c("visitor_hash", "UInt64"),
+    _c("session_hash", "UInt64"),
+    _c("page_num", "UInt32"),
+    _c("pageview_id", "UInt64"),
+)
+
+PAGEVIEWS = Table(
+    name="pageviews",
+    comment="one row per consented page view (payloads merge by the key); feeds traffic panels",
+    columns=_PAGEVIEW_KEY
+    + (
+        _c("source", "SimpleAggregateFunction(max, LowCardinality(String))"),
+        _c("started_at", "SimpleAggregateFunction(min, DateTime64(3, 'UTC'))"),
+        _c("last_at", "SimpleAggregateFunction(max, DateTime64(3, 'UTC'))"),
+        _c("url", "SimpleAggregateFunction(max, String)", "ZSTD(3)"),
+        _c("referrer", "SimpleAggregateFunction(max, String)", "ZSTD(3)"),
+        _c("title", "SimpleAggregateFunction(max, String)", "ZSTD(3)"),
+        _c("browser", "SimpleAggregateFunction(max, LowCardinality(String))"),
+        _c("os", "SimpleAggregateFunction(max, LowCardinality(String))"),
+        _c("device", "SimpleAggregateFunction(max, LowCardinality(String))"),
+        _c("country", "SimpleAggregateFunction(max, LowCardinality(String))"),
+        _c("screen_width", "SimpleAggregateFunction(max, UInt16)"),
+        _c("screen_height", "SimpleAggregateFunction(max, UInt16)"),
+        _c("doc_height", "SimpleAggregateFunction(max, UInt32)"),
+        _c("scroll_bottom", "SimpleAggregateFunction(max, UInt32)"),
+        _c("clicks", "SimpleAggregateFunction(sum, UInt64)"),
+        _c("events", "SimpleAggregateFunction(sum, UInt64)"),
+        _c("payloads", "SimpleAggregateFunction(sum, UInt64)"),
+        _c("ended", "SimpleAggregateFunction(max, UInt8)"),
+        _c("consent_source", "SimpleAggregateFunction(max, UInt16)"),
+    ),
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day, visitor_hash, session_hash, page_num, pageview_id)",
+    ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
+)
+
+EVENTS = Table(
+    name="events",
+    comment="analytics events (clicks with page coordinates and target hash, scroll, input, custom, ...)",
+    columns=_PAGEVIEW_KEY
+    + (
+        _c("ts", "DateTime64(3, 'UTC')", "Delta, ZSTD(1)"),
+        _c("source", "LowCardinality(String)"),
+        _c("type", "UInt16"),
+        _c("name", "LowCardinality(String)"),
+        _c("url", "String", "ZSTD(3)"),
+        _c("x", "Int32"),
+        _c("y", "Int32"),
+        _c("target", "Int64"),
+        _c("target_hash", "String", "ZSTD(1)"),
+        _c("target_tag", "LowCardinality(String)"),
+        _c("text", "String", "ZSTD(3)"),
+        _c("link", "String", "ZSTD(3)"),
+        _c("doc_width", "UInt32"),
+        _c("doc_height", "UInt32"),
+        _c("key", "String", "ZSTD(1)"),
+        _c("value", "String", "ZSTD(3)"),
+        _c("num", "Float64"),
+        _c("data", "String", "ZSTD(3)"),
+    ),
+    engine="MergeTree",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day, type, pageview_id, ts)",
+    ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
+)
+
+PLAYBACK = Table(
+    name="playback",
+    comment="masked Clarity payloads in upload order, for replay; 30 days unless the recording is kept",
+    columns=_PAGEVIEW_KEY
+    + (
+        _c("ts", "DateTime64(3, 'UTC')", "Delta, ZSTD(1)"),
+        _c("sequence", "UInt32"),
+        _c("is_end", "UInt8"),
+        _c("wire_bytes", "UInt32"),
+        _c("payload", "String", "ZSTD(6)"),
+        _c("keep", "UInt8", default="0"),
+    ),
+    engine="MergeTree",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, session_hash, page_num, pageview_id, sequence)",
+    ttl=(
+        f"toDateTime(ts) + INTERVAL {PLAYBACK_DAYS} DAY DELETE WHERE keep = 0, "
+        f"toDateTime(ts) + INTERVAL {KEPT_PLAYBACK_MONTHS} MONTH DELETE"
+    ),
+)
+
+RECORDINGS = Table(
+    name="recordings",
+    comment="analyst marks on a recording (favourite, labels); a marked recording is kept 13 months",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("session_hash", "UInt64"),
+        _c("favourite", "UInt8"),
+        _c("labels", "Array(String)"),
+        _c("updated_at", "DateTime64(3, 'UTC')"),
+    ),
+    engine="ReplacingMergeTree(updated_at)",
+    order_by="(site, session_hash)",
+    ttl=f"toDateTime(updated_at) + INTERVAL {KEPT_PLAYBACK_MONTHS} MONTH",
+)
+
+CONSENT_LEDGER = Table(
+    name="consent_ledger",
+    comment="proof of consent (GDPR Art. 7(1)): one row per decision, no IP, no user agent",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("ts", "DateTime64(3, 'UTC')"),
+        _c("visitor_hash", "UInt64"),
+        _c("session_hash", "UInt64"),
+        _c("pageview_id", "UInt64"),
+        _c("page_time", "UInt32"),
+        _c("ingest_path", "LowCardinality(String)"),
+        _c("decision", "LowCardinality(String)"),
+        _c("consent_source", "UInt16"),
+        _c("analytics", "UInt8"),
+        _c("ad", "UInt8"),
+        _c("categories_granted", "Array(LowCardinality(String))"),
+        _c("categories_denied", "Array(LowCardinality(String))"),
+        _c("policy_version", "LowCardinality(String)"),
+    ),
+    engine="MergeTree",
+    partition_by="toYYYYMM(ts)",
+    order_by="(site, visitor_hash, ts)",
+    ttl=f"toDateTime(ts) + INTERVAL {ANALYTICS_MONTHS} MONTH",
+)
+
+SCHEMA_MIGRATIONS = Table(
+    name="schema_migrations",
+    comment="which numbered migrations this database has applied",
+    columns=(
+        _c("version", "UInt32"),
+        _c("description", "String"),
+        _c("applied_at", "DateTime('UTC')", default="now()"),
+    ),
+    engine="ReplacingMergeTree",
+    order_by="version",
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, SCHEMA_MIGRATIONS)
+}
+
+#: Tables holding data about visitors (GDPR export/erase and retention act on these).
+VISITOR_TABLES = ("pageviews", "events", "playback", "consent_ledger")
