@@ -8,7 +8,7 @@ Each step enriches the payload or drops it with a named reason (a counter, nothi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -92,7 +92,11 @@ def consent_decisions(payload: Payload) -> list[Decision]:
                 values = e[e.index(ev.DIM_CONSENT, 2) + 1]
                 if isinstance(values, list) and "2" in values:
                     found.append(Decision(page_time=e[0], source=1, ad=False, analytics=True))
-    return sorted(found, key=lambda d: d.page_time)
+    found.sort(key=lambda d: d.page_time)
+    if found and payload.envelope.sequence == 1:
+        # the first Consent event of a page view is the state at its start: it covers time 0 on
+        found[0] = replace(found[0], page_time=0)
+    return found
 
 
 def _older_than(version: str, target: tuple[int, int, int]) -> bool:

@@ -1,0 +1,115 @@
+"""Server-side masking: typed personal data sent by a careless or forged client never reaches a row."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from collector.masking import clean_url, mask_input_value, mask_pii
+from collector.sites import DEFAULT_SENSITIVE_PARAMS
+
+from .conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, stop_collector
+
+EMAIL = "jane.doe@example.com"
+CARD = "4111 1111 1111 1111"
+CARD_COMPACT = "4111111111111111"
+PHONE = "+49 30 1234567"
+IBAN = "DE89 3704 0044 0532 0130 00"
+NAME = "Jane Pagename"
+TYPED_NAME = "Jane Typedname"
+SECRETS = (EMAIL, CARD, CARD_COMPACT, PHONE, IBAN, "jane.doe%40example.com", "Typedname", "hunter2")
+
+
+def forged_payload() -> dict[str, Any]:
+    """A consented payload whose client 'forgot' to mask: raw values in every field that carries text."""
+    base = clarity_fixture("default_001").document
+    envelope = list(base["e"])
+    envelope[11] = f"https://shop.example/checkout?email={EMAIL}&utm_source=news&step=2#token=hunter2"
+    dom = [
+        50, 5,
+        60, 6, None, "DIV", "title=Account of " + NAME, "data-user=" + EMAIL, "class=profile",
+        61, 60, "*T", f"Hello {NAME}, your card {CARD} and IBAN {IBAN}",
+        62, 60, 61, "INPUT", "type=text", "value=" + EMAIL, "placeholder=" + PHONE,
+        63, 60, 62, "A", f"href=mailto:{EMAIL}", "aria-label=Write to " + NAME,
+        64, 60, 63, "A", "href=https://shop.example/account?email=" + EMAIL + "&ok=1",
+    ]
+    dom = [t for t in dom if t is not None]
+    analytics = [
+        [100, 47, 5, 1, 1],
+        [200, 27, 62, EMAIL, 1],
+        [210, 27, 62, CARD_COMPACT, 1],
+        [215, 27, 62, TYPED_NAME, 1],
+        [220, 42, 62, "text", "hunter2 " + EMAIL, "3riq8z"],
+        [300, 9, 61, 10, 20, 1, 1, 0, 0, 0, f"{NAME} {EMAIL}", f"https://x.example/?email={EMAIL}", "a.b", 1, 1,
+         10, 10, "div", "", "", 0],
+        [400, 24, "signup", f"newsletter <{EMAIL}>"],
+        [410, 34, "plan", ["pro"], "userHint", [EMAIL], "userId", ["a" * 64]],
+        [420, 1, 1, [envelope[11]], 2, [f"https://ref.example/?mail={EMAIL}"], 3, [f"Order for {EMAIL}"],
+         0, ["Mozilla/5.0 SecretBrowser"]],
+        [430, 31, f"Error for {EMAIL}", 1, 1, f"at {PHONE}", f"https://shop.example/app.js?token=hunter2"],
+        [440, 777, {"nested": [f"raw {IBAN}"]}],
+    ]
+    return {"e": envelope, "a": analytics, "p": [dom]}
+
+
+def _all_stored_text(collector: Any) -> str:
+    """Every String and Array(String) column of every table, as one text."""
+    parts = []
+    database = collector.storage.database
+    columns = collector.rows(
+        "SELECT table, name FROM system.columns WHERE database = '{db}' AND (type LIKE '%String%')"
+    )
+    for table, column in columns:
+        for (value,) in collector.storage.query_rows(f"SELECT toString(`{column}`) FROM `{database}`.`{table}`"):
+            parts.append(str(value))
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("mode", ["strict", "balanced", "relaxed"])
+async def test_masking_no_typed_personal_data_in_any_stored_column(collector_factory: Any, mode: str) -> None:
+    collector = await collector_factory(make_site(masking=mode, sensitive_params=["step"]))
+    status, _, _ = await collector.post(
+        "/collect", orjson.dumps(forged_payload()), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
+    )
+    assert status == 204
+    await collector.flush()
+    assert collector.count("playback") == 1 and collector.count("events") > 5
+    stored = _all_stored_text(collector)
+    for secret in SECRETS:
+        assert secret not in stored, f"{secret!r} stored in {mode} mode"
+    assert "SecretBrowser" not in stored, "the user agent is never stored"
+    assert "step=" not in stored, "a site's sensitive parameter is removed from URLs"
+    assert "utm_source=news" in stored, "campaign parameters survive on the page URL"
+    values = [r[0] for r in collector.rows("SELECT value FROM {db}.events WHERE type = 27 ORDER BY ts")]
+    assert values == [mask_input_value(EMAIL), mask_input_value(CARD_COMPACT), mask_input_value(TYPED_NAME)]
+    assert all(set(v) <= {"•", " "} for v in values)
+
+
+async def test_masking_modes_differ_on_visible_text(collector_factory: Any) -> None:
+    """Strict keeps only text lengths; balanced masks words with digits or '@'; relaxed keeps words.
+    Names in page text are masked in strict mode only (Clarity's own modes); typed names always."""
+    texts = {}
+    for mode in ("strict", "balanced", "relaxed"):
+        collector = await collector_factory(make_site(masking=mode))
+        await collector.post("/collect", orjson.dumps(forged_payload()), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+        await collector.flush()
+        payload = orjson.loads(collector.rows("SELECT payload FROM {db}.playback")[0][0])
+        texts[mode] = orjson.dumps(payload).decode()
+        await stop_collector(collector)
+    assert "Hello" not in texts["strict"] and "Hello" in texts["balanced"] and "Hello" in texts["relaxed"]
+    assert "Pagename" not in texts["strict"] and "Pagename" in texts["relaxed"]
+    assert all("Typedname" not in text for text in texts.values())
+
+
+def test_masking_helpers_cover_card_iban_phone_email_and_url_parameters() -> None:
+    assert EMAIL not in mask_pii(f"write to {EMAIL}")
+    assert CARD not in mask_pii(f"card {CARD}")
+    assert "4111111111111112" in mask_pii("not a card 4111111111111112"), "Luhn check keeps other numbers"
+    assert "0532" not in mask_pii(f"iban {IBAN}")
+    assert "1234567" not in mask_pii(f"call {PHONE}")
+    assert "2026-11-25" in mask_pii("on 2026-11-25"), "dates are not phone numbers"
+    url = clean_url(f"https://u:pw@x.example/p?email={EMAIL}&q=shoes&token=abc#access_token=zzz", DEFAULT_SENSITIVE_PARAMS)
+    assert url == "https://x.example/p?q=shoes"
+    assert mask_input_value("true") == "true" and mask_input_value("Jane Doe 42") == "••••• •••• ••••"
