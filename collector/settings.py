@@ -69,7 +69,7 @@ class Settings:
     host: str
     port: int
     data_dir: Path
-    clickhouse_dsn: str
+    clickhouse_dsn: str = field(repr=False)
     database: str
     sites_file: Path
     public_url: str

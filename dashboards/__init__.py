@@ -1,0 +1,1 @@
+"""Analyst dashboards served under /dashboard by the collector app (issue 5)."""

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install everything into this checkout: a Python venv (.venv), the npm packages (node_modules)
+# and, with --test, the test tools and Debian's chromium for the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[ "${1:-}" = "--test" ] && with_tests=1
+
+python=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "==> creating .venv with $($python --version)"
+  "$python" -m venv .venv
+fi
+echo "==> installing Python packages"
+.venv/bin/python -m pip install --quiet --upgrade pip
+if [ "$with_tests" = 1 ]; then
+  .venv/bin/python -m pip install --quiet -e ".[test]"
+else
+  .venv/bin/python -m pip install --quiet -e .
+fi
+
+echo "==> installing npm packages (clarity-js and its decoder/visualizer)"
+npm ci --no-audit --no-fund --loglevel=error
+
+if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Debian's chromium for the browser tests"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi

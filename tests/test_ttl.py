@@ -1,0 +1,83 @@
+"""Retention by ClickHouse TTL: playback 30 days (kept recordings 13 months), the rest 13 months."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from ingest_schema import TABLES
+from ingest_schema.tables import VISITOR_TABLES
+
+NOW = datetime.now(timezone.utc)
+
+
+def _playback_row(age: timedelta, keep: int, sequence: int) -> list[Any]:
+    ts = NOW - age
+    return ["proj123", ts.date(), 1, 2, 1, 3, ts, sequence, 0, 10, '{"e":[]}', keep]
+
+
+def _event_row(age: timedelta, type_: int) -> list[Any]:
+    ts = NOW - age
+    return ["proj123", ts.date(), 1, 2, 1, 3, ts, "clarity", type_, "click", "u", 1, 2, 0, "h", "", "", "", 0, 0, "",
+            "", 0.0, "[]"]
+
+
+def _materialize(collector: Any, table: str) -> None:
+    collector.storage.command(
+        f"ALTER TABLE {collector.storage.table(table)} MATERIALIZE TTL", settings={"mutations_sync": 2}
+    )
+    collector.storage.command(f"OPTIMIZE TABLE {collector.storage.table(table)} FINAL")
+
+
+async def test_ttl_playback_expires_after_30_days_unless_kept(collector: Any) -> None:
+    rows = [
+        _playback_row(timedelta(days=29), keep=0, sequence=1),
+        _playback_row(timedelta(days=31), keep=0, sequence=2),
+        _playback_row(timedelta(days=31), keep=1, sequence=3),
+        _playback_row(timedelta(days=300), keep=1, sequence=4),
+        _playback_row(timedelta(days=420), keep=1, sequence=5),
+    ]
+    collector.storage.insert("playback", TABLES["playback"].column_names, rows)
+    _materialize(collector, "playback")
+    assert [r[0] for r in collector.rows("SELECT sequence FROM {db}.playback ORDER BY sequence")] == [1, 3, 4]
+
+
+async def test_ttl_unkept_recording_is_removed_when_ttl_is_materialised(collector: Any) -> None:
+    """A favourite older than 30 days survives; once unmarked, MATERIALIZE TTL removes it."""
+    collector.storage.insert(
+        "playback", TABLES["playback"].column_names, [_playback_row(timedelta(days=45), keep=1, sequence=1)]
+    )
+    _materialize(collector, "playback")
+    assert collector.count("playback") == 1
+    collector.storage.command(
+        f"ALTER TABLE {collector.storage.table('playback')} UPDATE keep = 0 WHERE sequence = 1",
+        settings={"mutations_sync": 2},
+    )
+    _materialize(collector, "playback")
+    assert collector.count("playback") == 0
+
+
+async def test_ttl_heatmap_and_analytics_expire_after_13_months(collector: Any) -> None:
+    rows = [_event_row(timedelta(days=d), 9) for d in (1, 360, 380, 400, 700)]
+    collector.storage.insert("events", TABLES["events"].column_names, rows)
+    _materialize(collector, "events")
+    oldest = collector.rows("SELECT min(day) FROM {db}.events")[0][0]
+    assert collector.count("events") == 3
+    assert oldest >= date.today() - timedelta(days=13 * 31)
+    ledger = [["proj123", NOW - timedelta(days=d), 1, 2, 3, 0, "clarity", "grant", 5, 1, 0, [], [], "1"]
+              for d in (10, 500)]
+    collector.storage.insert("consent_ledger", TABLES["consent_ledger"].column_names, ledger)
+    _materialize(collector, "consent_ledger")
+    assert collector.count("consent_ledger") == 1
+
+
+async def test_ttl_clauses_are_declared_on_every_visitor_table(collector: Any) -> None:
+    for table in VISITOR_TABLES:
+        ddl = collector.rows(
+            "SELECT create_table_query FROM system.tables WHERE database = '{db}' AND name = {t:String}", t=table
+        )[0][0]
+        assert " TTL " in ddl, table
+    playback = collector.rows(
+        "SELECT create_table_query FROM system.tables WHERE database = '{db}' AND name = 'playback'"
+    )[0][0]
+    assert "toIntervalDay(30) WHERE keep = 0" in playback and "toIntervalMonth(13)" in playback
