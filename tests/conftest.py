@@ -26,9 +26,9 @@ from collector.sites import SiteRegistry, site_from_dict
 from collector.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
-CLARITY_FIXTURES = SHARED / "fixtures" / "clarity"
-MATOMO_FIXTURES = SHARED / "fixtures" / "matomo"
+FIXTURES = ROOT / "tests" / "fixtures"
+CLARITY_FIXTURES = FIXTURES / "clarity"
+MATOMO_FIXTURES = FIXTURES / "matomo"
 ORIGIN = "http://127.0.0.1:8765"
 DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 OUTPUT_DIR = ROOT / "test-output"
