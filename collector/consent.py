@@ -149,13 +149,21 @@ class ConsentGate:
         self, site: Site, keys: PageViewKeys, decision: Decision, verdict: Verdict, timeline: ConsentTimeline,
         ingest_path: str,
     ) -> None:
-        """Apply a grant or withdrawal to the timeline and write it to the ledger (no IP, no UA)."""
-        if verdict not in ("grant", "withdraw"):
+        """Write a decision to the ledger (no IP, no UA) and apply grants and withdrawals to the timeline.
+
+        A refusal by a person who never consented is recorded anonymously: the row proves a decision
+        was made and honoured but holds no visitor, session or page-view key (nothing about them is
+        stored). Implicit or default signals are not decisions and leave no row.
+        """
+        if verdict == "ignore" or (verdict == "deny" and decision.source not in EXPLICIT_SOURCES):
             return
-        timeline.add(decision.page_time, verdict == "grant")
-        timeline.looked_up_empty_at = None
-        if verdict == "grant":
-            timeline.grant_source = decision.source
+        if verdict == "deny":
+            keys = PageViewKeys(visitor_hash=0, session_hash=0, pageview_id=0, page_num=0)
+        else:
+            timeline.add(decision.page_time, verdict == "grant")
+            timeline.looked_up_empty_at = None
+            if verdict == "grant":
+                timeline.grant_source = decision.source
         granted = decision.categories_granted or (
             ("necessary", "analytics") + (("marketing",) if decision.ad else ()) if decision.analytics else ("necessary",)
         )

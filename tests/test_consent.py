@@ -30,7 +30,9 @@ async def test_consent_implicit_fixtures_store_nothing_by_default(collector: Any
         assert await collector.send(clarity_fixture(name)) == 204
     await collector.flush()
     assert _stored(collector) == 0
-    assert collector.count("consent_ledger") == 0
+    anonymous = "visitor_hash = 0 AND session_hash = 0 AND pageview_id = 0 AND decision = 'deny'"
+    assert collector.count("consent_ledger") == collector.count("consent_ledger", anonymous)
+    assert collector.count("consent_ledger", anonymous) == (1 if scenario == "deny_" else 0)
 
 
 async def test_consent_explicit_grant_mid_page_stores_only_from_that_moment(collector: Any) -> None:
