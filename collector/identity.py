@@ -22,6 +22,11 @@ class Hasher:
         """A longer keyed hash as text (for user ids a site passes through `identify`)."""
         return hashlib.blake2b("\x1f".join(parts).encode(), key=self._key, digest_size=16).hexdigest()
 
+    def user(self, site: str, user_id_sha256: str) -> str:
+        """The site's own user id (Clarity `identify`, Matomo `uid`), given as its SHA-256 hex as
+        clarity-js sends it, as a keyed hash: the same person gets the same hash on both paths."""
+        return self.hex("user", site, user_id_sha256.lower())
+
     def visitor(self, site: str, user_id: str) -> int:
         return self.h64("visitor", site, user_id)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from .render import create_table_ddl
-from .tables import TABLES
+from .render import column_ddl, create_table_ddl
+from .tables import ATTRIBUTION_COLUMNS, TABLES, Column
 
 
 class SchemaClient(Protocol):
@@ -33,11 +33,20 @@ def _create(*names: str) -> Callable[[str], list[str]]:
     return lambda db: [create_table_ddl(TABLES[n], db) for n in names]
 
 
+def _add_columns(table: str, columns: tuple[Column, ...]) -> Callable[[str], list[str]]:
+    return lambda db: [
+        f"ALTER TABLE `{db}`.`{table}` ADD COLUMN IF NOT EXISTS {column_ddl(c)}" for c in columns
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "ingest spine: page views, events, playback, recordings, consent ledger",
         _create("pageviews", "events", "playback", "recordings", "consent_ledger"),
+    ),
+    Migration(
+        2, "page views: site user hash and referrer/campaign attribution", _add_columns("pageviews", ATTRIBUTION_COLUMNS)
     ),
 )
 

@@ -52,6 +52,20 @@ _PAGEVIEW_KEY = (
     _c("pageview_id", "UInt64"),
 )
 
+#: Added by migration 2: who the site says the user is (keyed hash of the SHA-256 of the site's own
+#: user id, the same for Clarity `identify` and Matomo `uid`), and where the visit came from.
+ATTRIBUTION_COLUMNS = (
+    _c("user_hash", "SimpleAggregateFunction(max, String)"),
+    _c("channel", "SimpleAggregateFunction(max, LowCardinality(String))"),
+    _c("referrer_host", "SimpleAggregateFunction(max, String)"),
+    _c("referrer_name", "SimpleAggregateFunction(max, String)"),
+    _c("campaign_name", "SimpleAggregateFunction(max, String)"),
+    _c("campaign_source", "SimpleAggregateFunction(max, String)"),
+    _c("campaign_medium", "SimpleAggregateFunction(max, String)"),
+    _c("campaign_keyword", "SimpleAggregateFunction(max, String)"),
+    _c("campaign_content", "SimpleAggregateFunction(max, String)"),
+)
+
 PAGEVIEWS = Table(
     name="pageviews",
     comment="one row per consented page view (payloads merge by the key); feeds traffic panels",
@@ -76,7 +90,8 @@ PAGEVIEWS = Table(
         _c("payloads", "SimpleAggregateFunction(sum, UInt64)"),
         _c("ended", "SimpleAggregateFunction(max, UInt8)"),
         _c("consent_source", "SimpleAggregateFunction(max, UInt16)"),
-    ),
+    )
+    + ATTRIBUTION_COLUMNS,
     engine="AggregatingMergeTree",
     partition_by="toYYYYMM(day)",
     order_by="(site, day, visitor_hash, session_hash, page_num, pageview_id)",

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from collector.errors import ConfigError
+from ingest_schema import MIGRATIONS, TABLES
 from collector.settings import Settings
 from collector.sites import load_sites
 from collector.storage import Storage
@@ -57,7 +58,11 @@ async def test_ingest_clean_shutdown_writes_every_accepted_event(collector_facto
 async def test_ingest_migrations_are_idempotent(collector: Any) -> None:
     assert collector.storage.migrate() == []
     versions = collector.rows("SELECT version FROM {db}.schema_migrations FINAL ORDER BY version")
-    assert versions == [(1,)]
+    assert versions == [(m.version,) for m in MIGRATIONS]
+    columns = {r[0] for r in collector.rows(
+        "SELECT name FROM system.columns WHERE database = '{db}' AND table = 'pageviews'"
+    )}
+    assert set(TABLES["pageviews"].column_names) == columns, "migrations build exactly the declared columns"
 
 
 def test_ingest_settings_from_environment(tmp_path: Path) -> None:

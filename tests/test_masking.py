@@ -113,3 +113,18 @@ def test_masking_helpers_cover_card_iban_phone_email_and_url_parameters() -> Non
     url = clean_url(f"https://u:pw@x.example/p?email={EMAIL}&q=shoes&token=abc#access_token=zzz", DEFAULT_SENSITIVE_PARAMS)
     assert url == "https://x.example/p?q=shoes"
     assert mask_input_value("true") == "true" and mask_input_value("Jane Doe 42") == "••••• •••• ••••"
+
+
+async def test_masking_identify_user_id_is_a_keyed_hash_on_the_page_view(loader_collector: Any) -> None:
+    import hashlib
+
+    from collector.identity import Hasher
+
+    document = clarity_fixture("default_001").document
+    raw_id_sha = hashlib.sha256(b"customer-42").hexdigest()
+    document["a"].append([300, 34, "userId", [raw_id_sha], "userHint", ["cust…42"]])
+    await loader_collector.post("/collect", orjson.dumps(document), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+    await loader_collector.flush()
+    expected = Hasher(b"test-secret-key").user("proj123", raw_id_sha)
+    assert loader_collector.rows("SELECT max(user_hash) FROM {db}.pageviews") == [(expected,)]
+    assert raw_id_sha not in _all_stored_text(loader_collector)

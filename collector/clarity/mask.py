@@ -134,7 +134,7 @@ def _dimension_value(policy: MaskPolicy) -> Callable[[int | str, str], str]:
 def _variable_value(policy: MaskPolicy) -> Callable[[int | str, str], str]:
     def mask(key: int | str, value: str) -> str:
         if key == "userId":
-            return policy.hasher.hex("identify", policy.site, value)
+            return policy.hasher.user(policy.site, value)
         if key == "userHint" and policy.mode != "relaxed":
             return bullets(value)
         return policy.free(value)

@@ -14,6 +14,7 @@ import orjson
 
 from ingest_schema import TABLES
 
+from ..attribution import Attribution
 from ..enrich import Device
 from ..identity import PageViewKeys
 from . import events as ev
@@ -36,6 +37,7 @@ class PageContext:
     device: Device
     country: str
     consent_source: int
+    attribution: Attribution = Attribution()
 
 
 def _int(value: Any, default: int = 0) -> int:
@@ -62,6 +64,14 @@ def _dimension(event: list[Any], key: int) -> str:
     for index in range(2, len(event) - 1, 2):
         values = event[index + 1]
         if event[index] == key and isinstance(values, list) and values and isinstance(values[-1], str):
+            return values[-1]
+    return ""
+
+
+def _variable(event: list[Any], name: str) -> str:
+    for index in range(2, len(event) - 1, 2):
+        values = event[index + 1]
+        if event[index] == name and isinstance(values, list) and values and isinstance(values[-1], str):
             return values[-1]
     return ""
 
@@ -124,7 +134,7 @@ def payload_rows(
 ) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], tuple[Any, ...] | None]:
     """(page-view row, event rows, playback row) for one payload."""
     doc_width = doc_height = screen_w = screen_h = viewport_h = scroll_bottom = clicks = 0
-    referrer = title = ""
+    referrer = title = user_hash = ""
     for event in sorted(analytics + [e for e in playback if e[1] == ev.DOCUMENT], key=lambda e: e[0]):
         kind = event[1]
         if kind == ev.DOCUMENT and len(event) > 3:
@@ -139,6 +149,8 @@ def payload_rows(
             scroll_bottom = max(scroll_bottom, _int(event[4]) + viewport_h)
         elif kind in (ev.CLICK, ev.CONTEXT_MENU):
             clicks += 1
+        elif kind == ev.VARIABLE:
+            user_hash = _variable(event, "userId") or user_hash
         elif kind == ev.DIMENSION:
             referrer = _dimension(event, ev.DIM_REFERRER) or referrer
             title = _dimension(event, ev.DIM_TITLE) or title
@@ -158,7 +170,7 @@ def payload_rows(
         last, ctx.url, referrer, title, ctx.device.browser, ctx.device.os, ctx.device.device, ctx.country,
         _clamp(screen_w, 0, 65535), _clamp(screen_h, 0, 65535), _clamp(doc_height, 0, 2**32 - 1),
         _clamp(scroll_bottom, 0, 2**32 - 1), clicks, len(analytics) + len(playback), 1, envelope.end,
-        ctx.consent_source,
+        ctx.consent_source, user_hash, *ctx.attribution.values(),
     )
     playback_row = (
         ctx.site, day, keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, first,
