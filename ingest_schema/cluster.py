@@ -1,0 +1,77 @@
+"""Cluster DDL from the same table definitions: ReplicatedMergeTree local tables, Distributed fronts.
+
+Each table `t` becomes `t_local` (replicated, on every node, same columns, keys and TTL) and `t`,
+a Distributed table over `t_local` sharded by site and visitor, so the collector's queries and
+inserts keep using the plain table names on a cluster.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .render import create_table_ddl
+from .tables import TABLES, Table
+
+#: Sharding keys: a visitor's rows live on one shard, so per-visitor queries and GDPR erasure stay local.
+SHARDING_KEYS = {
+    "pageviews": "cityHash64(site, visitor_hash)",
+    "events": "cityHash64(site, visitor_hash)",
+    "playback": "cityHash64(site, visitor_hash)",
+    "consent_ledger": "cityHash64(site, visitor_hash)",
+    "recordings": "cityHash64(site, session_hash)",
+}
+DEFAULT_SHARDING_KEY = "rand()"
+LOCAL_SUFFIX = "_local"
+
+_ENGINE = re.compile(r"^(\w*)MergeTree(?:\((.*)\))?$")
+
+
+def replicated_engine(engine: str, database: str, table: str) -> str:
+    """`ReplacingMergeTree(updated_at)` → `ReplicatedReplacingMergeTree('/clickhouse/…', '{replica}', updated_at)`."""
+    match = _ENGINE.match(engine)
+    if match is None:
+        raise ValueError(f"{table}: cannot replicate engine {engine!r}")
+    variant, arguments = match.group(1), match.group(2)
+    zk_path = f"'/clickhouse/tables/{{shard}}/{database}/{table}'"
+    parameters = [zk_path, "'{replica}'"] + ([arguments] if arguments else [])
+    return f"Replicated{variant}MergeTree({', '.join(parameters)})"
+
+
+def local_table(table: Table, database: str) -> Table:
+    return Table(
+        name=table.name + LOCAL_SUFFIX,
+        columns=table.columns,
+        engine=replicated_engine(table.engine, database, table.name),
+        order_by=table.order_by,
+        partition_by=table.partition_by,
+        ttl=table.ttl,
+        settings=table.settings,
+        comment=table.comment,
+    )
+
+
+def _on_cluster(ddl: str, database: str, name: str, cluster: str) -> str:
+    head = f"CREATE TABLE IF NOT EXISTS `{database}`.`{name}`"
+    assert ddl.startswith(head)
+    return f"{head} ON CLUSTER `{cluster}`" + ddl[len(head):]
+
+
+def cluster_ddl(database: str, cluster: str) -> list[str]:
+    """Every statement to create the schema on a cluster named `cluster` (idempotent)."""
+    statements = [f"CREATE DATABASE IF NOT EXISTS `{database}` ON CLUSTER `{cluster}`"]
+    for table in TABLES.values():
+        local = local_table(table, database)
+        statements.append(_on_cluster(create_table_ddl(local, database), database, local.name, cluster))
+        key = SHARDING_KEYS.get(table.name, DEFAULT_SHARDING_KEY)
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS `{database}`.`{table.name}` ON CLUSTER `{cluster}` "
+            f"AS `{database}`.`{local.name}` "
+            f"ENGINE = Distributed(`{cluster}`, `{database}`, `{local.name}`, {key})"
+        )
+    return statements
+
+
+def single_node_ddl(database: str) -> list[str]:
+    return [f"CREATE DATABASE IF NOT EXISTS `{database}`"] + [
+        create_table_ddl(t, database) for t in TABLES.values()
+    ]
