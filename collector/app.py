@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     storage = Storage(settings.clickhouse_dsn, settings.database)
-    applied = await storage.run(storage.migrate)
-    if applied:
-        log.info("applied schema migrations %s", applied)
+    if settings.clickhouse_cluster:
+        await storage.run(storage.check_cluster_schema)
+    else:
+        applied = await storage.run(storage.migrate)
+        if applied:
+            log.info("applied schema migrations %s", applied)
     app[STORAGE] = storage
     yield
     storage.close()

@@ -23,6 +23,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "ClickHouse: chdb:///folder (embedded) or http://user:pass@clickhouse:8123/db (server)",
     ),
     "COLLECTOR_DATABASE": ("analytics", "ClickHouse database (a database in an http DSN path wins)"),
+    "COLLECTOR_CLICKHOUSE_CLUSTER": (
+        "",
+        "cluster name: the schema is applied by `python -m ingest_schema --cluster`, the collector only checks it",
+    ),
     "COLLECTOR_SITES_FILE": ("./sites.toml", "sites file; when it is missing a demo site is used"),
     "COLLECTOR_PUBLIC_URL": ("", "URL printed at start and used in snippets (default http://HOST:PORT)"),
     "COLLECTOR_BATCH_ROWS": ("5000", "flush a table's buffer at this many rows"),
@@ -71,6 +75,7 @@ class Settings:
     data_dir: Path
     clickhouse_dsn: str = field(repr=False)
     database: str
+    clickhouse_cluster: str
     sites_file: Path
     public_url: str
     batch_rows: int
@@ -100,6 +105,7 @@ class Settings:
             data_dir=data_dir,
             clickhouse_dsn=dsn,
             database=env.get("COLLECTOR_DATABASE", "analytics"),
+            clickhouse_cluster=env.get("COLLECTOR_CLICKHOUSE_CLUSTER", ""),
             sites_file=Path(env.get("COLLECTOR_SITES_FILE", "./sites.toml")),
             public_url=env.get("COLLECTOR_PUBLIC_URL", "") or f"http://{host}:{port}",
             batch_rows=_int(env, "COLLECTOR_BATCH_ROWS"),

@@ -17,7 +17,7 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from ingest_schema import apply_migrations
+from ingest_schema import MIGRATIONS, apply_migrations
 
 from .errors import StorageError
 
@@ -58,6 +58,17 @@ class Storage:
 
     def migrate(self) -> list[int]:
         return apply_migrations(self, self.database)
+
+    def check_cluster_schema(self) -> None:
+        """On a cluster the schema is converged by `python -m ingest_schema --cluster … --apply`;
+        a collector only refuses to start when a migration it needs is missing."""
+        try:
+            rows = self.query_rows(f"SELECT version FROM {self.table('schema_migrations')}")
+        except StorageError as exc:
+            raise StorageError(f"cluster schema missing, run python -m ingest_schema --cluster: {exc}") from exc
+        missing = {m.version for m in MIGRATIONS} - {int(r[0]) for r in rows}
+        if missing:
+            raise StorageError(f"cluster schema lacks migrations {sorted(missing)}: run python -m ingest_schema --apply")
 
     def command(self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> Any:
         try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .render import create_table_ddl
+from .render import column_ddl, create_table_ddl
 from .tables import TABLES, Table
 
 #: Sharding keys: a visitor's rows live on one shard, so per-visitor queries and GDPR erasure stay local.
@@ -75,3 +75,20 @@ def single_node_ddl(database: str) -> list[str]:
     return [f"CREATE DATABASE IF NOT EXISTS `{database}`"] + [
         create_table_ddl(t, database) for t in TABLES.values()
     ]
+
+
+def converge_statements(database: str, cluster: str) -> list[str]:
+    """Bring a cluster to the declared schema: create what is missing, add columns declared since.
+
+    Column additions are what migrations do to existing tables, so converging on the declarations
+    (local and Distributed tables alike) upgrades a cluster without a cluster copy of each migration.
+    """
+    statements = cluster_ddl(database, cluster)
+    for table in TABLES.values():
+        for name in (table.name + LOCAL_SUFFIX, table.name):
+            for column in table.columns:
+                statements.append(
+                    f"ALTER TABLE `{database}`.`{name}` ON CLUSTER `{cluster}` "
+                    f"ADD COLUMN IF NOT EXISTS {column_ddl(column)}"
+                )
+    return statements

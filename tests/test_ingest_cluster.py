@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from collector.errors import StorageError
+from collector.sites import SiteRegistry
 from ingest_schema import TABLES
 from ingest_schema.cluster import LOCAL_SUFFIX, SHARDING_KEYS, cluster_ddl, replicated_engine
 from ingest_schema.render import create_table_ddl
+
+from .conftest import make_site, start_collector, stop_collector
 
 
 def _format(collector: Any, sql: str) -> str:
@@ -47,3 +53,17 @@ def test_ingest_cluster_replicated_engine_keeps_engine_arguments() -> None:
         "ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/db/t', '{replica}', updated_at)"
     )
     assert replicated_engine("MergeTree", "db", "t").startswith("ReplicatedMergeTree('/clickhouse/tables/")
+
+
+async def test_ingest_cluster_mode_collector_checks_schema_instead_of_migrating(
+    collector_factory: Any, settings_factory: Any
+) -> None:
+    settings = settings_factory(clickhouse_cluster="prod")
+    with pytest.raises(StorageError, match="ingest_schema"):
+        await start_collector(settings, SiteRegistry({"proj123": make_site()}))
+    migrated = await collector_factory()
+    database = migrated.storage.database
+    await stop_collector(migrated)
+    checked = await collector_factory(clickhouse_cluster="prod", database=database)
+    async with checked.http.get(checked.url + "/readyz") as response:
+        assert response.status == 200
