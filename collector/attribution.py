@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -17,4 +17,8 @@ class Attribution:
     campaign_content: str = ""
 
     def values(self) -> tuple[str, ...]:
-        return astuple(self)
+        """Column values in schema order (not `dataclasses.astuple`, which deep-copies: hot path)."""
+        return (
+            self.channel, self.referrer_host, self.referrer_name, self.campaign_name, self.campaign_source,
+            self.campaign_medium, self.campaign_keyword, self.campaign_content,
+        )

@@ -8,7 +8,7 @@ Each step enriches the payload or drops it with a named reason (a counter, nothi
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -58,6 +58,16 @@ class IngestServices:
     limits: Limits
     max_string_chars: int
     drop_bots: bool = True
+    policies: dict[str, MaskPolicy] = field(default_factory=dict)
+
+    def mask_policy(self, site: Site) -> MaskPolicy:
+        """One policy per site, kept so its memo of masked strings is reused across payloads."""
+        policy = self.policies.get(site.id)
+        if policy is None:
+            policy = self.policies[site.id] = MaskPolicy(
+                site.masking, site.sensitive_params, self.max_string_chars, self.hasher, site.id
+            )
+        return policy
 
 
 def site_for_payload(sites: SiteRegistry, payload: Payload, origin: str) -> Site:
@@ -162,7 +172,7 @@ async def ingest_clarity(services: IngestServices, body: bytes, request: Request
         metrics.drop(reason)
         return Outcome(0, reason)
 
-    policy = MaskPolicy(site.masking, site.sensitive_params, services.max_string_chars, services.hasher, site.id)
+    policy = services.mask_policy(site)
     analytics = mask_events(analytics, policy)
     playback = mask_events(playback, policy)
     url = policy.page_url(envelope.url)

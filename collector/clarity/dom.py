@@ -34,50 +34,38 @@ class Node:
         return self.tag.split("~")[0]
 
 
-def _resolve(tokens: list[Any], reference: list[Any]) -> list[str]:
-    out = []
-    for index in reference:
-        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < len(tokens):
-            value = tokens[index]
-            out.append(value if isinstance(value, str) else "")
-        else:
-            out.append("")
-    return out
-
-
 def read_nodes(event: list[Any]) -> list[Node]:
-    """Split an event's tokens (after time and type) into nodes, resolving back-references."""
+    """Split an event's tokens (after time and type) into nodes, resolving back-references.
+
+    A node starts at the first number after a non-number (clarity-decode's rule); tokens are
+    dispatched on their exact JSON type because this runs for every DOM event.
+    """
     nodes: list[Node] = []
     numbers: list[int] = []
     strings: list[str] = []
-    last_kind = ""
-
-    def close() -> None:
-        if numbers:
-            nodes.append(Node(list(numbers), strings[0] if strings else "", strings[1:]))
-
+    after_number = False
+    size = len(event)
     for token in event[2:]:
-        if isinstance(token, bool) or token is None:
-            kind, token = "str", str(token).lower()
-        elif isinstance(token, (int, float)):
-            kind = "num"
-        elif isinstance(token, str):
-            kind = "str"
-        elif isinstance(token, list):
-            kind = "ref"
-        else:
-            kind, token = "str", ""
-        if kind == "num":
-            if last_kind not in ("num", ""):
-                close()
+        kind = type(token)
+        if kind is int or kind is float:
+            if not after_number:
+                if numbers:
+                    nodes.append(Node(numbers, strings[0] if strings else "", strings[1:]))
                 numbers, strings = [], []
+                after_number = True
             numbers.append(int(token))
-        elif kind == "str":
+            continue
+        after_number = False
+        if kind is str:
             strings.append(token)
+        elif kind is list:
+            for index in token:
+                value = event[index] if type(index) is int and 0 <= index < size else None
+                strings.append(value if type(value) is str else "")
         else:
-            strings.extend(_resolve(event, token))
-        last_kind = kind
-    close()
+            strings.append("" if token is None else str(token).lower())
+    if numbers:
+        nodes.append(Node(numbers, strings[0] if strings else "", strings[1:]))
     return nodes
 
 

@@ -7,7 +7,7 @@ personal data patterns and sensitive URL parameters go in every mode.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..identity import Hasher
@@ -22,6 +22,12 @@ DROPPED_EVENTS = frozenset({ev.EXTRACT})
 RAW_TEXT_PARENTS = frozenset({"STYLE"})
 
 
+#: Masked forms of recent strings per site policy: the same page text and attributes arrive from
+#: every visitor of a page, so most masking becomes a dictionary lookup. Held in memory only,
+#: bounded, and cleared when full; typed input values never enter it.
+MEMO_LIMIT = 50_000
+
+
 @dataclass(frozen=True)
 class MaskPolicy:
     mode: MaskingMode
@@ -29,28 +35,59 @@ class MaskPolicy:
     max_chars: int
     hasher: Hasher
     site: str
+    _memo: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
 
     def cut(self, text: str) -> str:
         return text if len(text) <= self.max_chars else text[: self.max_chars]
 
+    def _remember(self, key: tuple[str, str], value: str) -> str:
+        if len(self._memo) >= MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[key] = value
+        return value
+
     def text(self, value: str) -> str:
         """Visible page text (text nodes, click text, labels)."""
+        hit = self._memo.get(("text", value))
+        if hit is not None:
+            return hit
         if self.mode == "strict":
-            return self.cut(bullets(value))
-        if self.mode == "balanced":
-            return self.cut(mask_pii(redact_words(value)))
-        return self.cut(mask_pii(value))
+            masked = bullets(value)
+        elif self.mode == "balanced":
+            masked = mask_pii(redact_words(value))
+        else:
+            masked = mask_pii(value)
+        return self._remember(("text", value), self.cut(masked))
 
     def url(self, value: str) -> str:
-        return self.cut(clean_url(value, self.sensitive_params, drop_query=self.mode == "strict"))
+        hit = self._memo.get(("url", value))
+        if hit is not None:
+            return hit
+        masked = clean_url(value, self.sensitive_params, drop_query=self.mode == "strict")
+        return self._remember(("url", value), self.cut(masked))
 
     def page_url(self, value: str) -> str:
         """The page's own URL keeps its non-sensitive query (campaign parameters) in every mode."""
-        return self.cut(clean_url(value, self.sensitive_params))
+        hit = self._memo.get(("page", value))
+        if hit is not None:
+            return hit
+        return self._remember(("page", value), self.cut(clean_url(value, self.sensitive_params)))
 
     def free(self, value: str) -> str:
         """Free text a page script chose to send (custom events, variables, errors)."""
-        return self.cut(mask_pii(value))
+        hit = self._memo.get(("free", value))
+        if hit is not None:
+            return hit
+        return self._remember(("free", value), self.cut(mask_pii(value)))
+
+    def attribute(self, token: str) -> str:
+        """A DOM `name=value` attribute; input values are bulleted without touching the memo."""
+        if token.startswith("value="):
+            return "value=" + bullets(token[6:])
+        hit = self._memo.get(("attr", token))
+        if hit is not None:
+            return hit
+        return self._remember(("attr", token), _mask_attribute(token, self))
 
 
 def _mask_attribute(token: str, policy: MaskPolicy) -> str:
@@ -95,7 +132,7 @@ def _mask_node(node: Node, policy: MaskPolicy, parents: dict[int, str]) -> None:
         if tag == "STYLE" and index == last and "=" not in token[:40]:
             node.strings[index] = policy.free(token)
         else:
-            node.strings[index] = _mask_attribute(token, policy)
+            node.strings[index] = policy.attribute(token)
 
 
 def _mask_dom(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) -> list[Any]:

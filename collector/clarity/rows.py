@@ -40,18 +40,6 @@ class PageContext:
     attribution: Attribution = Attribution()
 
 
-def _int(value: Any, default: int = 0) -> int:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, float)):
-        return int(value)
-    return default
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else "" if value is None else str(value)
-
-
 def _clamp(value: int, low: int, high: int) -> int:
     return max(low, min(high, value))
 
@@ -79,52 +67,62 @@ def _variable(event: list[Any], name: str) -> str:
 def _metric(event: list[Any], key: int) -> int:
     for index in range(2, len(event) - 1, 2):
         if event[index] == key:
-            return _int(event[index + 1])
+            return _i(event[index + 1])
     return 0
+
+
+_PAD: list[Any] = [None] * 20
+_INT32, _INT64, _UINT32 = 2**31 - 1, 2**63 - 1, 2**32 - 1
+
+
+def _i(value: Any, high: int = _INT32) -> int:
+    """An integer field from client JSON, clamped to the column's range (anything else is 0)."""
+    kind = type(value)
+    if kind is int:
+        return value if -high - 1 <= value <= high else (high if value > 0 else -high - 1)
+    if kind is float:
+        return _i(int(value), high) if value == value and abs(value) < 1e30 else 0
+    return 0
+
+
+def _s(value: Any) -> str:
+    return value if type(value) is str else ""
 
 
 def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> tuple[Any, ...]:
     """One analytics event; clicks keep page coordinates and the target hash for heatmaps."""
     kind = event[1]
+    f = event if len(event) >= 20 else event + _PAD[: 20 - len(event)]
     x = y = target = 0
     target_hash = tag = text = link = key = value = ""
     num = 0.0
-    data = event[2:]
-    if kind in (ev.CLICK, ev.CONTEXT_MENU):
-        target, x, y = _int(event[2] if len(event) > 2 else 0), _int(event[3] if len(event) > 3 else 0), _int(
-            event[4] if len(event) > 4 else 0
-        )
-        text = _str(event[10]) if len(event) > 10 else ""
-        link = _str(event[11]) if len(event) > 11 else ""
-        target_hash = _str(event[12]) if len(event) > 12 else ""
-        tag = _str(event[17])[:16] if len(event) > 17 else ""
+    if kind == ev.CLICK or kind == ev.CONTEXT_MENU:
+        target, x, y = _i(f[2], _INT64), _i(f[3]), _i(f[4])
+        text, link, target_hash, tag = _s(f[10]), _s(f[11]), _s(f[12]), _s(f[17])[:16]
     elif kind == ev.SCROLL:
-        target = _int(event[2] if len(event) > 2 else 0)
-        x, y = _int(event[3] if len(event) > 3 else 0), _int(event[4] if len(event) > 4 else 0)
-        target_hash = _str(event[5]) if len(event) > 5 else ""
+        target, x, y, target_hash = _i(f[2], _INT64), _i(f[3]), _i(f[4]), _s(f[5])
     elif kind in ev.POINTER_EVENTS:
-        target = _int(event[2] if len(event) > 2 else 0)
-        x, y = _int(event[3] if len(event) > 3 else 0), _int(event[4] if len(event) > 4 else 0)
+        target, x, y = _i(f[2], _INT64), _i(f[3]), _i(f[4])
     elif kind == ev.CUSTOM:
         if len(event) > 3:
-            key, value = _str(event[2]), _str(event[3])
-        elif len(event) > 2:
-            key = _str(event[2])
-    elif kind == ev.INPUT or kind == ev.CHANGE:
-        target = _int(event[2] if len(event) > 2 else 0)
-        value = _str(event[3] if kind == ev.INPUT else (event[4] if len(event) > 4 else ""))
+            key, value = _s(f[2]), _s(f[3])
+        else:
+            key = _s(f[2])
+    elif kind == ev.INPUT:
+        target, value = _i(f[2], _INT64), _s(f[3])
+    elif kind == ev.CHANGE:
+        target, value = _i(f[2], _INT64), _s(f[4])
     elif kind == ev.RESIZE:
-        x, y = _int(event[2] if len(event) > 2 else 0), _int(event[3] if len(event) > 3 else 0)
+        x, y = _i(f[2]), _i(f[3])
     elif kind == ev.CONSENT:
-        key, num = str(_int(event[2] if len(event) > 2 else 0)), float(_int(event[4] if len(event) > 4 else 0))
-    elif kind == ev.METRIC or kind == ev.DIMENSION or kind == ev.VARIABLE:
-        pass
+        key, num = str(_i(f[2])), float(_i(f[4]))
+    when = datetime.fromtimestamp((ctx.page_start_ms + event[0]) / 1000, tz=timezone.utc)
+    keys = ctx.keys
     return (
-        ctx.site, _when(ctx, event[0]).date(), ctx.keys.visitor_hash, ctx.keys.session_hash, ctx.keys.page_num,
-        ctx.keys.pageview_id, _when(ctx, event[0]), ctx.source, kind, ev.event_name(kind), ctx.url,
-        _clamp(x, -(2**31), 2**31 - 1), _clamp(y, -(2**31), 2**31 - 1), _clamp(target, -(2**63), 2**63 - 1),
-        target_hash, tag, text, link, _clamp(doc[0], 0, 2**32 - 1), _clamp(doc[1], 0, 2**32 - 1), key, value, num,
-        orjson.dumps(data).decode(),
+        ctx.site, when.date(), keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, when,
+        ctx.source, kind, ev.event_name(kind), ctx.url, x, y, target, target_hash, tag, text, link,
+        min(max(doc[0], 0), _UINT32), min(max(doc[1], 0), _UINT32), key, value, num,
+        orjson.dumps(event[2:]).decode(),
     )
 
 
@@ -138,15 +136,15 @@ def payload_rows(
     for event in sorted(analytics + [e for e in playback if e[1] == ev.DOCUMENT], key=lambda e: e[0]):
         kind = event[1]
         if kind == ev.DOCUMENT and len(event) > 3:
-            doc_width, doc_height = _int(event[2]), _int(event[3])
+            doc_width, doc_height = _i(event[2]), _i(event[3])
         elif kind == ev.BASELINE and len(event) > 8:
-            doc_width, doc_height = _int(event[3]) or doc_width, _int(event[4]) or doc_height
-            viewport_h = _int(event[6]) or viewport_h
-            scroll_bottom = max(scroll_bottom, _int(event[8]) + viewport_h)
+            doc_width, doc_height = _i(event[3]) or doc_width, _i(event[4]) or doc_height
+            viewport_h = _i(event[6]) or viewport_h
+            scroll_bottom = max(scroll_bottom, _i(event[8]) + viewport_h)
         elif kind == ev.RESIZE and len(event) > 3:
-            viewport_h = _int(event[3])
+            viewport_h = _i(event[3])
         elif kind == ev.SCROLL and len(event) > 4:
-            scroll_bottom = max(scroll_bottom, _int(event[4]) + viewport_h)
+            scroll_bottom = max(scroll_bottom, _i(event[4]) + viewport_h)
         elif kind in (ev.CLICK, ev.CONTEXT_MENU):
             clicks += 1
         elif kind == ev.VARIABLE:
