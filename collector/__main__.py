@@ -35,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     print(f"collector listening on {settings.public_url}/  (data in {settings.data_dir})", flush=True)
+    if settings.event_loop == "uvloop":
+        import uvloop
+
+        uvloop.install()
     web.run_app(
         app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
         access_log_class=PrivacyAccessLogger,

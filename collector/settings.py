@@ -38,6 +38,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "COLLECTOR_SECRET_KEY": ("<generated into DATA_DIR/secret.key>", "key for visitor hashes"),
     "COLLECTOR_CONSENT_CACHE_SIZE": ("100000", "page views whose consent state is kept in memory"),
     "COLLECTOR_DROP_BOTS": ("1", "1 drops requests from crawlers and headless browsers (counted, not stored)"),
+    "COLLECTOR_EVENT_LOOP": ("uvloop", "uvloop (measured 13% more requests/s, see bench/) or asyncio"),
     "COLLECTOR_LOG_LEVEL": ("INFO", "logging level"),
 }
 
@@ -50,6 +51,13 @@ def _int(env: Mapping[str, str], name: str) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name, ENVIRONMENT[name][0]).strip().lower()
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
 
 
@@ -86,6 +94,7 @@ class Settings:
     max_string_chars: int
     consent_cache_size: int
     log_level: str
+    event_loop: str
     drop_bots: bool
     secret_key: bytes = field(repr=False)
 
@@ -116,6 +125,7 @@ class Settings:
             max_string_chars=_int(env, "COLLECTOR_MAX_STRING_CHARS"),
             consent_cache_size=_int(env, "COLLECTOR_CONSENT_CACHE_SIZE"),
             log_level=env.get("COLLECTOR_LOG_LEVEL", "INFO"),
+            event_loop=_choice(env, "COLLECTOR_EVENT_LOOP", ("uvloop", "asyncio")),
             drop_bots=env.get("COLLECTOR_DROP_BOTS", "1").strip().lower() not in ("0", "false", "no", "off"),
             secret_key=_secret_key(env, data_dir),
         )
