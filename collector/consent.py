@@ -82,9 +82,12 @@ class ConsentGate:
     async def timeline(self, site: Site, keys: PageViewKeys, first_payload: bool) -> ConsentTimeline:
         """The page view's decisions so far: from memory, else from the ledger."""
         cached = self._cache.get(keys.pageview_id)
-        if cached is not None and not (
-            cached.looked_up_empty_at is not None and time.monotonic() - cached.looked_up_empty_at > EMPTY_LOOKUP_SECONDS
-        ):
+        stale = (
+            cached is not None
+            and cached.looked_up_empty_at is not None
+            and time.monotonic() - cached.looked_up_empty_at > EMPTY_LOOKUP_SECONDS
+        )
+        if cached is not None and not stale:
             self._cache.move_to_end(keys.pageview_id)
             return cached
         timeline = ConsentTimeline()
@@ -164,8 +167,9 @@ class ConsentGate:
             timeline.looked_up_empty_at = None
             if verdict == "grant":
                 timeline.grant_source = decision.source
+        marketing = ("marketing",) if decision.ad else ()
         granted = decision.categories_granted or (
-            ("necessary", "analytics") + (("marketing",) if decision.ad else ()) if decision.analytics else ("necessary",)
+            ("necessary", "analytics") + marketing if decision.analytics else ("necessary",)
         )
         denied = decision.categories_denied or (
             (() if decision.analytics else ("analytics",)) + (() if decision.ad else ("marketing",))

@@ -36,7 +36,9 @@ def describe_device(user_agent: str) -> Device:
         device = "mobile"
     else:
         device = "desktop"
-    return Device(browser=browser if browser != "Other" else "", os=os_name if os_name != "Other" else "", device=device)
+    return Device(
+        browser="" if browser == "Other" else browser, os="" if os_name == "Other" else os_name, device=device
+    )
 
 
 @lru_cache(maxsize=4096)

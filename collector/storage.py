@@ -68,9 +68,11 @@ class Storage:
             raise StorageError(f"cluster schema missing, run python -m ingest_schema --cluster: {exc}") from exc
         missing = {m.version for m in MIGRATIONS} - {int(r[0]) for r in rows}
         if missing:
-            raise StorageError(f"cluster schema lacks migrations {sorted(missing)}: run python -m ingest_schema --apply")
+            raise StorageError(f"cluster schema lacks migrations {sorted(missing)}: run python -m ingest_schema")
 
-    def command(self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> Any:
+    def command(
+        self, sql: str, parameters: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+    ) -> Any:
         try:
             return self.client.command(sql, parameters=parameters, settings=settings)
         except ClickHouseError as exc:

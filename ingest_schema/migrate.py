@@ -46,7 +46,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create("pageviews", "events", "playback", "recordings", "consent_ledger"),
     ),
     Migration(
-        2, "page views: site user hash and referrer/campaign attribution", _add_columns("pageviews", ATTRIBUTION_COLUMNS)
+        2,
+        "page views: site user hash and referrer/campaign attribution",
+        _add_columns("pageviews", ATTRIBUTION_COLUMNS),
     ),
 )
 

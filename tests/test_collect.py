@@ -75,7 +75,7 @@ def test_collect_decoding_matches_clarity_decode_reference(name: str) -> None:
     assert len(consent) == len(reference.get("consent", []))
     dom_events = sorted((e for e in events if e[1] in (5, 6, 43)), key=lambda e: e[0])
     assert len(dom_events) == len(reference.get("dom", []))
-    for event, expected in zip(dom_events, reference.get("dom", [])):
+    for event, expected in zip(dom_events, reference.get("dom", []), strict=True):
         ours = [_node_as_reference(n) for n in read_nodes(event)]
         theirs = [{k: v for k, v in node.items() if not (k == "value" and node["id"] and _masked(event, node))}
                   for node in expected["data"]]
@@ -142,14 +142,16 @@ async def test_collect_playback_rows_replay_in_order_and_decode(loader_collector
     for name in clarity_fixture_names("mutation_"):
         await loader_collector.send(clarity_fixture(name))
     await loader_collector.flush()
-    rows = loader_collector.rows("SELECT sequence, payload FROM {db}.playback ORDER BY session_hash, page_num, sequence")
+    rows = loader_collector.rows(
+        "SELECT sequence, payload FROM {db}.playback ORDER BY session_hash, page_num, sequence"
+    )
     assert [r[0] for r in rows] == [1, 2, 3, 4]
     stored = [orjson.loads(r[1]) for r in rows]
     originals = [clarity_fixture(n).document for n in clarity_fixture_names("mutation_")]
-    for ours, original in zip(stored, originals):
+    for ours, original in zip(stored, originals, strict=True):
         assert len(ours["p"]) == len(original.get("p", []))
         assert ours["e"][5] != original["e"][5], "the client user id is replaced by its keyed hash"
-        for event, original_event in zip(ours["p"], original.get("p", [])):
+        for event, original_event in zip(ours["p"], original.get("p", []), strict=True):
             assert [n.id for n in read_nodes(event)] == [n.id for n in read_nodes(original_event)]
 
 
@@ -165,9 +167,10 @@ async def test_collect_keeps_unknown_event_types_as_typed_raw_rows(loader_collec
 async def test_collect_accepts_plain_text_and_gzip_of_the_same_payload(loader_collector: Any) -> None:
     document = clarity_fixture("default_001").document
     text = orjson.dumps(document)
-    assert (await loader_collector.post("/collect", gzip.compress(text), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}))[0] == 204
+    headers = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
+    assert (await loader_collector.post("/collect", gzip.compress(text), headers))[0] == 204
     document["e"][5] = "otheruser"
-    headers = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA, "Content-Type": "text/plain;charset=UTF-8"}
+    headers = {**headers, "Content-Type": "text/plain;charset=UTF-8"}
     assert (await loader_collector.post("/collect", orjson.dumps(document), headers))[0] == 204
     await loader_collector.flush()
     assert loader_collector.count("playback") == 2

@@ -78,7 +78,9 @@ async def test_collect_limit_too_many_events_is_413(collector_factory: Any) -> N
 
 async def test_collect_limit_origin_not_listed_is_403_without_cors(collector: Any) -> None:
     status, _, headers = await collector.post(
-        "/collect", clarity_fixture("default_001").body, {"Origin": "https://attacker.example", "User-Agent": DESKTOP_UA}
+        "/collect",
+        clarity_fixture("default_001").body,
+        {"Origin": "https://attacker.example", "User-Agent": DESKTOP_UA},
     )
     assert status == 403
     assert "Access-Control-Allow-Origin" not in headers

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from collector.errors import ConfigError
-from ingest_schema import MIGRATIONS, TABLES
 from collector.settings import Settings
 from collector.sites import load_sites
 from collector.storage import Storage
+from ingest_schema import MIGRATIONS, TABLES
 
 from .conftest import clarity_fixture, clarity_fixture_names, make_site, stop_collector
 

@@ -48,7 +48,7 @@ def forged_payload() -> dict[str, Any]:
         [410, 34, "plan", ["pro"], "userHint", [EMAIL], "userId", ["a" * 64]],
         [420, 1, 1, [envelope[11]], 2, [f"https://ref.example/?mail={EMAIL}"], 3, [f"Order for {EMAIL}"],
          0, ["Mozilla/5.0 SecretBrowser"]],
-        [430, 31, f"Error for {EMAIL}", 1, 1, f"at {PHONE}", f"https://shop.example/app.js?token=hunter2"],
+        [430, 31, f"Error for {EMAIL}", 1, 1, f"at {PHONE}", "https://shop.example/app.js?token=hunter2"],
         [440, 777, {"nested": [f"raw {IBAN}"]}],
     ]
     return {"e": envelope, "a": analytics, "p": [dom]}
@@ -110,7 +110,8 @@ def test_masking_helpers_cover_card_iban_phone_email_and_url_parameters() -> Non
     assert "0532" not in mask_pii(f"iban {IBAN}")
     assert "1234567" not in mask_pii(f"call {PHONE}")
     assert "2026-11-25" in mask_pii("on 2026-11-25"), "dates are not phone numbers"
-    url = clean_url(f"https://u:pw@x.example/p?email={EMAIL}&q=shoes&token=abc#access_token=zzz", DEFAULT_SENSITIVE_PARAMS)
+    raw_url = f"https://u:pw@x.example/p?email={EMAIL}&q=shoes&token=abc#access_token=zzz"
+    url = clean_url(raw_url, DEFAULT_SENSITIVE_PARAMS)
     assert url == "https://x.example/p?q=shoes"
     assert mask_input_value("true") == "true" and mask_input_value("Jane Doe 42") == "••••• •••• ••••"
 
