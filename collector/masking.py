@@ -57,12 +57,28 @@ def _iban_ok(candidate: str) -> bool:
 
 def shape_mask(text: str) -> str:
     """Letters to ▪ and digits to ▫, punctuation kept: the shape of a value, never its content."""
-    return "".join(LETTER_MASK if c.isalpha() else DIGIT_MASK if c.isdigit() else c for c in text)
+    return "".join(LETTER_MASK if c.isalpha() else DIGIT_MASK if c.isalnum() else c for c in text)
 
 
 def _mask_card(match: re.Match[str]) -> str:
-    digits = re.sub(r"\D", "", match.group(0))
-    return shape_mask(match.group(0)) if _luhn_ok(digits) else match.group(0)
+    """Mask card numbers (Luhn) inside a run of digit groups: any run of whole groups holding 13-19
+    digits is a candidate, so a stray number next to a card cannot hide it, while a solid run of
+    digits (an order id) is only masked when it is itself a valid card number."""
+    text = match.group(0)
+    groups = [(m.start(), m.end()) for m in re.finditer(r"\d+", text)]
+    chars = list(text)
+    first = 0
+    while first < len(groups):
+        for last in range(len(groups) - 1, first - 1, -1):
+            digits = "".join(text[a:b] for a, b in groups[first: last + 1])
+            if 13 <= len(digits) <= 19 and _luhn_ok(digits):
+                span = slice(groups[first][0], groups[last][1])
+                chars[span] = shape_mask(text[span])
+                first = last + 1
+                break
+        else:
+            first += 1
+    return "".join(chars)
 
 
 def _mask_iban(match: re.Match[str]) -> str:
