@@ -48,18 +48,11 @@ def _when(ctx: PageContext, page_time: int) -> datetime:
     return datetime.fromtimestamp((ctx.page_start_ms + page_time) / 1000, tz=timezone.utc)
 
 
-def _dimension(event: list[Any], key: int) -> str:
+def _pair_value(event: list[Any], key: int | str) -> str:
+    """Latest string for `key` in a Dimension/Variable event (key, [values], key, [values], ...)."""
     for index in range(2, len(event) - 1, 2):
         values = event[index + 1]
         if event[index] == key and isinstance(values, list) and values and isinstance(values[-1], str):
-            return values[-1]
-    return ""
-
-
-def _variable(event: list[Any], name: str) -> str:
-    for index in range(2, len(event) - 1, 2):
-        values = event[index + 1]
-        if event[index] == name and isinstance(values, list) and values and isinstance(values[-1], str):
             return values[-1]
     return ""
 
@@ -148,10 +141,10 @@ def payload_rows(
         elif kind in (ev.CLICK, ev.CONTEXT_MENU):
             clicks += 1
         elif kind == ev.VARIABLE:
-            user_hash = _variable(event, "userId") or user_hash
+            user_hash = _pair_value(event, "userId") or user_hash
         elif kind == ev.DIMENSION:
-            referrer = _dimension(event, ev.DIM_REFERRER) or referrer
-            title = _dimension(event, ev.DIM_TITLE) or title
+            referrer = _pair_value(event, ev.DIM_REFERRER) or referrer
+            title = _pair_value(event, ev.DIM_TITLE) or title
         elif kind == ev.METRIC:
             screen_w = _metric(event, ev.METRIC_SCREEN_WIDTH) or screen_w
             screen_h = _metric(event, ev.METRIC_SCREEN_HEIGHT) or screen_h
