@@ -64,21 +64,31 @@ class BatchWriter:
         return sum(len(b.rows) for b in self._buffers.values())
 
     async def flush(self) -> None:
-        """Insert every buffered row; on failure the rows stay buffered and StorageError is raised."""
+        """Insert the rows buffered when the flush starts, every table in turn.
+
+        Each table's rows are taken out at once (rows arriving meanwhile wait for the next flush,
+        so a busy table cannot starve the others). On failure the rows not yet inserted go back
+        in front of the buffer and StorageError is raised.
+        """
         async with self._lock:
-            for table, buffer in self._buffers.items():
-                while buffer.rows:
-                    batch = buffer.rows[: self._batch_rows * 4]
-                    started = time.perf_counter()
-                    try:
-                        await self._storage.run(self._storage.insert, table, buffer.columns, batch)
-                    except StorageError:
-                        self._metrics.insert_failures.labels(table).inc()
-                        raise
-                    del buffer.rows[: len(batch)]
-                    self._metrics.buffered_rows.dec(len(batch))
-                    self._metrics.batch_rows.labels(table).observe(len(batch))
-                    self._metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
+            for table, buffer in list(self._buffers.items()):
+                pending, buffer.rows = buffer.rows, []
+                try:
+                    while pending:
+                        batch = pending[: self._batch_rows * 4]
+                        started = time.perf_counter()
+                        try:
+                            await self._storage.run(self._storage.insert, table, buffer.columns, batch)
+                        except StorageError:
+                            self._metrics.insert_failures.labels(table).inc()
+                            raise
+                        del pending[: len(batch)]
+                        self._metrics.buffered_rows.dec(len(batch))
+                        self._metrics.batch_rows.labels(table).observe(len(batch))
+                        self._metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
+                finally:
+                    if pending:
+                        buffer.rows[:0] = pending
 
     async def _run(self) -> None:
         while True:

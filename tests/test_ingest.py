@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from collector.errors import ConfigError
+from collector.keys import WRITER
 from collector.settings import Settings
 from collector.sites import load_sites
 from collector.storage import Storage
 from ingest_schema import MIGRATIONS, TABLES
 
 from .conftest import clarity_fixture, clarity_fixture_names, make_site, stop_collector
+from .test_ttl import _event_row, _playback_row
 
 
 async def _wait_for(predicate: Any, seconds: float = 10.0) -> bool:
@@ -99,3 +102,28 @@ def test_ingest_sites_file_is_validated(tmp_path: Path) -> None:
         load_sites(sites_file, "http://127.0.0.1:8000")
     demo = load_sites(tmp_path / "missing.toml", "http://127.0.0.1:8000").get("demo")
     assert demo is not None and demo.consent == "explicit"
+
+
+async def test_ingest_a_busy_table_does_not_starve_the_others(collector: Any) -> None:
+    """Rows keep arriving for one table while a flush runs: the flush still ends and the other
+    tables' rows are written (a flush takes a snapshot instead of draining a moving buffer)."""
+    writer = collector.app[WRITER]
+    columns = TABLES["events"].column_names
+    stop = asyncio.Event()
+
+    async def busy_producer() -> None:
+        while not stop.is_set():
+            writer.add("events", columns, [tuple(_event_row(timedelta(0), 9)) for _ in range(20)])
+            await asyncio.sleep(0.001)
+
+    producer = asyncio.create_task(busy_producer())
+    try:
+        await asyncio.sleep(0.05)
+        writer.add("playback", TABLES["playback"].column_names[:-1],
+                   [tuple(_playback_row(timedelta(0), 0, 1)[:-1])])
+        await asyncio.wait_for(writer.flush(), timeout=60)
+        assert not producer.done(), "the producer was still adding rows during the flush"
+    finally:
+        stop.set()
+        await producer
+    assert collector.count("playback") == 1
