@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from collector.errors import ConfigError
-from collector.keys import WRITER
+from collector.keys import METRICS, WRITER
 from collector.settings import Settings
 from collector.sites import load_sites
 from collector.storage import Storage
@@ -121,8 +121,12 @@ async def test_ingest_a_busy_table_does_not_starve_the_others(collector: Any) ->
         await asyncio.sleep(0.05)
         writer.add("playback", TABLES["playback"].column_names[:-1],
                    [tuple(_playback_row(timedelta(0), 0, 1)[:-1])])
+        registry = collector.app[METRICS].registry
+        before = registry.get_sample_value("collector_batch_rows_count", {"table": "events"}) or 0
         await asyncio.wait_for(writer.flush(), timeout=60)
         assert not producer.done(), "the producer was still adding rows during the flush"
+        inserts = (registry.get_sample_value("collector_batch_rows_count", {"table": "events"}) or 0) - before
+        assert inserts == 1, "one insert for the rows buffered when the flush began, not a chase"
     finally:
         stop.set()
         await producer
