@@ -36,6 +36,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "COLLECTOR_MAX_EVENTS": ("20000", "most events in one upload (413 above)"),
     "COLLECTOR_MAX_STRING_CHARS": ("65536", "longest string kept in a stored field (longer is cut)"),
     "COLLECTOR_SECRET_KEY": ("<generated into DATA_DIR/secret.key>", "key for visitor hashes"),
+    "COLLECTOR_ADMIN_TOKEN": (
+        "<generated into DATA_DIR/admin.token>",
+        "bearer token of /admin (the retention job uses it to reach a running collector)",
+    ),
     "COLLECTOR_CONSENT_CACHE_SIZE": ("100000", "page views whose consent state is kept in memory"),
     "COLLECTOR_DROP_BOTS": ("1", "1 drops requests from crawlers and headless browsers (counted, not stored)"),
     "COLLECTOR_EVENT_LOOP": ("uvloop", "uvloop (measured 13% more requests/s, see bench/) or asyncio"),
@@ -61,11 +65,12 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def _secret_key(env: Mapping[str, str], data_dir: Path) -> bytes:
-    """The hashing key: from the environment, else generated once and kept beside the data."""
-    if env.get("COLLECTOR_SECRET_KEY"):
-        return env["COLLECTOR_SECRET_KEY"].encode()
-    path = data_dir / "secret.key"
+def _secret_key(env: Mapping[str, str], data_dir: Path, variable: str = "COLLECTOR_SECRET_KEY",
+                filename: str = "secret.key") -> bytes:
+    """A secret: from the environment, else generated once and kept beside the data (mode 0600)."""
+    if env.get(variable):
+        return env[variable].encode()
+    path = data_dir / filename
     if path.exists():
         return path.read_bytes().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +102,7 @@ class Settings:
     event_loop: str
     drop_bots: bool
     secret_key: bytes = field(repr=False)
+    admin_token: str = field(repr=False, default="")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -128,12 +134,14 @@ class Settings:
             event_loop=_choice(env, "COLLECTOR_EVENT_LOOP", ("uvloop", "asyncio")),
             drop_bots=env.get("COLLECTOR_DROP_BOTS", "1").strip().lower() not in ("0", "false", "no", "off"),
             secret_key=_secret_key(env, data_dir),
+            admin_token=_secret_key(env, data_dir, "COLLECTOR_ADMIN_TOKEN", "admin.token").decode(),
         )
 
     def describe(self) -> dict[str, object]:
         """Settings for the start-up log, with secrets and DSN passwords hidden."""
         shown = asdict(self)
         shown.pop("secret_key")
+        shown.pop("admin_token")
         shown["clickhouse_dsn"] = _hide_password(self.clickhouse_dsn)
         return {key: str(value) for key, value in shown.items()}
 

@@ -50,6 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "page views: site user hash and referrer/campaign attribution",
         _add_columns("pageviews", ATTRIBUTION_COLUMNS),
     ),
+    Migration(4, "retention and GDPR audit log", _create("retention_audit")),
 )
 
 

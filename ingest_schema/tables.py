@@ -189,6 +189,27 @@ CONSENT_LEDGER = Table(
     ttl=f"toDateTime(ts) + INTERVAL {ANALYTICS_MONTHS} MONTH",
 )
 
+RETENTION_AUDIT = Table(
+    name="retention_audit",
+    comment="what the retention job and GDPR requests did: counts only, no visitor identifiers",
+    columns=(
+        _c("ts", "DateTime64(3, 'UTC')"),
+        _c("request_id", "String"),
+        _c("action", "LowCardinality(String)"),
+        _c("site", "LowCardinality(String)"),
+        _c("kind", "LowCardinality(String)"),
+        _c("table_name", "LowCardinality(String)"),
+        _c("rows", "UInt64"),
+        _c("dry_run", "UInt8"),
+        _c("status", "LowCardinality(String)"),
+        _c("detail", "String"),
+    ),
+    engine="MergeTree",
+    partition_by="toYYYYMM(ts)",
+    order_by="(ts, action)",
+    ttl="toDateTime(ts) + INTERVAL 3 YEAR",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -202,7 +223,8 @@ SCHEMA_MIGRATIONS = Table(
 )
 
 TABLES: dict[str, Table] = {
-    t.name: t for t in (PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, SCHEMA_MIGRATIONS)
+    t.name: t
+    for t in (PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, SCHEMA_MIGRATIONS)
 }
 
 #: Tables holding data about visitors (GDPR export/erase and retention act on these).

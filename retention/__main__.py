@@ -1,0 +1,149 @@
+"""`python -m retention run|verify|export|erase`: the retention job for cron, and GDPR requests.
+
+Works directly on the ClickHouse the collector uses (a server DSN, or the chdb folder when the
+collector is stopped); when a running collector holds the chdb folder, the request goes to its
+admin endpoint instead and the same code runs there. Prints a JSON report on stdout.
+
+Exit codes: 0 done and nothing older than policy remains; 2 usage error; 3 rows older than policy
+remain (or an erasure left rows); 4 storage or collector unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import orjson
+
+from collector.errors import CollectorError, StorageError
+from collector.identity import Hasher
+from collector.settings import Settings
+from collector.sites import load_sites
+from collector.storage import Storage
+
+from .errors import EXIT_OK, EXIT_POLICY_VIOLATION, EXIT_STORAGE, RetentionError
+from .jobs import KINDS, Progress
+from .service import ACTIONS, execute, validate
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m retention", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", choices=ACTIONS)
+    parser.add_argument("--visitor", help="the person's id (export and erase)")
+    parser.add_argument("--kind", choices=KINDS, default="clarity",
+                        help="clarity: the _clck user id; matomo: the 16-hex visitor id; user: the site's own user id")
+    parser.add_argument("--site", action="append", help="site id (repeatable; default: every configured site)")
+    parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
+    parser.add_argument("--output", type=Path, help="export: folder for the JSON and CSV files")
+    parser.add_argument("--collector", help="send the request to this running collector (default: automatic)")
+    args = parser.parse_args(argv)
+    if args.action in ("export", "erase") and not args.visitor:
+        parser.error(f"{args.action} needs --visitor")
+    return args
+
+
+def progress_bar(label: str) -> Progress:
+    """A progress bar on a terminal only (cron and pipes get clean output)."""
+    if not sys.stderr.isatty():
+        return lambda items: items
+    from tqdm import tqdm
+
+    return lambda items: tqdm(list(items), desc=label, file=sys.stderr, leave=False)
+
+
+def run_locally(settings: Settings, request: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
+    try:
+        storage.migrate()
+        return execute(storage, Hasher(settings.secret_key), request, progress)
+    finally:
+        storage.close()
+
+
+def run_remotely(url: str, token: str, request: dict[str, Any]) -> dict[str, Any]:
+    http = urllib.request.Request(
+        url.rstrip("/") + "/admin/retention", data=orjson.dumps(request), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(http, timeout=3600) as response:
+            return dict(orjson.loads(response.read()))
+    except urllib.error.HTTPError as exc:
+        raise RetentionError(f"collector refused the request ({exc.code}): {exc.read()[:200]!r}") from exc
+    except OSError as exc:
+        raise RetentionError(f"collector at {url} unreachable: {exc}") from exc
+
+
+def folder_is_held(dsn: str) -> bool:
+    """Whether a running collector holds this embedded ClickHouse folder: the engine keeps an
+    exclusive lock on its `status` file, so we try that lock (and let go at once)."""
+    if not dsn.startswith("chdb:"):
+        return False
+    status = Path(urlparse(dsn).path) / "status"
+    if not status.exists():
+        return False
+    with open(status, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+def write_export(report: dict[str, Any], folder: Path) -> list[str]:
+    """The access-request answer: one JSON file with everything, one CSV per table."""
+    import pandas as pd
+
+    folder.mkdir(parents=True, exist_ok=True)
+    tables = report.pop("tables")
+    files = [folder / "export.json"]
+    files[0].write_bytes(orjson.dumps(tables, default=str, option=orjson.OPT_INDENT_2))
+    for table, rows in tables.items():
+        path = folder / f"{table}.csv"
+        pd.DataFrame(rows).to_csv(path, index=False)
+        files.append(path)
+    return [str(f) for f in files]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        sites = [s.id for s in load_sites(settings.sites_file, settings.public_url).all()]
+        request = validate(
+            {"action": args.action, "visitor": args.visitor, "kind": args.kind, "sites": args.site,
+             "dry_run": args.dry_run},
+            sites,
+        )
+    except (CollectorError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if args.collector:
+            report = run_remotely(args.collector, settings.admin_token, request)
+        elif folder_is_held(settings.clickhouse_dsn):
+            report = run_remotely(settings.public_url, settings.admin_token, request)
+            report["via"] = "collector admin endpoint"
+        else:
+            report = run_locally(settings, request, progress_bar(args.action))
+    except (RetentionError, StorageError) as exc:
+        print(orjson.dumps({"action": args.action, "ok": False, "error": str(exc)[:500]}).decode())
+        return EXIT_STORAGE
+    if args.action == "export":
+        folder = args.output or Path(f"gdpr-export-{report['request_id']}")
+        report["files"] = write_export(report, folder)
+    sys.stdout.write(orjson.dumps(report, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+    sys.stdout.write("\n")
+    return EXIT_OK if report.get("ok", True) else EXIT_POLICY_VIOLATION
+
+
+if __name__ == "__main__":
+    sys.exit(main())
