@@ -65,7 +65,9 @@ async def test_gdpr_erase_leaves_zero_rows_touches_no_one_else_and_is_audited(lo
     assert report["ok"] and report["erased"]["playback"] == 4 and not any(report["remaining"].values())
     assert sum(_rows_for(loader_collector, VISITOR_A).values()) == 0
     assert _rows_for(loader_collector, VISITOR_B) == other_before
-    audit = loader_collector.rows("SELECT action, table_name, rows, status FROM {db}.retention_audit ORDER BY table_name")
+    audit = loader_collector.rows(
+        "SELECT action, table_name, rows, status FROM {db}.retention_audit ORDER BY table_name"
+    )
     assert ("erase", "playback", 4, "ok") in audit
     audit_text = str(loader_collector.rows("SELECT * FROM {db}.retention_audit"))
     assert VISITOR_A not in audit_text and str(hasher.visitor("proj123", VISITOR_A)) not in audit_text

@@ -30,7 +30,8 @@ def _age(collector: Any, table: str, days: int, **extra: Any) -> None:
     shifted.update({k: str(v) for k, v in extra.items()})
     select = ", ".join(shifted.get(c, c) for c in columns)
     db = collector.storage.database
-    collector.storage.command(f"INSERT INTO `{db}`.`{table}` ({', '.join(columns)}) SELECT {select} FROM `{db}`.`{table}`")
+    target = f"`{db}`.`{table}`"
+    collector.storage.command(f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM {target}")
 
 
 def _remove_ttl(collector: Any, table: str) -> None:
