@@ -13,7 +13,7 @@ from aiohttp import web
 
 from .clarity.wire import Limits
 from .consent import ConsentGate
-from .handlers import admin, collect, health, site
+from .handlers import admin, collect, demo, health, site
 from .identity import Hasher
 from .keys import METRICS, SERVICES, SETTINGS, SITES, STORAGE, WRITER
 from .metrics import Metrics
@@ -70,4 +70,5 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     health.setup_routes(app)
     site.setup_routes(app)
     admin.setup_routes(app)
+    demo.setup_routes(app)
     return app

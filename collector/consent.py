@@ -78,6 +78,9 @@ class ConsentGate:
         self._writer = writer
         self._cache: OrderedDict[int, ConsentTimeline] = OrderedDict()
         self._cache_size = cache_size
+        #: Latest explicit decision per (site, visitor) seen by this process: a cookie consent on
+        #: the next page must not wait for the ledger row to reach ClickHouse.
+        self._visitor_decisions: OrderedDict[tuple[str, int], tuple[float, str]] = OrderedDict()
 
     async def timeline(self, site: Site, keys: PageViewKeys, first_payload: bool) -> ConsentTimeline:
         """The page view's decisions so far: from memory, else from the ledger."""
@@ -114,6 +117,13 @@ class ConsentGate:
         while len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
 
+    def _remember_visitor(self, site_id: str, visitor_hash: int, verdict: str) -> None:
+        key = (site_id, visitor_hash)
+        self._visitor_decisions[key] = (time.time(), verdict)
+        self._visitor_decisions.move_to_end(key)
+        while len(self._visitor_decisions) > self._cache_size:
+            self._visitor_decisions.popitem(last=False)
+
     def page_start(self, pageview_id: int, estimate_ms: int) -> int:
         """Epoch ms of the page view's start by the server clock, fixed at its first payload seen."""
         timeline = self._cache.get(pageview_id)
@@ -126,6 +136,9 @@ class ConsentGate:
     async def recent_explicit_grant(self, site: Site, visitor_hash: int) -> bool:
         """Rule 4: a remembered (cookie) consent counts only if an explicit grant < 6 months old exists
         and was not withdrawn since."""
+        remembered = self._visitor_decisions.get((site.id, visitor_hash))
+        if remembered is not None and time.time() - remembered[0] < CONSENT_VALID_DAYS * 86400:
+            return remembered[1] == "grant"
         since = datetime.now(timezone.utc) - timedelta(days=CONSENT_VALID_DAYS)
         rows = await self._storage.run(
             self._storage.query_rows,
@@ -163,6 +176,8 @@ class ConsentGate:
         if verdict == "deny":
             keys = PageViewKeys(visitor_hash=0, session_hash=0, pageview_id=0, page_num=0)
         else:
+            if verdict == "withdraw" or decision.source in EXPLICIT_SOURCES:
+                self._remember_visitor(site.id, keys.visitor_hash, verdict)
             timeline.add(decision.page_time, verdict == "grant")
             timeline.looked_up_empty_at = None
             if verdict == "grant":

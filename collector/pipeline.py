@@ -26,6 +26,8 @@ from .sites import Site, SiteRegistry
 from .writer import BatchWriter
 
 CLARITY = "clarity"
+BEACON = "beacon"
+BEACON_VERSION_PREFIX = "wa/"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class IngestServices:
                 site.masking, site.sensitive_params, self.max_string_chars, self.hasher, site.id
             )
         return policy
+
+
+def ingest_path(payload: Payload) -> str:
+    """clarity-js, or our own beacon (which speaks the same format under its own version)."""
+    return BEACON if payload.envelope.version.startswith(BEACON_VERSION_PREFIX) else CLARITY
 
 
 def site_for_payload(sites: SiteRegistry, payload: Payload, origin: str) -> Site:
@@ -132,7 +139,7 @@ async def apply_consent(
             else:
                 services.metrics.drop(DropReason.COOKIE_CONSENT_EXPIRED)
         services.metrics.consent_decisions.labels(verdict, str(decision.source)).inc()
-        gate.record(site, keys, decision, verdict, timeline, CLARITY)
+        gate.record(site, keys, decision, verdict, timeline, ingest_path(payload))
         if verdict == "grant":
             source = decision.source
     return timeline, source
@@ -179,7 +186,7 @@ async def ingest_clarity(services: IngestServices, body: bytes, request: Request
 
     page_start_ms = services.gate.page_start(keys.pageview_id, request.received_ms - envelope.start - envelope.duration)
     ctx = PageContext(
-        site=site.id, source=CLARITY, keys=keys, page_start_ms=page_start_ms, url=url,
+        site=site.id, source=ingest_path(payload), keys=keys, page_start_ms=page_start_ms, url=url,
         device=describe_device(request.user_agent), country=request.country,
         consent_source=source or timeline.grant_source,
     )
@@ -190,7 +197,7 @@ async def ingest_clarity(services: IngestServices, body: bytes, request: Request
     writer.add("events", EVENT_COLUMNS, event_rows)
     if playback_row is not None:
         writer.add("playback", PLAYBACK_COLUMNS, [playback_row])
-    metrics.events_accepted.labels(CLARITY).inc(len(analytics) + len(playback))
+    metrics.events_accepted.labels(ingest_path(payload)).inc(len(analytics) + len(playback))
     return Outcome(len(analytics) + len(playback))
 
 

@@ -22,6 +22,7 @@ fi
 
 echo "==> installing npm packages (clarity-js and its decoder/visualizer)"
 npm ci --no-audit --no-fund --loglevel=error
+node scripts/build_beacon.mjs
 
 if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "==> installing Debian's chromium for the browser tests"

@@ -135,11 +135,11 @@ def settings_factory(chdb_folder: Path, tmp_path: Path) -> Any:
     return build
 
 
-async def start_collector(settings: Settings, sites: SiteRegistry) -> RunningCollector:
+async def start_collector(settings: Settings, sites: SiteRegistry, port: int = 0) -> RunningCollector:
     app = init_app(settings, sites)
     runner = web.AppRunner(app, access_log_class=PrivacyAccessLogger)
     await runner.setup()
-    port = free_port()
+    port = port or free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return RunningCollector(f"http://127.0.0.1:{port}", app, runner, aiohttp.ClientSession())
 
@@ -154,10 +154,10 @@ async def collector_factory(settings_factory: Any) -> AsyncIterator[Any]:
     """Start collectors (one at a time: chdb holds one folder per process); all stop at the end."""
     started: list[RunningCollector] = []
 
-    async def start(*sites: Any, **settings_overrides: Any) -> RunningCollector:
+    async def start(*sites: Any, port: int = 0, **settings_overrides: Any) -> RunningCollector:
         settings = settings_factory(**settings_overrides)
         registry = SiteRegistry({s.id: s for s in (sites or (make_site(),))})
-        running = await start_collector(settings, registry)
+        running = await start_collector(settings, registry, port)
         started.append(running)
         return running
 
