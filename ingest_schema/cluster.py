@@ -19,6 +19,7 @@ SHARDING_KEYS = {
     "playback": "cityHash64(site, visitor_hash)",
     "consent_ledger": "cityHash64(site, visitor_hash)",
     "recordings": "cityHash64(site, session_hash)",
+    "visits": "cityHash64(site, session_hash)",
 }
 DEFAULT_SHARDING_KEY = "rand()"
 LOCAL_SUFFIX = "_local"

@@ -50,6 +50,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "page views: site user hash and referrer/campaign attribution",
         _add_columns("pageviews", ATTRIBUTION_COLUMNS),
     ),
+    Migration(
+        3,
+        "Matomo drop-in: visits and the daily salts of cookieless visitor hashes",
+        _create("visits", "daily_salts"),
+    ),
     Migration(4, "retention and GDPR audit log", _create("retention_audit")),
 )
 

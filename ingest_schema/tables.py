@@ -210,6 +210,71 @@ RETENTION_AUDIT = Table(
     ttl="toDateTime(ts) + INTERVAL 3 YEAR",
 )
 
+#: Added by migration 3: one row per Matomo visit (replaced as the visit grows), and the daily salts
+#: of cookieless visitor hashes.
+VISITS = Table(
+    name="visits",
+    comment="Matomo visits: entry/exit, bounce, duration, attribution; the latest state of each visit wins",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("day", "Date"),
+        _c("session_hash", "UInt64"),
+        _c("visitor_hash", "UInt64"),
+        _c("user_hash", "String"),
+        _c("source", "LowCardinality(String)"),
+        _c("started_at", "DateTime64(3, 'UTC')"),
+        _c("last_at", "DateTime64(3, 'UTC')"),
+        _c("duration_s", "UInt32"),
+        _c("pageviews", "UInt32"),
+        _c("actions", "UInt32"),
+        _c("bounce", "UInt8"),
+        _c("entry_url", "String", "ZSTD(3)"),
+        _c("entry_title", "String", "ZSTD(3)"),
+        _c("exit_url", "String", "ZSTD(3)"),
+        _c("exit_title", "String", "ZSTD(3)"),
+        _c("goals", "UInt32"),
+        _c("revenue", "Float64"),
+        _c("cookieless", "UInt8"),
+        _c("consent_source", "UInt16"),
+        _c("browser", "LowCardinality(String)"),
+        _c("os", "LowCardinality(String)"),
+        _c("device", "LowCardinality(String)"),
+        _c("country", "LowCardinality(String)"),
+        _c("channel", "LowCardinality(String)"),
+        _c("referrer_host", "String"),
+        _c("referrer_name", "String"),
+        _c("campaign_name", "String"),
+        _c("campaign_source", "String"),
+        _c("campaign_medium", "String"),
+        _c("campaign_keyword", "String"),
+        _c("campaign_content", "String"),
+        _c("dimensions", "Map(String, String)"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day, session_hash)",
+    ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
+)
+
+#: A daily salt must be gone once its day is over everywhere on Earth (UTC-12 ends 36 h after the
+#: UTC midnight that starts the day), plus a small grace for requests in flight.
+SALT_HOURS = 38
+
+DAILY_SALTS = Table(
+    name="daily_salts",
+    comment="random salt of cookieless visitor hashes, one per site and day, deleted after its day",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("day", "Date"),
+        _c("salt", "String"),
+        _c("created_at", "DateTime64(3, 'UTC')"),
+    ),
+    engine="MergeTree",
+    order_by="(site, day, created_at)",
+    ttl=f"toDateTime(day, 'UTC') + INTERVAL {SALT_HOURS} HOUR",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -224,8 +289,11 @@ SCHEMA_MIGRATIONS = Table(
 
 TABLES: dict[str, Table] = {
     t.name: t
-    for t in (PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, SCHEMA_MIGRATIONS)
+    for t in (
+        PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
+        SCHEMA_MIGRATIONS,
+    )
 }
 
 #: Tables holding data about visitors (GDPR export/erase and retention act on these).
-VISITOR_TABLES = ("pageviews", "events", "playback", "consent_ledger")
+VISITOR_TABLES = ("pageviews", "events", "playback", "consent_ledger", "visits")
