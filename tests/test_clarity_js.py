@@ -35,7 +35,8 @@ def _all_text(collector: Any) -> str:
     for table, column in collector.rows(
         "SELECT table, name FROM system.columns WHERE database = '{db}' AND type LIKE '%String%'"
     ):
-        parts += [str(v[0]) for v in collector.storage.query_rows(f"SELECT toString(`{column}`) FROM `{database}`.`{table}`")]
+        query = f"SELECT toString(`{column}`) FROM `{database}`.`{table}`"
+        parts += [str(v[0]) for v in collector.storage.query_rows(query)]
     return "\n".join(parts)
 
 
@@ -51,8 +52,8 @@ async def _use_the_form(page: Any) -> None:
 async def _dropped(collector: Any, reason: str) -> float:
     async with collector.http.get(collector.url + "/metrics") as response:
         text = await response.text()
-    line = next((x for x in text.splitlines() if x.startswith(f'collector_dropped_total{{reason="{reason}",unit="payload"}}')),
-                "x 0")
+    prefix = f'collector_dropped_total{{reason="{reason}",unit="payload"}}'
+    line = next((x for x in text.splitlines() if x.startswith(prefix)), "x 0")
     return float(line.split()[-1])
 
 
