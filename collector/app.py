@@ -20,6 +20,7 @@ from .metrics import Metrics
 from .pipeline import IngestServices
 from .settings import Settings
 from .sites import SiteRegistry, load_sites
+from .spool import Spool
 from .storage import Storage
 from .writer import BatchWriter
 
@@ -42,7 +43,11 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    writer = BatchWriter(app[STORAGE], app[METRICS], settings.batch_rows, settings.batch_interval_ms)
+    spool = Spool(
+        settings.data_dir / "spool", settings.spool_max_bytes, settings.spool_segment_bytes,
+        settings.batch_interval_ms / 1000, settings.spool_fsync_ms,
+    )
+    writer = BatchWriter(app[STORAGE], app[METRICS], spool, settings.batch_rows, settings.batch_interval_ms)
     app[WRITER] = writer
     app[SERVICES] = IngestServices(
         sites=app[SITES],

@@ -6,6 +6,7 @@
     │   ├── TooLarge            body or decompressed body over the limit (413)
     │   ├── TooManyEvents       more events in one upload than allowed (413)
     │   └── Forbidden           unknown site or origin not allowed (403)
+    ├── Overloaded              the spool is over its disk budget (503 with Retry-After)
     ├── ConfigError             settings or sites file invalid (refuse to start)
     └── StorageError            ClickHouse unreachable or refused a write
 """
@@ -44,6 +45,14 @@ class Forbidden(PayloadError):
     reason = "forbidden"
 
 
+class Overloaded(CollectorError):
+    """ClickHouse is behind and the spool reached its disk budget: the client should retry later."""
+
+    status = 503
+    reason = "overloaded"
+    retry_after_s = 30
+
+
 class ConfigError(CollectorError):
     """Settings or sites file cannot be used; the process refuses to start."""
 
@@ -52,6 +61,6 @@ class StorageError(CollectorError):
     """ClickHouse did not accept a query or an insert."""
 
 
-def http_status(error: PayloadError) -> int:
+def http_status(error: PayloadError | Overloaded) -> int:
     """The HTTP status for a refused request (the single mapping point)."""
     return error.status

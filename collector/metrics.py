@@ -21,6 +21,8 @@ class DropReason(str, Enum):
     TOO_MANY_EVENTS = "too_many_events"
     FORBIDDEN = "forbidden"
     EXCLUDED = "excluded"
+    OVERLOADED = "overloaded"
+    RATE_LIMITED = "rate_limited"
 
 
 class Metrics:
@@ -51,8 +53,8 @@ class Metrics:
             "collector_insert_failures_total", "ClickHouse inserts that failed (rows kept for retry)", ["table"],
             registry=self.registry,
         )
-        self.buffered_rows = Gauge(
-            "collector_buffered_rows", "rows waiting in memory for the next insert", registry=self.registry
+        self.spool_bytes = Gauge(
+            "collector_spool_bytes", "bytes in the write-ahead spool not yet in ClickHouse", registry=self.registry
         )
 
     def drop(self, reason: DropReason, unit: str = "payload", count: int = 1) -> None:

@@ -31,6 +31,9 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "COLLECTOR_PUBLIC_URL": ("", "URL printed at start and used in snippets (default http://HOST:PORT)"),
     "COLLECTOR_BATCH_ROWS": ("5000", "flush a table's buffer at this many rows"),
     "COLLECTOR_BATCH_INTERVAL_MS": ("1000", "flush buffers at least this often"),
+    "COLLECTOR_SPOOL_MAX_BYTES": ("1073741824", "disk budget of the write-ahead spool; above it uploads get 503"),
+    "COLLECTOR_SPOOL_SEGMENT_BYTES": ("16777216", "seal a spool segment (and insert it) at this size"),
+    "COLLECTOR_SPOOL_FSYNC_MS": ("2", "group-commit window: requests of this many ms share one fsync (0: none)"),
     "COLLECTOR_MAX_BODY_BYTES": ("8388608", "largest request body accepted (413 above)"),
     "COLLECTOR_MAX_DECOMPRESSED_BYTES": ("33554432", "largest gunzipped body (gzip bombs get 413)"),
     "COLLECTOR_MAX_EVENTS": ("20000", "most events in one upload (413 above)"),
@@ -56,6 +59,13 @@ def _int(env: Mapping[str, str], name: str) -> int:
     if value <= 0:
         raise ConfigError(f"{name} must be positive, got {value}")
     return value
+
+
+def _non_negative(env: Mapping[str, str], name: str) -> int:
+    raw = env.get(name, ENVIRONMENT[name][0])
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}")
+    return int(raw)
 
 
 def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
@@ -93,6 +103,9 @@ class Settings:
     public_url: str
     batch_rows: int
     batch_interval_ms: int
+    spool_max_bytes: int
+    spool_segment_bytes: int
+    spool_fsync_ms: int
     max_body_bytes: int
     max_decompressed_bytes: int
     max_events: int
@@ -125,6 +138,9 @@ class Settings:
             public_url=env.get("COLLECTOR_PUBLIC_URL", "") or f"http://{host}:{port}",
             batch_rows=_int(env, "COLLECTOR_BATCH_ROWS"),
             batch_interval_ms=_int(env, "COLLECTOR_BATCH_INTERVAL_MS"),
+            spool_max_bytes=_int(env, "COLLECTOR_SPOOL_MAX_BYTES"),
+            spool_segment_bytes=_int(env, "COLLECTOR_SPOOL_SEGMENT_BYTES"),
+            spool_fsync_ms=_non_negative(env, "COLLECTOR_SPOOL_FSYNC_MS"),
             max_body_bytes=_int(env, "COLLECTOR_MAX_BODY_BYTES"),
             max_decompressed_bytes=_int(env, "COLLECTOR_MAX_DECOMPRESSED_BYTES"),
             max_events=_int(env, "COLLECTOR_MAX_EVENTS"),

@@ -1,7 +1,9 @@
-"""Batched inserts: rows wait in per-table buffers and go to ClickHouse by size or by time.
+"""Batched, durable inserts: rows go to the write-ahead spool, segments go to ClickHouse.
 
-Large inserts are what ClickHouse wants (one part per insert); a failed insert keeps its rows
-and is retried with back-off, and `close()` flushes everything on a clean shutdown.
+`add()` queues rows; the HTTP reply waits for `committed()` (rows fsynced in the spool). A
+background task seals segments by size, row count or age and inserts each one in large batches,
+each with a stable deduplication token, deleting the segment only after every insert succeeded.
+When ClickHouse is down, segments wait on disk and the task retries with back-off.
 """
 
 from __future__ import annotations
@@ -9,118 +11,124 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ingest_schema import TABLES
 
 from .errors import StorageError
 from .metrics import Metrics
+from .spool import Segment, Spool, read_segment
 from .storage import Storage
 
 log = logging.getLogger(__name__)
 
 Row = tuple[Any, ...]
-
-
-@dataclass
-class TableBuffer:
-    columns: tuple[str, ...]
-    rows: list[Row] = field(default_factory=list)
+MAX_BACKOFF_S = 30.0
 
 
 class BatchWriter:
-    def __init__(self, storage: Storage, metrics: Metrics, batch_rows: int, interval_ms: int) -> None:
+    def __init__(self, storage: Storage, metrics: Metrics, spool: Spool, batch_rows: int, interval_ms: int) -> None:
         self._storage = storage
         self._metrics = metrics
+        self.spool = spool
         self._batch_rows = batch_rows
         self._interval = interval_ms / 1000
-        self._buffers: dict[str, TableBuffer] = {}
-        self._lock = asyncio.Lock()
+        self._columns: dict[str, tuple[str, ...]] = {}
+        self._drain_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
 
     def add(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
-        """Queue rows (tuples in `columns` order) for `table`; never blocks."""
+        """Queue rows (tuples in `columns` order) for `table`; durable once `committed()` returns."""
         if not rows:
             return
-        buffer = self._buffers.get(table)
-        if buffer is None:
-            known = TABLES[table].column_names
-            unknown = set(columns) - set(known)
+        known = self._columns.get(table)
+        if known is None:
+            unknown = set(columns) - set(TABLES[table].column_names)
             if unknown:
                 raise ValueError(f"{table} has no columns {sorted(unknown)}")
-            buffer = self._buffers[table] = TableBuffer(tuple(columns))
-        elif buffer.columns != tuple(columns):
+            known = self._columns[table] = tuple(columns)
+        elif known != tuple(columns):
             raise ValueError(f"rows for {table} must use one column order")
-        buffer.rows.extend(rows)
-        self._metrics.buffered_rows.inc(len(rows))
-        if len(buffer.rows) >= self._batch_rows:
+        self.spool.add((table, known, rows))
+        if self.spool.current_rows >= self._batch_rows:
             self._wake.set()
 
-    @property
-    def pending_rows(self) -> int:
-        return sum(len(b.rows) for b in self._buffers.values())
+    async def committed(self) -> None:
+        """Wait until every row added so far is on disk (the moment a request may be acknowledged)."""
+        await self.spool.committed()
+
+    def has_room(self) -> bool:
+        return self.spool.has_room()
 
     async def flush(self) -> None:
-        """Insert the rows buffered when the flush starts, every table in turn.
+        """Write everything added so far to ClickHouse now; StorageError if ClickHouse refuses."""
+        await self.spool.commit_now()
+        await self.spool.seal(force=True)
+        await self._drain()
 
-        Each table's rows are taken out at once (rows arriving meanwhile wait for the next flush,
-        so a busy table cannot starve the others). On failure the rows not yet inserted go back
-        in front of the buffer and StorageError is raised.
-        """
-        async with self._lock:
-            for table, buffer in list(self._buffers.items()):
-                pending, buffer.rows = buffer.rows, []
+    async def _drain(self) -> None:
+        async with self._drain_lock:
+            for segment in list(self.spool.sealed):
+                await self._insert_segment(segment)
+                self.spool.done(segment)
+            self._metrics.spool_bytes.set(self.spool.size_bytes)
+
+    async def _insert_segment(self, segment: Segment) -> None:
+        records = await asyncio.to_thread(lambda: list(read_segment(segment.path)))
+        tables: dict[str, tuple[tuple[str, ...], list[Row]]] = {}
+        for table, columns, rows in records:
+            entry = tables.setdefault(f"{table}\x00{','.join(columns)}", (columns, []))
+            entry[1].extend(rows)
+        chunk = self._batch_rows * 4
+        for key, (columns, rows) in tables.items():
+            table = key.split("\x00", 1)[0]
+            for index in range(0, len(rows), chunk):
+                batch = rows[index: index + chunk]
+                token = f"{segment.name}:{key}:{index // chunk}"
+                started = time.perf_counter()
                 try:
-                    while pending:
-                        batch = pending[: self._batch_rows * 4]
-                        started = time.perf_counter()
-                        try:
-                            await self._storage.run(self._storage.insert, table, buffer.columns, batch)
-                        except StorageError:
-                            self._metrics.insert_failures.labels(table).inc()
-                            raise
-                        del pending[: len(batch)]
-                        self._metrics.buffered_rows.dec(len(batch))
-                        self._metrics.batch_rows.labels(table).observe(len(batch))
-                        self._metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
-                finally:
-                    if pending:
-                        buffer.rows[:0] = pending
+                    await self._storage.run(self._storage.insert, table, columns, batch, token)
+                except StorageError:
+                    self._metrics.insert_failures.labels(table).inc()
+                    raise
+                self._metrics.batch_rows.labels(table).observe(len(batch))
+                self._metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
 
     async def _run(self) -> None:
         while True:
-            delay = min(self._interval * (2 ** self._failures), 30.0)
+            delay = min(self._interval * (2 ** self._failures), MAX_BACKOFF_S)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
+            await self.spool.seal(force=self.spool.current_rows >= self._batch_rows)
             try:
-                await self.flush()
+                await self._drain()
                 self._failures = 0
             except StorageError as exc:
                 self._failures = min(self._failures + 1, 6)
-                log.error("insert failed, %d rows kept for retry: %s", self.pending_rows, exc)
+                self._metrics.spool_bytes.set(self.spool.size_bytes)
+                log.error("insert failed, %d spool bytes kept for retry: %s", self.spool.size_bytes, exc)
 
     def start(self) -> None:
+        self.spool.start()
         self._task = asyncio.create_task(self._run(), name="batch-writer")
 
     async def close(self) -> None:
-        """Stop the timer and flush what is left (a clean shutdown loses nothing)."""
+        """Stop, write the spool out to ClickHouse; what cannot be written stays on disk for the next start."""
         if self._task:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.spool.close()
+        for attempt in range(3):
             try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-        for attempt in range(5):
-            try:
-                await self.flush()
+                await self._drain()
                 return
             except StorageError as exc:
                 log.error("final flush attempt %d failed: %s", attempt + 1, exc)
                 await asyncio.sleep(0.5 * (attempt + 1))
-        log.critical("%d rows could not be written at shutdown", self.pending_rows)
+        log.warning("%d spool bytes left on disk; they are written at the next start", self.spool.size_bytes)

@@ -11,7 +11,7 @@ import logging
 from aiohttp import web
 
 from ..cors import add_cors_headers, origin_allowed_anywhere, preflight_response
-from ..errors import PayloadError, TooLarge, http_status
+from ..errors import Overloaded, PayloadError, TooLarge, http_status
 from ..keys import METRICS, SERVICES, SETTINGS
 from ..metrics import DropReason
 from ..pipeline import RequestInfo, ingest_clarity, now_ms
@@ -44,8 +44,10 @@ async def read_body(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def refusal(error: PayloadError, origin: str, cors_ok: bool) -> web.Response:
+def refusal(error: PayloadError | Overloaded, origin: str, cors_ok: bool) -> web.Response:
     response = web.Response(status=http_status(error), text=str(error)[:200], content_type="text/plain")
+    if isinstance(error, Overloaded):
+        response.headers["Retry-After"] = str(error.retry_after_s)
     if cors_ok:
         add_cors_headers(response, origin)
     return response
@@ -57,9 +59,12 @@ async def collect(request: web.Request) -> web.Response:
     info = request_info(request)
     cors_ok = bool(info.origin) and origin_allowed_anywhere(services.sites, info.origin)
     try:
+        if not services.writer.has_room():
+            raise Overloaded("spool full: ClickHouse is not keeping up")
         body = await read_body(request, app[SETTINGS].max_body_bytes)
         await ingest_clarity(services, body, info)
-    except PayloadError as error:
+        await services.writer.committed()
+    except (PayloadError, Overloaded) as error:
         metrics.drop(DropReason(error.reason))
         metrics.requests.labels("collect", str(error.status)).inc()
         return refusal(error, info.origin, cors_ok)

@@ -1,0 +1,175 @@
+"""Write-ahead spool: an event is acknowledged only once its rows are on disk.
+
+Rows are appended to segment files as length- and CRC-framed records; a request's reply waits
+for the group commit (one fsync shared by every request of a few milliseconds). Segments are
+sealed by size or age and handed to the writer, which deletes one only after ClickHouse took all
+its rows. Leftover segments are replayed at start; their deterministic batch ids make ClickHouse
+drop batches it already has, so a crash never double-counts. Only rows that passed the consent
+gate and masking ever reach the spool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pickle
+import struct
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import Overloaded
+
+HEADER = struct.Struct("<II")  # payload length, CRC32 of the payload
+SEGMENT_GLOB = "segment-*.log"
+
+#: One record: (table, column names, rows).
+Record = tuple[str, tuple[str, ...], list[tuple[Any, ...]]]
+
+
+@dataclass
+class Segment:
+    path: Path
+    size: int = 0
+    rows: int = 0
+    opened_at: float = field(default_factory=time.monotonic)
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+
+def read_segment(path: Path) -> Iterator[Record]:
+    """Records of a segment, stopping at a torn or corrupt tail (a write the crash cut short,
+    which was never acknowledged)."""
+    data = path.read_bytes()
+    offset = 0
+    while offset + HEADER.size <= len(data):
+        length, crc = HEADER.unpack_from(data, offset)
+        start, end = offset + HEADER.size, offset + HEADER.size + length
+        if end > len(data) or zlib.crc32(data[start:end]) != crc:
+            return
+        yield pickle.loads(data[start:end])
+        offset = end
+
+
+class Spool:
+    def __init__(self, folder: Path, max_bytes: int, segment_bytes: int, seal_after_s: float, fsync_ms: int) -> None:
+        self.folder = folder
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self.seal_after_s = seal_after_s
+        self.fsync_s = fsync_ms / 1000
+        folder.mkdir(parents=True, exist_ok=True)
+        self.sealed: list[Segment] = [Segment(p, p.stat().st_size) for p in sorted(folder.glob(SEGMENT_GLOB))]
+        self._counter = max((int(s.name.split("-")[1]) for s in self.sealed), default=0)
+        self._current: Segment | None = None
+        self._handle: Any = None
+        self._pending: list[bytes] = []
+        self._pending_rows = 0
+        self._waiters: list[asyncio.Future[None]] = []
+        self._wake = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes on disk not yet in ClickHouse (sealed and current segments)."""
+        return sum(s.size for s in self.sealed) + (self._current.size if self._current else 0)
+
+    @property
+    def current_rows(self) -> int:
+        """Rows in the open segment and waiting for the next commit."""
+        return (self._current.rows if self._current else 0) + self._pending_rows
+
+    def has_room(self) -> bool:
+        return self.size_bytes < self.max_bytes
+
+    def add(self, record: Record) -> None:
+        """Queue a record for the next group commit (synchronous; `committed()` waits for disk).
+        Callers check `has_room()` before taking a request, so the budget is a soft limit."""
+        payload = pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pending.append(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+        self._pending_rows += len(record[2])
+
+    def start(self) -> None:
+        self._committer = asyncio.create_task(self._commit_loop(), name="spool-commit")
+
+    async def committed(self) -> None:
+        """Return once everything added so far is written and fsynced."""
+        if not self._pending:
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._wake.set()
+        await waiter
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self.fsync_s:
+                await asyncio.sleep(self.fsync_s)  # let concurrent requests join this fsync
+            await self._commit()
+
+    async def commit_now(self) -> None:
+        await self._commit()
+
+    async def _commit(self) -> None:
+        async with self._lock:
+            if not self._pending:
+                return
+            chunks, waiters, rows = self._pending, self._waiters, self._pending_rows
+            self._pending, self._waiters, self._pending_rows = [], [], 0
+            try:
+                await asyncio.to_thread(self._write, b"".join(chunks), rows)
+            except OSError as exc:
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(Overloaded(f"spool write failed: {exc.strerror}"))
+                return
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+
+    def _write(self, data: bytes, rows: int) -> None:
+        if self._current is None:
+            self._counter += 1
+            path = self.folder / f"segment-{self._counter:012d}.log"
+            self._current = Segment(path)
+            self._handle = open(path, "ab", buffering=0)  # noqa: SIM115  (kept open across writes)
+        self._handle.write(data)
+        os.fsync(self._handle.fileno())
+        self._current.size += len(data)
+        self._current.rows += rows
+
+    async def seal(self, force: bool = False) -> None:
+        """Close the current segment when it is big or old enough (or always, with `force`)."""
+        if force:
+            await self._commit()
+        async with self._lock:
+            current = self._current
+            if current is None:
+                return
+            young = time.monotonic() - current.opened_at < self.seal_after_s
+            if not force and current.size < self.segment_bytes and young:
+                return
+            self._handle.close()
+            self._current, self._handle = None, None
+            self.sealed.append(current)
+
+    def done(self, segment: Segment) -> None:
+        """ClickHouse has every row of this segment: forget it."""
+        segment.path.unlink(missing_ok=True)
+        self.sealed.remove(segment)
+
+    async def close(self) -> None:
+        """Write what is pending, stop the committer and seal the current segment."""
+        await self._commit()
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+        await self.seal(force=True)
