@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from .render import column_ddl, create_table_ddl
-from .tables import ATTRIBUTION_COLUMNS, TABLES, Column
+from .tables import ATTRIBUTION_COLUMNS, DEDUPLICATION, SPOOLED_TABLES, TABLES, Column
 
 
 class SchemaClient(Protocol):
@@ -56,6 +56,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create("visits", "daily_salts"),
     ),
     Migration(4, "retention and GDPR audit log", _create("retention_audit")),
+    Migration(
+        6,
+        "deduplicate batches replayed from the write-ahead spool",
+        lambda db: [f"ALTER TABLE `{db}`.`{t}` MODIFY SETTING {DEDUPLICATION}" for t in SPOOLED_TABLES],
+    ),
 )
 
 

@@ -15,6 +15,12 @@ ANALYTICS_MONTHS = 13
 CONSENT_VALID_DAYS = 183
 
 
+#: Inserts from the write-ahead spool carry a stable token per batch; keeping the last tokens
+#: makes ClickHouse drop a batch replayed after a crash instead of counting it twice.
+DEDUPLICATION = "non_replicated_deduplication_window = 1000"
+SPOOLED_TABLES = ("pageviews", "events", "playback", "consent_ledger", "visits")
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -93,6 +99,7 @@ PAGEVIEWS = Table(
     )
     + ATTRIBUTION_COLUMNS,
     engine="AggregatingMergeTree",
+    settings=DEDUPLICATION,
     partition_by="toYYYYMM(day)",
     order_by="(site, day, visitor_hash, session_hash, page_num, pageview_id)",
     ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
@@ -123,6 +130,7 @@ EVENTS = Table(
         _c("data", "String", "ZSTD(3)"),
     ),
     engine="MergeTree",
+    settings=DEDUPLICATION,
     partition_by="toYYYYMM(day)",
     order_by="(site, day, type, pageview_id, ts)",
     ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
@@ -141,6 +149,7 @@ PLAYBACK = Table(
         _c("keep", "UInt8", default="0"),
     ),
     engine="MergeTree",
+    settings=DEDUPLICATION,
     partition_by="toYYYYMM(day)",
     order_by="(site, session_hash, page_num, pageview_id, sequence)",
     ttl=(
@@ -184,6 +193,7 @@ CONSENT_LEDGER = Table(
         _c("policy_version", "LowCardinality(String)"),
     ),
     engine="MergeTree",
+    settings=DEDUPLICATION,
     partition_by="toYYYYMM(ts)",
     order_by="(site, visitor_hash, ts)",
     ttl=f"toDateTime(ts) + INTERVAL {ANALYTICS_MONTHS} MONTH",
@@ -252,6 +262,7 @@ VISITS = Table(
         _c("version", "UInt64"),
     ),
     engine="ReplacingMergeTree(version)",
+    settings=DEDUPLICATION,
     partition_by="toYYYYMM(day)",
     order_by="(site, day, session_hash)",
     ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
