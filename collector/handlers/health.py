@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ..keys import METRICS, STORAGE
+from ..keys import METRICS, STORAGE, WRITER
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -13,9 +13,12 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def readyz(request: web.Request) -> web.Response:
+    """Ready when ClickHouse answers and the spool is under its disk budget."""
     storage = request.app[STORAGE]
     reachable = await storage.run(storage.ping)
-    return web.json_response({"clickhouse": reachable}, status=200 if reachable else 503)
+    spool = request.app[WRITER].spool
+    body = {"clickhouse": reachable, "spool_bytes": spool.size_bytes, "spool_budget_bytes": spool.max_bytes}
+    return web.json_response(body, status=200 if reachable and spool.has_room() else 503)
 
 
 async def metrics(request: web.Request) -> web.Response:
