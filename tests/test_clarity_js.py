@@ -6,38 +6,33 @@ import hashlib
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from collector.identity import Hasher
-
-from .browser import browser, new_page, screenshot, wait_until  # noqa: F401  (pytest fixtures)
-from .conftest import free_port, make_site
+from .browser import (  # noqa: F401  (pytest fixtures)
+    UploadLog,
+    all_stored_text,
+    browser,
+    collector_serving_pages,
+    metric,
+    new_page,
+    page_server,
+    stored_rows,
+    wait_until,
+)
+from .conftest import make_site, services
 
 pytestmark = pytest.mark.browser
 
 EMAIL, CARD, NAME = "jane.doe@example.com", "4111 1111 1111 1111", "Jane Typedname"
 SECRETS = (EMAIL, CARD, CARD.replace(" ", ""), "Typedname", "jane.doe")
+GRANT = "clarity('consentv2', {ad_Storage: 'denied', analytics_Storage: 'granted'})"
 
 
-async def _collector_for_pages(collector_factory: Any, **site_options: Any) -> Any:
-    """A collector whose own origin is the site's origin (it serves the /demo pages)."""
-    port = free_port()
-    return await collector_factory(make_site(origins=[f"http://127.0.0.1:{port}"], **site_options), port=port)
-
-
-def _stored(collector: Any) -> int:
-    return sum(collector.count(t) for t in ("pageviews", "events", "playback"))
-
-
-def _all_text(collector: Any) -> str:
-    database = collector.storage.database
-    parts = []
-    for table, column in collector.rows(
-        "SELECT table, name FROM system.columns WHERE database = '{db}' AND type LIKE '%String%'"
-    ):
-        query = f"SELECT toString(`{column}`) FROM `{database}`.`{table}`"
-        parts += [str(v[0]) for v in collector.storage.query_rows(query)]
-    return "\n".join(parts)
+async def _open(new_page: Any, collector: Any, options: str = "clarity=1") -> tuple[Any, UploadLog]:  # noqa: F811
+    page = await new_page()
+    log = UploadLog().attach(page.context)
+    await page.goto(f"{collector.url}/demo?site=proj123&{options}")
+    await page.wait_for_function("window.clarity && window.clarity.v")
+    return page, log
 
 
 async def _use_the_form(page: Any) -> None:
@@ -46,45 +41,48 @@ async def _use_the_form(page: Any) -> None:
     await page.type("#card", CARD, delay=5)
     await page.click("#buy")
     await page.mouse.wheel(0, 900)
-    await page.wait_for_timeout(300)
+
+
+def _sent(log: UploadLog, predicate: Any) -> bool:
+    return any(predicate(e) for u in log.uploads for e in u.document.get("a", []))
 
 
 async def _dropped(collector: Any, reason: str) -> float:
-    async with collector.http.get(collector.url + "/metrics") as response:
-        text = await response.text()
-    prefix = f'collector_dropped_total{{reason="{reason}",unit="payload"}}'
-    line = next((x for x in text.splitlines() if x.startswith(prefix)), "x 0")
-    return float(line.split()[-1])
+    return await metric(collector, "collector_dropped_total", reason=reason, unit="payload")
 
 
 async def test_clarity_js_with_explicit_consent_stores_pages_clicks_playback_and_no_typed_value(
     collector_factory: Any, new_page: Any  # noqa: F811
 ) -> None:
-    collector = await _collector_for_pages(collector_factory)
-    page = await new_page()
-    await page.goto(f"{collector.url}/demo?site=proj123&clarity=1")
-    await page.evaluate("clarity('consentv2', {ad_Storage: 'denied', analytics_Storage: 'granted'})")
+    collector = await collector_serving_pages(collector_factory)
+    page, log = await _open(new_page, collector)
+    await page.evaluate(GRANT)
     await _use_the_form(page)
-    await page.wait_for_timeout(1500)
-    await page.click("#next")
-    await page.wait_for_selector("text=second page")
+    assert await wait_until(lambda: any(u.gzipped and u.status == 204 for u in log.uploads)), "gzip XHR answered 204"
+    assert await wait_until(lambda: _sent(log, lambda e: e[1] == 27)), "what was typed went out (masked by clarity-js)"
+    # a single-page-app route change: clarity-js ends the page view with a text/plain beacon and starts the next
+    await page.evaluate("history.pushState({}, '', '/demo/second?site=proj123&clarity=1&spa=1')")
+    assert await wait_until(lambda: any(u.kind == "ping" and "text/plain" in u.content_type for u in log.uploads))
+    assert await wait_until(lambda: any(u.document["e"][7] == 2 for u in log.uploads))
     await page.click("#buy")
-    await page.wait_for_timeout(1200)
+    # a full navigation: the root-relative upload path survives in _clsk, and consent comes back from the cookie
+    await page.click("#next")
+    await page.wait_for_function("window.clarity && window.clarity.v")
+    await page.click("#buy")
+    assert await wait_until(lambda: any(u.document["e"][7] == 3 and u.status == 204 for u in log.uploads))
     await page.goto("about:blank")
 
-    def complete() -> bool:
-        return collector.count("pageviews", "ended = 1") >= 2 and collector.count("events", "type = 9") >= 2
-
-    assert await wait_until(lambda: complete(), seconds=30)
-    pages = collector.rows("SELECT page_num, max(ended), max(url) FROM {db}.pageviews GROUP BY page_num ORDER BY 1")
-    assert [p[0] for p in pages] == [1, 2], "the root-relative upload survives the second page view"
-    assert pages[1][2].endswith("/demo/second?site=proj123&clarity=1")
-    assert collector.count("playback", "sequence = 1") == 2, "first uploads (gzip) stored"
-    assert collector.count("playback", "is_end = 1") == 2, "final beacons (text/plain) stored"
+    assert await wait_until(lambda: collector.rows("SELECT uniqExact(page_num) FROM {db}.pageviews") == [(3,)])
+    assert await wait_until(lambda: collector.count("events", "type = 9") >= 3)
+    pages = collector.rows("SELECT page_num, max(consent_source), any(url) FROM {db}.pageviews GROUP BY page_num "
+                           "ORDER BY page_num")
+    assert [(p[0], p[1]) for p in pages] == [(1, 5), (2, 5), (3, 6)], "consentv2, same document, then the cookie"
+    assert "spa=1" in pages[1][2] and "spa=1" not in pages[2][2]
+    assert collector.rows("SELECT uniqExact(session_hash), uniqExact(visitor_hash) FROM {db}.pageviews") == [(1, 1)]
+    assert collector.count("playback") >= 3 and collector.count("playback", "is_end = 1") >= 1
     assert collector.count("events", "type = 27") >= 1, "input events are kept, masked"
-    sources = {r[0] for r in collector.rows("SELECT consent_source FROM {db}.pageviews")}
-    assert sources == {5, 6}, "page 1 by consentv2, page 2 by clarity's remembered (cookie) consent"
-    stored = _all_text(collector)
+    assert {(u.status, u.reply) for u in log.uploads if u.status is not None} == {(204, b"")}
+    stored = all_stored_text(collector)
     for secret in SECRETS:
         assert secret not in stored
 
@@ -93,90 +91,80 @@ async def test_clarity_js_with_explicit_consent_stores_pages_clicks_playback_and
 async def test_clarity_js_without_consent_stores_nothing(
     collector_factory: Any, new_page: Any, options: str  # noqa: F811
 ) -> None:
-    collector = await _collector_for_pages(collector_factory)
-    page = await new_page()
-    await page.goto(f"{collector.url}/demo?site=proj123&{options}")
+    collector = await collector_serving_pages(collector_factory)
+    page, log = await _open(new_page, collector, options)
     await _use_the_form(page)
-    await page.wait_for_timeout(1500)
+    assert await wait_until(lambda: any(u.status == 204 for u in log.uploads)), "clarity-js did upload"
     await page.goto("about:blank")
-    assert await wait_until(lambda: False, seconds=1.5) is False
+    assert await wait_until(lambda: _dropped(collector, "no_consent"), until=lambda dropped: dropped >= 2)
     await collector.flush()
-    assert await _dropped(collector, "no_consent") >= 2, "the uploads arrived and were refused"
-    assert _stored(collector) == 0
-    assert collector.count("consent_ledger") == 0
+    assert stored_rows(collector) == 0
+    assert collector.count("consent_ledger") == 0, "an implicit or default state is not a decision"
+    assert EMAIL not in all_stored_text(collector)
 
 
 async def test_clarity_js_consent_then_withdrawal_stores_nothing_after_the_refusal(
     collector_factory: Any, new_page: Any  # noqa: F811
 ) -> None:
-    collector = await _collector_for_pages(collector_factory)
-    page = await new_page()
-    await page.goto(f"{collector.url}/demo?site=proj123&clarity=1")
-    await page.evaluate("clarity('consentv2', {ad_Storage: 'denied', analytics_Storage: 'granted'})")
+    collector = await collector_serving_pages(collector_factory)
+    page, log = await _open(new_page, collector)
+    await page.evaluate(GRANT)
     await page.evaluate("clarity('event', 'before-withdrawal')")
     await page.click("#buy")
     assert await wait_until(lambda: collector.count("events", "key = 'before-withdrawal'") == 1)
     await page.evaluate("clarity('consent', false)")
-    await page.wait_for_timeout(800)
+    # clarity-js ends the page view, forgets its cookies and restarts as a new page view with 0/0
+    assert await wait_until(lambda: _sent(log, lambda e: e[1] == 47 and e[2:5] == [4, 0, 0]))
     await page.evaluate("clarity('event', 'after-withdrawal')")
     await _use_the_form(page)
-    await page.wait_for_timeout(1500)
+    assert await wait_until(lambda: _sent(log, lambda e: e[1] == 24 and "after-withdrawal" in e[2:]))
     await page.goto("about:blank")
-    await page.wait_for_timeout(1000)
     await collector.flush()
     assert collector.count("events", "key = 'after-withdrawal'") == 0
     assert collector.rows("SELECT uniqExact(pageview_id) FROM {db}.pageviews") == [(1,)], (
         "the page view started after consent(false) left no row"
     )
-    assert await _dropped(collector, "no_consent") + await _dropped(collector, "withdrawn") >= 1
+    assert collector.rows(
+        "SELECT decision, consent_source, visitor_hash FROM {db}.consent_ledger WHERE decision = 'deny'"
+    ) == [("deny", 4, 0)], "the refusal reached the ledger, anonymously"
+    assert not {c["name"] for c in await page.context.cookies()} & {"_clck", "_clsk"}
+    for secret in SECRETS:
+        assert secret not in all_stored_text(collector)
 
 
 async def test_clarity_js_custom_events_and_identify_are_stored_hashed(
     collector_factory: Any, new_page: Any  # noqa: F811
 ) -> None:
-    collector = await _collector_for_pages(collector_factory)
-    page = await new_page()
-    await page.goto(f"{collector.url}/demo?site=proj123&clarity=1")
+    collector = await collector_serving_pages(collector_factory)
+    page, _ = await _open(new_page, collector)
     await page.evaluate("clarity('consentv2', {ad_Storage: 'granted', analytics_Storage: 'granted'})")
-    await page.evaluate("clarity('event', 'signup'); clarity('identify', 'customer-42')")
-    await page.wait_for_timeout(1500)
-    await page.goto("about:blank")
-    assert await wait_until(lambda: collector.count("pageviews", "user_hash != ''") == 1)
-    expected = Hasher(b"test-secret-key").user("proj123", hashlib.sha256(b"customer-42").hexdigest())
+    await page.evaluate("clarity('event', 'signup'); clarity('identify', 'customer-42'); clarity('set', 'plan', 'pro')")
+    assert await wait_until(lambda: collector.count("pageviews", "user_hash != ''") >= 1)
+    expected = services(collector).hasher.user("proj123", hashlib.sha256(b"customer-42").hexdigest())
     assert collector.rows("SELECT max(user_hash) FROM {db}.pageviews") == [(expected,)]
-    assert collector.count("events", "type = 24 AND key = 'signup'") == 1
-    assert "customer-42" not in _all_text(collector)
-    assert collector.rows("SELECT ad FROM {db}.consent_ledger") == [(1,)]
+    assert await wait_until(lambda: collector.count("events", "type = 24 AND key = 'signup'") == 1)
+    assert "customer-42" not in all_stored_text(collector)
+    assert collector.rows("SELECT ad, analytics FROM {db}.consent_ledger") == [(1, 1)]
 
 
-async def test_clarity_js_cross_origin_upload_with_credentials(collector_factory: Any, new_page: Any) -> None:  # noqa: F811
+async def test_clarity_js_cross_origin_upload_with_credentials(
+    collector_factory: Any, new_page: Any, page_server: Any  # noqa: F811
+) -> None:
     """The page on one origin, the collector on another: CORS must echo the origin with credentials."""
-    site_port = free_port()
-    site_origin = f"http://127.0.0.1:{site_port}"
-    collector = await collector_factory(make_site(origins=[site_origin]))
-
-    async def page_handler(request: web.Request) -> web.Response:
-        return web.Response(content_type="text/html", text=f"""<!doctype html><html><head><title>Shop</title>
-<script src="{collector.url}/clarity.js"></script>
-<script>clarity("start", {{projectId: "proj123", upload: "{collector.url}/collect"}});
+    urls: dict[str, str] = {}
+    site_url = await page_server(lambda: f"""<!doctype html><html><head><title>Shop</title>
+<script src="{urls['collector']}/clarity.js"></script>
+<script>clarity("start", {{projectId: "proj123", upload: "{urls['collector']}/collect"}});
 clarity("consentv2", {{ad_Storage: "denied", analytics_Storage: "granted"}});</script></head>
 <body><h1>Cross-origin shop</h1><button id="buy">Buy</button></body></html>""")
-
-    app = web.Application()
-    app.router.add_get("/", page_handler)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", site_port).start()
-    try:
-        page = await new_page()
-        failures: list[str] = []
-        page.on("requestfailed", lambda request: failures.append(request.url))
-        await page.goto(site_origin + "/")
-        await page.click("#buy")
-        await page.wait_for_timeout(1500)
-        await page.goto("about:blank")
-        assert await wait_until(lambda: collector.count("playback") >= 2)
-        assert collector.count("events", "type = 9") == 1
-        assert not [u for u in failures if "/collect" in u]
-    finally:
-        await runner.cleanup()
+    collector = await collector_factory(make_site(origins=[site_url.rstrip("/")]))
+    urls["collector"] = collector.url
+    page = await new_page()
+    log = UploadLog().attach(page.context)
+    failures: list[str] = []
+    page.on("requestfailed", lambda request: failures.append(request.url))
+    await page.goto(site_url)
+    await page.click("#buy")
+    assert await wait_until(lambda: collector.count("events", "type = 9") == 1)
+    assert [u.status for u in log.uploads if u.kind == "xhr"][:1] == [204]
+    assert not [u for u in failures if "/collect" in u], "the credentialed XHR passed CORS"

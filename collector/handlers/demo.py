@@ -1,6 +1,7 @@
 """`/demo`: a page to try the clients on, served by the collector itself (same origin, so the
 root-relative upload path clarity-js needs just works). Query options pick what it loads:
-`site` (a configured site id), `clarity=1` (with `track=0` for cookie-less), `beacon=1`, `banner=1`.
+`site` (a configured site id), `clarity=1` (with `track=0` for cookie-less), `beacon=1`, `banner=1`
+(the consent banner: with the beacon through its data-banner flag, alone for clarity-js).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ label{{display:block;margin:.5rem 0}}.tall{{height:1800px;background:linear-grad
   <label>E-mail <input id="email" name="email" type="email" autocomplete="off"></label>
   <label>Card number <input id="card" name="card" autocomplete="off"></label>
   <button id="buy" type="button">Buy now</button>
+  <button id="signup" type="button" onclick="window.wa && wa('event', 'signup', 'newsletter');
+    window.clarity && clarity('event', 'signup', 'newsletter')">Sign up for the newsletter</button>
 </form>
 <p><a id="outbound" href="https://example.org/partner">Our partner</a> ·
 <a id="download" href="/demo/files/report.pdf">Annual report (PDF)</a> ·
@@ -43,6 +46,7 @@ clarity("start", {{projectId: "{site}", upload: "/collect", track: {track}, cont
 </script>"""
 
 BEACON = '<script defer src="/beacon.js" data-site="{site}"{banner}></script>'
+BANNER = '<script defer src="/banner.js"></script>'
 
 
 def render(site: str, query: dict[str, str], title: str, next_path: str) -> str:
@@ -50,10 +54,12 @@ def render(site: str, query: dict[str, str], title: str, next_path: str) -> str:
     options = "&".join(f"{k}={html.escape(v, quote=True)}" for k, v in query.items() if k in OPTIONS)
     clarity = CLARITY.format(site=site_attr, track="false" if query.get("track") == "0" else "true")
     beacon = BEACON.format(site=site_attr, banner=" data-banner" if query.get("banner") == "1" else "")
+    if query.get("beacon") != "1":
+        beacon = BANNER if query.get("banner") == "1" else ""
     return PAGE.format(
         title=html.escape(title),
         clarity=clarity if query.get("clarity") == "1" else "",
-        beacon=beacon if query.get("beacon") == "1" else "",
+        beacon=beacon,
         next_url=f"{next_path}?{options}",
     )
 

@@ -1,260 +1,252 @@
 /*
- * First-party analytics beacon with an optional consent banner. No dependencies.
+ * First-party analytics beacon. No dependencies; under 6 KB gzipped (scripts/build_beacon.mjs).
  *
  *   <script defer src="https://analytics.example.org/beacon.js" data-site="shop" data-banner></script>
  *
- * Speaks the Clarity upload format to the collector's /collect, so the server's consent gate and
- * masking apply to it exactly as to clarity-js. Sends nothing before an explicit choice, nothing at
- * all under Global Privacy Control or Do Not Track, and never reads what people type.
+ * Speaks the Clarity upload format to the collector's POST /collect, so the server's consent gate and
+ * masking apply to it exactly as to clarity-js. Sends nothing before an explicit choice (from our
+ * banner, loaded by data-banner, or from the site's own consent tool through wa("consent", ...)),
+ * nothing at all under Global Privacy Control or Do Not Track, and never reads what people type.
  */
 (function (w, d) {
   "use strict";
   var script = d.currentScript || d.querySelector("script[data-site]");
-  if (!script || w.wa && w.wa.started) { return; }
-  var site = script.getAttribute("data-site");
+  var prior = w.wa;
+  if (!script || prior && prior.started) { return; }
+  var site = script.getAttribute("data-site") || "";
   var endpoint = script.getAttribute("data-endpoint") || new URL("/collect", script.src).href;
-  var VERSION = "wa/1.0.0", KEY = "wa_consent", IDS = "wa_ids", VALID_MS = 183 * 864e5;
-  var SESSION_IDLE_MS = 30 * 6e4, FLUSH_MS = 5000, PING_MS = 15000;
-  var SOURCE_CHOICE = 5, SOURCE_REMEMBERED = 6;
+  var VERSION = "wa/1.1.0", IDS = "wa_ids", EXPLICIT = 5;
+  var SESSION_IDLE_MS = 30 * 6e4, ACTIVE_MS = 3e4, FLUSH_MS = 1000, PING_MS = 3e4, MAX_EVENTS = 100;
+  var DOWNLOAD = /\.(pdf|zip|gz|tgz|bz2|7z|rar|dmg|exe|msi|pkg|deb|rpm|apk|iso|csv|txt|rtf|docx?|xlsx?|pptx?|odt|ods|odp|epub|mp3|mp4|m4a|mov|avi|wav|webm)$/i;
   var nav = w.navigator;
   var refused = nav.globalPrivacyControl === true || nav.doNotTrack === "1" || w.doNotTrack === "1";
-  var queued = (w.wa && w.wa.q) || [];
-  var state = { consent: null, ids: null, page: null };
+  var consent = null, ids = null, page = null, timer = 0, activeAt = 0, throttled = {};
 
-  function now() { return Date.now(); }
-  function rid() { return (crypto.getRandomValues(new Uint32Array(1))[0]).toString(36); }
-  function store(key, value) { try { value === null ? localStorage.removeItem(key) : localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* storage off */ } }
-  function load(key) { try { return JSON.parse(localStorage.getItem(key)); } catch (e) { return null; } }
-  function hash(text) {
+  function rid() { return crypto.getRandomValues(new Uint32Array(1))[0].toString(36); }
+  function read() { try { return JSON.parse(localStorage.getItem(IDS)); } catch (e) { return null; } }
+  function write(value) {
+    try { value ? localStorage.setItem(IDS, JSON.stringify(value)) : localStorage.removeItem(IDS); } catch (e) { /* blocked */ }
+  }
+  function cut(value, max) { return String(value).slice(0, max); }
+  function hash(value) {
     var h = 2166136261;
-    for (var i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619); }
+    for (var i = 0; i < value.length; i++) { h = Math.imul(h ^ value.charCodeAt(i), 16777619); }
     return (h >>> 0).toString(36);
   }
-  function selector(el, withNames) {
-    var parts = [];
-    for (; el && el.nodeType === 1 && parts.length < 12; el = el.parentElement) {
-      var part = el.tagName.toLowerCase(), n = 1, s = el;
+  /* "alpha.beta": alpha names the element by its position (and id), beta by tags and ids only, so it
+   * survives siblings being added; the same split as Clarity's selector hashes. */
+  function selectors(el) {
+    var alpha = [], beta = [];
+    for (; el && el.nodeType === 1 && alpha.length < 16; el = el.parentElement) {
+      var tag = el.tagName.toLowerCase(), n = 1, s = el, id = el.id ? "#" + el.id : "";
       while ((s = s.previousElementSibling)) { if (s.tagName === el.tagName) { n++; } }
-      if (withNames && el.id) { part += "#" + el.id; }
-      parts.unshift(part + ":" + n);
+      alpha.unshift(tag + id + ":" + n);
+      beta.unshift(tag + id);
+      if (id) { break; }
     }
-    return parts.join(">");
+    return hash(alpha.join(">")) + "." + hash(beta.join(">"));
   }
-
-  /* ---- ids: only ever written after analytics consent ---- */
-  function identities() {
-    var ids = load(IDS) || {};
-    if (!ids.user) { ids.user = rid(); }
-    if (!ids.session || now() - (ids.seen || 0) > SESSION_IDLE_MS) { ids.session = rid(); ids.page = 0; }
-    ids.seen = now();
-    store(IDS, ids);
-    return ids;
+  function throttle(name, fn) {
+    if (!throttled[name]) { throttled[name] = setTimeout(function () { throttled[name] = 0; fn(); }, 250); }
   }
 
   /* ---- page views and uploads ---- */
-  function startPage() {
-    var ids = state.ids = identities();
-    ids.page += 1;
-    store(IDS, ids);
-    state.page = { num: ids.page, seq: 0, start: 0, t0: performance.now(), events: [], last: now(), scroll: 0 };
-    var de = d.documentElement;
-    push([1, 1, [location.href], 2, [d.referrer || ""], 3, [d.title]]);
+  function startPage(referrer) {
+    var now = Date.now();
+    ids = ids || read() || {};
+    if (!ids.u) { ids.u = rid(); }
+    if (!ids.s || now - (ids.t || 0) > SESSION_IDLE_MS) { ids.s = rid(); ids.n = 0; }
+    ids.n += 1;
+    ids.t = now;
+    write(ids);
+    var t0 = performance.now();
+    page = { n: ids.n, seq: 0, start: 0, t0: t0, tick: t0, engaged: 0, visible: d.visibilityState === "visible",
+      url: location.href, events: [], depth: -1, doc: "" };
+    activeAt = t0;
+    push(consentEvent(consent.source, consent));
+    push([1, 2, [cut(referrer, 2048)], 3, [cut(d.title, 255)]]);
     push([0, 14, screen.width, 15, screen.height]);
     push([11, w.innerWidth, w.innerHeight]);
-    push([8, de.scrollWidth, de.scrollHeight]);
-    push([47, state.consent.source, state.consent.marketing ? 1 : 0, 1]);
+    measureScroll();
   }
-  function time() { return Math.round(performance.now() - state.page.t0); }
+  /* Consent 47 as clarity-js sends it, plus two trailing lists: the categories granted and denied */
+  function consentEvent(source, choice) {
+    return [47, source, choice.marketing ? 1 : 0, choice.analytics ? 1 : 0, choice.granted, choice.denied];
+  }
+  function time() { return Math.max(0, Math.round(performance.now() - page.t0)); }
   function push(fields) {
-    if (!state.page) { return; }
-    state.page.events.push([time()].concat(fields));
-    if (state.page.events.length >= 50) { flush(false); }
+    if (!page) { return; }
+    page.events.push([time()].concat(fields));
+    if (page.events.length >= MAX_EVENTS) { flush(0); } else if (!timer) { timer = setTimeout(flush, FLUSH_MS, 0); }
   }
   function flush(end) {
-    var page = state.page;
-    if (!page || (!page.events.length && !end)) { return; }
-    var t = time(), ids = state.ids;
+    if (timer) { clearTimeout(timer); timer = 0; }
+    if (!page || !page.events.length && !end) { return; }
+    var t = time(), events = page.events, has = function (type) { return events.some(function (e) { return e[1] === type; }); };
+    /* the server computes scroll depth per upload, from the viewport sent with it */
+    if (has(10) && !has(11)) { events.unshift([events[0][0], 11, w.innerWidth, w.innerHeight]); }
     page.seq += 1;
-    var envelope = [VERSION, page.seq, page.start, Math.max(0, t - page.start), site, ids.user, ids.session,
-      page.num, end ? 1 : 0, end ? 1 : 0, 0, location.href];
-    var body = JSON.stringify({ e: envelope, a: page.events });
+    ids.t = Date.now();
+    write(ids);
+    send([VERSION, page.seq, page.start, Math.max(0, t - page.start), site, ids.u, ids.s, page.n, end, end, 0,
+      cut(page.url, 2048)], events, end);
     page.events = [];
     page.start = t;
-    send(body, end);
   }
-  function send(body, urgent) {
-    if (urgent && nav.sendBeacon && nav.sendBeacon(endpoint, body)) { return; }
-    try { fetch(endpoint, { method: "POST", body: body, keepalive: true, credentials: "omit", headers: { "Content-Type": "text/plain" } }); } catch (e) { /* offline */ }
+  function send(envelope, events, urgent) {
+    var body = JSON.stringify({ e: envelope, a: events });
+    try { if (urgent && nav.sendBeacon && nav.sendBeacon(endpoint, body)) { return; } } catch (e) { /* fall back */ }
+    if (w.fetch) { fetch(endpoint, { method: "POST", body: body, keepalive: true, credentials: "omit" }).catch(function () {}); }
   }
-  function endPage() {
-    if (!state.page) { return; }
-    push([26, "pagehide", 0]);
-    flush(true);
-    state.page = null;
+  function endPage(unload, persisted, last) {
+    if (!page) { return; }
+    account();
+    measureScroll();
+    push([24, "engagement", "" + Math.round(page.engaged)]);
+    if (unload) { push([26, "pagehide", persisted ? 1 : 0]); }
+    if (last) { push(last); }
+    flush(1);
+    page = null;
   }
+
+  /* ---- engagement: time visible with some activity in the last 30 s ---- */
+  function account() {
+    if (!page) { return; }
+    var t = performance.now();
+    if (page.visible) { page.engaged += Math.max(0, Math.min(t, activeAt + ACTIVE_MS) - page.tick); }
+    page.tick = t;
+  }
+  function activity() { account(); activeAt = performance.now(); }
 
   /* ---- what is measured ---- */
-  function onClick(ev) {
-    if (!state.page) { return; }
-    var el = ev.target && ev.target.closest ? ev.target : null;
-    if (!el) { return; }
-    var link = el.closest("a[href]"), rect = el.getBoundingClientRect();
-    var href = link ? link.href : null;
-    push([9, 0, Math.round(ev.pageX), Math.round(ev.pageY), 0, 0, ev.button, 0, 0, "", href,
-      hash(selector(el, true)) + "." + hash(selector(el, false)), ev.isTrusted ? 1 : 0, 0,
-      Math.round(rect.width), Math.round(rect.height), el.tagName.toLowerCase(), "", "", 0]);
-    if (link) {
-      var url = new URL(link.href, location.href);
-      if (/\.(pdf|zip|docx?|xlsx?|pptx?|csv|dmg|exe|mp3|mp4)$/i.test(url.pathname) || link.hasAttribute("download")) {
-        push([24, "download", url.href]);
-      } else if (url.host !== location.host && /^https?:$/.test(url.protocol)) {
-        push([24, "outbound", url.href]);
-      }
-    }
-    flush(false);
+  function measureDocument() {
+    var de = d.documentElement, size = de.scrollWidth + "x" + de.scrollHeight;
+    if (page && size !== page.doc) { page.doc = size; push([8, de.scrollWidth, de.scrollHeight]); }
   }
-  var scrollTimer = 0;
+  function onClick(ev) {
+    var el = ev.target;
+    if (!page || !el || !el.closest) { return; }
+    var rect = el.getBoundingClientRect(), link = el.closest("a[href]");
+    var field = /^(INPUT|TEXTAREA|SELECT|OPTION)$/.test(el.tagName) || el.isContentEditable;
+    var named = field ? null : el.closest("a,button,summary,label,[role=button]");
+    var label = named ? named.textContent.replace(/\s+/g, " ").trim() : "";
+    var target = link && link.target, context = { _blank: 1, _parent: 2, _top: 3 }[target] || 0;
+    push([9, 0, Math.round(ev.pageX), Math.round(ev.pageY),
+      rect.width ? Math.round((ev.clientX - rect.left) / rect.width * 32767) : 0,
+      rect.height ? Math.round((ev.clientY - rect.top) / rect.height * 32767) : 0,
+      ev.button, field || el.tagName === "BUTTON" ? 0 : 1, context, cut(label, 25), link ? cut(link.href, 2048) : null,
+      selectors(el), ev.isTrusted ? 1 : 0, label.length <= 25 ? 1 : 0, Math.round(rect.width), Math.round(rect.height),
+      cut(el.tagName.toLowerCase(), 10), typeof el.className === "string" ? cut(el.className, 50) : "", cut(el.id, 25), 0]);
+    if (link && /^https?:$/.test(link.protocol)) {
+      var where = link.origin + link.pathname;
+      if (link.hasAttribute("download") || DOWNLOAD.test(link.pathname)) { push([24, "download", cut(where, 2048)]); }
+      else if (link.host !== location.host) { push([24, "outbound", cut(where, 2048)]); }
+    }
+  }
+  function measureScroll() {
+    if (!page) { return; }
+    var y = Math.round(w.scrollY);
+    measureDocument();
+    if (y > page.depth) { page.depth = y; push([10, 0, Math.round(w.scrollX), y, "", "", 1]); }
+  }
   function onScroll() {
-    if (!state.page || scrollTimer) { return; }
-    scrollTimer = setTimeout(function () {
-      scrollTimer = 0;
-      if (!state.page) { return; }
-      var y = Math.round(w.scrollY);
-      if (y > state.page.scroll) { state.page.scroll = y; push([10, 0, Math.round(w.scrollX), y, "", "", 1]); }
-    }, 250);
+    activity();
+    throttle("scroll", measureScroll);
+  }
+  function onResize() {
+    throttle("resize", function () { if (page) { push([11, w.innerWidth, w.innerHeight]); measureDocument(); } });
   }
   function onVisibility() {
-    if (!state.page) { return; }
-    var visible = d.visibilityState === "visible" ? 1 : 0;
-    push([28, visible]);
-    if (!visible) { flush(false); }
+    if (!page) { return; }
+    var visible = d.visibilityState === "visible";
+    account();
+    if (visible) { activeAt = performance.now(); }
+    page.visible = visible;
+    push([28, visible ? 1 : 0]);
+    if (!visible) { push([24, "engagement", "" + Math.round(page.engaged)]); flush(0); }
   }
-  function onHistory() {
-    if (!state.page || state.page.url === location.href) { return; }
-    endPage();
-    startPage();
-    state.page.url = location.href;
+  function onRoute() {
+    if (!page || location.href.split("#")[0] === page.url.split("#")[0]) { return; }
+    var from = page.url;
+    endPage(0);
+    startPage(from);
   }
-  function patchHistory(name) {
-    var original = history[name];
-    history[name] = function () { var r = original.apply(this, arguments); setTimeout(onHistory, 0); return r; };
-  }
-
-  function begin() {
-    if (state.page) { return; }
-    startPage();
-    state.page.url = location.href;
-    if (!begin.wired) {
-      begin.wired = true;
-      d.addEventListener("click", onClick, true);
-      w.addEventListener("scroll", onScroll, { passive: true });
-      d.addEventListener("visibilitychange", onVisibility);
-      w.addEventListener("pagehide", endPage);
-      w.addEventListener("popstate", onHistory);
-      patchHistory("pushState");
-      patchHistory("replaceState");
-      setInterval(function () { if (state.page && d.visibilityState === "visible") { push([25, now() - state.page.last]); flush(false); } }, PING_MS);
-      setInterval(function () { flush(false); }, FLUSH_MS);
-    }
-  }
-
-  /* ---- consent ---- */
-  function clarityConsent(choice) {
-    if (typeof w.clarity === "function") {
-      w.clarity("consentv2", { ad_Storage: choice.marketing ? "granted" : "denied", analytics_Storage: choice.analytics ? "granted" : "denied" });
-    }
-  }
-  function decide(analytics, marketing) {
-    var choice = { v: 1, analytics: !!analytics, marketing: !!marketing, ts: now() };
-    store(KEY, choice);
-    apply(choice, SOURCE_CHOICE);
-  }
-  function apply(choice, source) {
-    state.consent = { analytics: choice.analytics, marketing: choice.marketing, source: source };
-    clarityConsent(choice);
-    hideBanner();
-    if (choice.analytics) { begin(); return; }
-    if (source === SOURCE_CHOICE) {
-      /* the refusal itself reaches the consent ledger, with throwaway ids and no data */
-      send(JSON.stringify({ e: [VERSION, 1, 0, 0, site, rid(), rid(), 1, 1, 1, 0, location.origin + "/"], a: [[0, 47, source, choice.marketing ? 1 : 0, 0]] }), true);
-    }
-  }
-  function withdraw() {
-    if (state.page) { push([47, SOURCE_CHOICE, 0, 0]); endPage(); }
-    store(KEY, null);
-    store(IDS, null);
-    if (typeof w.clarity === "function") { w.clarity("consent", false); }
-    state.consent = null;
-    showBanner();
-  }
-
-  /* ---- the banner (opt-in with data-banner) ---- */
-  var banner = null;
-  var CSS = ".wa-banner{position:fixed;inset:auto 1rem 1rem 1rem;max-width:42rem;margin:auto;z-index:2147483647;" +
-    "background:var(--wa-bg,#fff);color:var(--wa-fg,#1b1b1b);font:var(--wa-font,15px/1.45 system-ui,sans-serif);" +
-    "border:1px solid var(--wa-border,#d0d0d0);border-radius:var(--wa-radius,10px);padding:1rem 1.2rem;" +
-    "box-shadow:0 6px 24px rgba(0,0,0,.18)}.wa-banner h2{font-size:1.05em;margin:0 0 .4rem}.wa-banner p{margin:0 0 .8rem}" +
-    ".wa-actions{display:flex;gap:.6rem;flex-wrap:wrap}.wa-banner button{flex:1 1 9rem;font:inherit;padding:.55rem .9rem;" +
-    "border-radius:6px;border:2px solid var(--wa-accent,#1d4ed8);background:var(--wa-button-bg,#fff);color:var(--wa-accent,#1d4ed8);cursor:pointer}" +
-    ".wa-banner button:focus-visible{outline:3px solid var(--wa-focus,#f59e0b);outline-offset:2px}" +
-    ".wa-banner fieldset{border:0;margin:0 0 .8rem;padding:0}.wa-banner label{display:block;margin:.25rem 0}";
-  function el(tag, attrs, text) {
-    var node = d.createElement(tag);
-    for (var k in attrs) { node.setAttribute(k, attrs[k]); }
-    if (text) { node.textContent = text; }
-    return node;
-  }
-  function showBanner() {
-    if (!script.hasAttribute("data-banner") || banner) { return; }
-    var t = w.waBannerText || {};
-    if (!d.getElementById("wa-style")) { var style = el("style", { id: "wa-style" }); style.textContent = CSS; d.head.appendChild(style); }
-    banner = el("section", { "class": "wa-banner", role: "dialog", "aria-modal": "false", "aria-labelledby": "wa-title", "aria-describedby": "wa-text" });
-    banner.appendChild(el("h2", { id: "wa-title" }, t.title || "Your privacy choices"));
-    banner.appendChild(el("p", { id: "wa-text" }, t.text || "We would like to measure how this site is used (analytics, heatmaps, session recordings with typed text hidden). Nothing is collected unless you agree. You can change your choice at any time."));
-    var options = el("fieldset", { hidden: "" });
-    options.appendChild(el("legend", {}, t.legend || "Categories"));
-    [["necessary", t.necessary || "Necessary (always on)", true], ["analytics", t.analytics || "Analytics", false], ["marketing", t.marketing || "Marketing", false]].forEach(function (c) {
-      var label = el("label", {}), box = el("input", { type: "checkbox", name: c[0] });
-      if (c[2]) { box.checked = true; box.disabled = true; }
-      label.appendChild(box); label.appendChild(d.createTextNode(" " + c[1])); options.appendChild(label);
+  function wire() {
+    if (wire.done) { return; }
+    wire.done = 1;
+    d.addEventListener("click", onClick, true);
+    w.addEventListener("scroll", onScroll, { passive: true });
+    w.addEventListener("resize", onResize, { passive: true });
+    ["pointerdown", "keydown", "touchstart", "wheel", "mousemove"].forEach(function (name) {
+      w.addEventListener(name, activity, { passive: true, capture: true });
     });
-    banner.appendChild(options);
-    var actions = el("div", { "class": "wa-actions" });
-    var accept = el("button", { type: "button", "data-wa": "accept" }, t.accept || "Accept all");
-    var reject = el("button", { type: "button", "data-wa": "reject" }, t.reject || "Reject all");
-    var custom = el("button", { type: "button", "data-wa": "customise", "aria-expanded": "false" }, t.customise || "Customise");
-    accept.onclick = function () { decide(true, true); };
-    reject.onclick = function () { decide(false, false); };
-    custom.onclick = function () {
-      if (options.hidden) { options.hidden = false; custom.textContent = t.save || "Save my choices"; custom.setAttribute("aria-expanded", "true"); options.querySelector("input[name=analytics]").focus(); return; }
-      decide(options.querySelector("input[name=analytics]").checked, options.querySelector("input[name=marketing]").checked);
-    };
-    actions.appendChild(accept); actions.appendChild(reject); actions.appendChild(custom);
-    banner.appendChild(actions);
-    d.body.appendChild(banner);
-    accept.focus();
+    d.addEventListener("visibilitychange", onVisibility);
+    w.addEventListener("pagehide", function (ev) { endPage(1, ev.persisted); });
+    w.addEventListener("pageshow", function (ev) { if (ev.persisted && consent && !page) { startPage(d.referrer); } });
+    w.addEventListener("popstate", onRoute);
+    ["pushState", "replaceState"].forEach(function (name) {
+      var original = history[name];
+      history[name] = function () { var result = original.apply(this, arguments); onRoute(); return result; };
+    });
+    setInterval(function () {
+      var idle = performance.now() - activeAt;
+      if (page && page.visible && idle < PING_MS) { push([25, Math.round(idle)]); }
+    }, PING_MS);
   }
-  function hideBanner() { if (banner) { banner.remove(); banner = null; } }
 
-  /* ---- public API: wa("event", name, value), wa("consent", {analytics, marketing}), wa("withdraw") ---- */
+  /* ---- consent: one decision from the banner or the site's own consent tool ---- */
+  function decide(state) {
+    if (refused || !state || typeof state.source !== "number") { return; }
+    var before = consent, marketing = !!state.marketing, analytics = !!state.analytics;
+    var choice = { source: state.source, analytics: analytics, marketing: marketing,
+      granted: state.granted || ["necessary"].concat(analytics ? ["analytics"] : [], marketing ? ["marketing"] : []),
+      denied: state.denied || [].concat(analytics ? [] : ["analytics"], marketing ? [] : ["marketing"]) };
+    if (analytics) {
+      consent = choice;
+      wire();
+      if (!page) { startPage(d.referrer); } else if (before.marketing !== marketing) { push(consentEvent(state.source, choice)); }
+      return;
+    }
+    consent = null;
+    if (page) {
+      endPage(0, 0, consentEvent(state.source, choice));
+      ids = null;
+      write(null);
+    } else if (state.source === EXPLICIT && !state.withdrawn) {
+      /* a refusal reaches the consent ledger too: throwaway ids, no URL, no data */
+      send([VERSION, 1, 0, 0, site, rid(), rid(), 1, 1, 1, 0, ""], [[0].concat(consentEvent(EXPLICIT, choice))], 1);
+    }
+  }
+  function identify(id) {
+    if (!page || !id || !w.crypto || !crypto.subtle) { return; }
+    crypto.subtle.digest("SHA-256", new TextEncoder().encode(String(id))).then(function (digest) {
+      var hex = Array.prototype.map.call(new Uint8Array(digest), function (b) { return (b + 256).toString(16).slice(1); });
+      push([34, "userId", [hex.join("")]]);
+    });
+  }
+
+  /* ---- public API: wa("event", name, value?), wa("identify", id), wa("consent", {analytics, marketing}, source?),
+   * wa("withdraw") ---- */
   function api(command, a, b) {
-    if (command === "event" && state.page) { push(b === undefined ? [24, String(a)] : [24, String(a), String(b)]); }
-    else if (command === "consent" && !refused) { decide(a && a.analytics, a && a.marketing); }
-    else if (command === "withdraw" || command === "change") { withdraw(); }
+    if (command === "event" && page) { push(b === undefined ? [24, cut(a, 255)] : [24, cut(a, 255), cut(b, 255)]); }
+    else if (command === "identify") { identify(a); }
+    else if (command === "consent") {
+      var choice = typeof a === "object" && a ? a : { analytics: !!a, marketing: !!a };
+      decide({ analytics: !!choice.analytics, marketing: !!choice.marketing, source: typeof b === "number" ? b : EXPLICIT });
+    }
+    else if (command === "withdraw") {
+      if (w.waConsent) { w.waConsent.withdraw(); } else { decide({ analytics: false, source: EXPLICIT, withdrawn: true }); }
+    }
   }
-  w.wa = api;
   api.started = true;
-  d.addEventListener("click", function (ev) {
-    var trigger = ev.target && ev.target.closest && ev.target.closest("[data-wa-consent-change]");
-    if (trigger) { ev.preventDefault(); withdraw(); }
-  });
-
-  function init() {
-    if (refused) { return; }
-    var choice = load(KEY);
-    if (choice && choice.v === 1 && now() - choice.ts < VALID_MS) { apply(choice, SOURCE_REMEMBERED); }
-    else { store(KEY, null); showBanner(); }
-    queued.forEach(function (args) { api.apply(null, args); });
+  api.version = VERSION;
+  w.wa = api;
+  if (script.hasAttribute("data-banner") && !w.waConsent) {
+    var banner = d.createElement("script");
+    banner.src = new URL("/banner.js", script.src).href;
+    d.head.appendChild(banner);
   }
-  if (d.readyState === "loading") { d.addEventListener("DOMContentLoaded", init); } else { init(); }
+  w.addEventListener("wa:consent", function (ev) { decide(ev.detail); });
+  if (w.waConsent && w.waConsent.state) { decide(w.waConsent.state); }
+  (prior && prior.q || []).forEach(function (args) { api.apply(null, args); });
 })(window, document);
