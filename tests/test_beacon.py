@@ -328,3 +328,8 @@ async def test_beacon_cross_origin_site_uploads_with_cors(
     assert await wait_until(lambda: collector.count("events", "type = 9") == 1), "sent by fetch while the page is open"
     assert await wait_until(lambda: [u.status for u in log.uploads if u.kind == "fetch"] == [204])
     assert not failures, "CORS with credentials passed"
+    change = page.get_by_role("button", name="Privacy choices")
+    assert await change.is_visible(), "a page without its own change link gets one"
+    await change.click()
+    await page.get_by_role("dialog", name="Your privacy choices").wait_for()
+    assert await wait_until(lambda: collector.count("consent_ledger", "decision = 'withdraw'") == 1)

@@ -168,3 +168,24 @@ clarity("consentv2", {{ad_Storage: "denied", analytics_Storage: "granted"}});</s
     assert await wait_until(lambda: collector.count("events", "type = 9") == 1)
     assert [u.status for u in log.uploads if u.kind == "xhr"][:1] == [204]
     assert not [u for u in failures if "/collect" in u], "the credentialed XHR passed CORS"
+
+
+async def test_clarity_js_driven_by_the_banner_alone(collector_factory: Any, new_page: Any) -> None:  # noqa: F811
+    """banner.js without our beacon: its decision reaches clarity-js as consentv2, first explicit (5), then
+    remembered (6) on the next page, and nothing is stored before the choice."""
+    collector = await collector_serving_pages(collector_factory)
+    page, log = await _open(new_page, collector, "clarity=1&track=0&banner=1")
+    await page.click("#buy")
+    assert await wait_until(lambda: any(u.status == 204 for u in log.uploads)), "clarity-js uploads before the choice"
+    await page.get_by_role("button", name="Accept all").click()
+    await page.click("#buy")
+    assert await wait_until(lambda: collector.count("events", "type = 9") == 1)
+    await page.click("#next")
+    await page.wait_for_function("window.waConsent && window.waConsent.state")
+    await page.click("#buy")
+    assert await wait_until(lambda: collector.count("events", "type = 9") == 2)
+    assert collector.rows("SELECT page_num, max(consent_source) FROM {db}.pageviews GROUP BY 1 ORDER BY 1") == [
+        (1, 5), (2, 6)]
+    assert collector.rows("SELECT decision, consent_source, ad, ingest_path FROM {db}.consent_ledger ORDER BY ts")[
+        0] == ("grant", 5, 1, "clarity")
+    assert await page.locator(".wa-banner").count() == 0, "the remembered choice is not asked again"
