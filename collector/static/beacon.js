@@ -33,8 +33,9 @@
     for (var i = 0; i < value.length; i++) { h = Math.imul(h ^ value.charCodeAt(i), 16777619); }
     return (h >>> 0).toString(36);
   }
-  /* "alpha.beta": alpha names the element by its position (and id), beta by tags and ids only, so it
-   * survives siblings being added; the same split as Clarity's selector hashes. */
+  /* "alpha.beta" in the field clarity-js uses: alpha names the element by its path with positions (up to
+   * the nearest id), beta by tags and ids only, so it survives siblings being added. The values are our
+   * own (FNV-1a, base 36): a heatmap groups the beacon's clicks with each other, not with clarity-js's. */
   function selectors(el) {
     var alpha = [], beta = [];
     for (; el && el.nodeType === 1 && alpha.length < 16; el = el.parentElement) {
