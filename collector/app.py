@@ -13,9 +13,10 @@ from aiohttp import web
 
 from .clarity.wire import Limits
 from .consent import ConsentGate
-from .handlers import admin, collect, demo, health, site
+from .geo import CountryLookup
+from .handlers import admin, collect, demo, health, matomo, site
 from .identity import Hasher
-from .keys import METRICS, SERVICES, SETTINGS, SITES, STORAGE, WRITER
+from .keys import GEO, METRICS, SERVICES, SETTINGS, SITES, STORAGE, WRITER
 from .metrics import Metrics
 from .pipeline import IngestServices
 from .settings import Settings
@@ -69,11 +70,13 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     app[SETTINGS] = settings
     app[SITES] = sites if sites is not None else load_sites(settings.sites_file, settings.public_url)
     app[METRICS] = Metrics()
+    app[GEO] = CountryLookup()
     app.cleanup_ctx.append(storage_ctx)
     app.cleanup_ctx.append(writer_ctx)
     collect.setup_routes(app)
     health.setup_routes(app)
     site.setup_routes(app)
     admin.setup_routes(app)
+    matomo.setup_routes(app)
     demo.setup_routes(app)
     return app

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .geo import CountryLookup
+from .matomo.pipeline import MatomoServices
 from .metrics import Metrics
 from .pipeline import IngestServices
 from .settings import Settings
@@ -17,3 +19,5 @@ METRICS = web.AppKey("metrics", Metrics)
 STORAGE = web.AppKey("storage", Storage)
 WRITER = web.AppKey("writer", BatchWriter)
 SERVICES = web.AppKey("services", IngestServices)
+GEO = web.AppKey("geo", CountryLookup)
+MATOMO = web.AppKey("matomo", MatomoServices)

@@ -15,7 +15,14 @@ import orjson
 
 from .clarity import events as ev
 from .clarity.mask import MaskPolicy, mask_events
-from .clarity.rows import EVENT_COLUMNS, PAGEVIEW_COLUMNS, PLAYBACK_COLUMNS, PageContext, payload_rows
+from .clarity.rows import (
+    EVENT_COLUMNS,
+    PAGEVIEW_COLUMNS,
+    PLAYBACK_COLUMNS,
+    PageContext,
+    page_attribution,
+    payload_rows,
+)
 from .clarity.wire import Limits, Payload, parse_payload
 from .consent import ConsentGate, ConsentTimeline, Decision
 from .enrich import describe_device, is_bot
@@ -189,6 +196,7 @@ async def ingest_clarity(services: IngestServices, body: bytes, request: Request
         site=site.id, source=ingest_path(payload), keys=keys, page_start_ms=page_start_ms, url=url,
         device=describe_device(request.user_agent), country=request.country,
         consent_source=source or timeline.grant_source,
+        attribution=page_attribution(url, analytics, site.origins),
     )
     stored = orjson.dumps({"e": _masked_envelope(payload, keys, url), "a": analytics, "p": playback})
     pageview, event_rows, playback_row = payload_rows(ctx, envelope, analytics, playback, payload.wire_bytes, stored)

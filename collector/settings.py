@@ -116,6 +116,8 @@ class Settings:
     drop_bots: bool
     secret_key: bytes = field(repr=False)
     admin_token: str = field(repr=False, default="")
+    client_ip_header: str = ""
+    matomo_token_auth: str = field(repr=False, default="")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -151,6 +153,8 @@ class Settings:
             drop_bots=env.get("COLLECTOR_DROP_BOTS", "1").strip().lower() not in ("0", "false", "no", "off"),
             secret_key=_secret_key(env, data_dir),
             admin_token=_secret_key(env, data_dir, "COLLECTOR_ADMIN_TOKEN", "admin.token").decode(),
+            client_ip_header=env.get("COLLECTOR_CLIENT_IP_HEADER", "").strip(),
+            matomo_token_auth=env.get("COLLECTOR_MATOMO_TOKEN_AUTH", "").strip(),
         )
 
     def describe(self) -> dict[str, object]:
@@ -158,6 +162,7 @@ class Settings:
         shown = asdict(self)
         shown.pop("secret_key")
         shown.pop("admin_token")
+        shown.pop("matomo_token_auth")
         shown["clickhouse_dsn"] = _hide_password(self.clickhouse_dsn)
         return {key: str(value) for key, value in shown.items()}
 

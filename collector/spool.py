@@ -15,6 +15,7 @@ import os
 import pickle
 import struct
 import time
+import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -66,6 +67,7 @@ class Spool:
         folder.mkdir(parents=True, exist_ok=True)
         self.sealed: list[Segment] = [Segment(p, p.stat().st_size) for p in sorted(folder.glob(SEGMENT_GLOB))]
         self._counter = max((int(s.name.split("-")[1]) for s in self.sealed), default=0)
+        self._run = uuid.uuid4().hex[:12]
         self._current: Segment | None = None
         self._handle: Any = None
         self._pending: list[bytes] = []
@@ -138,7 +140,8 @@ class Spool:
     def _write(self, data: bytes, rows: int) -> None:
         if self._current is None:
             self._counter += 1
-            path = self.folder / f"segment-{self._counter:012d}.log"
+            # the run id keeps names (and so insert dedup tokens) unique across restarts and processes
+            path = self.folder / f"segment-{self._counter:012d}-{self._run}.log"
             self._current = Segment(path)
             self._handle = open(path, "ab", buffering=0)  # noqa: SIM115  (kept open across writes)
         self._handle.write(data)

@@ -14,7 +14,7 @@ import orjson
 
 from ingest_schema import TABLES
 
-from ..attribution import Attribution
+from ..attribution import Attribution, classify, hosts_of
 from ..enrich import Device
 from ..identity import PageViewKeys
 from . import events as ev
@@ -80,6 +80,17 @@ def _i(value: Any, high: int = _INT32) -> int:
 
 def _s(value: Any) -> str:
     return value if type(value) is str else ""
+
+
+def page_attribution(url: str, analytics: list[list[Any]], origins: frozenset[str]) -> Attribution:
+    """Channel and campaign of a page view: the page URL's campaign parameters and the referrer
+    (Dimension 2, in the page's first payload; later payloads classify as direct, which the row's
+    max() merge gives way to)."""
+    referrer = ""
+    for event in analytics:
+        if event[1] == ev.DIMENSION:
+            referrer = _pair_value(event, ev.DIM_REFERRER) or referrer
+    return classify(url, referrer, hosts_of(origins))
 
 
 def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> tuple[Any, ...]:

@@ -12,7 +12,8 @@ from aiohttp import web
 
 from ..cors import add_cors_headers, origin_allowed_anywhere, preflight_response
 from ..errors import Overloaded, PayloadError, TooLarge, http_status
-from ..keys import METRICS, SERVICES, SETTINGS
+from ..geo import client_ip
+from ..keys import GEO, METRICS, SERVICES, SETTINGS
 from ..metrics import DropReason
 from ..pipeline import RequestInfo, ingest_clarity, now_ms
 
@@ -20,13 +21,16 @@ log = logging.getLogger(__name__)
 
 
 def request_info(request: web.Request) -> RequestInfo:
+    """The request as the pipeline sees it: the country is looked up here and the IP forgotten."""
     headers = request.headers
+    ip = client_ip(request.remote, headers, request.app[SETTINGS].client_ip_header)
     return RequestInfo(
         origin=headers.get("Origin", ""),
         user_agent=headers.get("User-Agent", ""),
         gpc=headers.get("Sec-GPC", "").strip() == "1",
         dnt=headers.get("DNT", "").strip() == "1",
         received_ms=now_ms(),
+        country=request.app[GEO].country(ip),
     )
 
 

@@ -1,0 +1,280 @@
+"""The standard Matomo snippet with our /matomo.js in Debian's Chromium: page views, events, link
+clicks, e-commerce, heartbeat and the consent calls, end to end into ClickHouse.
+
+The pages come from a small site server on another port (the tracker is cross-origin, as in
+production). Chromium gets a desktop user agent: the collector drops HeadlessChrome on purpose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shutil
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+
+from collector.keys import SERVICES
+
+from .conftest import DESKTOP_UA, free_port
+from .test_matomo import events_by_type, make_site, metric, pageviews, visitor_hash, visits
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+
+#: The snippet Matomo shows in its UI, unchanged but for the tracker URL (and the site id).
+SNIPPET = """<script>
+  var _paq = window._paq = window._paq || [];
+  /* tracker methods like "setCustomDimension" should be called before "trackPageView" */
+  {calls}
+  _paq.push(['trackPageView']);
+  _paq.push(['enableLinkTracking']);
+  (function() {{
+    var u="//{tracker}/";
+    _paq.push(['setTrackerUrl', u+'matomo.php']);
+    _paq.push(['setSiteId', '{idsite}']);
+    var d=document, g=d.createElement('script'), s=d.getElementsByTagName('script')[0];
+    g.async=true; g.src=u+'matomo.js'; s.parentNode.insertBefore(g,s);
+  }})();
+</script>"""
+
+PAGES = {
+    "shop": ("1", """_paq.push(['setCustomDimension', 1, 'blue']);
+  _paq.push(['setUserId', 'customer-42']);
+  _paq.push(['enableHeartBeatTimer', 1]);""", """
+  <button id="play" onclick="_paq.push(['trackEvent', 'Video', 'Play', 'intro.mp4', 3.5])">play</button>
+  <button id="search" onclick="_paq.push(['trackSiteSearch', 'shoes', 'Catalog', 12])">search</button>
+  <button id="goal" onclick="_paq.push(['trackGoal', 1, 9.99])">goal</button>
+  <button id="buy" onclick="_paq.push(['addEcommerceItem', 'SKU1', 'Shoe', 'Footwear', 49.5, 2]);
+    _paq.push(['trackEcommerceOrder', 'ORDER-1', 99, 90, 5, 4, false])">buy</button>
+  <a id="out" href="https://external.example.com/x" onclick="event.preventDefault()">elsewhere</a>
+  <a id="pdf" href="/files/report.pdf" onclick="event.preventDefault()">report</a>
+  <a id="next" href="/next.html">next page</a>"""),
+    "next": ("1", "", "<p>second page</p>"),
+    "consent": ("2", "_paq.push(['requireConsent']);", """
+  <button id="early" onclick="_paq.push(['trackEvent', 'Consent', 'BeforeConsent'])">early</button>
+  <button id="accept" onclick="_paq.push(['rememberConsentGiven'])">accept</button>"""),
+    "consent-again": ("2", "_paq.push(['requireConsent']);", "<p>consent remembered</p>"),
+    "optout": ("2", "_paq.push(['optUserOut']);", "<p>opted out</p>"),
+    "cookieless": ("3", "_paq.push(['requireCookieConsent']);", """
+  <button id="cookies" onclick="_paq.push(['setCookieConsentGiven'])">allow cookies</button>"""),
+}
+
+
+def page_html(name: str, tracker: str) -> str:
+    idsite, calls, body = PAGES[name]
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>"
+            f"{SNIPPET.format(calls=calls, tracker=tracker, idsite=idsite)}</head><body>{body}</body></html>")
+
+
+class SiteServer:
+    """The tracked website: serves the pages above on its own origin."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.tracker = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        async def serve(request: web.Request) -> web.Response:
+            name = request.match_info["name"]
+            if name not in PAGES:
+                return web.Response(status=404)
+            return web.Response(text=page_html(name, self.tracker), content_type="text/html")
+
+        app = web.Application()
+        app.router.add_get("/{name}.html", serve)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def site_server() -> AsyncIterator[SiteServer]:
+    server = SiteServer()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest_asyncio.fixture
+async def chromium() -> AsyncIterator[Any]:
+    from playwright.async_api import async_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: run ./test, which installs it")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest_asyncio.fixture
+async def tracked(collector_factory: Any, site_server: SiteServer) -> Any:
+    """A collector with three sites, one per Matomo consent mode, all on the site server's origin."""
+    origins = [site_server.origin]
+    collector = await collector_factory(
+        make_site(id="shop", origins=origins, matomo_idsite=1, matomo_consent="tracker_requires_consent"),
+        make_site(id="consenting", origins=origins, matomo_idsite=2),
+        make_site(id="anonymous", origins=origins, matomo_idsite=3, matomo_consent="cookieless"),
+    )
+    site_server.tracker = collector.url.removeprefix("http://")
+    return collector
+
+
+class Tracked:
+    """A browser context on the site, recording every request its pages send to the tracker."""
+
+    def __init__(self, context: Any, collector: Any) -> None:
+        self.context = context
+        self.collector = collector
+        self.sent: list[str] = []
+        context.on("request", self._record)
+
+    def _record(self, request: Any) -> None:
+        if "/matomo.php" in request.url:
+            self.sent.append(request.url + " " + (request.post_data or ""))
+
+    async def handled(self) -> float:
+        return await metric(self.collector, 'collector_requests_total{route="matomo"')
+
+    async def settle(self, expected: int, seconds: float = 20.0) -> None:
+        """Wait (bounded) until `expected` tracker requests were sent and the collector answered them all."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < deadline:
+            if len(self.sent) >= expected and await self.handled() >= len(self.sent):
+                break
+            await asyncio.sleep(0.1)
+        assert len(self.sent) >= expected, self.sent
+        assert await self.handled() >= len(self.sent)
+
+    async def tracker_ready(self, page: Any) -> None:
+        """Run a function through _paq: once it ran, the tracker has applied every queued call."""
+        await page.wait_for_function("window.Matomo && window.Matomo.collectorTracker")
+        await page.evaluate("new Promise(done => window._paq.push([done]))")
+
+
+@pytest_asyncio.fixture
+async def new_context(chromium: Any, tracked: Any) -> AsyncIterator[Callable[[], Any]]:
+    contexts: list[Any] = []
+
+    async def open_context() -> Tracked:
+        context = await chromium.new_context(user_agent=DESKTOP_UA)
+        contexts.append(context)
+        return Tracked(context, tracked)
+
+    yield open_context
+    for context in contexts:
+        await context.close()
+
+
+async def test_matomo_browser_snippet_tracks_pages_events_links_and_orders(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    browser = await new_context()
+    page = await browser.context.new_page()
+    await page.goto(f"{site_server.origin}/shop.html?mtm_campaign=spring&mtm_kwd=promo",
+                    referer="https://www.google.com/")
+    await browser.tracker_ready(page)
+    for button in ("#play", "#search", "#goal", "#buy", "#out", "#pdf"):
+        await page.click(button)
+    await browser.settle(7)
+    await browser.settle(len(browser.sent) + 1)  # a heartbeat ping (every second while the page is visible)
+    visitor_id = await page.evaluate("Matomo.getAsyncTracker().getVisitorId()")
+    cookies = {c["name"]: c["value"] for c in await browser.context.cookies()}
+    await page.evaluate("Matomo.getAsyncTracker().disableHeartBeatTimer()")
+    before = len(browser.sent)
+    await page.click("#next")
+    await page.wait_for_url("**/next.html")
+    await browser.tracker_ready(page)
+    await browser.settle(before + 1)
+    await tracked.flush()
+
+    assert cookies["_pk_id.1.dc78"].startswith(visitor_id + "."), "matomo.js's own cookie name and format"
+    [visit] = visits(tracked)
+    assert visit["visitor_hash"] == visitor_hash(tracked, visitor_id)
+    assert (visit["pageviews"], visit["entry_title"], visit["exit_title"]) == (2, "shop page", "next page")
+    assert (visit["channel"], visit["campaign_name"], visit["campaign_keyword"]) == ("campaign", "spring", "promo")
+    assert visit["referrer_name"] == "Google" and visit["dimensions"] == {"1": "blue"}
+    assert visit["user_hash"] == tracked.app[SERVICES].hasher.user(
+        "shop", hashlib.sha256(b"customer-42").hexdigest())
+    assert (visit["browser"], visit["os"], visit["device"]) == ("Chrome", "Linux", "desktop")
+    assert (visit["goals"], visit["revenue"]) == (2, pytest.approx(108.99))
+    types = events_by_type(tracked)
+    assert {t: types.get(t, 0) for t in (1001, 1002, 1003, 1004, 1005, 1006)} == {
+        1001: 1, 1002: 1, 1003: 1, 1004: 1, 1005: 1, 1006: 1}
+    assert types.get(1009, 0) >= 1 and types.get(1010, 0) >= 1
+    links = {r[0]: r[1] for r in tracked.rows("SELECT type, link FROM {db}.events WHERE type IN (1003, 1004)")}
+    assert links == {1003: "https://external.example.com/x", 1004: f"{site_server.origin}/files/report.pdf"}
+    assert [p["page_num"] for p in pageviews(tracked)] == [1, 6], "page_num is the action number in the visit"
+
+
+async def test_matomo_browser_require_consent_sends_nothing_before_consent(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    browser = await new_context()
+    page = await browser.context.new_page()
+    await page.goto(f"{site_server.origin}/consent.html")
+    await browser.tracker_ready(page)
+    await page.click("#early")
+    await browser.tracker_ready(page)
+    assert browser.sent == [] and not [c for c in await browser.context.cookies() if c["name"].startswith("_pk_")]
+    await page.click("#accept")
+    await browser.settle(3)  # the queued page view and event, then a ping with the new visitor id
+    assert all("consent=1" in request for request in browser.sent)
+    visitor_id = await page.evaluate("Matomo.getAsyncTracker().getVisitorId()")
+
+    again = await browser.context.new_page()
+    await again.goto(f"{site_server.origin}/consent-again.html")
+    await browser.settle(4)
+    await tracked.flush()
+    [visit] = visits(tracked)
+    assert visit["visitor_hash"] == visitor_hash(tracked, visitor_id, "consenting")
+    assert (visit["pageviews"], visit["consent_source"]) == (2, 1)
+    assert events_by_type(tracked).get(1001) == 1
+    grants = tracked.rows("SELECT DISTINCT decision, consent_source, ingest_path FROM {db}.consent_ledger")
+    assert grants == [("grant", 1, "matomo")]
+
+
+async def test_matomo_browser_opt_out_sends_nothing(tracked: Any, site_server: SiteServer, new_context: Any) -> None:
+    browser = await new_context()
+    page = await browser.context.new_page()
+    await page.goto(f"{site_server.origin}/optout.html")
+    await browser.tracker_ready(page)
+    await page.evaluate("new Promise(done => window._paq.push(['trackEvent', 'After', 'OptOut'], [done]))")
+    assert browser.sent == []
+    cookies = {c["name"] for c in await browser.context.cookies()}
+    assert "mtm_consent_removed" in cookies and not any(name.startswith("_pk_") for name in cookies)
+
+
+async def test_matomo_browser_cookie_consent_is_anonymous_until_and_after_consent(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    """requireCookieConsent on a cookieless-mode site: hits are sent without an id and stored
+    anonymously; setCookieConsentGiven writes the cookie and pings with an id, which links nothing."""
+    browser = await new_context()
+    page = await browser.context.new_page()
+    await page.goto(f"{site_server.origin}/cookieless.html")
+    await browser.settle(1)
+    assert "_id=&" in browser.sent[0]
+    assert not [c for c in await browser.context.cookies() if c["name"].startswith("_pk_")]
+    await page.click("#cookies")
+    await browser.settle(2)
+    visitor_id = await page.evaluate("Matomo.getAsyncTracker().getVisitorId()")
+    assert f"_id={visitor_id}" in browser.sent[1]
+    await tracked.flush()
+    [visit] = visits(tracked)
+    assert visit["cookieless"] == 1 and visit["visitor_hash"] != visitor_hash(tracked, visitor_id, "anonymous")
+    assert visit["site"] == "anonymous" and tracked.count("consent_ledger") == 0
