@@ -26,7 +26,8 @@ http.get = function () {
 };
 const tracker = new MatomoTracker(1, process.argv[1]);
 tracker.on('error', (error) => { console.error('tracker error ' + error); process.exitCode = 3; });
-const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+const ua = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) ' +
+  'Chrome/126.0.0.0 Safari/537.36';
 const visitor = { _id: '0123456789abcdef', ua: ua, lang: 'en-US', res: '1920x1080' };
 tracker.track(Object.assign({ url: 'https://example.org/blog/hello?utm_campaign=autumn&utm_source=newsletter',
   action_name: 'Blog / Hello', urlref: 'https://newsletter.example.net/', pv_id: 'AbC123', dimension1: 'blue',
@@ -56,7 +57,7 @@ async def test_matomo_node_tracker_client_sends_page_views_events_and_orders(col
     status, stdout, stderr = await run_node(collector.url + "/matomo.php")
     assert status == 0, stderr
     answer = json.loads(stdout.strip().splitlines()[-1])
-    assert answer == {"status": "success", "tracked": 3, "invalid": 1}, "a cid that is not 16 hex: Matomo's invalid count"
+    assert answer == {"status": "success", "tracked": 3, "invalid": 1}, "a cid not 16 hex: Matomo's invalid count"
     await collector.flush()
 
     [visit] = visits(collector)
