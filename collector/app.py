@@ -14,7 +14,7 @@ from aiohttp import web
 from .clarity.wire import Limits
 from .consent import ConsentGate
 from .geo import CountryLookup
-from .handlers import admin, collect, demo, health, matomo, site
+from .handlers import admin, beacon, collect, demo, health, matomo, site
 from .identity import Hasher
 from .keys import GEO, METRICS, SERVICES, SETTINGS, SITES, STORAGE, WRITER
 from .metrics import Metrics
@@ -79,4 +79,5 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     admin.setup_routes(app)
     matomo.setup_routes(app)
     demo.setup_routes(app)
+    beacon.setup_routes(app)
     return app

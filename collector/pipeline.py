@@ -7,6 +7,7 @@ Each step enriches the payload or drops it with a named reason (a counter, nothi
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -103,10 +104,42 @@ def privacy_signal(site: Site, request: RequestInfo) -> DropReason | None:
     return None
 
 
+#: A category name a site's consent banner may add (our beacon's trailing Consent fields).
+_CATEGORY_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+_BUILT_IN_CATEGORIES = frozenset({"necessary", "analytics", "marketing"})
+
+
+def consent_categories(event: list[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(granted, denied) from our beacon's optional trailing lists on Consent 47, for the ledger;
+    ((), ()) for clarity-js. The built-in categories always follow the event's own two flags, and
+    only plain names (at most 16 a list) are kept: the lists come from the client."""
+    if len(event) < 7 or not isinstance(event[5], list) or not isinstance(event[6], list):
+        return (), ()
+
+    def extra(values: list[Any]) -> tuple[str, ...]:
+        names = (v for v in values[:16] if isinstance(v, str) and _CATEGORY_NAME.fullmatch(v))
+        return tuple(dict.fromkeys(n for n in names if n not in _BUILT_IN_CATEGORIES))
+
+    analytics, ad = event[4] == 1, event[3] == 1
+    granted_extra = extra(event[5])
+    denied_extra = tuple(n for n in extra(event[6]) if n not in granted_extra)
+    granted = ("necessary",) + (("analytics",) if analytics else ()) + (("marketing",) if ad else ()) + granted_extra
+    denied = (() if analytics else ("analytics",)) + (() if ad else ("marketing",)) + denied_extra
+    return granted, denied
+
+
+def _consent_decision(event: list[Any]) -> Decision:
+    granted, denied = consent_categories(event)
+    return Decision(
+        page_time=event[0], source=int(event[2]), ad=event[3] == 1, analytics=event[4] == 1,
+        categories_granted=granted, categories_denied=denied,
+    )
+
+
 def consent_decisions(payload: Payload) -> list[Decision]:
     """Consent events (47) in time order; pre-0.8.15 clients only have Dimension 36 = "2"."""
     found = [
-        Decision(page_time=e[0], source=int(e[2]), ad=e[3] == 1, analytics=e[4] == 1)
+        _consent_decision(e)
         for e in payload.analytics
         if e[1] == ev.CONSENT and len(e) >= 5 and all(isinstance(v, int) and not isinstance(v, bool) for v in e[2:5])
     ]

@@ -11,8 +11,6 @@ from ..keys import SETTINGS, SITES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 CLARITY_BUILD = PROJECT_ROOT / "node_modules" / "clarity-js" / "build" / "clarity.min.js"
-BEACON_SOURCE = PROJECT_ROOT / "collector" / "static" / "beacon.js"
-BEACON_BUILD = PROJECT_ROOT / "collector" / "static" / "dist" / "beacon.min.js"
 
 SNIPPET = """<script>
   (function (c, l, a, r, i, t, y) {{
@@ -55,18 +53,6 @@ async def clarity_script(request: web.Request) -> web.StreamResponse:
     )
 
 
-def beacon_build() -> Path:
-    """The minified beacon when the install step built it, else the readable source."""
-    return BEACON_BUILD if BEACON_BUILD.exists() else BEACON_SOURCE
-
-
-async def beacon_script(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(
-        beacon_build(), headers={"Content-Type": "application/javascript", "Cache-Control": "public, max-age=3600"}
-    )
-
-
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/clarity.js", clarity_script)
-    app.router.add_get("/beacon.js", beacon_script)

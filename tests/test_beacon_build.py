@@ -1,0 +1,112 @@
+"""The beacon's build and size budget, how the collector serves it, and what its Consent events put
+in the ledger (the banner's categories), without a browser."""
+
+from __future__ import annotations
+
+import gzip
+import re
+import subprocess
+from typing import Any
+
+import orjson
+import pytest
+
+from collector.handlers.beacon import client_file
+from collector.pipeline import consent_categories
+
+from .conftest import DESKTOP_UA, ORIGIN, ROOT
+
+BUDGET = 6 * 1024
+
+
+def test_beacon_build_prints_sizes_under_the_budget() -> None:
+    done = subprocess.run(["node", "scripts/build_beacon.mjs"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    printed = dict(re.findall(r"^(\S+): .*?(\d+) B gzipped \(budget", done.stdout, re.M))
+    assert set(printed) == {"beacon.js", "banner.js"}
+    for name, size in printed.items():
+        built = (ROOT / "collector" / "static" / "dist" / name.replace(".js", ".min.js")).read_bytes()
+        assert abs(int(size) - len(gzip.compress(built, 9))) < 32, "the printed size is the built file's"
+        assert int(size) < BUDGET
+    together = re.search(r"^beacon.js \+ banner.js: (\d+) B gzipped together", done.stdout, re.M)
+    assert together is not None and int(together.group(1)) < BUDGET
+
+
+def test_beacon_never_reads_what_people_type() -> None:
+    """No `.value`, no input or change listeners: typed text cannot reach the beacon's uploads."""
+    source = client_file("beacon").read_text()
+    assert ".value" not in source
+    assert not re.search(r"""["'](input|change|keypress|keyup)["']""", source)
+
+
+async def test_beacon_and_banner_are_served_as_javascript(collector: Any) -> None:
+    for name in ("beacon", "banner"):
+        async with collector.http.get(f"{collector.url}/{name}.js") as response:
+            assert response.status == 200
+            assert response.headers["Content-Type"].startswith("application/javascript")
+            assert await response.read() == client_file(name).read_bytes()
+
+
+async def test_beacon_demo_page_loads_the_chosen_clients(collector: Any) -> None:
+    async with collector.http.get(f"{collector.url}/demo?site=proj123&beacon=1&banner=1") as response:
+        page = await response.text()
+    assert 'src="/beacon.js" data-site="proj123" data-banner' in page and "/clarity.js" not in page
+    async with collector.http.get(f"{collector.url}/demo?site=proj123&clarity=1&banner=1") as response:
+        page = await response.text()
+    assert 'src="/banner.js"' in page and "/clarity.js" in page and "/beacon.js" not in page
+    async with collector.http.get(f"{collector.url}/demo?site=nope") as response:
+        assert response.status == 404
+
+
+def _beacon_payload(consent: list[Any], sequence: int = 1) -> bytes:
+    envelope = ["wa/1.1.0", sequence, 0, 100, "proj123", "u1", "s1", 1, 1, 1, 0, ORIGIN + "/shop"]
+    return orjson.dumps({"e": envelope, "a": [[0, 47, *consent], [20, 9, 0, 10, 20, 0, 0, 0, 1, 0, "Buy", None,
+                                                                  "a.b", 1, 1, 10, 10, "button", "", "", 0]]})
+
+
+async def _post(collector: Any, body: bytes) -> int:
+    status, reply, _ = await collector.post("/collect", body, {"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+    assert reply == b""
+    return status
+
+
+async def test_beacon_consent_categories_reach_the_ledger(collector: Any) -> None:
+    granted = ["necessary", "analytics", "preferences", "Bad Name", 42, "x" * 40, "<script>", "marketing"]
+    denied = ["marketing", "ads-personalised", "preferences", "analytics"]
+    assert await _post(collector, _beacon_payload([5, 0, 1, granted, denied])) == 204
+    await collector.flush()
+    rows = collector.rows(
+        "SELECT decision, ingest_path, categories_granted, categories_denied FROM {db}.consent_ledger"
+    )
+    expected = ("grant", "beacon", ["necessary", "analytics", "preferences"], ["marketing", "ads-personalised"])
+    assert rows == [expected], (
+        "built-in categories follow the flags; other names are kept only when plain; granted wins over denied"
+    )
+    assert collector.count("events", "source = 'beacon' AND type = 9") == 1
+
+
+@pytest.mark.parametrize(
+    "consent",
+    [[5, 1, 1, "necessary", "analytics"], [5, 1, 1, {"granted": ["x"]}, None], [5, 1, 1, ["ok"]], [5, 1, 1, [], [[]]]],
+    ids=["strings", "objects", "one_list", "nested"],
+)
+async def test_beacon_malformed_consent_categories_fall_back_to_the_flags(collector: Any, consent: list[Any]) -> None:
+    assert await _post(collector, _beacon_payload(consent)) == 204
+    await collector.flush()
+    rows = collector.rows("SELECT decision, categories_granted, categories_denied FROM {db}.consent_ledger")
+    assert rows == [("grant", ["necessary", "analytics", "marketing"], [])]
+
+
+async def test_beacon_refusal_with_categories_is_recorded_without_identifiers(collector: Any) -> None:
+    assert await _post(collector, _beacon_payload([5, 0, 0, ["necessary", "preferences"], ["analytics"]])) == 204
+    await collector.flush()
+    assert collector.rows(
+        "SELECT decision, visitor_hash, pageview_id, categories_granted, categories_denied FROM {db}.consent_ledger"
+    ) == [("deny", 0, 0, ["necessary", "preferences"], ["analytics", "marketing"])]
+    assert collector.count("events") == 0
+
+
+def test_beacon_consent_categories_are_empty_for_clarity_js_events() -> None:
+    assert consent_categories([0, 47, 5, 1, 1]) == ((), ())
+    assert consent_categories([0, 47, 5, 0, 1, ["necessary", "analytics"], ["marketing"]]) == (
+        ("necessary", "analytics"), ("marketing",))
