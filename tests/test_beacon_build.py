@@ -47,6 +47,12 @@ async def test_beacon_and_banner_are_served_as_javascript(collector: Any) -> Non
             assert await response.read() == client_file(name).read_bytes()
 
 
+async def test_beacon_snippet_is_on_the_start_page(collector: Any) -> None:
+    async with collector.http.get(collector.url + "/") as response:
+        page = await response.text()
+    assert "/beacon.js&quot; data-site=&quot;proj123&quot; data-banner" in page
+
+
 async def test_beacon_demo_page_loads_the_chosen_clients(collector: Any) -> None:
     async with collector.http.get(f"{collector.url}/demo?site=proj123&beacon=1&banner=1") as response:
         page = await response.text()

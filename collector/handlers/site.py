@@ -22,6 +22,8 @@ SNIPPET = """<script>
   // after the visitor agreed in your consent banner:
   // clarity("consentv2", {{ ad_Storage: "denied", analytics_Storage: "granted" }});
 </script>"""
+BEACON_SNIPPET = """<script defer src="{base}/beacon.js" data-site="{site}" data-banner></script>
+<a href="#wa-consent" data-wa-consent-change>Change my privacy choices</a>"""
 
 
 async def index(request: web.Request) -> web.Response:
@@ -30,10 +32,12 @@ async def index(request: web.Request) -> web.Response:
     items = []
     for site in request.app[SITES].all():
         snippet = SNIPPET.format(base=base, site=site.id, upload=f"{base}/collect")
+        beacon = BEACON_SNIPPET.format(base=base, site=site.id)
         items.append(
             f"<h2>{html.escape(site.name)} <small>({html.escape(site.id)})</small></h2>"
             f"<p>consent: {site.consent} · masking: {site.masking} · origins: "
             f"{html.escape(', '.join(sorted(site.origins)))}</p><pre>{html.escape(snippet)}</pre>"
+            f"<p>Or our beacon with its consent banner (docs/beacon.md):</p><pre>{html.escape(beacon)}</pre>"
         )
     page = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Collector</title></head><body>"
