@@ -43,11 +43,6 @@ class Attribution:
             self.campaign_medium, self.campaign_keyword, self.campaign_content,
         )
 
-    @property
-    def campaign(self) -> tuple[str, str, str, str]:
-        """What identifies a campaign (a different one starts a new Matomo visit)."""
-        return (self.campaign_name, self.campaign_keyword, self.campaign_source, self.campaign_medium)
-
 
 #: Campaign parameters, first match wins (Matomo's defaults, then Google Analytics' names).
 CAMPAIGN_PARAMS: dict[str, tuple[str, ...]] = {

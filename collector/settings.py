@@ -116,7 +116,10 @@ class Settings:
     drop_bots: bool
     secret_key: bytes = field(repr=False)
     admin_token: str = field(repr=False, default="")
+    #: COLLECTOR_CLIENT_IP_HEADER (default empty: the TCP peer): the header holding the client IP behind a
+    #: reverse proxy (X-Real-IP, or X-Forwarded-For: its last address); see docs/matomo.md
     client_ip_header: str = ""
+    #: COLLECTOR_MATOMO_TOKEN_AUTH (default empty: refused): Matomo token_auth for cip, old cdt and country
     matomo_token_auth: str = field(repr=False, default="")
 
     @classmethod

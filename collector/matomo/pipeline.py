@@ -190,9 +190,9 @@ async def ingest_hit(services: MatomoServices, params: Params, request: MatomoRe
         services.ingest.hasher.h64("pageview", site.id, SOURCE, str(visit.session_hash), hit.pv_id) if hit.pv_id
         else 0
     )
-    if verdict.needs_ledger and page is not None and visit.visitor_hash not in page.ledgered:
-        page.ledgered.add(visit.visitor_hash)
-        keys = PageViewKeys(visit.visitor_hash, visit.session_hash, page.pageview_id, page.page_num)
+    if verdict.needs_ledger and (pageview_id, visit.visitor_hash) not in visit.ledgered:
+        visit.ledgered.add((pageview_id, visit.visitor_hash))  # one ledger row per page view and visitor hash
+        keys = PageViewKeys(visit.visitor_hash, visit.session_hash, pageview_id, page.page_num if page else 0)
         services.consent.record_grant(site, keys, verdict.source)
     writer = services.ingest.writer
     if page is not None:

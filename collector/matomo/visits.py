@@ -60,7 +60,6 @@ class Page:
     started_ms: int
     url: str = ""
     title: str = ""
-    ledgered: set[int] = field(default_factory=set)
 
     @property
     def day(self) -> date:
@@ -92,6 +91,7 @@ class Visit:
     exit: Page | None = None
     dimensions: dict[str, str] = field(default_factory=dict)
     pages: dict[int, Page] = field(default_factory=dict)
+    ledgered: set[tuple[int, int]] = field(default_factory=set)  # (page view, visitor hash) with a ledger row
 
     @property
     def day(self) -> date:
