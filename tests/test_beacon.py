@@ -154,6 +154,7 @@ async def test_beacon_reject_all_stores_nothing_and_the_refusal_reaches_the_ledg
     assert _ledger(collector) == [("deny", 5, 0, 0, ["necessary"], ["analytics", "marketing"], "beacon", 1)]
     await page.click("#buy")
     await page.evaluate("wa('event', 'after-refusal')")
+    assert await page.evaluate("localStorage.getItem('wa_ids')") is None, "no ids without consent"
     await page.mouse.wheel(0, 900)
     await page.click("#next")
     assert await _remembered(page) == {"analytics": False, "marketing": False}
@@ -309,6 +310,8 @@ async def test_beacon_honours_gpc_and_dnt_by_sending_nothing(
     await page.wait_for_function("window.waConsent && window.waConsent.state")
     assert await page.locator(".wa-banner").count() == 0, "nothing to ask: the signal already refuses"
     await page.evaluate("wa('consent', {analytics: true, marketing: true}); wa('event', 'ignored')")
+    assert await page.evaluate("localStorage.getItem('wa_ids')") is None, "no page view was started"
+    assert await page.evaluate("waConsent.state.analytics") is False
     await page.click("#buy")
     await page.click("#next")
     await page.wait_for_selector("text=second page")
