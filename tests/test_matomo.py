@@ -500,3 +500,16 @@ async def test_matomo_visitor_erased_by_its_matomo_id_everywhere(collector_facto
     assert report["ok"] and report["erased"]["visits"] >= 1
     assert [v["visitor_hash"] for v in visits(collector)] == [visitor_hash(collector, "00000000000000ee")]
     assert collector.count("events") == 0 and len(pageviews(collector)) == 1
+
+
+async def test_matomo_cid_and_uid_identify_visitors_as_keyed_hashes(collector_factory: Any) -> None:
+    """`cid` forces the visitor id; `uid` gives the site's user hash even on a hit without a visitor id."""
+    collector = await collector_factory(matomo_site())
+    await hit(collector, {"url": SITE_ORIGIN + "/a", "cid": "ABCDEF0123456789", "_id": "1111111111111111",
+                          "consent": 1, "send_image": 0})
+    await hit(collector, {"url": SITE_ORIGIN + "/b", "uid": "customer-7", "consent": 1, "send_image": 0})
+    await collector.flush()
+    by_url = {p["url"]: p for p in pageviews(collector)}
+    assert by_url[SITE_ORIGIN + "/a"]["visitor_hash"] == visitor_hash(collector, "abcdef0123456789")
+    user = collector.app[SERVICES].hasher.user("shop", hashlib.sha256(b"customer-7").hexdigest())
+    assert by_url[SITE_ORIGIN + "/b"]["user_hash"] == user and "customer-7" not in stored_text(collector)

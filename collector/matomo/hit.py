@@ -71,7 +71,6 @@ class Hit:
     referrer: str = ""
     title: str = ""
     visitor_id: str = ""  # 16 hex from `cid` or `_id`, "" when cookieless
-    forced_visitor: bool = False  # `cid` (trusted, like Matomo)
     user_id: str = ""
     consent: bool = False
     new_visit: bool = False
@@ -245,7 +244,6 @@ def read_hit(params: dict[str, str], received_ms: int, header_ua: str, referer_h
         referrer=referrer,
         title=params.get("action_name", "").strip(),
         visitor_id=visitor_id.lower(),
-        forced_visitor=bool(forced),
         user_id=params.get("uid", ""),
         consent=params.get("consent") == "1",
         new_visit=params.get("new_visit") == "1",

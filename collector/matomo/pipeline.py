@@ -100,7 +100,7 @@ async def consent_for_hit(services: MatomoServices, site: Site, hit: Hit) -> Ver
     verdict = services.consent.immediate(site, hit.consent)
     if verdict is not None:
         return verdict
-    if hit.visitor_id and not hit.forced_visitor:
+    if hit.visitor_id:
         visitor = matomo_visitor_hash(services.ingest.hasher, site.id, hit.visitor_id)
         if await services.consent.remembered(site, visitor):
             return Verdict(store=True, source=SOURCE_REMEMBERED)
@@ -117,9 +117,11 @@ async def identify(services: MatomoServices, site: Site, hit: Hit, request: Mato
     today = local_day(request.info.received_ms, site.timezone)
     salt = await services.salts.salt(site.id, max(local_day(hit.time_ms, site.timezone), today - timedelta(days=1)))
     fingerprint = hasher.h64("cookieless", salt, site.id, hit.ip or request.ip, hit.user_agent)
-    if verdict.anonymous or not hit.visitor_id:
+    if verdict.anonymous:
         return Identity(fingerprint, False, fingerprint, "")
     user_hash = hasher.user(site.id, hashlib.sha256(hit.user_id.encode()).hexdigest()) if hit.user_id else ""
+    if not hit.visitor_id:
+        return Identity(fingerprint, False, fingerprint, user_hash)
     return Identity(matomo_visitor_hash(hasher, site.id, hit.visitor_id), True, fingerprint, user_hash)
 
 
