@@ -44,6 +44,15 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "bearer token of /admin (the retention job uses it to reach a running collector)",
     ),
     "COLLECTOR_CONSENT_CACHE_SIZE": ("100000", "page views whose consent state is kept in memory"),
+    "COLLECTOR_CLIENT_IP_HEADER": (
+        "",
+        "header with the client IP behind a reverse proxy (X-Real-IP, or X-Forwarded-For: its last address); "
+        "empty: the TCP peer. Used for the country and the cookieless hash, never stored",
+    ),
+    "COLLECTOR_MATOMO_TOKEN_AUTH": (
+        "",
+        "Matomo token_auth allowing cip, cdt older than 24 h and country; empty: those parameters get 400",
+    ),
     "COLLECTOR_DROP_BOTS": ("1", "1 drops requests from crawlers and headless browsers (counted, not stored)"),
     "COLLECTOR_EVENT_LOOP": ("uvloop", "uvloop (measured 13% more requests/s, see bench/) or asyncio"),
     "COLLECTOR_LOG_LEVEL": ("INFO", "logging level"),
