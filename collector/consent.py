@@ -59,6 +59,11 @@ class ConsentTimeline:
     def ever_consented(self) -> bool:
         return any(self.states)
 
+    @property
+    def first_grant(self) -> int | None:
+        """Page time of the first grant: dropped events before it were never consented, after it withdrawn."""
+        return next((t for t, granted in zip(self.times, self.states, strict=True) if granted), None)
+
 
 @dataclass(frozen=True)
 class Decision:

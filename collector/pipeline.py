@@ -210,10 +210,13 @@ async def ingest_clarity(services: IngestServices, body: bytes, request: Request
     timeline, source = await apply_consent(services, site, keys, payload)
     analytics = [e for e in payload.analytics if timeline.allowed(e[0])]
     playback = [e for e in payload.playback if timeline.allowed(e[0])]
-    refused_count = len(payload.analytics) + len(payload.playback) - len(analytics) - len(playback)
-    if refused_count:
-        reason = DropReason.WITHDRAWN if timeline.ever_consented else DropReason.NO_CONSENT
-        metrics.drop(reason, unit="event", count=refused_count)
+    first_grant = timeline.first_grant
+    dropped_times = [e[0] for e in payload.analytics + payload.playback if not timeline.allowed(e[0])]
+    withdrawn = sum(1 for t in dropped_times if first_grant is not None and t >= first_grant)
+    if withdrawn:
+        metrics.drop(DropReason.WITHDRAWN, unit="event", count=withdrawn)
+    if len(dropped_times) > withdrawn:
+        metrics.drop(DropReason.NO_CONSENT, unit="event", count=len(dropped_times) - withdrawn)
     if not analytics and not playback:
         reason = DropReason.WITHDRAWN if timeline.ever_consented else DropReason.NO_CONSENT
         metrics.drop(reason)

@@ -188,3 +188,19 @@ async def _post(collector: Any, document: dict[str, Any]) -> None:
         "/collect", orjson.dumps(document), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
     )
     assert status == 204
+
+
+async def test_consent_drops_before_a_grant_count_as_no_consent_and_after_a_withdrawal_as_withdrawn(
+    collector: Any,
+) -> None:
+    base = clarity_fixture("default_001").document
+    document = {**base, "e": [*base["e"][:1], 2, 0, 3000, *base["e"][4:]], "p": []}
+    document["a"] = [[100, 24, "early"], [200, 47, 5, 1, 1], [300, 24, "kept"], [400, 47, 5, 0, 0],
+                     [500, 24, "late"], [600, 24, "later"]]
+    await _post(collector, document)
+    await collector.flush()
+    assert [r[0] for r in collector.rows("SELECT key FROM {db}.events WHERE type = 24")] == ["kept"]
+    async with collector.http.get(collector.url + "/metrics") as response:
+        text = await response.text()
+    assert 'collector_dropped_total{reason="no_consent",unit="event"} 1.0' in text
+    assert 'collector_dropped_total{reason="withdrawn",unit="event"} 3.0' in text
