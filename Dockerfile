@@ -3,6 +3,9 @@ FROM node:20-bookworm-slim AS npm
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
+COPY scripts/build_beacon.mjs scripts/
+COPY collector/static collector/static
+RUN node scripts/build_beacon.mjs
 
 FROM python:3.11-slim-bookworm
 WORKDIR /app
@@ -16,6 +19,7 @@ COPY retention ./retention
 RUN pip install --no-cache-dir . && useradd --system --uid 10001 collector && mkdir -p /data \
     && chown collector /data
 COPY --from=npm /app/node_modules ./node_modules
+COPY --from=npm /app/collector/static/dist ./collector/static/dist
 USER collector
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz').status != 200)"

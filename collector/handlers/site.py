@@ -18,7 +18,9 @@ SNIPPET = """<script>
     t = l.createElement(r); t.async = 1; t.src = "{base}/clarity.js";
     y = l.getElementsByTagName(r)[0]; y.parentNode.insertBefore(t, y);
   }})(window, document, "clarity", "script");
-  clarity("start", {{ projectId: "{site}", upload: "{upload}", track: true, content: true }});
+  // upload: an https URL, or "/collect" when the collector is proxied on your origin (clarity-js keeps
+  // it in its _clsk cookie and assumes https from the second page view on); track: false until consent
+  clarity("start", {{ projectId: "{site}", upload: "{upload}", track: false, content: true }});
   // after the visitor agreed in your consent banner:
   // clarity("consentv2", {{ ad_Storage: "denied", analytics_Storage: "granted" }});
 </script>"""
