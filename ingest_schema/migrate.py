@@ -11,7 +11,15 @@ from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from .render import column_ddl, create_table_ddl
-from .tables import ATTRIBUTION_COLUMNS, DEDUPLICATION, SPOOLED_TABLES, TABLES, Column
+from .tables import (
+    ATTRIBUTION_COLUMNS,
+    DEDUPLICATION,
+    SPOOLED_TABLES,
+    TABLES,
+    VISIT_STATS_VIEW,
+    Column,
+    visit_stats_select,
+)
 
 
 class SchemaClient(Protocol):
@@ -31,6 +39,17 @@ class Migration:
 
 def _create(*names: str) -> Callable[[str], list[str]]:
     return lambda db: [create_table_ddl(TABLES[n], db) for n in names]
+
+
+def _dashboards(db: str) -> list[str]:
+    """Accounts, sessions, tokens and the visit pre-aggregation: the view first, then a backfill of what
+    pageviews already holds (rows arriving in between are seen twice, which the idempotent aggregates absorb)."""
+    tables = [create_table_ddl(TABLES[n], db) for n in ("analysts", "dashboard_sessions", "api_tokens", "visit_stats")]
+    view = (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.`{VISIT_STATS_VIEW}` TO `{db}`.`visit_stats` "
+        f"AS {visit_stats_select(db)}"
+    )
+    return tables + [view, f"INSERT INTO `{db}`.`visit_stats` {visit_stats_select(db)}"]
 
 
 def _add_columns(table: str, columns: tuple[Column, ...]) -> Callable[[str], list[str]]:
@@ -56,6 +75,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _create("visits", "daily_salts"),
     ),
     Migration(4, "retention and GDPR audit log", _create("retention_audit")),
+    Migration(5, "dashboards: analysts, sessions, API tokens, visit pre-aggregation", _dashboards),
     Migration(
         6,
         "deduplicate batches replayed from the write-ahead spool",

@@ -286,6 +286,113 @@ DAILY_SALTS = Table(
     ttl=f"toDateTime(day, 'UTC') + INTERVAL {SALT_HOURS} HOUR",
 )
 
+#: Added by migration 5 (dashboards): analyst accounts, their browser sessions and API tokens. Rows are
+#: versioned and read with argMax(…, version), which also holds on a sharded cluster.
+ANALYSTS = Table(
+    name="analysts",
+    comment="dashboard accounts: scrypt password hashes, never a password",
+    columns=(
+        _c("name", "String"),
+        _c("password_hash", "String"),
+        _c("disabled", "UInt8"),
+        _c("created_at", "DateTime64(3, 'UTC')"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="name",
+)
+
+DASHBOARD_SESSIONS = Table(
+    name="dashboard_sessions",
+    comment="analyst log-in sessions: the SHA-256 of the cookie value, never the value; gone after expiry",
+    columns=(
+        _c("id_hash", "String"),
+        _c("analyst", "String"),
+        _c("created_at", "DateTime64(3, 'UTC')"),
+        _c("expires_at", "DateTime64(3, 'UTC')"),
+        _c("revoked", "UInt8"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="id_hash",
+    ttl="toDateTime(expires_at) + INTERVAL 1 DAY",
+)
+
+API_TOKENS = Table(
+    name="api_tokens",
+    comment="bearer tokens for scripts: a public id and the SHA-256 of the secret part",
+    columns=(
+        _c("token_id", "String"),
+        _c("secret_hash", "String"),
+        _c("analyst", "String"),
+        _c("label", "String"),
+        _c("created_at", "DateTime64(3, 'UTC')"),
+        _c("revoked", "UInt8"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="token_id",
+)
+
+#: Visit attributes taken from the visit's first payload row: each is stored as min((started_at, value)),
+#: so the earliest value wins whatever order rows arrive in (the raw-table fallback uses the same expressions).
+VISIT_ENTRY_VALUES: dict[str, str] = {
+    "entry_page": "path(url)",
+    "channel": "channel",
+    "source_name": "if(campaign_source != '', campaign_source, if(referrer_name != '', referrer_name, referrer_host))",
+    "campaign_name": "campaign_name",
+    "campaign_medium": "campaign_medium",
+    "country": "country",
+    "device": "device",
+    "browser": "browser",
+    "os": "os",
+}
+_FIRST = "SimpleAggregateFunction(min, Tuple(DateTime64(3, 'UTC'), String))"
+
+VISIT_STATS = Table(
+    name="visit_stats",
+    comment="one row per visit and day, pre-aggregated from pageviews by visit_stats_mv for the traffic panels",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("day", "Date"),
+        _c("session_hash", "UInt64"),
+        _c("visitor_hash", "UInt64"),
+        _c("started_at", "SimpleAggregateFunction(min, DateTime64(3, 'UTC'))"),
+        _c("last_at", "SimpleAggregateFunction(max, DateTime64(3, 'UTC'))"),
+        _c("pageview_ids", "SimpleAggregateFunction(groupUniqArrayArray, Array(UInt64))"),
+        _c("exit_page", "SimpleAggregateFunction(max, Tuple(DateTime64(3, 'UTC'), String))"),
+    )
+    + tuple(_c(name, _FIRST) for name in VISIT_ENTRY_VALUES),
+    engine="AggregatingMergeTree",
+    partition_by="toYYYYMM(day)",
+    order_by="(site, day, session_hash, visitor_hash)",
+    ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
+)
+
+
+def visit_rows_sql(source: str) -> str:
+    """Payload rows of `source` (pageviews) with the visit's aggregation inputs: t0, t1, pv, exit_page
+    and one (started_at, value) tuple per entry value. Feeds visit_stats and the raw fallback alike."""
+    entries = ", ".join(f"(started_at, {expr}) AS e_{name}" for name, expr in VISIT_ENTRY_VALUES.items())
+    return (
+        "SELECT site, day, session_hash, visitor_hash, started_at AS t0, last_at AS t1, pageview_id AS pv, "
+        f"(started_at, path(url)) AS e_exit_page, {entries} FROM {source}"
+    )
+
+
+def visit_stats_select(database: str) -> str:
+    """What visit_stats_mv inserts for each block written to pageviews (also the migration's backfill).
+    Every aggregate is idempotent (min, max, distinct ids), so a row seen twice changes nothing."""
+    entries = ", ".join(f"min(e_{name}) AS {name}" for name in VISIT_ENTRY_VALUES)
+    return (
+        "SELECT site, day, session_hash, visitor_hash, min(t0) AS started_at, max(t1) AS last_at, "
+        f"groupUniqArray(pv) AS pageview_ids, max(e_exit_page) AS exit_page, {entries} "
+        f"FROM ({visit_rows_sql(f'`{database}`.`pageviews`')}) GROUP BY site, day, session_hash, visitor_hash"
+    )
+
+
+VISIT_STATS_VIEW = "visit_stats_mv"
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -302,9 +409,9 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
-        SCHEMA_MIGRATIONS,
+        SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS,
     )
 }
 
 #: Tables holding data about visitors (GDPR export/erase and retention act on these).
-VISITOR_TABLES = ("pageviews", "events", "playback", "consent_ledger", "visits")
+VISITOR_TABLES = ("pageviews", "events", "playback", "consent_ledger", "visits", "visit_stats")
