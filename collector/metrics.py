@@ -56,6 +56,21 @@ class Metrics:
         self.spool_bytes = Gauge(
             "collector_spool_bytes", "bytes in the write-ahead spool not yet in ClickHouse", registry=self.registry
         )
+        self.spool_segments = Gauge(
+            "collector_spool_sealed_segments", "sealed spool segments waiting for the writer", registry=self.registry
+        )
+        self.spool_replayed_segments = Counter(
+            "collector_spool_replayed_segments_total", "segments left by an earlier run and replayed at start",
+            registry=self.registry,
+        )
+        self.spool_fsync_seconds = Histogram(
+            "collector_spool_commit_seconds", "write + fsync time of one group commit", registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+        )
+        self.spool_commit_records = Histogram(
+            "collector_spool_commit_requests", "requests sharing one group commit (one fsync)",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500), registry=self.registry,
+        )
 
     def drop(self, reason: DropReason, unit: str = "payload", count: int = 1) -> None:
         self.dropped.labels(reason.value, unit).inc(count)

@@ -5,12 +5,14 @@ for the group commit (one fsync shared by every request of a few milliseconds). 
 sealed by size or age and handed to the writer, which deletes one only after ClickHouse took all
 its rows. Leftover segments are replayed at start; their deterministic batch ids make ClickHouse
 drop batches it already has, so a crash never double-counts. Only rows that passed the consent
-gate and masking ever reach the spool.
+gate and masking ever reach the spool. Memory holds only the records of the next commit and one
+entry per segment: a backlog waits on disk, not in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import pickle
 import struct
@@ -23,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import Overloaded
+from .metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<II")  # payload length, CRC32 of the payload
 SEGMENT_GLOB = "segment-*.log"
@@ -52,20 +57,39 @@ def read_segment(path: Path) -> Iterator[Record]:
         length, crc = HEADER.unpack_from(data, offset)
         start, end = offset + HEADER.size, offset + HEADER.size + length
         if end > len(data) or zlib.crc32(data[start:end]) != crc:
-            return
+            break
         yield pickle.loads(data[start:end])
         offset = end
+    if offset < len(data):
+        log.warning("spool segment %s: %d bytes after the last whole record skipped (torn write)",
+                    path.name, len(data) - offset)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a new segment's directory entry durable too (a file fsync alone does not)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class Spool:
-    def __init__(self, folder: Path, max_bytes: int, segment_bytes: int, seal_after_s: float, fsync_ms: int) -> None:
+    def __init__(self, folder: Path, max_bytes: int, segment_bytes: int, seal_after_s: float, fsync_ms: int,
+                 metrics: Metrics) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self.seal_after_s = seal_after_s
         self.fsync_s = fsync_ms / 1000
+        self._metrics = metrics
         folder.mkdir(parents=True, exist_ok=True)
         self.sealed: list[Segment] = [Segment(p, p.stat().st_size) for p in sorted(folder.glob(SEGMENT_GLOB))]
+        self._sealed_bytes = sum(s.size for s in self.sealed)
+        if self.sealed:
+            log.info("replaying %d spool segments (%d bytes) left by an earlier run",
+                     len(self.sealed), self._sealed_bytes)
+            metrics.spool_replayed_segments.inc(len(self.sealed))
         self._counter = max((int(s.name.split("-")[1]) for s in self.sealed), default=0)
         self._run = uuid.uuid4().hex[:12]
         self._current: Segment | None = None
@@ -76,11 +100,13 @@ class Spool:
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        metrics.spool_bytes.set_function(lambda: self.size_bytes)
+        metrics.spool_segments.set_function(lambda: len(self.sealed))
 
     @property
     def size_bytes(self) -> int:
         """Bytes on disk not yet in ClickHouse (sealed and current segments)."""
-        return sum(s.size for s in self.sealed) + (self._current.size if self._current else 0)
+        return self._sealed_bytes + (self._current.size if self._current else 0)
 
     @property
     def current_rows(self) -> int:
@@ -126,13 +152,17 @@ class Spool:
                 return
             chunks, waiters, rows = self._pending, self._waiters, self._pending_rows
             self._pending, self._waiters, self._pending_rows = [], [], 0
+            started = time.perf_counter()
             try:
                 await asyncio.to_thread(self._write, b"".join(chunks), rows)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # disk full, I/O error, a handle closed under us
+                log.error("spool write failed, %d requests refused: %s", len(waiters), exc)
                 for waiter in waiters:
                     if not waiter.done():
-                        waiter.set_exception(Overloaded(f"spool write failed: {exc.strerror}"))
+                        waiter.set_exception(Overloaded("spool write failed"))
                 return
+            self._metrics.spool_fsync_seconds.observe(time.perf_counter() - started)
+            self._metrics.spool_commit_records.observe(len(chunks))
             for waiter in waiters:
                 if not waiter.done():
                     waiter.set_result(None)
@@ -142,32 +172,37 @@ class Spool:
             self._counter += 1
             # the run id keeps names (and so insert dedup tokens) unique across restarts and processes
             path = self.folder / f"segment-{self._counter:012d}-{self._run}.log"
-            self._current = Segment(path)
             self._handle = open(path, "ab", buffering=0)  # noqa: SIM115  (kept open across writes)
-        self._handle.write(data)
+            _fsync_folder(self.folder)
+            self._current = Segment(path)
+        written = self._handle.write(data)
         os.fsync(self._handle.fileno())
-        self._current.size += len(data)
+        self._current.size += written
         self._current.rows += rows
 
-    async def seal(self, force: bool = False) -> None:
-        """Close the current segment when it is big or old enough (or always, with `force`)."""
+    async def seal(self, force: bool = False, by_age: bool = True) -> None:
+        """Close the current segment when it is big enough or (with `by_age`) old enough, or always
+        with `force`. The writer turns `by_age` off while ClickHouse refuses inserts, so an outage
+        fills a few large segments instead of many small ones."""
         if force:
             await self._commit()
         async with self._lock:
             current = self._current
             if current is None:
                 return
-            young = time.monotonic() - current.opened_at < self.seal_after_s
-            if not force and current.size < self.segment_bytes and young:
+            old = by_age and time.monotonic() - current.opened_at >= self.seal_after_s
+            if not force and current.size < self.segment_bytes and not old:
                 return
             self._handle.close()
             self._current, self._handle = None, None
             self.sealed.append(current)
+            self._sealed_bytes += current.size
 
     def done(self, segment: Segment) -> None:
         """ClickHouse has every row of this segment: forget it."""
         segment.path.unlink(missing_ok=True)
         self.sealed.remove(segment)
+        self._sealed_bytes -= segment.size
 
     async def close(self) -> None:
         """Write what is pending, stop the committer and seal the current segment."""

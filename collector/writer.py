@@ -74,7 +74,6 @@ class BatchWriter:
             for segment in list(self.spool.sealed):
                 await self._insert_segment(segment)
                 self.spool.done(segment)
-            self._metrics.spool_bytes.set(self.spool.size_bytes)
 
     async def _insert_segment(self, segment: Segment) -> None:
         records = await asyncio.to_thread(lambda: list(read_segment(segment.path)))
@@ -111,7 +110,6 @@ class BatchWriter:
                 self._failures = 0
             except StorageError as exc:
                 self._failures = min(self._failures + 1, 6)
-                self._metrics.spool_bytes.set(self.spool.size_bytes)
                 log.error("insert failed, %d spool bytes kept for retry: %s", self.spool.size_bytes, exc)
 
     def start(self) -> None:
