@@ -11,6 +11,8 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
+import dashboards
+
 from .clarity.wire import Limits
 from .consent import ConsentGate
 from .geo import CountryLookup
@@ -46,7 +48,7 @@ async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     spool = Spool(
         settings.data_dir / "spool", settings.spool_max_bytes, settings.spool_segment_bytes,
-        settings.batch_interval_ms / 1000, settings.spool_fsync_ms,
+        settings.batch_interval_ms / 1000, settings.spool_fsync_ms, app[METRICS],
     )
     writer = BatchWriter(app[STORAGE], app[METRICS], spool, settings.batch_rows, settings.batch_interval_ms)
     app[WRITER] = writer
@@ -80,4 +82,5 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     matomo.setup_routes(app)
     demo.setup_routes(app)
     beacon.setup_routes(app)
+    dashboards.setup(app)
     return app

@@ -7,9 +7,11 @@ here branches on which. Calls block, so async callers go through `Storage.run` (
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
 from urllib.parse import urlparse
 
@@ -31,6 +33,24 @@ def database_from_dsn(dsn: str, default: str) -> str:
     if parsed.scheme.startswith("http") and parsed.path.strip("/"):
         return parsed.path.strip("/").split("/")[0]
     return default
+
+
+def folder_is_held(dsn: str) -> bool:
+    """Whether a running process holds this embedded ClickHouse folder. The engine keeps an exclusive
+    lock on its `status` file and allows one process per folder, so tools (retention, accounts,
+    pandas) try that lock (letting go at once) and talk to the running collector instead."""
+    if not dsn.startswith("chdb:"):
+        return False
+    status = Path(urlparse(dsn).path) / "status"
+    if not status.exists():
+        return False
+    with open(status, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 class Storage:

@@ -1,1 +1,78 @@
-"""Analyst dashboards served under /dashboard by the collector app (issue 5)."""
+"""Analyst dashboards served under /dashboard by the collector app (issue 5).
+
+`setup(app)` mounts the dashboards as a sub-application of the collector: pages, the JSON/CSV API,
+the OpenAPI document and static assets, behind log-in sessions or API tokens. `frame(panel, …)` gives
+any panel as a pandas DataFrame, from a running collector's API or straight from a data folder or DSN.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import jinja2
+from aiohttp import web
+
+from collector.keys import SETTINGS, STORAGE
+
+from . import admin, api, assets, auth, pages
+from .accounts import Accounts, generated_password
+from .keys import ACCOUNTS, STATE, DashboardState
+from .queries import view_available
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+FIRST_ANALYST = "admin"
+
+__all__ = ["frame", "setup"]
+
+
+def frame(panel: str, **options: Any) -> Any:
+    """A panel as a pandas DataFrame (see dashboards.frame.frame)."""
+    from .frame import frame as build
+
+    return build(panel, **options)
+
+
+async def bootstrap_first_analyst(accounts: Accounts) -> None:
+    """With no analyst at all, create `admin` and print its generated password once (the quick start)."""
+    storage = accounts.storage
+    if await storage.run(accounts.analyst_count):
+        return
+    password = generated_password()
+    await storage.run(accounts.save_analyst, FIRST_ANALYST, password)
+    print(f"dashboards: created analyst '{FIRST_ANALYST}' with password {password}  (shown once; change it with "
+          f"python -m dashboards set-password {FIRST_ANALYST})", flush=True)
+
+
+def _context(parent: web.Application) -> Any:
+    async def dashboards_ctx(app: web.Application) -> AsyncIterator[None]:
+        storage, settings = parent[STORAGE], parent[SETTINGS]
+        accounts = Accounts(storage, settings.secret_key)
+        use_view = await storage.run(view_available, storage)
+        if not use_view:
+            log.warning("visit_stats_mv is missing: traffic panels read pageviews directly (slower)")
+        app[ACCOUNTS] = accounts
+        app[STATE] = DashboardState(use_view, jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined))
+        await bootstrap_first_analyst(accounts)
+        yield
+
+    return dashboards_ctx
+
+
+async def _to_home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/dashboard/")
+
+
+def setup(app: web.Application) -> None:
+    """Mount /dashboard on the collector app (after its storage context, which it uses)."""
+    sub = web.Application(middlewares=[auth.guard])
+    sub.cleanup_ctx.append(_context(app))
+    pages.setup_routes(sub)
+    api.setup_routes(sub)
+    assets.setup_routes(sub)
+    admin.setup_routes(sub)
+    app.router.add_get("/dashboard", _to_home)
+    app.add_subapp("/dashboard", sub)

@@ -11,13 +11,11 @@ remain (or an erasure left rows); 4 storage or collector unreachable.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import orjson
 
@@ -25,7 +23,7 @@ from collector.errors import CollectorError, StorageError
 from collector.identity import Hasher
 from collector.settings import Settings
 from collector.sites import load_sites
-from collector.storage import Storage
+from collector.storage import Storage, folder_is_held
 
 from .errors import EXIT_OK, EXIT_POLICY_VIOLATION, EXIT_STORAGE, RetentionError
 from .jobs import KINDS, Progress
@@ -79,23 +77,6 @@ def run_remotely(url: str, token: str, request: dict[str, Any]) -> dict[str, Any
         raise RetentionError(f"collector refused the request ({exc.code}): {exc.read()[:200]!r}") from exc
     except OSError as exc:
         raise RetentionError(f"collector at {url} unreachable: {exc}") from exc
-
-
-def folder_is_held(dsn: str) -> bool:
-    """Whether a running collector holds this embedded ClickHouse folder: the engine keeps an
-    exclusive lock on its `status` file, so we try that lock (and let go at once)."""
-    if not dsn.startswith("chdb:"):
-        return False
-    status = Path(urlparse(dsn).path) / "status"
-    if not status.exists():
-        return False
-    with open(status, "rb") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False
 
 
 def write_export(report: dict[str, Any], folder: Path) -> list[str]:

@@ -1,0 +1,76 @@
+"""The one query layer: every panel by name, request parameters → `Query`, and `run_panel`.
+
+The HTML pages, the JSON/CSV API and `dashboards.frame` all call `run_panel`, so they show the
+same numbers. Values reach ClickHouse only as bound parameters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from collector.storage import Storage
+
+from . import heatmaps, recordings, traffic
+from .errors import BadQuery
+from .model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result
+from .periods import parse_period
+
+PANELS: dict[str, Panel] = {p.name: p for p in (*traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS)}
+COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES)
+DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
+
+
+def panel_named(name: str) -> Panel:
+    panel = PANELS.get(name)
+    if panel is None:
+        raise BadQuery(f"unknown panel {name[:40]!r}; see /dashboard/api/openapi.json")
+    return panel
+
+
+def _limit(raw: str, default: int) -> int:
+    if not raw:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
+    return int(raw)
+
+
+def parse_query(
+    panel: Panel, raw: Mapping[str, str], timezone: str = "UTC", now: datetime | None = None
+) -> Query:
+    """A validated `Query` from request parameters (the site itself is checked by the caller)."""
+    unknown = sorted(set(raw) - set(COMMON_PARAMETERS) - set(panel.options))
+    if unknown:
+        raise BadQuery(f"unknown parameter {unknown[0][:40]!r}")
+    site = raw.get("site", "")
+    if not site:
+        raise BadQuery("site is required")
+    for name in FILTER_NAMES:
+        if len(raw.get(name, "")) > MAX_FILTER_CHARS:
+            raise BadQuery(f"{name} is longer than {MAX_FILTER_CHARS} characters")
+    filters = Filters(**{name: raw.get(name, "").strip() for name in FILTER_NAMES})
+    if panel.needs_page and not filters.page:
+        raise BadQuery(f"{panel.name} needs a page (a path such as /pricing)")
+    period = parse_period(raw.get("period", "30d"), raw.get("from", ""), raw.get("to", ""), timezone, now)
+    default = 50 if panel.name == "recordings" else DEFAULT_LIMIT
+    options = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in panel.options if raw.get(name)}
+    return Query(site, period, filters, _limit(raw.get("limit", ""), default), options)
+
+
+def run_panel(storage: Storage, panel: Panel, query: Query, use_view: bool = True) -> Result:
+    """Run one panel (blocking: async callers use `await storage.run(run_panel, …)`)."""
+    sql = panel.build(Context(storage.database, use_view), query)
+    rows: list[tuple[Any, ...]] = storage.query_rows(sql.text, sql.params)
+    if panel.shape is not None:
+        rows = panel.shape(query, rows)
+    return Result(panel.name, panel.column_names, rows)
+
+
+def view_available(storage: Storage) -> bool:
+    """Whether the visit_stats view exists here (a cluster converged without it reads pageviews)."""
+    rows = storage.query_rows(
+        "SELECT count() FROM system.tables WHERE database = {db:String} AND name = 'visit_stats_mv'",
+        {"db": storage.database},
+    )
+    return bool(rows and rows[0][0])
