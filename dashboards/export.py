@@ -48,6 +48,12 @@ def as_json(panel: Panel, query: Query, result: Result) -> bytes:
     return orjson.dumps(as_document(panel, query, result))
 
 
+#: Spreadsheets run a cell that starts with one of these as a formula; page paths, referrers and event
+#: names come from visitors, so such text gets this prefix in CSV (OWASP's advice for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+CSV_FORMULA_PREFIX = "'"
+
+
 def csv_cell(value: Any) -> str:
     value = cell(value)
     if value is None:
@@ -56,6 +62,8 @@ def csv_cell(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, list):
         return orjson.dumps(value).decode()
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return CSV_FORMULA_PREFIX + value
     return str(value)
 
 

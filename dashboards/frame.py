@@ -50,12 +50,18 @@ def frame(
     known = registry.get(site)
     if known is None:
         raise BadQuery(f"unknown site {site[:40]!r}")
-    query = parse_query(chosen, raw, known.timezone)
     storage = Storage(target, database or settings.database, workers=1)
     try:
-        result = run_panel(storage, chosen, query, view_available(storage))
+        return frame_from_storage(storage, panel, known.timezone, raw)
     finally:
         storage.close()
+
+
+def frame_from_storage(storage: Storage, panel: str, timezone: str, raw: dict[str, str]) -> Any:
+    """A panel's DataFrame from an open `Storage` (blocking), through the API's own conversion."""
+    chosen = panel_named(panel)
+    query = parse_query(chosen, raw, timezone)
+    result = run_panel(storage, chosen, query, view_available(storage))
     return as_frame(chosen, as_document(chosen, query, result)["rows"])
 
 

@@ -87,7 +87,7 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     return Sql(
         f"SELECT lower(hex(v.session_hash)) AS recording, v.v_start AS started, round({duration}, 1) AS seconds, "
         "v.v_pageviews AS views, v.v_entry_page AS entry, v.v_country AS c, v.v_device AS d, v.v_browser AS b, "
-        "r.rage AS rage, m.favourite = 1 AS fav, m.labels AS marks "
+        "r.rage AS rage, toBool(m.favourite = 1) AS fav, m.labels AS marks "
         f"FROM ({visits}) AS v LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash "
         f"LEFT JOIN ({rage}) AS r ON r.session_hash = v.session_hash WHERE {' AND '.join(where)} "
         f"ORDER BY started DESC LIMIT {params.p(query.limit, 'UInt32')}",
