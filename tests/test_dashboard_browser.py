@@ -1,0 +1,150 @@
+"""The dashboards in headless Chromium (Debian's): log in through the form, then the traffic overview,
+a click heatmap drawn over the recorded page and the replay of a fixture recording render, with
+screenshots kept in test-output/ and checked (not blank, the replayed page's text visible), and no
+request leaving 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+import pytest
+
+from .browser import browser, new_page, screenshot, wait_until  # noqa: F401
+from .dashboard_browser import PASSWORD, SITE, accounts, dashboard_site, seed
+
+pytestmark = pytest.mark.asyncio
+PAGE = "/page.html"
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+
+
+async def logged_in_page(collector: Any, new_page: Any, target: str) -> tuple[Any, list[str], list[str]]:
+    """A browser page logged in through the real form, landing on `target`; it logs requests and errors."""
+    await collector.storage.run(accounts(collector).save_analyst, "analyst", PASSWORD)
+    page = await new_page()
+    requests: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    await page.goto(collector.url + target)
+    assert "/dashboard/login" in page.url, "not logged in: the log-in form first"
+    await page.fill("input[name=name]", "analyst")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state("networkidle")
+    assert page.url.endswith(target), page.url
+    return page, requests, errors
+
+
+def only_local(requests: list[str], collector: Any) -> None:
+    outside = [u for u in requests if not u.startswith((collector.url, "about:", "data:", "blob:"))]
+    assert outside == [], f"the dashboards made requests to other hosts: {outside[:5]}"
+
+
+async def api(tab: Any, panel: str, **params: str) -> Any:
+    """The panel as the logged-in browser gets it (same cookie), to compare with what the page shows."""
+    query = "&".join(f"{k}={v}" for k, v in {"site": SITE, **params}.items())
+    text = await tab.evaluate(f"fetch('/dashboard/api/v1/{panel}?{query}').then(r => r.text())")
+    return orjson.loads(text)
+
+
+async def test_dashboard_overview_renders_in_browser(collector_factory: Any, new_page: Any) -> None:
+    collector = await collector_factory(dashboard_site())
+    await seed(collector)
+    page, requests, errors = await logged_in_page(collector, new_page, f"/dashboard/traffic?site={SITE}&period=7d")
+    assert await wait_until(lambda: page.locator("#figures .figure").count(), until=lambda n: n >= 6)
+    overview = {r["metric"]: r["value"] for r in (await api(page, "overview", period="7d"))["rows"]}
+    shown = await page.locator("#figures").inner_text()
+    for metric in ("visitors", "visits", "pageviews"):
+        assert re.search(rf"\b{overview[metric]}\b", shown), (metric, overview[metric], shown)
+    assert overview["visits"] >= 8
+    # the chart is drawn by uPlot (served by us) on a canvas with something on it
+    assert await wait_until(lambda: page.locator("#chart canvas").count())
+    painted = await page.evaluate(
+        "(() => { const c = document.querySelector('#chart canvas'); const d = c.getContext('2d')"
+        ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) "
+        "if (d[i]) n++; return n; })()")
+    assert painted > 500, "the time series is drawn"
+    top = page.locator('[data-panel="top_pages"] tbody')
+    assert await wait_until(lambda: top.inner_text(), until=lambda t: PAGE in t)
+    assert await page.locator("#realtime-visitors").inner_text() == str(overview["visitors"])
+    await screenshot(page, "dashboard-overview", full_page=True)
+
+    # a filter applies to every panel: click the campaign channel
+    await page.goto(collector.url + f"/dashboard/traffic?site={SITE}&period=7d&channel=campaign")
+    assert await wait_until(lambda: page.locator("#figures").inner_text(), until=lambda t: "VISITS\n1" in t.upper())
+    countries = page.locator('[data-panel="countries"] tbody')
+    assert await wait_until(lambda: countries.inner_text(), until=lambda t: "Loading" not in t)
+    only_local(requests, collector)
+    assert errors == []
+
+
+async def test_heatmap_renders_over_the_recorded_page(collector_factory: Any, new_page: Any) -> None:
+    collector = await collector_factory(dashboard_site())
+    await seed(collector)
+    target = f"/dashboard/heatmaps?site={SITE}&period=7d&page={PAGE}"
+    page, requests, errors = await logged_in_page(collector, new_page, target)
+    stage = page.locator("#stage")
+    assert await wait_until(lambda: stage.get_attribute("data-ready"), until=lambda v: v in ("1", "error"))
+    assert await stage.get_attribute("data-ready") == "1", await page.locator("#heatmap-status").inner_text()
+    recorded = page.frame_locator("#page-frame").locator("body")
+    text = await recorded.inner_text()
+    assert "Visible unmasked text" in text, "the recorded page is drawn under the heatmap"
+    assert not EMAIL.search(text), "masked text stays masked"
+    clicks = (await api(page, "heatmap_clicks", period="7d", page=PAGE))["rows"]
+    hot = await page.evaluate(
+        "(() => { const c = document.getElementById('heatmap-overlay'); const d = c.getContext('2d')"
+        ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) "
+        "if (d[i]) n++; return n; })()")
+    assert clicks and hot > 100 * len(clicks), "every click cell is painted"
+    assert f"{sum(c['clicks'] for c in clicks)} clicks" in await page.locator("#heatmap-status").inner_text()
+    await screenshot(page, "dashboard-heatmap", element=page.locator(".heatmap-layout"))
+
+    await page.select_option("#mode", "scroll")
+    scroll_table = page.locator('[data-panel="heatmap_scroll"] tbody')
+    assert "100" in await scroll_table.inner_text()
+    await screenshot(page, "dashboard-heatmap-scroll", element=page.locator(".stage-card"))
+    only_local(requests, collector)
+    assert errors == []
+
+
+async def test_replay_of_a_fixture_recording_renders(collector_factory: Any, new_page: Any) -> None:
+    collector = await collector_factory(dashboard_site())
+    await seed(collector)
+    recording = collector.rows(
+        "SELECT lower(hex(session_hash)) FROM {db}.playback WHERE site = {site:String} GROUP BY session_hash "
+        "ORDER BY uniqExact(pageview_id) DESC, session_hash LIMIT 1", site=SITE)[0][0]
+    target = f"/dashboard/replay?site={SITE}&recording={recording}"
+    page, requests, errors = await logged_in_page(collector, new_page, target)
+    player = page.locator("#player")
+    assert await wait_until(lambda: player.get_attribute("data-ready"), until=lambda v: v in ("1", "error"))
+    assert await player.get_attribute("data-ready") == "1", await page.locator("#page-label").inner_text()
+    replayed = page.frame_locator("#replay-frame").locator("body")
+    assert await wait_until(lambda: replayed.inner_text(), until=lambda t: "Visible unmasked text" in t)
+    assert not EMAIL.search(await replayed.inner_text())
+    label = page.locator("#page-label")
+    assert await label.inner_text() == "page 1 of 2", "a two-page visit"
+
+    # play at 8x with idle skipped: the clock moves and the second page is reached
+    await page.select_option("#speed", "8")
+    await page.click("#play")
+    assert await page.locator("#play").inner_text() == "Pause"
+    assert await wait_until(lambda: label.inner_text(), seconds=30, until=lambda t: t == "page 2 of 2")
+    assert await wait_until(lambda: page.locator("#play").inner_text(), seconds=30, until=lambda t: t == "Play")
+    clock = await page.locator("#clock").inner_text()
+    elapsed, total = clock.split(" / ")
+    assert elapsed == total, clock
+    await screenshot(page, "dashboard-replay", element=page.locator("#stage"))
+
+    # favourite it from the player: its playback is kept 13 months
+    await page.check("#favourite")
+    await page.fill("#labels", "checkout")
+    await page.click("#save-marks")
+    status = page.locator("#marks-status")
+    assert await wait_until(lambda: status.inner_text(), until=lambda t: "13 months" in t)
+    kept = collector.rows("SELECT min(keep) FROM {db}.playback WHERE session_hash = {s:UInt64}", s=int(recording, 16))
+    assert kept == [(1,)]
+    only_local(requests, collector)
+    assert errors == []
