@@ -172,15 +172,17 @@ clarity("consentv2", {{ad_Storage: "denied", analytics_Storage: "granted"}});</s
 
 async def test_clarity_js_driven_by_the_banner_alone(collector_factory: Any, new_page: Any) -> None:  # noqa: F811
     """banner.js without our beacon: its decision reaches clarity-js as consentv2, first explicit (5), then
-    remembered (6) on the next page, and nothing is stored before the choice."""
+    remembered (6) on the next page, and nothing is stored before the choice. On the grant banner.js
+    restarts clarity-js, so the page the visitor accepted on is recorded whole (a DOM snapshot) from then."""
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page, collector, "clarity=1&track=0&banner=1")
     await page.click("#buy")
     assert await wait_until(lambda: any(u.status == 204 for u in log.uploads)), "clarity-js uploads before the choice"
     await page.get_by_role("button", name="Accept all").click()
+    # cookie-less until the grant, so the restarted page view keeps page number 1 and starts at sequence 1
+    assert await wait_until(lambda: collector.count("playback", "page_num = 1 AND sequence = 1") == 1), \
+        "the restarted page view starts whole"
     await page.click("#buy")
-    # the click on "Accept all" itself may be stored or not (it races the grant by a millisecond),
-    # so count the clicks on #buy of each page view
     buy = "type = 9 AND target_tag = 'button' AND text = 'Buy now'"
     assert await wait_until(lambda: collector.count("events", f"{buy} AND page_num = 1") == 1)
     await page.click("#next")
@@ -189,6 +191,7 @@ async def test_clarity_js_driven_by_the_banner_alone(collector_factory: Any, new
     assert await wait_until(lambda: collector.count("events", f"{buy} AND page_num = 2") == 1)
     assert collector.rows("SELECT page_num, max(consent_source) FROM {db}.pageviews GROUP BY 1 ORDER BY 1") == [
         (1, 5), (2, 6)]
+    assert collector.count("events", f"{buy} AND page_num = 1") == 1, "the click before the choice is not stored"
     assert collector.rows("SELECT decision, consent_source, ad, ingest_path FROM {db}.consent_ledger ORDER BY ts")[
         0] == ("grant", 5, 1, "clarity")
     assert await page.locator(".wa-banner").count() == 0, "the remembered choice is not asked again"

@@ -70,10 +70,16 @@
     if (api.state) { listener(api.state); }
   }
   function choose(choices) {
-    var ts = Date.now();
+    var ts = Date.now(), restart = choices.analytics && !(api.state && api.state.analytics) &&
+      typeof w.clarity === "function" && w.clarity.v;
     write({ v: 1, ts: ts, c: choices });
     hide();
+    /* clarity-js sends no page snapshot on a grant, and the collector drops what came before it
+       (consent policy rule 1): end the unconsented page view, queue the grant, start a new page
+       view that holds the whole page (clarity-js waits 250 ms the same way when consent ends) */
+    if (restart) { w.clarity("stop"); }
     publish(decision(choices, CHOICE, ts));
+    if (restart) { setTimeout(function () { w.clarity("start"); }, 250); }
   }
   function withdraw() {
     var before = api.state;
