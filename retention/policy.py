@@ -42,6 +42,8 @@ RULES: tuple[Rule, ...] = (
          f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
     Rule("visits", f"visits (Matomo) {ANALYTICS_MONTHS} months",
          f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
+    Rule("visit_stats", f"visit pre-aggregation of the dashboards {ANALYTICS_MONTHS} months",
+         f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
     Rule("consent_ledger", f"consent proofs expire with the data they justify ({ANALYTICS_MONTHS} months)",
          f"ts < now64(3) - INTERVAL {ANALYTICS_MONTHS} MONTH"),
     Rule("recordings", f"favourites and labels {KEPT_PLAYBACK_MONTHS} months",

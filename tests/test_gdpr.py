@@ -63,6 +63,7 @@ async def test_gdpr_erase_leaves_zero_rows_touches_no_one_else_and_is_audited(lo
     report = execute(loader_collector.storage, hasher,
                      validate({"action": "erase", "visitor": VISITOR_A}, ["proj123"]))
     assert report["ok"] and report["erased"]["playback"] == 4 and not any(report["remaining"].values())
+    assert report["erased"]["visit_stats"] >= 1, "the dashboards' visit pre-aggregation is erased too"
     assert sum(_rows_for(loader_collector, VISITOR_A).values()) == 0
     assert _rows_for(loader_collector, VISITOR_B) == other_before
     audit = loader_collector.rows(
