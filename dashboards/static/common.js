@@ -36,6 +36,8 @@ const Dash = (() => {
   function format(value, type) {
     if (value === null || value === undefined) return "–";
     if (type === "integer" || type === "number") return fmt.format(value);
+    if (type === "boolean") return value ? "★" : "";
+    if (type === "datetime") return String(value).replace("T", " ").slice(0, 16);
     if (Array.isArray(value)) return value.join(", ");
     if (value === "") return "(none)";
     return String(value);
