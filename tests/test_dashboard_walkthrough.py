@@ -100,3 +100,14 @@ async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
     assert dict(zip(df["page"], df["pageviews"], strict=True)) == from_csv
     overview = await asyncio.to_thread(frame, "overview", site=SITE, period="today", url=collector.url, token=token)
     assert overview.set_index("metric").loc["visits", "value"] == 1
+
+    # three quick clicks on "Buy now" are a rage click, and a button that changes nothing gives dead clicks
+    rage = await asyncio.to_thread(frame, "rage_clicks", site=SITE, period="today", url=collector.url, token=token)
+    assert rage["text"].tolist() == ["Buy now"] and rage["rage_clicks"].tolist() == [1]
+    assert rage["page"].tolist() == [demo_path]
+    dead = await asyncio.to_thread(frame, "dead_clicks", site=SITE, period="today", url=collector.url, token=token)
+    assert "Buy now" in dead["text"].tolist()
+    assert not any("Next" in label for label in dead["text"]), "a link is never a dead click"
+    raging = await asyncio.to_thread(frame, "recordings", site=SITE, period="today", rage=1, url=collector.url,
+                                     token=token)
+    assert len(raging) == 1 and raging["rage_clicks"].tolist() == [1]
