@@ -9,7 +9,8 @@ RUN node scripts/build_beacon.mjs
 
 FROM python:3.11-slim-bookworm
 WORKDIR /app
-ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
+# PYTHONPATH: the code runs from /app, beside node_modules (clarity-js, uPlot, clarity-visualize it serves)
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYTHONPATH=/app \
     COLLECTOR_HOST=0.0.0.0 COLLECTOR_PORT=8000 COLLECTOR_DATA_DIR=/data
 COPY pyproject.toml README.md ./
 COPY collector ./collector

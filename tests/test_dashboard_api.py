@@ -473,3 +473,4 @@ async def test_export_frame_direct_rows_equal_json_rows(collector_factory: Any) 
         assert as_document(panel, query, result)["rows"] == served["rows"]
     finally:
         await analyst.close()
+
