@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         uvloop.install()
     web.run_app(
         app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
+        keepalive_timeout=settings.keepalive_timeout_s, lingering_time=settings.body_timeout_s,
         access_log_class=PrivacyAccessLogger,
     )
     return 0

@@ -16,11 +16,13 @@ import dashboards
 from .clarity.wire import Limits
 from .consent import ConsentGate
 from .geo import CountryLookup
+from .guards import body_deadline, rate_limit, security_headers
 from .handlers import admin, beacon, collect, demo, health, matomo, site
 from .identity import Hasher
-from .keys import GEO, METRICS, SERVICES, SETTINGS, SITES, STORAGE, WRITER
+from .keys import GEO, METRICS, RATE_LIMITER, SERVICES, SETTINGS, SITES, STORAGE, WRITER
 from .metrics import Metrics
 from .pipeline import IngestServices
+from .ratelimit import RateLimiter
 from .settings import Settings
 from .sites import SiteRegistry, load_sites
 from .spool import Spool
@@ -68,8 +70,11 @@ async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Application:
-    app = web.Application(client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        client_max_size=settings.max_body_bytes, middlewares=[security_headers, rate_limit, body_deadline]
+    )
     app[SETTINGS] = settings
+    app[RATE_LIMITER] = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_exempt)
     app[SITES] = sites if sites is not None else load_sites(settings.sites_file, settings.public_url)
     app[METRICS] = Metrics()
     app[GEO] = CountryLookup()

@@ -1,12 +1,15 @@
 """The collector's few exception types, and the one place that maps them to HTTP statuses.
 
     CollectorError
-    ├── PayloadError            the request is unusable (4xx, the client must not retry)
-    │   ├── BadEnvelope         not JSON, wrong shape, wrong field types (400)
-    │   ├── TooLarge            body or decompressed body over the limit (413)
-    │   ├── TooManyEvents       more events in one upload than allowed (413)
-    │   └── Forbidden           unknown site or origin not allowed (403)
-    ├── Overloaded              the spool is over its disk budget (503 with Retry-After)
+    ├── Refusal                 a request answered with an error status (`status`, `reason`)
+    │   ├── PayloadError        the request is unusable (4xx, the client must not retry)
+    │   │   ├── BadEnvelope     not JSON, wrong shape, wrong field types (400)
+    │   │   ├── TooLarge        body or decompressed body over the limit (413)
+    │   │   ├── TooManyEvents   more events in one upload than allowed (413)
+    │   │   ├── Forbidden       unknown site or origin not allowed (403)
+    │   │   └── SlowClient      the body did not arrive within the body timeout (408)
+    │   ├── RateLimited         this client IP sent more requests this minute than allowed (429, Retry-After)
+    │   └── Overloaded          the spool is over its disk budget (503 with Retry-After)
     ├── ConfigError             settings or sites file invalid (refuse to start)
     └── StorageError            ClickHouse unreachable or refused a write
 """
@@ -18,8 +21,17 @@ class CollectorError(Exception):
     """Base of every error the collector raises on purpose."""
 
 
-class PayloadError(CollectorError):
-    """A request the collector refuses; `status` is the HTTP answer, `reason` a short metric label."""
+class Refusal(CollectorError):
+    """A request the collector refuses; `status` is the HTTP answer, `reason` a short metric label
+    (a DropReason value), `retry_after_s` the Retry-After header when the client may try again."""
+
+    status = 400
+    reason = "bad_payload"
+    retry_after_s: int | None = None
+
+
+class PayloadError(Refusal):
+    """The request itself is unusable: retrying it unchanged will not help."""
 
     status = 400
     reason = "bad_payload"
@@ -45,7 +57,25 @@ class Forbidden(PayloadError):
     reason = "forbidden"
 
 
-class Overloaded(CollectorError):
+class SlowClient(PayloadError):
+    """The body trickled in slower than the body timeout allows (a slow-loris client or a dead link)."""
+
+    status = 408
+    reason = "slow_client"
+
+
+class RateLimited(Refusal):
+    """This client IP is over its per-minute request budget; `retry_after_s` says when it is under again."""
+
+    status = 429
+    reason = "rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class Overloaded(Refusal):
     """ClickHouse is behind and the spool reached its disk budget: the client should retry later."""
 
     status = 503
@@ -61,6 +91,6 @@ class StorageError(CollectorError):
     """ClickHouse did not accept a query or an insert."""
 
 
-def http_status(error: PayloadError | Overloaded) -> int:
+def http_status(error: Refusal) -> int:
     """The HTTP status for a refused request (the single mapping point)."""
     return error.status

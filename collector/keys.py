@@ -8,6 +8,7 @@ from .geo import CountryLookup
 from .matomo.pipeline import MatomoServices
 from .metrics import Metrics
 from .pipeline import IngestServices
+from .ratelimit import RateLimiter
 from .settings import Settings
 from .sites import SiteRegistry
 from .storage import Storage
@@ -21,3 +22,4 @@ WRITER = web.AppKey("writer", BatchWriter)
 SERVICES = web.AppKey("services", IngestServices)
 GEO = web.AppKey("geo", CountryLookup)
 MATOMO = web.AppKey("matomo", MatomoServices)
+RATE_LIMITER = web.AppKey("rate_limiter", RateLimiter)

@@ -23,6 +23,7 @@ class DropReason(str, Enum):
     EXCLUDED = "excluded"
     OVERLOADED = "overloaded"
     RATE_LIMITED = "rate_limited"
+    SLOW_CLIENT = "slow_client"
 
 
 class Metrics:

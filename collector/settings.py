@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import asdict, dataclass, field
@@ -12,6 +13,8 @@ from pathlib import Path
 from typing import Mapping
 
 from .errors import ConfigError
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 #: Every variable the collector reads, its default, and what it means (printed by `--help-env`).
 ENVIRONMENT: dict[str, tuple[str, str]] = {
@@ -38,6 +41,25 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "COLLECTOR_MAX_DECOMPRESSED_BYTES": ("33554432", "largest gunzipped body (gzip bombs get 413)"),
     "COLLECTOR_MAX_EVENTS": ("20000", "most events in one upload (413 above)"),
     "COLLECTOR_MAX_STRING_CHARS": ("65536", "longest string kept in a stored field (longer is cut)"),
+    "COLLECTOR_RATE_LIMIT_PER_MINUTE": (
+        "600",
+        "requests per client IP per minute on the tracking endpoints (429 + Retry-After above; 0: no limit); "
+        "counted in memory under a keyed hash of the IP",
+    ),
+    "COLLECTOR_RATE_LIMIT_EXEMPT": (
+        "127.0.0.0/8,::1",
+        "client networks never rate limited, comma-separated (the host itself: health checks, local load tests, "
+        "a same-host proxy that does not pass the client IP); empty: none",
+    ),
+    "COLLECTOR_BODY_TIMEOUT_S": (
+        "15",
+        "seconds a client has to send its request body (408 and closed above); also how long the rest of a "
+        "refused body is read before the connection closes",
+    ),
+    "COLLECTOR_KEEPALIVE_TIMEOUT_S": (
+        "15",
+        "seconds a connection may sit idle or spend sending request headers before it is closed",
+    ),
     "COLLECTOR_SECRET_KEY": ("<generated into DATA_DIR/secret.key>", "key for visitor hashes"),
     "COLLECTOR_ADMIN_TOKEN": (
         "<generated into DATA_DIR/admin.token>",
@@ -84,6 +106,14 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    raw = env.get(name, ENVIRONMENT[name][0])
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in raw.split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be comma-separated networks such as 10.0.0.0/8, got {raw!r}") from exc
+
+
 def _secret_key(env: Mapping[str, str], data_dir: Path, variable: str = "COLLECTOR_SECRET_KEY",
                 filename: str = "secret.key") -> bytes:
     """A secret: from the environment, else generated once and kept beside the data (mode 0600)."""
@@ -120,6 +150,14 @@ class Settings:
     max_events: int
     max_string_chars: int
     consent_cache_size: int
+    #: COLLECTOR_RATE_LIMIT_PER_MINUTE (default 600, 0: off): tracking requests per client IP per minute
+    rate_limit_per_minute: int
+    #: COLLECTOR_RATE_LIMIT_EXEMPT (default loopback): networks the rate limit does not apply to
+    rate_limit_exempt: tuple[IPNetwork, ...]
+    #: COLLECTOR_BODY_TIMEOUT_S (default 15): time allowed for a request body to arrive
+    body_timeout_s: int
+    #: COLLECTOR_KEEPALIVE_TIMEOUT_S (default 15): an idle connection, or one trickling its headers, is closed
+    keepalive_timeout_s: int
     log_level: str
     event_loop: str
     drop_bots: bool
@@ -160,6 +198,10 @@ class Settings:
             max_events=_int(env, "COLLECTOR_MAX_EVENTS"),
             max_string_chars=_int(env, "COLLECTOR_MAX_STRING_CHARS"),
             consent_cache_size=_int(env, "COLLECTOR_CONSENT_CACHE_SIZE"),
+            rate_limit_per_minute=_non_negative(env, "COLLECTOR_RATE_LIMIT_PER_MINUTE"),
+            rate_limit_exempt=_networks(env, "COLLECTOR_RATE_LIMIT_EXEMPT"),
+            body_timeout_s=_int(env, "COLLECTOR_BODY_TIMEOUT_S"),
+            keepalive_timeout_s=_int(env, "COLLECTOR_KEEPALIVE_TIMEOUT_S"),
             log_level=env.get("COLLECTOR_LOG_LEVEL", "INFO"),
             event_loop=_choice(env, "COLLECTOR_EVENT_LOOP", ("uvloop", "asyncio")),
             drop_bots=env.get("COLLECTOR_DROP_BOTS", "1").strip().lower() not in ("0", "false", "no", "off"),

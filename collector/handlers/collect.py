@@ -11,7 +11,7 @@ import logging
 from aiohttp import web
 
 from ..cors import add_cors_headers, origin_allowed_anywhere, preflight_response
-from ..errors import Overloaded, PayloadError, TooLarge, http_status
+from ..errors import Overloaded, PayloadError, Refusal, TooLarge, http_status
 from ..geo import client_ip
 from ..keys import GEO, METRICS, SERVICES, SETTINGS
 from ..metrics import DropReason
@@ -35,22 +35,18 @@ def request_info(request: web.Request) -> RequestInfo:
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
-    """The body, refusing more than `limit` bytes before reading them all."""
-    if request.content_length is not None and request.content_length > limit:
+    """The body, at most `limit` bytes. The `body_deadline` guard has read it already (within the body
+    timeout and the app's size cap), so this returns aiohttp's cached copy."""
+    body = await request.read()
+    if len(body) > limit:
         raise TooLarge(f"body over {limit} bytes")
-    chunks = []
-    size = 0
-    async for chunk in request.content.iter_chunked(65536):
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"body over {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
-def refusal(error: PayloadError | Overloaded, origin: str, cors_ok: bool) -> web.Response:
-    response = web.Response(status=http_status(error), text=str(error)[:200], content_type="text/plain")
-    if isinstance(error, Overloaded):
+def refusal(error: Refusal, origin: str, cors_ok: bool) -> web.Response:
+    response = web.Response(status=http_status(error), text=str(error)[:200] or error.reason,
+                            content_type="text/plain")
+    if error.retry_after_s is not None:
         response.headers["Retry-After"] = str(error.retry_after_s)
     if cors_ok:
         add_cors_headers(response, origin)

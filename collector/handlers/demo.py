@@ -45,6 +45,15 @@ t=l.createElement(r);t.async=1;t.src="/clarity.js";y=l.getElementsByTagName(r)[0
 clarity("start", {{projectId: "{site}", upload: "/collect", track: {track}, content: true}});
 </script>"""
 
+#: the demo's own policy: its inline snippet and onclick need 'unsafe-inline', and the browser tests
+#: that drive it compile their wait-for predicates in the page ('unsafe-eval'); what the policy still
+#: guarantees is that scripts, uploads (connect-src) and forms stay on this origin, no plugins, no framing
+DEMO_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
 BEACON = '<script defer src="/beacon.js" data-site="{site}"{banner}></script>'
 BANNER = '<script defer src="/banner.js"></script>'
 
@@ -75,7 +84,7 @@ async def demo_page(request: web.Request) -> web.Response:
     query = {k: request.query[k] for k in OPTIONS if k in request.query}
     title = "Demo shop: second page" if second else "Demo shop"
     body = render(site, query, title, "/demo" if second else "/demo/second")
-    return web.Response(text=body, content_type="text/html")
+    return web.Response(text=body, content_type="text/html", headers={"Content-Security-Policy": DEMO_CSP})
 
 
 async def demo_file(request: web.Request) -> web.Response:

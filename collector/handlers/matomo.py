@@ -15,7 +15,7 @@ from typing import AsyncIterator
 from aiohttp import web
 
 from ..cors import add_cors_headers, origin_allowed_anywhere, preflight_response
-from ..errors import Overloaded, PayloadError, StorageError, http_status
+from ..errors import Overloaded, PayloadError, Refusal, StorageError, http_status
 from ..geo import client_ip
 from ..keys import GEO, MATOMO, METRICS, SERVICES, SETTINGS, STORAGE
 from ..matomo.consent import MatomoConsent
@@ -76,10 +76,10 @@ def _with_cors(response: web.Response, request: web.Request, origin: str) -> web
     return response
 
 
-def _refusal(error: PayloadError | Overloaded) -> web.Response:
+def _refusal(error: Refusal) -> web.Response:
     response = web.Response(status=http_status(error), text=str(error)[:200] or error.reason,
                             content_type="text/plain")
-    if isinstance(error, Overloaded):
+    if error.retry_after_s is not None:
         response.headers["Retry-After"] = str(error.retry_after_s)
     return response
 

@@ -1,0 +1,91 @@
+"""The collector as a child process (`python -m collector`) on a free port with its own data folder,
+for tests that need the real process: signals, socket timeouts, a restart on the same data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import orjson
+
+from collector.storage import Storage
+
+from .conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, free_port
+
+
+def process_env(folder: Path, **settings: object) -> dict[str, str]:
+    """Environment for a collector on a free port, data in `folder`, one loader-consent site proj123."""
+    sites = folder / "sites.toml"
+    folder.mkdir(parents=True, exist_ok=True)
+    sites.write_text(f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n')
+    env = {**os.environ, "COLLECTOR_DATA_DIR": str(folder / "data"), "COLLECTOR_PORT": str(free_port()),
+           "COLLECTOR_SITES_FILE": str(sites), "COLLECTOR_LOG_LEVEL": "WARNING"}
+    env.update({f"COLLECTOR_{key.upper()}": str(value) for key, value in settings.items()})
+    return env
+
+
+def start_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """Start `python -m collector` and wait until /healthz answers."""
+    process = subprocess.Popen([sys.executable, "-m", "collector"], env=env, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if get(port_of(env), "/healthz") == 200:
+            return process
+        if process.poll() is not None:
+            errors = process.stderr.read().decode()[-2000:] if process.stderr else ""
+            raise AssertionError(f"collector exited: {errors}")
+        time.sleep(0.2)
+    process.kill()
+    raise AssertionError("collector did not start")
+
+
+def port_of(env: dict[str, str]) -> int:
+    return int(env["COLLECTOR_PORT"])
+
+
+def get(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return 0
+
+
+def post(port: int, body: bytes, path: str = "/collect", timeout: float = 30) -> int:
+    """POST as a browser on the site's origin would; 0 when no answer came (refused, reset, timeout)."""
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
+                                     headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except OSError:
+        return 0
+
+
+def unique_upload(number: int) -> bytes:
+    """A real fixture upload under its own visitor id u<number>, so each stored copy can be told apart."""
+    document = clarity_fixture("default_001").document
+    envelope = list(document["e"])
+    envelope[5], envelope[6] = f"u{number}", f"s{number}"
+    return orjson.dumps({**document, "e": envelope})
+
+
+def stored_visitors(folder: Path) -> dict[int, int]:
+    """visitor_hash → stored playback rows, read from the stopped collector's chdb folder."""
+    storage = Storage(f"chdb://{folder / 'data' / 'clickhouse'}", "analytics")
+    try:
+        playback = storage.table("playback")
+        rows = storage.query_rows(f"SELECT visitor_hash, count() FROM {playback} GROUP BY visitor_hash")
+    finally:
+        storage.close()
+    return {int(visitor): int(count) for visitor, count in rows}
