@@ -22,6 +22,18 @@ _FILTER_HELP = {
 }
 
 
+#: Answers any operation may give besides its own (every refusal is a short JSON {"error": …}).
+ERRORS: dict[str, Any] = {
+    "400": {"description": "bad parameter, with a short reason"},
+    "401": {"description": "no session and no valid bearer token"},
+    "503": {"description": "ClickHouse unavailable for a moment; retry after Retry-After seconds"},
+}
+
+
+def _with_errors(responses: dict[str, Any]) -> dict[str, Any]:
+    return {**ERRORS, **responses}
+
+
 def _parameter(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
@@ -56,8 +68,7 @@ def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
                 }}},
                 "text/csv": {"schema": {"type": "string"}},
             }},
-            "400": {"description": "bad parameter, with a short reason"},
-            "401": {"description": "no session and no valid bearer token"},
+            **ERRORS,
         },
     }}
 
@@ -70,28 +81,35 @@ def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
         paths[f"/dashboard/api/v1/{panel.name}"] = _panel_path(panel, sites)
         paths[f"/dashboard/api/v1/{panel.name}.csv"] = {"get": dict(
             _panel_path(panel, sites)["get"], operationId=f"{panel.name}_csv", summary=f"{panel.title} (CSV)")}
-    id_param = _parameter("recording", "recording id (16 hex digits)", {"type": "string"}, True)
+    id_param = _parameter("recording", "recording id (1-16 hex digits)",
+                          {"type": "string", "pattern": "^[0-9a-fA-F]{1,16}$"}, True)
     site_param = _common(sites)[0]
     paths["/dashboard/api/v1/recording"] = {"get": {
         "summary": "One recording's masked Clarity payloads, by page view, for clarity-decode/-visualize",
         "operationId": "recording", "parameters": [site_param, id_param],
-        "responses": {"200": {"description": "pages with their payloads"}, "404": {"description": "unknown"}},
+        "responses": _with_errors({"200": {"description": "pages with their payloads"},
+                                   "404": {"description": "no such recording"}}),
     }}
     paths["/dashboard/api/v1/recording/marks"] = {"post": {
         "summary": "Favourite or label a recording (kept 13 months while marked); needs X-CSRF-Token with a session",
         "operationId": "recording_marks", "parameters": [site_param, id_param],
         "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {
             "favourite": {"type": "boolean"}, "labels": {"type": "array", "items": {"type": "string"}}}}}}},
-        "responses": {"200": {"description": "the marks now stored"}, "403": {"description": "CSRF token missing"}},
+        "responses": _with_errors({"200": {"description": "the marks now stored"},
+                                   "403": {"description": "CSRF token missing"},
+                                   "404": {"description": "no such recording"}}),
     }}
     paths["/dashboard/api/v1/snapshot"] = {"get": {
         "summary": "Payloads of the latest recorded view of a page (heatmap background)",
         "operationId": "snapshot", "parameters": _panel_path(
             next(p for p in PANELS.values() if p.needs_page), sites)["get"]["parameters"],
-        "responses": {"200": {"description": "payloads"}, "404": {"description": "no recorded view"}},
+        "responses": _with_errors({"200": {"description": "payloads"},
+                                   "404": {"description": "no recorded view"}}),
     }}
-    paths["/dashboard/api/v1/sites"] = {"get": {"summary": "Configured sites", "operationId": "sites",
-                                                "responses": {"200": {"description": "id, name, timezone"}}}}
+    paths["/dashboard/api/v1/sites"] = {"get": {
+        "summary": "Configured sites", "operationId": "sites",
+        "responses": _with_errors({"200": {"description": "id, name, timezone"}}),
+    }}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Privacy-first analytics dashboards API", "version": "1",

@@ -65,11 +65,18 @@ def site_zone(name: str) -> str:
     return name
 
 
+#: Custom periods stay where ClickHouse's Date and DateTime64 can hold them and their previous period.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
+
+
 def _day(value: str, label: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError as exc:
         raise BadQuery(f"{label} must be a date like 2026-01-31") from exc
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise BadQuery(f"{label} must be between {FIRST_DAY} and {LAST_DAY}")
+    return day
 
 
 def parse_period(name: str, first: str = "", last: str = "", tz: str = "UTC", now: datetime | None = None) -> Period:

@@ -408,6 +408,7 @@ async def test_api_refuses_bad_queries_with_4xx(collector_factory: Any) -> None:
             ("overview", {"site": SITE, "limit": "1e9"}), ("overview", {"site": SITE, "bogus": "1"}),
             ("overview", {"site": SITE, "period": "custom", "from": "2026-02-30", "to": "2026-03-01"}),
             ("overview", {"site": SITE, "period": "custom", "from": "2026-03-02", "to": "2026-03-01"}),
+            ("overview", {"site": SITE, "period": "custom", "from": "0364-03-17", "to": "0364-03-18"}),
             ("overview", {"site": SITE, "page": "x" * 501}), ("heatmap_clicks", {"site": SITE}),
             ("overview", {"site": SITE, "format": "xml"}), ("recordings", {"site": SITE, "min_duration": "-1"}),
         ]
