@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from typing import Any
 
 from aiohttp import web
 
@@ -39,12 +40,23 @@ def main(argv: list[str] | None = None) -> int:
         import uvloop
 
         uvloop.install()
-    web.run_app(
-        app, host=settings.host, port=settings.port, print=None, shutdown_timeout=10,
-        keepalive_timeout=settings.keepalive_timeout_s, lingering_time=settings.body_timeout_s,
-        access_log_class=PrivacyAccessLogger,
-    )
+    web.run_app(app, host=settings.host, port=settings.port, print=None, **server_options(settings))
     return 0
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """How the HTTP server treats connections: SIGTERM lets requests in flight finish (10 s at most);
+    an idle connection, or one still sending headers, is closed after the keep-alive timeout; the rest
+    of a refused body is read for the body timeout at most. Bodies are not decompressed by aiohttp
+    (`auto_decompress`): clarity-js gzips without a Content-Encoding header and the collector's own
+    capped decompressor handles it, so a lying or broken Content-Encoding cannot hang or bomb a request."""
+    return {
+        "shutdown_timeout": 10,
+        "keepalive_timeout": settings.keepalive_timeout_s,
+        "lingering_time": settings.body_timeout_s,
+        "auto_decompress": False,
+        "access_log_class": PrivacyAccessLogger,
+    }
 
 
 if __name__ == "__main__":

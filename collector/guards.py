@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from .cors import origin_allowed_anywhere
-from .errors import RateLimited, Refusal, SlowClient, TooLarge
+from .errors import BadEnvelope, RateLimited, Refusal, SlowClient, TooLarge
 from .geo import client_ip
 from .handlers.collect import refusal
 from .keys import METRICS, RATE_LIMITER, SETTINGS, SITES
@@ -104,9 +104,9 @@ async def rate_limit(request: web.Request, handler: Handler) -> web.StreamRespon
 async def body_deadline(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Read a request's body within the body timeout (and the size cap) before any handler runs, so a
     client trickling bytes is answered 408 and dropped instead of holding a connection and a buffer.
-    Handlers then get aiohttp's cached body from `request.read()` / `request.post()`. Multipart bodies are
-    left to their handler's streaming reader (none of ours takes one), which a pre-read would empty."""
-    if request.body_exists and request.content_type != "multipart/form-data":
+    Handlers then get aiohttp's cached body from `request.read()` / `request.post()`. Multipart bodies outside
+    the tracking routes are left to their handler's streaming reader, which a pre-read would empty."""
+    if request.body_exists and (tracking_route(request) or request.content_type != "multipart/form-data"):
         settings = request.config_dict[SETTINGS]
         limit = settings.max_body_bytes
         if request.content_length is not None and request.content_length > limit:
@@ -118,4 +118,8 @@ async def body_deadline(request: web.Request, handler: Handler) -> web.StreamRes
             return refuse(request, SlowClient(f"body not received within {settings.body_timeout_s} s"))
         except web.HTTPRequestEntityTooLarge:
             return refuse(request, TooLarge(f"body over {limit} bytes"))
+        except web.RequestPayloadError:  # a Content-Encoding that does not decode, a broken chunk
+            response = refuse(request, BadEnvelope("body could not be read (its encoding or chunking is broken)"))
+            response.force_close()
+            return response
     return await handler(request)

@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Iterator
 
 import orjson
 
@@ -17,12 +18,15 @@ from collector.storage import Storage
 
 from .conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, free_port
 
+LOADER_SITE = f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n'
 
-def process_env(folder: Path, **settings: object) -> dict[str, str]:
-    """Environment for a collector on a free port, data in `folder`, one loader-consent site proj123."""
+
+def process_env(folder: Path, sites_toml: str = LOADER_SITE, **settings: object) -> dict[str, str]:
+    """Environment for a collector on a free port, data in `folder`, by default one loader-consent
+    site proj123."""
     sites = folder / "sites.toml"
     folder.mkdir(parents=True, exist_ok=True)
-    sites.write_text(f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n')
+    sites.write_text(sites_toml)
     env = {**os.environ, "COLLECTOR_DATA_DIR": str(folder / "data"), "COLLECTOR_PORT": str(free_port()),
            "COLLECTOR_SITES_FILE": str(sites), "COLLECTOR_LOG_LEVEL": "WARNING"}
     env.update({f"COLLECTOR_{key.upper()}": str(value) for key, value in settings.items()})
@@ -78,6 +82,29 @@ def unique_upload(number: int) -> bytes:
     envelope = list(document["e"])
     envelope[5], envelope[6] = f"u{number}", f"s{number}"
     return orjson.dumps({**document, "e": envelope})
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 120) -> int:
+    """SIGTERM and wait: the exit code (a clean stop writes the spool out to ClickHouse)."""
+    process.terminate()
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise
+
+
+def stored_strings(folder: Path) -> Iterator[str]:
+    """Every value of every String-typed column of the stopped collector's database, as text."""
+    storage = Storage(f"chdb://{folder / 'data' / 'clickhouse'}", "analytics")
+    try:
+        columns = storage.query_rows(
+            "SELECT table, name FROM system.columns WHERE database = 'analytics' AND type LIKE '%String%'")
+        for table, column in columns:
+            for (value,) in storage.query_rows(f"SELECT toString(`{column}`) FROM analytics.`{table}`"):
+                yield str(value)
+    finally:
+        storage.close()
 
 
 def stored_visitors(folder: Path) -> dict[int, int]:

@@ -34,6 +34,9 @@ class Node:
         return self.tag.split("~")[0]
 
 
+_I64 = 2**63
+
+
 def read_nodes(event: list[Any]) -> list[Node]:
     """Split an event's tokens (after time and type) into nodes, resolving back-references.
 
@@ -48,6 +51,8 @@ def read_nodes(event: list[Any]) -> list[Node]:
     for token in event[2:]:
         kind = type(token)
         if kind is int or kind is float:
+            if kind is float and not -_I64 <= token < _I64:
+                continue  # not a node number (orjson reads 1e19 as a float); as an int it could not be written
             if not after_number:
                 if numbers:
                     nodes.append(Node(numbers, strings[0] if strings else "", strings[1:]))
