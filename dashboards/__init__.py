@@ -29,8 +29,8 @@ __all__ = ["frame", "setup"]
 
 
 def frame(panel: str, **options: Any) -> Any:
-    """A panel as a pandas DataFrame (see dashboards.frame.frame)."""
-    from .frame import frame as build
+    """A panel as a pandas DataFrame (see dashboards.dataframe.frame)."""
+    from .dataframe import frame as build
 
     return build(panel, **options)
 

@@ -1,6 +1,6 @@
 """The one query layer: every panel by name, request parameters → `Query`, and `run_panel`.
 
-The HTML pages, the JSON/CSV API and `dashboards.frame` all call `run_panel`, so they show the
+The HTML pages, the JSON/CSV API and `dashboards.dataframe` all call `run_panel`, so they show the
 same numbers. Values reach ClickHouse only as bound parameters.
 """
 
