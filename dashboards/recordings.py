@@ -74,23 +74,32 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
                 f"AND day BETWEEN {params.day(first)} AND {params.day(last)}")
     marks = (f"SELECT session_hash, argMax(favourite, updated_at) AS favourite, argMax(labels, updated_at) AS labels "
              f"FROM {ctx.table('recordings')} WHERE site = {site} GROUP BY session_hash")
-    rage = _rage_sessions(ctx, params, query, visit_sessions(ctx, params, query))
     where = [f"v.session_hash IN ({recorded})"]
-    if query.option("rage") in ("1", "true"):
-        where.append("r.rage > 0")
     if query.option("favourite") in ("1", "true"):
         where.append("m.favourite = 1")
     if query.option("label"):
         where.append(f"has(m.labels, {params.p(query.option('label'), 'String')})")
     if query.option("tag"):
         where.append(f"v.session_hash IN ({_tagged(ctx, params, query)})")
+    limit = params.p(query.limit, "UInt32")
+    listed = (f"SELECT v.*, m.favourite AS favourite, m.labels AS labels FROM ({visits}) AS v "
+              f"LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash WHERE {' AND '.join(where)}")
+    if query.option("rage") in ("1", "true"):
+        # rage clicks decide which visits are listed: count them for every visit of the period
+        rage = _rage_sessions(ctx, params, query, visit_sessions(ctx, params, query))
+        chosen, rage_only = listed, "WHERE r.rage > 0"
+    else:
+        # the newest `limit` visits first, then rage clicks of those only (the window over every click of
+        # the period was most of this panel's time at 10M events)
+        chosen = f"{listed} ORDER BY v.v_start DESC LIMIT {limit}"
+        rage = _rage_sessions(ctx, params, query, f"SELECT session_hash FROM ({chosen})")
+        rage_only = ""
     return Sql(
-        f"SELECT lower(hex(v.session_hash)) AS recording, v.v_start AS started, round({duration}, 1) AS seconds, "
-        "v.v_pageviews AS views, v.v_entry_page AS entry, v.v_country AS c, v.v_device AS d, v.v_browser AS b, "
-        "r.rage AS rage, toBool(m.favourite = 1) AS fav, m.labels AS marks "
-        f"FROM ({visits}) AS v LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash "
-        f"LEFT JOIN ({rage}) AS r ON r.session_hash = v.session_hash WHERE {' AND '.join(where)} "
-        f"ORDER BY started DESC LIMIT {params.p(query.limit, 'UInt32')}",
+        f"SELECT lower(hex(l.session_hash)) AS recording, l.v_start AS started, round({duration}, 1) AS seconds, "
+        "l.v_pageviews AS views, l.v_entry_page AS entry, l.v_country AS c, l.v_device AS d, l.v_browser AS b, "
+        "r.rage AS rage, toBool(l.favourite = 1) AS fav, l.labels AS marks "
+        f"FROM ({chosen}) AS l LEFT JOIN ({rage}) AS r ON r.session_hash = l.session_hash {rage_only} "
+        f"ORDER BY started DESC LIMIT {limit}",
         params.values,
     )
 
