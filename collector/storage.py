@@ -128,6 +128,18 @@ class Storage:
         except (OSError, ValueError, TypeError) as exc:
             raise StorageError(f"insert into {table} failed: {exc}") from exc
 
+    def insert_json(self, table: str, column_names: Sequence[str], data: bytes, dedup_token: str) -> None:
+        """Insert rows given as JSONCompactEachRow lines (the spool's format): ClickHouse parses them,
+        no Python object per value; `dedup_token` makes a replayed batch a no-op."""
+        settings = {"insert_deduplication_token": dedup_token, "date_time_input_format": "best_effort"}
+        try:
+            self.client.raw_insert(self.table(table), column_names=list(column_names), insert_block=data,
+                                   fmt="JSONCompactEachRow", settings=settings)
+        except ClickHouseError as exc:
+            raise StorageError(f"insert into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
+        except (OSError, ValueError, TypeError) as exc:
+            raise StorageError(f"insert into {table} failed: {exc}") from exc
+
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking storage call without blocking the event loop."""
         loop = asyncio.get_running_loop()

@@ -11,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ingest_schema import TABLES
 
 from .errors import StorageError
 from .metrics import Metrics
-from .spool import Segment, Spool, read_segment
+from .spool import Block, Segment, Spool, read_segment
 from .storage import Storage
 
 log = logging.getLogger(__name__)
@@ -76,24 +76,21 @@ class BatchWriter:
                 self.spool.done(segment)
 
     async def _insert_segment(self, segment: Segment) -> None:
-        records = await asyncio.to_thread(lambda: list(read_segment(segment.path)))
-        tables: dict[str, tuple[tuple[str, ...], list[Row]]] = {}
-        for table, columns, rows in records:
-            entry = tables.setdefault(f"{table}\x00{','.join(columns)}", (columns, []))
-            entry[1].extend(rows)
-        chunk = self._batch_rows * 4
-        for key, (columns, rows) in tables.items():
-            table = key.split("\x00", 1)[0]
-            for index in range(0, len(rows), chunk):
-                batch = rows[index: index + chunk]
-                token = f"{segment.name}:{key}:{index // chunk}"
+        blocks = await asyncio.to_thread(lambda: list(read_segment(segment.path)))
+        tables: dict[tuple[str, tuple[str, ...]], list[Block]] = {}
+        for block in blocks:
+            tables.setdefault((block.table, block.columns), []).append(block)
+        for (table, columns), parts in tables.items():
+            key = f"{table}\x00{','.join(columns)}"
+            for number, (rows, data) in enumerate(_chunks(parts, self._batch_rows * 4)):
+                token = f"{segment.name}:{key}:{number}"  # the same chunks, so the same tokens, on a replay
                 started = time.perf_counter()
                 try:
-                    await self._storage.run(self._storage.insert, table, columns, batch, token)
+                    await self._storage.run(self._storage.insert_json, table, columns, data, token)
                 except StorageError:
                     self._metrics.insert_failures.labels(table).inc()
                     raise
-                self._metrics.batch_rows.labels(table).observe(len(batch))
+                self._metrics.batch_rows.labels(table).observe(rows)
                 self._metrics.insert_seconds.labels(table).observe(time.perf_counter() - started)
 
     async def _run(self) -> None:
@@ -130,3 +127,16 @@ class BatchWriter:
                 log.error("final flush attempt %d failed: %s", attempt + 1, exc)
                 await asyncio.sleep(0.5 * (attempt + 1))
         log.warning("%d spool bytes left on disk; they are written at the next start", self.spool.size_bytes)
+
+
+def _chunks(parts: list[Block], most_rows: int) -> Iterator[tuple[int, bytes]]:
+    """Consecutive blocks joined into inserts of about `most_rows` rows (a block is never split)."""
+    rows, data = 0, list[bytes]()
+    for part in parts:
+        if data and rows + part.rows > most_rows:
+            yield rows, b"".join(data)
+            rows, data = 0, []
+        rows += part.rows
+        data.append(part.data)
+    if data:
+        yield rows, b"".join(data)

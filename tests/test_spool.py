@@ -49,7 +49,7 @@ async def test_spool_acknowledges_only_after_the_rows_are_on_disk(collector_fact
     spool = collector.app[WRITER].spool
     segments = list(spool.folder.glob("segment-*.log"))
     assert len(segments) == 1
-    tables = {record[0] for record in read_segment(segments[0])}
+    tables = {block.table for block in read_segment(segments[0])}
     assert {"pageviews", "events", "playback", "consent_ledger"} <= tables
     assert collector.count("playback") == 0, "written to ClickHouse later, by the drain"
 
@@ -164,3 +164,28 @@ def test_spool_kill_9_mid_load_loses_no_acknowledged_event_and_stores_none_twice
     missing = [n for n in acknowledged if hasher.visitor("proj123", f"u{n}") not in stored]
     assert missing == [], f"{len(missing)} acknowledged payloads lost"
     print(f"kill -9: {len(acknowledged)} acknowledged, {len(stored)} stored, 0 duplicates")
+
+
+async def test_spool_segments_of_the_earlier_pickle_format_are_replayed_after_an_upgrade(
+    collector_factory: Any, tmp_path: Path
+) -> None:
+    """A collector upgraded over a spool left by the version that pickled its records stores those rows."""
+    import pickle
+    import zlib
+    from datetime import datetime, timezone
+
+    from collector.spool import HEADER
+
+    spool = tmp_path / "data" / "spool"
+    spool.mkdir(parents=True)
+    ts = datetime(2026, 11, 25, 8, 0, 0, 123000, tzinfo=timezone.utc)
+    columns = ("site", "day", "visitor_hash", "session_hash", "page_num", "pageview_id", "ts", "sequence",
+               "is_end", "wire_bytes", "payload")
+    rows = [("proj123", ts.date(), 2**64 - 1, 7, 1, 9, ts, n, 0, 10, f'{{"e":[],"n":{n}}}') for n in (1, 2)]
+    payload = pickle.dumps(("playback", columns, rows), protocol=pickle.HIGHEST_PROTOCOL)
+    (spool / "segment-000000000001-oldrun.log").write_bytes(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+    collector = await collector_factory(make_site(consent="loader"))
+    await collector.flush()
+    stored = collector.rows("SELECT visitor_hash, ts, sequence FROM {db}.playback ORDER BY sequence")
+    assert stored == [(2**64 - 1, ts.replace(tzinfo=None), 1), (2**64 - 1, ts.replace(tzinfo=None), 2)]
+    assert list(spool.glob("segment-*.log")) == []
