@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
@@ -33,6 +35,17 @@ def database_from_dsn(dsn: str, default: str) -> str:
     if parsed.scheme.startswith("http") and parsed.path.strip("/"):
         return parsed.path.strip("/").split("/")[0]
     return default
+
+
+@contextmanager
+def _refused_insert(table: str) -> Iterator[None]:
+    """Any failure of an insert, whichever client call made it, as one StorageError."""
+    try:
+        yield
+    except ClickHouseError as exc:
+        raise StorageError(f"insert into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
+    except (OSError, ValueError, TypeError) as exc:
+        raise StorageError(f"insert into {table} failed: {exc}") from exc
 
 
 def folder_is_held(dsn: str) -> bool:
@@ -119,26 +132,18 @@ class Storage:
     ) -> None:
         """Insert rows; `dedup_token` makes a replayed batch a no-op (ClickHouse insert dedup)."""
         settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
-        try:
+        with _refused_insert(table):
             self.client.insert(
                 self.table(table), list(rows), column_names=list(column_names), settings=settings
             )
-        except ClickHouseError as exc:
-            raise StorageError(f"insert into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
-        except (OSError, ValueError, TypeError) as exc:
-            raise StorageError(f"insert into {table} failed: {exc}") from exc
 
     def insert_json(self, table: str, column_names: Sequence[str], data: bytes, dedup_token: str) -> None:
         """Insert rows given as JSONCompactEachRow lines (the spool's format): ClickHouse parses them,
         no Python object per value; `dedup_token` makes a replayed batch a no-op."""
         settings = {"insert_deduplication_token": dedup_token, "date_time_input_format": "best_effort"}
-        try:
+        with _refused_insert(table):
             self.client.raw_insert(self.table(table), column_names=list(column_names), insert_block=data,
                                    fmt="JSONCompactEachRow", settings=settings)
-        except ClickHouseError as exc:
-            raise StorageError(f"insert into {table} failed: {str(exc).splitlines()[0][:300]}") from exc
-        except (OSError, ValueError, TypeError) as exc:
-            raise StorageError(f"insert into {table} failed: {exc}") from exc
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking storage call without blocking the event loop."""
