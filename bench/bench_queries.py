@@ -42,9 +42,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collector.storage import Storage  # noqa: E402
 from dashboards.queries import PANELS, parse_query, run_panel, view_available  # noqa: E402
 from ingest_schema import TABLES  # noqa: E402
+from ingest_schema.storage import Storage  # noqa: E402
 
 DATABASE = "analytics"
 MS_DAY = 86_400_000
@@ -640,8 +640,8 @@ class Generator:
 
 
 def _type_names() -> dict[int, str]:
-    from collector.clarity.events import EVENT_NAMES
-    from collector.matomo.hit import EVENT_NAMES as MATOMO_NAMES
+    from collector.ingest.clarity.events import EVENT_NAMES
+    from collector.ingest.matomo.hit import EVENT_NAMES as MATOMO_NAMES
 
     return {**EVENT_NAMES, **MATOMO_NAMES}
 

@@ -27,8 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collector.storage import Storage  # noqa: E402
 from ingest_schema import TABLES  # noqa: E402
+from ingest_schema.storage import Storage  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "clarity"
 #: Page views whose consent is given at start (stored in "loader" mode): every event is kept.

@@ -26,10 +26,11 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from collector.app import init_app  # noqa: E402
-from collector.keys import STORAGE, WRITER  # noqa: E402
-from collector.settings import Settings  # noqa: E402
-from collector.sites import load_sites  # noqa: E402
+from collector.core.keys import STORAGE  # noqa: E402
+from collector.core.settings import Settings  # noqa: E402
+from collector.core.sites import load_sites  # noqa: E402
+from collector.ingest.keys import WRITER  # noqa: E402
+from collector.server.app import init_app  # noqa: E402
 
 FIXTURE = ROOT / "tests" / "fixtures" / "clarity" / "default_001.json"
 ORIGIN = "http://127.0.0.1:8765"

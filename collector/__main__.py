@@ -9,10 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from .accesslog import PrivacyAccessLogger
-from .app import init_app
-from .errors import CollectorError
-from .settings import ENVIRONMENT, Settings
+from collector.core.errors import CollectorError
+from collector.core.settings import ENVIRONMENT, Settings
+from collector.server.accesslog import PrivacyAccessLogger
+from collector.server.app import init_app
 
 
 def main(argv: list[str] | None = None) -> int:

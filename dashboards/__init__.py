@@ -14,12 +14,11 @@ from typing import Any, AsyncIterator
 import jinja2
 from aiohttp import web
 
-from collector.keys import SETTINGS, STORAGE
-
-from . import admin, api, assets, auth, pages
-from .accounts import Accounts, generated_password
-from .keys import ACCOUNTS, STATE, DashboardState
-from .queries import view_available
+from collector.core.keys import SETTINGS, STORAGE
+from dashboards import admin, api, assets, auth, pages
+from dashboards.accounts import Accounts, generated_password
+from dashboards.keys import ACCOUNTS, STATE, DashboardState
+from dashboards.queries import view_available
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -30,7 +29,7 @@ __all__ = ["frame", "setup"]
 
 def frame(panel: str, **options: Any) -> Any:
     """A panel as a pandas DataFrame (see dashboards.dataframe.frame)."""
-    from .dataframe import frame as build
+    from dashboards.dataframe import frame as build
 
     return build(panel, **options)
 

@@ -20,12 +20,11 @@ from typing import Any
 
 import orjson
 
-from collector.errors import CollectorError, PayloadError, StorageError
-from collector.settings import Settings
-from collector.storage import Storage, folder_is_held
-
-from .accounts import Accounts
-from .admin import ACTIONS, account_action
+from collector.core.errors import CollectorError, PayloadError
+from collector.core.settings import Settings
+from dashboards.accounts import Accounts
+from dashboards.admin import ACTIONS, account_action
+from ingest_schema.storage import Storage, StorageError, folder_is_held
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE = 0, 2, 4
 

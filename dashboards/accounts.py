@@ -17,9 +17,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from collector.storage import Storage
-
-from .errors import BadQuery, TooManyAttempts
+from dashboards.errors import BadQuery, TooManyAttempts
+from ingest_schema.storage import Storage
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM = 2**15, 8, 1, 64 * 1024 * 1024
 SESSION_HOURS = 12

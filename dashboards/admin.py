@@ -13,11 +13,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from collector.keys import SETTINGS, STORAGE
-
-from .accounts import TOKEN_PREFIX, Accounts
-from .errors import BadQuery, Unauthorized
-from .keys import ACCOUNTS
+from collector.core.keys import SETTINGS, STORAGE
+from dashboards.accounts import TOKEN_PREFIX, Accounts
+from dashboards.errors import BadQuery, Unauthorized
+from dashboards.keys import ACCOUNTS
 
 ACTIONS = ("create-user", "set-password", "create-token", "revoke-token")
 

@@ -9,16 +9,15 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from collector.keys import SITES, STORAGE
-from collector.sites import Site
-
-from .errors import BadQuery
-from .export import as_csv, as_json
-from .keys import STATE
-from .model import Context, Panel, Query
-from .openapi import openapi_document
-from .queries import PANELS, panel_named, parse_query, run_panel
-from .recordings import clean_labels, page_snapshot, recording_pages, session_hash, set_marks
+from collector.core.keys import SITES, STORAGE
+from collector.core.sites import Site
+from dashboards.errors import BadQuery
+from dashboards.export import as_csv, as_json
+from dashboards.keys import STATE
+from dashboards.model import Context, Panel, Query
+from dashboards.openapi import openapi_document
+from dashboards.queries import PANELS, panel_named, parse_query, run_panel
+from dashboards.recordings import clean_labels, page_snapshot, recording_pages, session_hash, set_marks
 
 API = "/dashboard/api/v1"
 

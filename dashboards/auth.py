@@ -17,12 +17,12 @@ from urllib.parse import quote
 import orjson
 from aiohttp import web
 
-from collector.errors import PayloadError, StorageError
-from collector.keys import SETTINGS
-
-from .accounts import SESSION_HOURS
-from .errors import CsrfRejected, Unauthorized
-from .keys import ACCOUNTS, ANALYST, SESSION_COOKIE_VALUE
+from collector.core.errors import PayloadError
+from collector.core.keys import SETTINGS
+from dashboards.accounts import SESSION_HOURS
+from dashboards.errors import CsrfRejected, Unauthorized
+from dashboards.keys import ACCOUNTS, ANALYST, SESSION_COOKIE_VALUE
+from ingest_schema.storage import StorageError
 
 log = logging.getLogger(__name__)
 COOKIE = "wa_dashboard"

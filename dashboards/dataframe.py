@@ -17,14 +17,12 @@ from typing import Any
 
 import orjson
 
-from collector.errors import StorageError
-from collector.settings import Settings
-from collector.sites import load_sites
-from collector.storage import Storage, folder_is_held
-
-from .errors import BadQuery, Unauthorized
-from .export import as_document, as_frame
-from .queries import panel_named, parse_query, run_panel, view_available
+from collector.core.settings import Settings
+from collector.core.sites import load_sites
+from dashboards.errors import BadQuery, Unauthorized
+from dashboards.export import as_document, as_frame
+from dashboards.queries import panel_named, parse_query, run_panel, view_available
+from ingest_schema.storage import Storage, StorageError, folder_is_held
 
 API_PATH = "/dashboard/api/v1/"
 

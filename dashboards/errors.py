@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collector.errors import PayloadError
+from collector.core.errors import PayloadError
 
 
 class BadQuery(PayloadError):

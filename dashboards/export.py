@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .model import Panel, Query, Result
+from dashboards.model import Panel, Query, Result
 
 
 def cell(value: Any) -> Any:

@@ -10,8 +10,8 @@ playback payloads (mutation times and click times are both page-relative there).
 
 from __future__ import annotations
 
-from .model import Column, Context, Panel, Params, Query, Sql, utc_days
-from .visits import page_condition, visit_sessions
+from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
+from dashboards.visits import page_condition, visit_sessions
 
 GRID = 200  # cells across the document width: 5 px on a 1000 px page
 RAGE_WINDOW_MS, RAGE_CLICKS, RAGE_BOX_PX = 1000, 3, 60

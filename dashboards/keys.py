@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import jinja2
 from aiohttp import web
 
-from .accounts import Accounts
+from dashboards.accounts import Accounts
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Mapping
 
-from .periods import Period
+from dashboards.periods import Period
 
 #: Filters that apply to every panel; all but `page` select visits by their first page view.
 FILTER_NAMES = ("page", "source", "channel", "country", "device", "browser", "os")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from collector.sites import Site
-
-from .model import FILTER_NAMES, Panel
-from .periods import PERIODS
+from collector.core.sites import Site
+from dashboards.model import FILTER_NAMES, Panel
+from dashboards.periods import PERIODS
 
 _TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"}, "integer": {"type": "integer"}, "number": {"type": ["number", "null"]},
@@ -74,7 +73,7 @@ def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
 
 
 def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
-    from .queries import PANELS
+    from dashboards.queries import PANELS
 
     paths: dict[str, Any] = {}
     for panel in PANELS.values():

@@ -12,15 +12,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from collector.keys import SITES, STORAGE
-
-from .accounts import check_name
-from .auth import COOKIE, LOGIN_COOKIE, login_token, set_login_cookie, set_session_cookie
-from .errors import BadQuery
-from .keys import ACCOUNTS, ANALYST, SESSION_COOKIE_VALUE, STATE
-from .model import FILTER_NAMES
-from .periods import PERIODS
-from .recordings import RECORDING_OPTIONS
+from collector.core.keys import SITES, STORAGE
+from dashboards.accounts import check_name
+from dashboards.auth import COOKIE, LOGIN_COOKIE, login_token, set_login_cookie, set_session_cookie
+from dashboards.errors import BadQuery
+from dashboards.keys import ACCOUNTS, ANALYST, SESSION_COOKIE_VALUE, STATE
+from dashboards.model import FILTER_NAMES
+from dashboards.periods import PERIODS
+from dashboards.recordings import RECORDING_OPTIONS
 
 PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
                  "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}

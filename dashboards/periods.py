@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .errors import BadQuery
+from dashboards.errors import BadQuery
 
 PERIODS = ("today", "yesterday", "7d", "30d", "month", "last_month", "12mo", "custom")
 MAX_CUSTOM_DAYS = 400

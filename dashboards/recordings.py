@@ -13,12 +13,11 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from collector.storage import Storage
-
-from .errors import BadQuery, NotFound
-from .heatmaps import CLICK, RAGE_BOX_PX, RAGE_CLICKS, RAGE_WINDOW_MS
-from .model import Column, Context, Panel, Params, Query, Sql, utc_days
-from .visits import page_condition, visit_sessions, visits_sql
+from dashboards.errors import BadQuery, NotFound
+from dashboards.heatmaps import CLICK, RAGE_BOX_PX, RAGE_CLICKS, RAGE_WINDOW_MS
+from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
+from dashboards.visits import page_condition, visit_sessions, visits_sql
+from ingest_schema.storage import Storage
 
 RECORDING_OPTIONS = ("min_duration", "max_duration", "rage", "label", "tag", "favourite")
 MAX_LABELS, MAX_LABEL_CHARS = 20, 40

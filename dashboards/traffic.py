@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
-from .model import Column, Context, Panel, Params, Query, Sql, utc_days
-from .periods import Period
-from .visits import page_condition, visit_sessions, visits_sql
+from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
+from dashboards.periods import Period
+from dashboards.visits import page_condition, visit_sessions, visits_sql
 
 VISITORS = Column("visitors", "integer", "distinct visitor hashes")
 VISITS = Column("visits", "integer", "distinct sessions")

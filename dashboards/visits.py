@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dashboards.model import Context, Filters, Params, Query, utc_days
 from ingest_schema.tables import VISIT_ENTRY_VALUES, visit_rows_sql
-
-from .model import Context, Filters, Params, Query, utc_days
 
 #: Filter name → visit column it compares with.
 VISIT_FILTERS = {

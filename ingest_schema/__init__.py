@@ -4,7 +4,7 @@
 `migrate.py` applies the numbered migrations idempotently when the collector starts.
 """
 
-from .migrate import MIGRATIONS, apply_migrations
-from .tables import TABLES, Column, Table
+from ingest_schema.migrate import MIGRATIONS, apply_migrations
+from ingest_schema.tables import TABLES, Column, Table
 
 __all__ = ["MIGRATIONS", "TABLES", "Column", "Table", "apply_migrations"]

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from .cluster import cluster_ddl, converge_statements, single_node_ddl
-from .migrate import MIGRATIONS
+from ingest_schema.cluster import cluster_ddl, converge_statements, single_node_ddl
+from ingest_schema.migrate import MIGRATIONS
 
 
 def main() -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from .render import column_ddl, create_table_ddl
-from .tables import TABLES, Table
+from ingest_schema.render import column_ddl, create_table_ddl
+from ingest_schema.tables import TABLES, Table
 
 #: Sharding keys: a visitor's rows live on one shard, so per-visitor queries and GDPR erasure stay local.
 SHARDING_KEYS = {

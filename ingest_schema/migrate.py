@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from .render import column_ddl, create_table_ddl
-from .tables import (
+from ingest_schema.render import column_ddl, create_table_ddl
+from ingest_schema.tables import (
     ATTRIBUTION_COLUMNS,
     DEDUPLICATION,
     SPOOLED_TABLES,

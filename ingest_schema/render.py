@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .tables import Column, Table
+from ingest_schema.tables import Column, Table
 
 
 def column_ddl(column: Column) -> str:

@@ -19,15 +19,14 @@ from typing import Any
 
 import orjson
 
-from collector.errors import CollectorError, StorageError
-from collector.identity import Hasher
-from collector.settings import Settings
-from collector.sites import load_sites
-from collector.storage import Storage, folder_is_held
-
-from .errors import EXIT_OK, EXIT_POLICY_VIOLATION, EXIT_STORAGE, RetentionError
-from .jobs import KINDS, Progress
-from .service import ACTIONS, execute, validate
+from collector.core.errors import CollectorError
+from collector.core.settings import Settings
+from collector.core.sites import load_sites
+from ingest_schema.hashing import Hasher
+from ingest_schema.storage import Storage, StorageError, folder_is_held
+from retention.errors import EXIT_OK, EXIT_POLICY_VIOLATION, EXIT_STORAGE, RetentionError
+from retention.jobs import KINDS, Progress
+from retention.service import ACTIONS, execute, validate
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -9,7 +9,7 @@ exit 2 is a usage error (argparse).
 
 from __future__ import annotations
 
-from collector.errors import CollectorError
+from collector.core.errors import CollectorError
 
 EXIT_OK = 0
 EXIT_USAGE = 2

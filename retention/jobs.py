@@ -13,11 +13,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from collector.identity import Hasher
-from collector.storage import Storage
+from ingest_schema.hashing import Hasher
+from ingest_schema.storage import Storage
 from ingest_schema.tables import TABLES, VISITOR_TABLES
-
-from .policy import RULES, STALE_CONSENT_SQL
+from retention.policy import RULES, STALE_CONSENT_SQL
 
 Progress = Callable[[Iterable[Any]], Iterable[Any]]
 KINDS = ("clarity", "matomo", "user")

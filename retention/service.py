@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from collector.identity import Hasher
-from collector.storage import Storage
-
-from . import jobs
+from ingest_schema.hashing import Hasher
+from ingest_schema.storage import Storage
+from retention import jobs
 
 ACTIONS = ("run", "verify", "export", "erase")
 

@@ -23,7 +23,7 @@ import pytest_asyncio
 from aiohttp import web
 from PIL import Image, ImageStat
 
-from .conftest import DESKTOP_UA, OUTPUT_DIR, free_port, make_site
+from tests.conftest import DESKTOP_UA, OUTPUT_DIR, free_port, make_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [

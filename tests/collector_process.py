@@ -14,9 +14,8 @@ from typing import Iterator
 
 import orjson
 
-from collector.storage import Storage
-
-from .conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, free_port
+from ingest_schema.storage import Storage
+from tests.conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, free_port
 
 LOADER_SITE = f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n'
 

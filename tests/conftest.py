@@ -18,12 +18,13 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from collector.accesslog import PrivacyAccessLogger
-from collector.app import init_app
-from collector.keys import SERVICES, STORAGE, WRITER
-from collector.settings import Settings
-from collector.sites import SiteRegistry, site_from_dict
-from collector.storage import Storage
+from collector.core.keys import STORAGE
+from collector.core.settings import Settings
+from collector.core.sites import SiteRegistry, site_from_dict
+from collector.ingest.keys import SERVICES, WRITER
+from collector.server.accesslog import PrivacyAccessLogger
+from collector.server.app import init_app
+from ingest_schema.storage import Storage
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"

@@ -13,12 +13,11 @@ from typing import Any
 
 import aiohttp
 
-from collector.keys import SETTINGS
+from collector.core.keys import SETTINGS
 from dashboards.accounts import Accounts
-
-from .conftest import ORIGIN, RunningCollector, clarity_fixture, clarity_fixture_names, make_site
-from .test_matomo import SITE_ORIGIN as MATOMO_ORIGIN
-from .test_matomo import replay_all
+from tests.conftest import ORIGIN, RunningCollector, clarity_fixture, clarity_fixture_names, make_site
+from tests.test_matomo import SITE_ORIGIN as MATOMO_ORIGIN
+from tests.test_matomo import replay_all
 
 SITE = "proj123"
 #: Scenarios whose page views carry consent at start (stored in "loader" mode); default, mutation, relaxed,

@@ -11,10 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from collector.handlers.beacon import client_file
-from collector.pipeline import consent_categories
-
-from .conftest import DESKTOP_UA, ORIGIN, ROOT
+from collector.ingest.handlers.beacon import client_file
+from collector.ingest.pipeline import consent_categories
+from tests.conftest import DESKTOP_UA, ORIGIN, ROOT
 
 BUDGET = 6 * 1024
 

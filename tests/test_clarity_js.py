@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .browser import (  # noqa: F401  (pytest fixtures)
+from tests.browser import (
     UploadLog,
     all_stored_text,
     browser,
@@ -18,7 +18,7 @@ from .browser import (  # noqa: F401  (pytest fixtures)
     stored_rows,
     wait_until,
 )
-from .conftest import make_site, services
+from tests.conftest import make_site, services
 
 pytestmark = pytest.mark.browser
 

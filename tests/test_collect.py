@@ -9,17 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from collector.clarity.dom import read_nodes
-from collector.clarity.wire import Limits, parse_payload
-
-from .conftest import (
-    CLARITY_FIXTURES,
-    DESKTOP_UA,
-    ORIGIN,
-    clarity_fixture,
-    clarity_fixture_names,
-    replay_headers,
-)
+from collector.ingest.clarity.dom import read_nodes
+from collector.ingest.clarity.wire import Limits, parse_payload
+from tests.conftest import CLARITY_FIXTURES, DESKTOP_UA, ORIGIN, clarity_fixture, clarity_fixture_names, replay_headers
 
 REFERENCE = {
     json.loads(line)["file"]: json.loads(line)["decoded"]

@@ -9,9 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from collector.identity import Hasher
-
-from .conftest import DESKTOP_UA, ORIGIN, clarity_fixture, clarity_fixture_names, make_site, stop_collector
+from ingest_schema.hashing import Hasher
+from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, clarity_fixture_names, make_site, stop_collector
 
 DATA_TABLES = ("pageviews", "events", "playback")
 

@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 import pytest
 
-from .browser import browser, new_page, screenshot, wait_until  # noqa: F401
-from .dashboard_browser import PASSWORD, SITE, accounts, dashboard_site, seed
+from tests.browser import browser, new_page, screenshot, wait_until  # noqa: F401
+from tests.dashboard_browser import PASSWORD, SITE, accounts, dashboard_site, seed
 
 pytestmark = pytest.mark.asyncio
 PAGE = "/page.html"

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from dashboards import frame
-
-from .browser import UploadLog, browser, collector_serving_pages, new_page, screenshot, wait_until  # noqa: F401
-from .dashboard_browser import PASSWORD, accounts, with_token
+from tests.browser import UploadLog, browser, collector_serving_pages, new_page, screenshot, wait_until  # noqa: F401
+from tests.dashboard_browser import PASSWORD, accounts, with_token
 
 pytestmark = pytest.mark.asyncio
 SITE = "proj123"

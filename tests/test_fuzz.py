@@ -18,11 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collector.storage import Storage
-
-from .collector_process import get, port_of, process_env, start_process, stop_process, stored_strings
-from .conftest import ORIGIN
-from .fuzz_cases import (
+from ingest_schema.storage import Storage
+from tests.collector_process import get, port_of, process_env, start_process, stop_process, stored_strings
+from tests.conftest import ORIGIN
+from tests.fuzz_cases import (
     MATOMO_ORIGIN,
     Case,
     KeepAliveClient,

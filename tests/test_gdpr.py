@@ -13,12 +13,11 @@ from typing import Any
 
 import orjson
 
-from collector.identity import Hasher
-from collector.keys import SERVICES
+from collector.ingest.keys import SERVICES
+from ingest_schema.hashing import Hasher
 from retention.jobs import visitor_tables
 from retention.service import execute, validate
-
-from .conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, clarity_fixture_names, free_port
+from tests.conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, clarity_fixture_names, free_port
 
 VISITOR_A = "1wtsa02"  # the default_* page view's clarity user id
 VISITOR_B = "ljdebg"  # the mutation_* page view's

@@ -9,15 +9,14 @@ from typing import Any
 
 import pytest
 
-from collector.errors import ConfigError
-from collector.keys import METRICS, WRITER
-from collector.settings import Settings
-from collector.sites import load_sites
-from collector.storage import Storage
+from collector.core.errors import ConfigError
+from collector.core.settings import Settings
+from collector.core.sites import load_sites
+from collector.ingest.keys import METRICS, WRITER
 from ingest_schema import MIGRATIONS, TABLES
-
-from .conftest import clarity_fixture, clarity_fixture_names, make_site, stop_collector
-from .test_ttl import _event_row, _playback_row
+from ingest_schema.storage import Storage
+from tests.conftest import clarity_fixture, clarity_fixture_names, make_site, stop_collector
+from tests.test_ttl import _event_row, _playback_row
 
 
 async def _wait_for(predicate: Any, seconds: float = 10.0) -> bool:

@@ -6,13 +6,12 @@ from typing import Any
 
 import pytest
 
-from collector.errors import StorageError
-from collector.sites import SiteRegistry
+from collector.core.sites import SiteRegistry
 from ingest_schema import TABLES
 from ingest_schema.cluster import LOCAL_SUFFIX, SHARDING_KEYS, cluster_ddl, replicated_engine
 from ingest_schema.render import create_table_ddl
-
-from .conftest import make_site, start_collector, stop_collector
+from ingest_schema.storage import StorageError
+from tests.conftest import make_site, start_collector, stop_collector
 
 
 def _format(collector: Any, sql: str) -> str:

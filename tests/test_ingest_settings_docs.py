@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collector.settings import ENVIRONMENT
-
-from .conftest import ROOT
+from collector.core.settings import ENVIRONMENT
+from tests.conftest import ROOT
 
 
 def test_ingest_every_setting_is_documented_in_the_readme() -> None:

@@ -7,10 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from collector.masking import clean_url, mask_input_value, mask_pii
-from collector.sites import DEFAULT_SENSITIVE_PARAMS
-
-from .conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, stop_collector
+from collector.core.sites import DEFAULT_SENSITIVE_PARAMS
+from collector.ingest.masking import clean_url, mask_input_value, mask_pii
+from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, stop_collector
 
 EMAIL = "jane.doe@example.com"
 CARD = "4111 1111 1111 1111"
@@ -119,7 +118,7 @@ def test_masking_helpers_cover_card_iban_phone_email_and_url_parameters() -> Non
 async def test_masking_identify_user_id_is_a_keyed_hash_on_the_page_view(loader_collector: Any) -> None:
     import hashlib
 
-    from collector.identity import Hasher
+    from ingest_schema.hashing import Hasher
 
     document = clarity_fixture("default_001").document
     raw_id_sha = hashlib.sha256(b"customer-42").hexdigest()

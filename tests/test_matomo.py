@@ -18,11 +18,10 @@ from urllib.parse import parse_qsl, urlencode
 import orjson
 import pytest
 
-from collector.keys import SERVICES
-from collector.matomo import matomo_visitor_hash
-from collector.matomo.wire import GIF
-
-from .conftest import DESKTOP_UA, MATOMO_FIXTURES, OUTPUT_DIR, make_site
+from collector.ingest.keys import SERVICES
+from collector.ingest.matomo import matomo_visitor_hash
+from collector.ingest.matomo.wire import GIF
+from tests.conftest import DESKTOP_UA, MATOMO_FIXTURES, OUTPUT_DIR, make_site
 
 SITE_ORIGIN = "http://127.0.0.1:18081"
 TOKEN = "test-token-auth"

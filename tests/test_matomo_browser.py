@@ -18,10 +18,9 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from collector.keys import SERVICES
-
-from .conftest import DESKTOP_UA, free_port
-from .test_matomo import events_by_type, make_site, metric, pageviews, visitor_hash, visits
+from collector.ingest.keys import SERVICES
+from tests.conftest import DESKTOP_UA, free_port
+from tests.test_matomo import events_by_type, make_site, metric, pageviews, visitor_hash, visits
 
 pytestmark = pytest.mark.browser
 

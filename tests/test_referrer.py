@@ -7,10 +7,9 @@ from typing import Any
 import orjson
 import pytest
 
-from collector.attribution import classify, hosts_of
-
-from .conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
-from .test_matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
+from collector.ingest.attribution import classify, hosts_of
+from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
+from tests.test_matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
 
 PAGE = "https://shop.example/products"
 OWN = hosts_of(frozenset({"https://shop.example", "https://www.shop.example"}))

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from collector.keys import SERVICES
+from collector.ingest.keys import SERVICES
 from ingest_schema import TABLES
 from retention import jobs
 from retention.service import execute, validate
-
-from .conftest import clarity_fixture, clarity_fixture_names
+from tests.conftest import clarity_fixture, clarity_fixture_names
 
 
 async def _ingest(collector: Any, *prefixes: str) -> None:
@@ -123,7 +122,7 @@ async def test_retention_reports_cookie_consent_without_a_recent_explicit_grant(
 
 
 async def test_retention_admin_endpoint_requires_the_token_and_a_valid_request(loader_collector: Any) -> None:
-    from collector.keys import SETTINGS
+    from collector.core.keys import SETTINGS
 
     url = loader_collector.url + "/admin/retention"
     async with loader_collector.http.post(url, data=b'{"action": "verify"}') as response:

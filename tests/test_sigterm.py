@@ -8,10 +8,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from collector.identity import Hasher
-from collector.settings import Settings
-
-from .collector_process import port_of, post, process_env, start_process, stored_visitors, unique_upload
+from collector.core.settings import Settings
+from ingest_schema.hashing import Hasher
+from tests.collector_process import port_of, post, process_env, start_process, stored_visitors, unique_upload
 
 UPLOADS = 4000
 

@@ -17,13 +17,12 @@ from typing import Any
 
 import orjson
 
-from collector.identity import Hasher
-from collector.keys import WRITER
-from collector.settings import Settings
-from collector.spool import read_segment
-from collector.storage import Storage
-
-from .conftest import (
+from collector.core.settings import Settings
+from collector.ingest.keys import WRITER
+from collector.ingest.spool import read_segment
+from ingest_schema.hashing import Hasher
+from ingest_schema.storage import Storage
+from tests.conftest import (
     DESKTOP_UA,
     ORIGIN,
     ROOT,
@@ -174,7 +173,7 @@ async def test_spool_segments_of_the_earlier_pickle_format_are_replayed_after_an
     import zlib
     from datetime import datetime, timezone
 
-    from collector.spool import HEADER
+    from collector.ingest.spool import HEADER
 
     spool = tmp_path / "data" / "spool"
     spool.mkdir(parents=True)

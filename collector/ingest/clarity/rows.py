@@ -1,0 +1,180 @@
+"""Rows for ClickHouse from one masked, consented Clarity payload.
+
+One page-view row per payload (ClickHouse merges them by key), one row per analytics event,
+and one playback row holding the masked payload for replay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from collector.ingest.attribution import Attribution, classify, hosts_of
+from collector.ingest.clarity import events as ev
+from collector.ingest.clarity.wire import Envelope
+from collector.ingest.enrich import Device
+from ingest_schema import TABLES
+from ingest_schema.hashing import PageViewKeys
+
+PAGEVIEW_COLUMNS = TABLES["pageviews"].column_names
+EVENT_COLUMNS = TABLES["events"].column_names
+PLAYBACK_COLUMNS = tuple(c for c in TABLES["playback"].column_names if c != "keep")
+
+
+@dataclass
+class PageContext:
+    """What the rows of one payload share."""
+
+    site: str
+    source: str
+    keys: PageViewKeys
+    page_start_ms: int
+    url: str
+    device: Device
+    country: str
+    consent_source: int
+    attribution: Attribution = Attribution()
+
+
+def _clamp(value: int, low: int, high: int) -> int:
+    return max(low, min(high, value))
+
+
+def _when(ctx: PageContext, page_time: int) -> datetime:
+    return datetime.fromtimestamp((ctx.page_start_ms + page_time) / 1000, tz=timezone.utc)
+
+
+def _pair_value(event: list[Any], key: int | str) -> str:
+    """Latest string for `key` in a Dimension/Variable event (key, [values], key, [values], ...)."""
+    for index in range(2, len(event) - 1, 2):
+        values = event[index + 1]
+        if event[index] == key and isinstance(values, list) and values and isinstance(values[-1], str):
+            return values[-1]
+    return ""
+
+
+def _metric(event: list[Any], key: int) -> int:
+    for index in range(2, len(event) - 1, 2):
+        if event[index] == key:
+            return _i(event[index + 1])
+    return 0
+
+
+_PAD: list[Any] = [None] * 20
+_INT32, _INT64, _UINT32 = 2**31 - 1, 2**63 - 1, 2**32 - 1
+
+
+def _i(value: Any, high: int = _INT32) -> int:
+    """An integer field from client JSON, clamped to the column's range (anything else is 0)."""
+    kind = type(value)
+    if kind is int:
+        return value if -high - 1 <= value <= high else (high if value > 0 else -high - 1)
+    if kind is float:
+        return _i(int(value), high) if value == value and abs(value) < 1e30 else 0
+    return 0
+
+
+def _s(value: Any) -> str:
+    return value if type(value) is str else ""
+
+
+def page_attribution(url: str, analytics: list[list[Any]], origins: frozenset[str]) -> Attribution:
+    """Channel and campaign of a page view: the page URL's campaign parameters and the referrer
+    (Dimension 2, in the page's first payload; later payloads classify as direct, which the row's
+    max() merge gives way to)."""
+    referrer = ""
+    for event in analytics:
+        if event[1] == ev.DIMENSION:
+            referrer = _pair_value(event, ev.DIM_REFERRER) or referrer
+    return classify(url, referrer, hosts_of(origins))
+
+
+def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> tuple[Any, ...]:
+    """One analytics event; clicks keep page coordinates and the target hash for heatmaps."""
+    kind = event[1]
+    f = event if len(event) >= 20 else event + _PAD[: 20 - len(event)]
+    x = y = target = 0
+    target_hash = tag = text = link = key = value = ""
+    num = 0.0
+    if kind == ev.CLICK or kind == ev.CONTEXT_MENU:
+        target, x, y = _i(f[2], _INT64), _i(f[3]), _i(f[4])
+        text, link, target_hash, tag = _s(f[10]), _s(f[11]), _s(f[12]), _s(f[17])[:16]
+    elif kind == ev.SCROLL:
+        target, x, y, target_hash = _i(f[2], _INT64), _i(f[3]), _i(f[4]), _s(f[5])
+    elif kind in ev.POINTER_EVENTS:
+        target, x, y = _i(f[2], _INT64), _i(f[3]), _i(f[4])
+    elif kind == ev.CUSTOM:
+        if len(event) > 3:
+            key, value = _s(f[2]), _s(f[3])
+        else:
+            key = _s(f[2])
+    elif kind == ev.INPUT:
+        target, value = _i(f[2], _INT64), _s(f[3])
+    elif kind == ev.CHANGE:
+        target, value = _i(f[2], _INT64), _s(f[4])
+    elif kind == ev.RESIZE:
+        x, y = _i(f[2]), _i(f[3])
+    elif kind == ev.CONSENT:
+        key, num = str(_i(f[2])), float(_i(f[4]))
+    when = datetime.fromtimestamp((ctx.page_start_ms + event[0]) / 1000, tz=timezone.utc)
+    keys = ctx.keys
+    return (
+        ctx.site, when.date(), keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, when,
+        ctx.source, kind, ev.event_name(kind), ctx.url, x, y, target, target_hash, tag, text, link,
+        min(max(doc[0], 0), _UINT32), min(max(doc[1], 0), _UINT32), key, value, num,
+        orjson.dumps(event[2:]).decode(),
+    )
+
+
+def payload_rows(
+    ctx: PageContext, envelope: Envelope, analytics: list[list[Any]], playback: list[list[Any]], wire_bytes: int,
+    masked_payload: bytes,
+) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], tuple[Any, ...] | None]:
+    """(page-view row, event rows, playback row) for one payload."""
+    doc_width = doc_height = screen_w = screen_h = viewport_h = scroll_bottom = clicks = 0
+    referrer = title = user_hash = ""
+    for event in sorted(analytics + [e for e in playback if e[1] == ev.DOCUMENT], key=lambda e: e[0]):
+        kind = event[1]
+        if kind == ev.DOCUMENT and len(event) > 3:
+            doc_width, doc_height = _i(event[2]), _i(event[3])
+        elif kind == ev.BASELINE and len(event) > 8:
+            doc_width, doc_height = _i(event[3]) or doc_width, _i(event[4]) or doc_height
+            viewport_h = _i(event[6]) or viewport_h
+            scroll_bottom = max(scroll_bottom, _i(event[8]) + viewport_h)
+        elif kind == ev.RESIZE and len(event) > 3:
+            viewport_h = _i(event[3])
+        elif kind == ev.SCROLL and len(event) > 4:
+            scroll_bottom = max(scroll_bottom, _i(event[4]) + viewport_h)
+        elif kind in (ev.CLICK, ev.CONTEXT_MENU):
+            clicks += 1
+        elif kind == ev.VARIABLE:
+            user_hash = _pair_value(event, "userId") or user_hash
+        elif kind == ev.DIMENSION:
+            referrer = _pair_value(event, ev.DIM_REFERRER) or referrer
+            title = _pair_value(event, ev.DIM_TITLE) or title
+        elif kind == ev.METRIC:
+            screen_w = _metric(event, ev.METRIC_SCREEN_WIDTH) or screen_w
+            screen_h = _metric(event, ev.METRIC_SCREEN_HEIGHT) or screen_h
+    rows = []
+    current_doc = (doc_width, doc_height)
+    for event in analytics:
+        rows.append(event_row(ctx, event, current_doc))
+    times = [e[0] for e in analytics + playback] or [envelope.start]
+    first, last = _when(ctx, min(times)), _when(ctx, max(max(times), envelope.start + envelope.duration))
+    day = _when(ctx, 0).date()
+    keys = ctx.keys
+    pageview = (
+        ctx.site, day, keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, ctx.source, first,
+        last, ctx.url, referrer, title, ctx.device.browser, ctx.device.os, ctx.device.device, ctx.country,
+        _clamp(screen_w, 0, 65535), _clamp(screen_h, 0, 65535), _clamp(doc_height, 0, 2**32 - 1),
+        _clamp(scroll_bottom, 0, 2**32 - 1), clicks, len(analytics) + len(playback), 1, envelope.end,
+        ctx.consent_source, user_hash, *ctx.attribution.values(),
+    )
+    playback_row = (
+        ctx.site, day, keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, first,
+        envelope.sequence, envelope.end, wire_bytes, masked_payload.decode(),
+    )
+    return pageview, rows, playback_row
