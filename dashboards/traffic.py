@@ -266,6 +266,27 @@ GOALS = Panel(
 )
 
 
+def product_views_sql(ctx: Context, query: Query) -> Sql:
+    params = Params()
+    return Sql(
+        "SELECT key AS sku, any(value) AS name, any(text) AS category, count() AS views, "
+        f"uniqExact(visitor_hash) AS visitors, round(avg(num), 2) AS price {_events_where(ctx, params, query, (1011,))} "
+        f"GROUP BY sku ORDER BY views DESC, sku LIMIT {params.p(query.limit, 'UInt32')}",
+        params.values,
+    )
+
+
+PRODUCT_VIEWS = Panel(
+    "product_views", "Product views",
+    "Product and category pages marked with Matomo's `setEcommerceView` (SKU, name, category, price).",
+    (Column("sku", "string", "product SKU ('' for a category page)"), Column("name", "string", "product name"),
+     Column("category", "string", "product category (several joined by ', ')"),
+     Column("views", "integer", "product page views"), VISITORS,
+     Column("price", "number", "average price sent with the views")),
+    product_views_sql,
+)
+
+
 # --- real time ------------------------------------------------------------------------------------
 
 REALTIME_MINUTES = 30
@@ -286,4 +307,4 @@ REALTIME = Panel(
     lambda query, rows: [tuple(int(v or 0) for v in rows[0])] if rows else [(0, 0, 0)],
 )
 
-PANELS = (OVERVIEW, TIMESERIES, *BREAKDOWNS, TOP_PAGES, EVENTS, GOALS, REALTIME)
+PANELS = (OVERVIEW, TIMESERIES, *BREAKDOWNS, TOP_PAGES, EVENTS, GOALS, PRODUCT_VIEWS, REALTIME)

@@ -13,7 +13,7 @@ from .test_matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
 
 CAMPAIGN_URLS = {
     "?mtm_campaign=Spring&mtm_kwd=shoes&mtm_source=news&mtm_medium=email&mtm_content=hero":
-        ("Spring", "shoes", "news", "email", "hero"),
+        ("spring", "shoes", "news", "email", "hero"),
     "?utm_campaign=launch&utm_term=boots&utm_source=google&utm_medium=cpc&utm_content=ad1":
         ("launch", "boots", "google", "cpc", "ad1"),
     "?pk_campaign=old-style&pk_kwd=kw": ("old-style", "kw", "", "", ""),

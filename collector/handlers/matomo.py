@@ -19,6 +19,7 @@ from ..errors import Overloaded, PayloadError, Refusal, StorageError, http_statu
 from ..geo import client_ip
 from ..keys import GEO, MATOMO, METRICS, SERVICES, SETTINGS, STORAGE
 from ..matomo.consent import MatomoConsent
+from ..matomo.orders import OrderClaims
 from ..matomo.pipeline import MatomoRequest, MatomoServices, ingest_hit
 from ..matomo.salts import SaltStore
 from ..matomo.visits import Sessionizer
@@ -43,6 +44,7 @@ async def matomo_ctx(app: web.Application) -> AsyncIterator[None]:
         ingest=services,
         salts=SaltStore(app[STORAGE]),
         sessions=Sessionizer(app[STORAGE], services.hasher),
+        orders=OrderClaims(app[STORAGE], services.hasher),
         consent=MatomoConsent(services.gate),
         geo=app[GEO],
         token_auth=settings.matomo_token_auth,
