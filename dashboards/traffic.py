@@ -210,6 +210,7 @@ EVENT_LABELS = (
 )
 EVENT_TYPES = (24, 1001, 1002, 1003, 1004, 1008)
 GOAL_TYPES = (1005, 1006)
+PRODUCT_VIEW = 1011  # Matomo setEcommerceView (collector/matomo/hit.py)
 
 
 def _events_where(ctx: Context, params: Params, query: Query, types: tuple[int, ...]) -> str:
@@ -270,7 +271,8 @@ def product_views_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     return Sql(
         "SELECT key AS sku, any(value) AS name, any(text) AS category, count() AS views, "
-        f"uniqExact(visitor_hash) AS visitors, round(avg(num), 2) AS price {_events_where(ctx, params, query, (1011,))} "
+        "uniqExact(visitor_hash) AS visitors, round(avg(num), 2) AS price "
+        f"{_events_where(ctx, params, query, (PRODUCT_VIEW,))} "
         f"GROUP BY sku ORDER BY views DESC, sku LIMIT {params.p(query.limit, 'UInt32')}",
         params.values,
     )
