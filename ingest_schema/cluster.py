@@ -20,7 +20,6 @@ SHARDING_KEYS = {
     "consent_ledger": "cityHash64(site, visitor_hash)",
     "recordings": "cityHash64(site, session_hash)",
     "visits": "cityHash64(site, session_hash)",
-    "matomo_orders": "cityHash64(site, order_hash)",
 }
 DEFAULT_SHARDING_KEY = "rand()"
 LOCAL_SUFFIX = "_local"
