@@ -210,6 +210,7 @@ EVENT_LABELS = (
 )
 EVENT_TYPES = (24, 1001, 1002, 1003, 1004, 1008)
 GOAL_TYPES = (1005, 1006)
+PRODUCT_VIEW = 1011  # Matomo setEcommerceView (collector/matomo/hit.py)
 
 
 def _events_where(ctx: Context, params: Params, query: Query, types: tuple[int, ...]) -> str:
@@ -266,6 +267,28 @@ GOALS = Panel(
 )
 
 
+def product_views_sql(ctx: Context, query: Query) -> Sql:
+    params = Params()
+    return Sql(
+        "SELECT key AS sku, any(value) AS name, any(text) AS category, count() AS views, "
+        "uniqExact(visitor_hash) AS visitors, round(avg(num), 2) AS price "
+        f"{_events_where(ctx, params, query, (PRODUCT_VIEW,))} "
+        f"GROUP BY sku ORDER BY views DESC, sku LIMIT {params.p(query.limit, 'UInt32')}",
+        params.values,
+    )
+
+
+PRODUCT_VIEWS = Panel(
+    "product_views", "Product views",
+    "Product and category pages marked with Matomo's `setEcommerceView` (SKU, name, category, price).",
+    (Column("sku", "string", "product SKU ('' for a category page)"), Column("name", "string", "product name"),
+     Column("category", "string", "product category (several joined by ', ')"),
+     Column("views", "integer", "product page views"), VISITORS,
+     Column("price", "number", "average price sent with the views")),
+    product_views_sql,
+)
+
+
 # --- real time ------------------------------------------------------------------------------------
 
 REALTIME_MINUTES = 30
@@ -286,4 +309,4 @@ REALTIME = Panel(
     lambda query, rows: [tuple(int(v or 0) for v in rows[0])] if rows else [(0, 0, 0)],
 )
 
-PANELS = (OVERVIEW, TIMESERIES, *BREAKDOWNS, TOP_PAGES, EVENTS, GOALS, REALTIME)
+PANELS = (OVERVIEW, TIMESERIES, *BREAKDOWNS, TOP_PAGES, EVENTS, GOALS, PRODUCT_VIEWS, REALTIME)

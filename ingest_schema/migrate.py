@@ -81,6 +81,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "deduplicate batches replayed from the write-ahead spool",
         lambda db: [f"ALTER TABLE `{db}`.`{t}` MODIFY SETTING {DEDUPLICATION}" for t in SPOOLED_TABLES],
     ),
+    Migration(7, "Matomo drop-in: one stored order per site and ec_id", _create("matomo_orders")),
 )
 
 

@@ -393,6 +393,23 @@ def visit_stats_select(database: str) -> str:
 
 VISIT_STATS_VIEW = "visit_stats_mv"
 
+#: Added by migration 7: Matomo refuses a repeated `ec_id` for a site (log_conversion's unique
+#: (idsite, idorder)); every process claims an order here before storing it and the earliest claim
+#: wins. `claimed_at` is set by the server on insert, so claims from several processes compare on one clock.
+MATOMO_ORDERS = Table(
+    name="matomo_orders",
+    comment="claims of Matomo e-commerce order ids (keyed hash), one stored order per site and id",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("order_hash", "UInt64"),
+        _c("claim", "String"),
+        _c("claimed_at", "DateTime64(6, 'UTC')", default="now64(6)"),
+    ),
+    engine="MergeTree",
+    order_by="(site, order_hash, claimed_at, claim)",
+    ttl=f"toDateTime(claimed_at) + INTERVAL {ANALYTICS_MONTHS} MONTH",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -409,7 +426,7 @@ TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
-        SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS,
+        SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS, MATOMO_ORDERS,
     )
 }
 

@@ -112,6 +112,12 @@ class RunningCollector:
     def count(self, table: str, where: str = "1") -> int:
         return int(self.rows(f"SELECT count() FROM {{db}}.{table} WHERE {where}")[0][0])
 
+    async def settled_count(self, table: str, where: str = "1") -> int:
+        """A count after a flush. The writer inserts a spool segment table by table, so a plain count can
+        see one table of an upload before another; after `flush()` every received upload is in every table."""
+        await self.flush()
+        return self.count(table, where)
+
 
 @pytest.fixture(scope="session")
 def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:

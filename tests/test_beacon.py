@@ -105,7 +105,7 @@ async def test_beacon_accept_all_after_nothing_sent_stores_pages_clicks_scroll_a
     await page.click("#buy")
     await page.goto("about:blank")
 
-    assert await wait_until(lambda: collector.count("pageviews", "ended = 1") == 3)
+    assert await wait_until(lambda: collector.settled_count("pageviews", "ended = 1"), until=lambda n: n == 3)
     pages = collector.rows(
         "SELECT page_num, any(url), max(consent_source), uniqExact(visitor_hash), uniqExact(session_hash), "
         "max(scroll_bottom), max(doc_height), max(user_hash), any(source) FROM {db}.pageviews GROUP BY page_num "
@@ -117,6 +117,7 @@ async def test_beacon_accept_all_after_nothing_sent_stores_pages_clicks_scroll_a
     assert [p[2] for p in pages] == [5, 5, 6], "explicit choice, same document, then remembered (cookie)"
     assert collector.rows("SELECT uniqExact(visitor_hash), uniqExact(session_hash) FROM {db}.pageviews") == [(1, 1)]
     assert pages[0][5] > 1400 and pages[0][6] >= pages[0][5], "scroll depth measured against the document"
+    assert all(p[6] > 0 for p in pages), "every page view, however quick, carries its document size"
     customer = services(collector).hasher.user("proj123", hashlib.sha256(b"customer-42").hexdigest())
     assert pages[0][7] == customer and "customer-42" not in all_stored_text(collector)
     assert {p[8] for p in pages} == {"beacon"}

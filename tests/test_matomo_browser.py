@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import shutil
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -40,7 +41,7 @@ SNIPPET = """<script>
     _paq.push(['setTrackerUrl', u+'matomo.php']);
     _paq.push(['setSiteId', '{idsite}']);
     var d=document, g=d.createElement('script'), s=d.getElementsByTagName('script')[0];
-    g.async=true; g.src=u+'matomo.js'; s.parentNode.insertBefore(g,s);
+    g.async=true; g.src={script}; s.parentNode.insertBefore(g,s);
   }})();
 </script>"""
 
@@ -67,10 +68,29 @@ PAGES = {
 }
 
 
+#: Pages that load Matomo's own matomo.js (vendored, unchanged) from the site server instead of ours
+#: from the collector; `setTrackerUrl` still points at the collector.
+VENDORED_JS = Path(__file__).parent / "fixtures" / "matomo_js" / "matomo.js"
+VENDORED_PAGES = {
+    "order": ("1", """_paq.push(['addEcommerceItem', 'SKU1', 'Shoe', 'Footwear', 25, 1]);
+  _paq.push(['trackEcommerceOrder', 'ORDER-7', 25]);""", "<p>thank you</p>"),
+    "goals": ("1", "_paq.push(['trackGoal', 1, 5]); _paq.push(['trackGoal', 1, 5]);", "<p>goal page</p>"),
+    "landing": ("1", "_paq.push(['setConversionAttributionFirstReferrer', true]);", "<p>landing</p>"),
+    "later": ("1", """_paq.push(['setConversionAttributionFirstReferrer', true]);
+  _paq.push(['appendToTrackingUrl', 'new_visit=1']);""", """
+  <button id="convert" onclick="_paq.push(['appendToTrackingUrl', '']); _paq.push(['trackGoal', 1, 7])">go</button>"""),
+    "timed": ("1", "", """<button id="event" onclick="_paq.push(['trackEvent', 'Page', 'Loaded'])">event</button>"""),
+    "product": ("1", "_paq.push(['setEcommerceView', 'SKU-9', 'Shoe', ['Shoes', 'Sale'], 49.5]);", "<p>shoe</p>"),
+}
+
+
 def page_html(name: str, tracker: str) -> str:
-    idsite, calls, body = PAGES[name]
+    vendored = name.startswith("v-")
+    idsite, calls, body = VENDORED_PAGES[name[2:]] if vendored else PAGES[name]
+    script = "'/vendor/matomo.js'" if vendored else "u+'matomo.js'"
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>"
-            f"{SNIPPET.format(calls=calls, tracker=tracker, idsite=idsite)}</head><body>{body}</body></html>")
+            f"{SNIPPET.format(calls=calls, tracker=tracker, idsite=idsite, script=script)}</head>"
+            f"<body>{body}</body></html>")
 
 
 class SiteServer:
@@ -85,12 +105,13 @@ class SiteServer:
     async def start(self) -> None:
         async def serve(request: web.Request) -> web.Response:
             name = request.match_info["name"]
-            if name not in PAGES:
+            if name not in PAGES and name.removeprefix("v-") not in VENDORED_PAGES:
                 return web.Response(status=404)
             return web.Response(text=page_html(name, self.tracker), content_type="text/html")
 
         app = web.Application()
         app.router.add_get("/{name}.html", serve)
+        app.router.add_get("/vendor/matomo.js", lambda _: web.FileResponse(VENDORED_JS))
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
@@ -159,9 +180,10 @@ class Tracked:
         assert len(self.sent) >= expected, self.sent
         assert await self.handled() >= len(self.sent)
 
-    async def tracker_ready(self, page: Any) -> None:
+    async def tracker_ready(self, page: Any, vendored: bool = False) -> None:
         """Run a function through _paq: once it ran, the tracker has applied every queued call."""
-        await page.wait_for_function("window.Matomo && window.Matomo.collectorTracker")
+        await page.wait_for_function("window.Matomo && window.Matomo.initialized" if vendored
+                                     else "window.Matomo && window.Matomo.collectorTracker")
         await page.evaluate("new Promise(done => window._paq.push([done]))")
 
 
@@ -277,3 +299,112 @@ async def test_matomo_browser_cookie_consent_is_anonymous_until_and_after_consen
     [visit] = visits(tracked)
     assert visit["cookieless"] == 1 and visit["visitor_hash"] != visitor_hash(tracked, visitor_id, "anonymous")
     assert visit["site"] == "anonymous" and tracked.count("consent_ledger") == 0
+
+
+# ---- Matomo's own matomo.js (vendored 5.2.0-b5) counts as Matomo counts ----------------------------
+
+
+async def _open_vendored(browser: Tracked, site_server: SiteServer, name: str, expected: int, query: str = "",
+                         ) -> Any:
+    page = await browser.context.new_page()
+    await page.goto(f"{site_server.origin}/v-{name}.html{query}")
+    await browser.tracker_ready(page, vendored=True)
+    await browser.settle(expected)
+    return page
+
+
+async def test_vendored_matomo_js_reloaded_order_page_stores_the_order_once(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    from tests.test_matomo_semantics import panel_rows
+
+    browser = await new_context()
+    page = await _open_vendored(browser, site_server, "order", 2)
+    await page.reload()
+    await browser.tracker_ready(page, vendored=True)
+    await browser.settle(4)
+    assert sum("ec_id=ORDER-7" in request for request in browser.sent) == 2, "matomo.js sent the order twice"
+    assert await metric(tracked, 'collector_requests_total{route="matomo",status="400"') >= 1
+    await tracked.flush()
+    [visit] = visits(tracked)
+    assert (visit["goals"], visit["revenue"]) == (1, 25)
+    [goals] = await panel_rows(tracked, "goals")
+    assert (goals["conversions"], goals["revenue"]) == (1, 25)
+
+
+async def test_vendored_matomo_js_goal_twice_in_a_visit_converts_once(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    browser = await new_context()
+    await _open_vendored(browser, site_server, "goals", 3)
+    await tracked.flush()
+    assert sum("idgoal=1" in request for request in browser.sent) == 2
+    [visit] = visits(tracked)
+    assert (visit["goals"], visit["revenue"]) == (1, 5)
+    assert events_by_type(tracked).get(1005) == 1
+
+
+async def test_vendored_matomo_js_campaigns_differing_in_case_are_one(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    from tests.test_matomo_semantics import panel_rows
+
+    for name in ("Spring", "spring"):
+        browser = await new_context()
+        await _open_vendored(browser, site_server, "landing", 1, f"?mtm_campaign={name}&mtm_kwd=Promo")
+    await tracked.flush()
+    assert [(v["campaign_name"], v["campaign_keyword"]) for v in visits(tracked)] == [("spring", "promo")] * 2
+    [row] = await panel_rows(tracked, "campaigns")
+    assert (row["campaign"], row["visits"]) == ("spring", 2)
+
+
+async def test_vendored_matomo_js_later_direct_visit_keeps_its_channel_and_credits_the_campaign(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    from tests.test_matomo_semantics import panel_rows
+
+    browser = await new_context()
+    await _open_vendored(browser, site_server, "landing", 1, "?mtm_campaign=Spring&mtm_kwd=Promo")
+    page = await _open_vendored(browser, site_server, "later", 2)
+    await page.click("#convert")
+    await browser.settle(3)
+    assert "_rcn=Spring" in browser.sent[-1] and "new_visit=1" not in browser.sent[-1]
+    await tracked.flush()
+    first, later = visits(tracked)
+    assert (first["channel"], first["campaign_name"]) == ("campaign", "spring")
+    assert (later["channel"], later["campaign_name"]) == ("direct", "")
+    [(data,)] = tracked.rows("SELECT data FROM {db}.events WHERE type = 1005")
+    credit = json.loads(data)["attribution"]
+    assert (credit["channel"], credit["campaign_name"], credit["campaign_keyword"]) == ("campaign", "spring", "promo")
+    channels = {row["channel"]: row["visits"] for row in await panel_rows(tracked, "channels")}
+    assert channels == {"campaign": 1, "direct": 1}
+
+
+async def test_vendored_matomo_js_page_performance_is_one_complete_row(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    browser = await new_context()
+    page = await _open_vendored(browser, site_server, "timed", 1)
+    await page.wait_for_load_state("load")
+    await page.wait_for_function("performance.getEntriesByType('navigation')[0].loadEventEnd > 0")
+    await page.click("#event")
+    await browser.settle(2)
+    assert "pf_onl=" in browser.sent[-1], "the later hit carries the full set of timings"
+    await tracked.flush()
+    [(data,)] = tracked.rows("SELECT data FROM {db}.events WHERE type = 1010")
+    assert set(json.loads(data)) == {"net", "srv", "tfr", "dm1", "dm2", "onl"}
+
+
+async def test_vendored_matomo_js_product_view_is_stored_and_reported(
+    tracked: Any, site_server: SiteServer, new_context: Any
+) -> None:
+    from tests.test_matomo_semantics import panel_rows
+
+    browser = await new_context()
+    await _open_vendored(browser, site_server, "product", 1)
+    assert "_pks=SKU-9" in browser.sent[0]
+    await tracked.flush()
+    assert tracked.rows("SELECT key, value, text, num FROM {db}.events WHERE type = 1011") == [
+        ("SKU-9", "Shoe", "Shoes, Sale", 49.5)]
+    [row] = await panel_rows(tracked, "product_views")
+    assert (row["sku"], row["name"], row["views"], row["visitors"]) == ("SKU-9", "Shoe", 1, 1)

@@ -38,6 +38,7 @@ class Site:
     policy_version: str = "1"
     matomo_idsite: int | None = None
     matomo_consent: MatomoConsentMode = "consent_param"
+    matomo_goals_allow_multiple: frozenset[int] = frozenset()  # goal ids converting more than once per visit
     name: str = ""
 
     def allows_origin(self, origin: str) -> bool:
@@ -79,6 +80,9 @@ def site_from_dict(raw: dict[str, Any]) -> Site:
     idsite = raw.get("matomo_idsite")
     if idsite is not None and (not isinstance(idsite, int) or idsite <= 0):
         raise ConfigError(f"site {site_id!r}: matomo_idsite must be a positive integer")
+    multiple = raw.get("matomo_goals_allow_multiple", [])
+    if not isinstance(multiple, list) or not all(isinstance(g, int) and not isinstance(g, bool) for g in multiple):
+        raise ConfigError(f"site {site_id!r}: matomo_goals_allow_multiple must be a list of goal ids")
     return Site(
         id=site_id,
         name=str(raw.get("name", site_id)),
@@ -93,6 +97,7 @@ def site_from_dict(raw: dict[str, Any]) -> Site:
         matomo_consent=_choice(  # type: ignore[arg-type]
             raw, "matomo_consent", ("consent_param", "tracker_requires_consent", "cookieless"), "consent_param"
         ),
+        matomo_goals_allow_multiple=frozenset(multiple),
     )
 
 

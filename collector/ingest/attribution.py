@@ -23,6 +23,7 @@ from collector.ingest.masking import mask_pii
 
 DIRECT, SEARCH, SOCIAL, WEBSITE, CAMPAIGN = "direct", "search", "social", "website", "campaign"
 MAX_CAMPAIGN_CHARS = 250
+LOWERCASED = frozenset({"name", "keyword"})  # Matomo lowercases campaign names and keywords
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,11 @@ def referrer_host(url: str) -> str:
     return host[4:] if host.startswith("www.") else host
 
 
-def _clean(value: str) -> str:
-    return mask_pii(value.strip())[:MAX_CAMPAIGN_CHARS]
+def _clean(value: str, lower: bool = False) -> str:
+    """Masked and cut; campaign names and keywords lowercased, as Matomo stores them (so "Spring" and
+    "spring" are one campaign)."""
+    value = mask_pii(value.strip())[:MAX_CAMPAIGN_CHARS]
+    return value.lower() if lower else value
 
 
 def campaign_params(url: str) -> dict[str, str]:
@@ -158,7 +162,7 @@ def campaign_params(url: str) -> dict[str, str]:
     for field, names in CAMPAIGN_PARAMS.items():
         value = next((found[n] for n in names if found.get(n, "").strip()), "")
         if value:
-            fields[field] = _clean(value)
+            fields[field] = _clean(value, lower=field in LOWERCASED)
     return fields
 
 
@@ -176,9 +180,9 @@ def _classify(
 ) -> Attribution:
     campaign = campaign_params(page_url)
     if campaign_name.strip() and "name" not in campaign:
-        campaign["name"] = _clean(campaign_name)
+        campaign["name"] = _clean(campaign_name, lower=True)
         if campaign_keyword.strip() and "keyword" not in campaign:
-            campaign["keyword"] = _clean(campaign_keyword)
+            campaign["keyword"] = _clean(campaign_keyword, lower=True)
     host = referrer_host(referrer)
     if host and (host in own_hosts or host == _page_host(page_url)):
         host = ""  # a referrer on the site itself is not a source
@@ -219,3 +223,24 @@ def classify(
 def hosts_of(origins: frozenset[str]) -> frozenset[str]:
     """Hosts of a site's allowed origins, without `www.`."""
     return frozenset(h for h in (_page_host(o) for o in origins) if h)
+
+
+def conversion_attribution(
+    visit: Attribution, campaign_name: str, campaign_keyword: str, remembered_referrer: str,
+    own_hosts: Iterable[str] = (),
+) -> Attribution:
+    """Where a goal conversion or order is credited, by Matomo's rule (Referrers Base::getValueForRecordGoal).
+
+    The visit's own channel comes from its own referrer and landing URL; a conversion is credited to
+    the campaign matomo.js remembered (`_rcn`/`_rck`), else to a search engine, social network or
+    website it remembered (`_ref`), else to the visit's own channel. A visit that came from a campaign
+    keeps it when nothing was remembered.
+    """
+    if campaign_name.strip():
+        return Attribution(channel=CAMPAIGN, campaign_name=_clean(campaign_name, lower=True),
+                           campaign_keyword=_clean(campaign_keyword, lower=True) if campaign_keyword.strip() else "")
+    if remembered_referrer.strip() and not (visit.channel == CAMPAIGN and visit.campaign_name):
+        remembered = classify("", remembered_referrer, own_hosts)
+        if remembered.channel in (SEARCH, SOCIAL, WEBSITE):
+            return remembered
+    return visit

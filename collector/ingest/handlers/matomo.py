@@ -21,6 +21,7 @@ from collector.ingest.geo import client_ip
 from collector.ingest.handlers.collect import read_body
 from collector.ingest.keys import GEO, MATOMO, METRICS, SERVICES
 from collector.ingest.matomo.consent import MatomoConsent
+from collector.ingest.matomo.orders import OrderClaims
 from collector.ingest.matomo.pipeline import MatomoRequest, MatomoServices, ingest_hit
 from collector.ingest.matomo.salts import SaltStore
 from collector.ingest.matomo.visits import Sessionizer
@@ -45,6 +46,7 @@ async def matomo_ctx(app: web.Application) -> AsyncIterator[None]:
         ingest=services,
         salts=SaltStore(app[STORAGE]),
         sessions=Sessionizer(app[STORAGE], services.hasher),
+        orders=OrderClaims(app[STORAGE], services.hasher),
         consent=MatomoConsent(services.gate),
         geo=app[GEO],
         token_auth=settings.matomo_token_auth,

@@ -31,10 +31,11 @@ CART_UPDATE = 1007
 CONTENT = 1008
 PING = 1009
 PERFORMANCE = 1010
+PRODUCT_VIEW = 1011
 EVENT_NAMES = {
     EVENT: "event", SITE_SEARCH: "site_search", OUTLINK: "outlink", DOWNLOAD: "download", GOAL: "goal",
     ECOMMERCE_ORDER: "ecommerce_order", CART_UPDATE: "cart_update", CONTENT: "content", PING: "ping",
-    PERFORMANCE: "performance",
+    PERFORMANCE: "performance", PRODUCT_VIEW: "product_view",
 }
 PAGEVIEW = 0  # a page view is a row of `pageviews`, not an event
 OTHER = -1  # a custom action (`ca=1`) of a plugin we do not have: accepted, not stored
@@ -47,6 +48,7 @@ MAX_DIMENSION_CHARS = 250
 MAX_JSON_CHARS = 16384
 MAX_ITEMS = 100
 PERFORMANCE_PARAMS = ("pf_net", "pf_srv", "pf_tfr", "pf_dm1", "pf_dm2", "pf_onl")
+MAX_CATEGORIES = 5  # matomo.js's setEcommerceView takes up to five categories (a JSON array in `_pkc`)
 
 _HEX16 = re.compile(r"^[0-9a-fA-F]{16}")
 _PV_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -77,6 +79,7 @@ class Hit:
     pv_id: str = ""
     campaign_name: str = ""
     campaign_keyword: str = ""
+    attribution_referrer: str = ""  # `_ref`: the referrer matomo.js remembered for conversions
     category: str = ""
     action: str = ""
     label: str = ""
@@ -88,6 +91,7 @@ class Hit:
     order: dict[str, Any] = field(default_factory=dict)
     dimensions: dict[str, str] = field(default_factory=dict)
     performance: dict[str, int] = field(default_factory=dict)
+    product: dict[str, Any] = field(default_factory=dict)  # setEcommerceView: sku, name, category, price
     user_agent: str = ""  # the `ua` override, else the header (in memory only)
     client_hints: dict[str, Any] = field(default_factory=dict)
     screen: tuple[int, int] = (0, 0)
@@ -207,6 +211,19 @@ def _order(params: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _product(params: dict[str, str]) -> dict[str, Any]:
+    """The product (or category) page of `setEcommerceView`: `_pks`, `_pkn`, `_pkc`, `_pkp`."""
+    sku, name = params.get("_pks", "").strip(), params.get("_pkn", "").strip()
+    category = params.get("_pkc", "").strip()
+    if not (sku or name or category):
+        return {}
+    categories = _json(category) if category.startswith("[") else None
+    if isinstance(categories, list):
+        category = ", ".join(str(c).strip() for c in categories[:MAX_CATEGORIES] if str(c).strip())
+    return {"sku": sku[:MAX_DIMENSION_CHARS], "name": name[:MAX_DIMENSION_CHARS],
+            "category": category[:MAX_DIMENSION_CHARS], "price": _float(params.get("_pkp"))}
+
+
 def _screen(value: str) -> tuple[int, int]:
     width, _, height = value.partition("x")
     return (max(0, min(_int(width), 65535)), max(0, min(_int(height), 65535)))
@@ -250,10 +267,12 @@ def read_hit(params: dict[str, str], received_ms: int, header_ua: str, referer_h
         pv_id=params["pv_id"] if _PV_ID.match(params.get("pv_id", "")) else "",
         campaign_name=params.get("_rcn", ""),
         campaign_keyword=params.get("_rck", ""),
+        attribution_referrer=params.get("_ref", ""),
         dimensions=_dimensions(params),
         performance={p[3:]: _int(params[p], -1) for p in PERFORMANCE_PARAMS if params.get(p, "") != ""},
         user_agent=params.get("ua") or header_ua,
         client_hints=hints if isinstance(hints := _json(params.get("uadata")), dict) else {},
+        product=_product(params) if kind == PAGEVIEW else {},
         screen=_screen(params.get("res", "")),
         time_ms=request_time(params, received_ms, privileged),
         ip=ip,

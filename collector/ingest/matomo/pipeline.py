@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from collector.core.errors import Forbidden
 from collector.core.sites import Site
-from collector.ingest.attribution import Attribution, campaign_params, classify, hosts_of
+from collector.ingest.attribution import Attribution, campaign_params, classify, conversion_attribution, hosts_of
 from collector.ingest.enrich import Device, is_bot
 from collector.ingest.geo import CountryLookup
 from collector.ingest.masking import clean_url
@@ -23,6 +23,7 @@ from collector.ingest.matomo import SOURCE, matomo_visitor_hash
 from collector.ingest.matomo.consent import SOURCE_REMEMBERED, MatomoConsent, Verdict
 from collector.ingest.matomo.device import describe_hit_device
 from collector.ingest.matomo.hit import ECOMMERCE_ORDER, GOAL, OTHER, SITE_SEARCH, Hit, InvalidHit, read_hit
+from collector.ingest.matomo.orders import OrderClaims
 from collector.ingest.matomo.rows import (
     EVENT_COLUMNS,
     PAGEVIEW_COLUMNS,
@@ -30,10 +31,20 @@ from collector.ingest.matomo.rows import (
     StoredHit,
     event_rows,
     pageview_row,
+    performance_rows,
     visit_row,
 )
 from collector.ingest.matomo.salts import SaltStore
-from collector.ingest.matomo.visits import Arrival, Sessionizer, Visit, local_day, page_for, record_hit
+from collector.ingest.matomo.visits import (
+    Arrival,
+    Sessionizer,
+    Visit,
+    goal_converts,
+    local_day,
+    page_for,
+    record_hit,
+    timings_to_store,
+)
 from collector.ingest.matomo.wire import Params
 from collector.ingest.metrics import DropReason
 from collector.ingest.pipeline import IngestServices, RequestInfo, privacy_signal
@@ -57,6 +68,7 @@ class MatomoServices:
     ingest: IngestServices
     salts: SaltStore
     sessions: Sessionizer
+    orders: OrderClaims
     consent: MatomoConsent
     geo: CountryLookup
     token_auth: str
@@ -147,9 +159,22 @@ def masked_hit(services: MatomoServices, site: Site, hit: Hit, device: Device, c
         order_id=free(hit.order_id),
         order={**hit.order, "items": [{k: free(v) if isinstance(v, str) else v for k, v in item.items()}
                                       for item in hit.order.get("items", [])]} if hit.order else {},
-        dimensions={k: free(v) for k, v in hit.dimensions.items()}, performance=hit.performance, device=device,
+        dimensions={k: free(v) for k, v in hit.dimensions.items()}, performance=hit.performance,
+        product={k: free(v) if isinstance(v, str) else v for k, v in hit.product.items()}, device=device,
         country=country, screen=hit.screen, consent_source=source, user_hash=user_hash,
     )
+
+
+def credited(services: MatomoServices, site: Site, hit: Hit, visit: Visit, anonymous: bool) -> Attribution | None:
+    """The channel a goal conversion or order is credited to (None for other hits): the campaign or
+    referrer matomo.js remembered (`_rcn`/`_rck`, `_ref`), else the visit's own; never a remembered
+    one for an anonymous-only hit."""
+    if hit.kind not in (GOAL, ECOMMERCE_ORDER):
+        return None
+    if anonymous:
+        return visit.attribution
+    return conversion_attribution(visit.attribution, hit.campaign_name, hit.campaign_keyword,
+                                  hit.attribution_referrer, services.site_hosts(site))
 
 
 def _update_visit(visit: Visit, stored: StoredHit, dimensions: dict[str, str]) -> None:
@@ -180,10 +205,9 @@ async def ingest_hit(services: MatomoServices, params: Params, request: MatomoRe
     device = describe_hit_device(hit.user_agent, hit.client_hints)
     country = hit.country or services.geo.country(hit.ip or request.ip)
     stored = masked_hit(services, site, hit, device, country, verdict.source, who.user_hash)
-    attribution: Attribution = classify(
-        stored.url, hit.referrer, services.site_hosts(site),
-        "" if verdict.anonymous else hit.campaign_name, "" if verdict.anonymous else hit.campaign_keyword,
-    )
+    if hit.kind == ECOMMERCE_ORDER and not await services.orders.claim(site.id, hit.order_id):
+        raise InvalidHit(f"non-unique idsite/idorder combination ({hit.idsite}, {stored.order_id})")
+    attribution: Attribution = classify(stored.url, hit.referrer, services.site_hosts(site))
 
     in_url = campaign_params(stored.url)
     arrival = Arrival(hit.time_ms, who.visitor_hash, who.identified, who.fingerprint, attribution, hit.new_visit,
@@ -194,7 +218,10 @@ async def ingest_hit(services: MatomoServices, params: Params, request: MatomoRe
     if page is not None and starts_page:
         page.url, page.title = stored.url, stored.title
     _update_visit(visit, stored, stored.dimensions)
-    record_hit(visit, hit.kind, hit.time_ms, page, stored.revenue if hit.kind in (GOAL, ECOMMERCE_ORDER) else 0.0)
+    converts = hit.kind != GOAL or goal_converts(visit, hit.goal_id, site.matomo_goals_allow_multiple)
+    conversion = credited(services, site, hit, visit, verdict.anonymous) if converts else None
+    record_hit(visit, hit.kind, hit.time_ms, page, stored.revenue if hit.kind in (GOAL, ECOMMERCE_ORDER) else 0.0,
+               converts, hit.goal_id)
 
     pageview_id = page.pageview_id if page is not None else (
         services.ingest.hasher.h64("pageview", site.id, SOURCE, str(visit.session_hash), hit.pv_id) if hit.pv_id
@@ -207,7 +234,11 @@ async def ingest_hit(services: MatomoServices, params: Params, request: MatomoRe
     writer = services.ingest.writer
     if page is not None:
         writer.add("pageviews", PAGEVIEW_COLUMNS, [pageview_row(stored, visit, page, starts_page)])
-    writer.add("events", EVENT_COLUMNS, event_rows(stored, visit, page, pageview_id))
+    events = event_rows(stored, visit, page, pageview_id, conversion)
+    events += performance_rows(stored, visit, timings_to_store(visit, page, stored.performance, starts_page),
+                               pageview_id)
+    if events:
+        writer.add("events", EVENT_COLUMNS, events)
     writer.add("visits", VISIT_COLUMNS, [visit_row(visit)])
     metrics.events_accepted.labels(SOURCE).inc()
     return None

@@ -15,17 +15,20 @@ from typing import Any
 
 import orjson
 
+from collector.ingest.attribution import Attribution
 from collector.ingest.enrich import Device
 from collector.ingest.matomo import SOURCE
 from collector.ingest.matomo.hit import (
     CONTENT,
     DOWNLOAD,
+    ECOMMERCE_ORDER,
     EVENT,
     EVENT_NAMES,
     GOAL,
     OUTLINK,
     PAGEVIEW,
     PERFORMANCE,
+    PRODUCT_VIEW,
     SITE_SEARCH,
 )
 from collector.ingest.matomo.visits import Page, Visit
@@ -58,6 +61,7 @@ class StoredHit:
     order: dict[str, Any]
     dimensions: dict[str, str]
     performance: dict[str, int]
+    product: dict[str, Any]
     device: Device
     country: str
     screen: tuple[int, int]
@@ -95,30 +99,54 @@ def _event_fields(hit: StoredHit) -> tuple[str, str, str, str, float, dict[str, 
     return hit.category, hit.action, hit.label, hit.link, hit.number, data
 
 
-def event_rows(hit: StoredHit, visit: Visit, page: Page | None, pageview_id: int) -> list[tuple[Any, ...]]:
-    """The hit's action (unless it is a page view) and its page-performance timings, if any."""
+def _head(hit: StoredHit, visit: Visit, page: Page | None, pageview_id: int) -> tuple[Any, ...]:
     when = _at(hit.time_ms)
     visitor = page.visitor_hash if page is not None else visit.visitor_hash
     page_num = page.page_num if page is not None else 0
-    head = (visit.site, when.date(), visitor, visit.session_hash, page_num, pageview_id, when, SOURCE)
+    return (visit.site, when.date(), visitor, visit.session_hash, page_num, pageview_id, when, SOURCE)
+
+
+def _row(head: tuple[Any, ...], kind: int, url: str, text: str, link: str, key: str, value: str, num: float,
+         data: dict[str, Any]) -> tuple[Any, ...]:
+    return head + (kind, EVENT_NAMES[kind], url, 0, 0, 0, "", "", text, link, 0, 0, key, value, num,
+                   orjson.dumps(data).decode())
+
+
+def event_rows(hit: StoredHit, visit: Visit, page: Page | None, pageview_id: int,
+               conversion: Attribution | None = None) -> list[tuple[Any, ...]]:
+    """The hit's action (unless it is a page view, or a goal that did not convert again) and the
+    product of a product page view. A goal or order carries the channel it is credited to."""
+    head = _head(hit, visit, page, pageview_id)
     rows = []
-    if hit.kind != PAGEVIEW:
+    if hit.kind != PAGEVIEW and (hit.kind not in (GOAL, ECOMMERCE_ORDER) or conversion is not None):
         key, value, text, link, num, data = _event_fields(hit)
         if hit.kind == CONTENT:
             data["interaction"] = bool(text)
         if hit.dimensions:
             data["dimensions"] = hit.dimensions
-        rows.append(head + (
-            hit.kind, EVENT_NAMES[hit.kind], hit.url, 0, 0, 0, "", "", text, link, 0, 0, key, value, num,
-            orjson.dumps(data).decode(),
-        ))
-    if hit.performance:
-        timings = {name: max(ms, -1) for name, ms in hit.performance.items()}
-        total = float(sum(ms for ms in timings.values() if ms > 0))
-        rows.append(head + (
-            PERFORMANCE, EVENT_NAMES[PERFORMANCE], hit.url, 0, 0, 0, "", "", "", "", 0, 0, "", "", total,
-            orjson.dumps(timings).decode(),
-        ))
+        if conversion is not None:
+            data["attribution"] = {
+                "channel": conversion.channel, "referrer_name": conversion.referrer_name or conversion.referrer_host,
+                "campaign_name": conversion.campaign_name, "campaign_keyword": conversion.campaign_keyword,
+            }
+        rows.append(_row(head, hit.kind, hit.url, text, link, key, value, num, data))
+    if hit.product:
+        product = hit.product
+        rows.append(_row(head, PRODUCT_VIEW, hit.url, product["category"], "", product["sku"], product["name"],
+                         product["price"], {}))
+    return rows
+
+
+def performance_rows(hit: StoredHit, visit: Visit, timings: list[tuple[Page | None, dict[str, int]]],
+                     pageview_id: int) -> list[tuple[Any, ...]]:
+    """One row per page view's timings (visits.timings_to_store decides which and when); `num` is the total."""
+    rows = []
+    for page, found in timings:
+        clean = {name: max(ms, -1) for name, ms in found.items()}
+        total = float(sum(ms for ms in clean.values() if ms > 0))
+        head = _head(hit, visit, page, page.pageview_id if page is not None else pageview_id)
+        rows.append(_row(head, PERFORMANCE, page.url if page is not None and page.url else hit.url, "", "", "", "",
+                         total, clean))
     return rows
 
 

@@ -23,7 +23,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from collector.ingest.attribution import Attribution
 from collector.ingest.matomo import SOURCE
-from collector.ingest.matomo.hit import DOWNLOAD, ECOMMERCE_ORDER, EVENT, GOAL, OUTLINK, PAGEVIEW, SITE_SEARCH
+from collector.ingest.matomo.hit import (
+    DOWNLOAD,
+    ECOMMERCE_ORDER,
+    EVENT,
+    GOAL,
+    OUTLINK,
+    PAGEVIEW,
+    PERFORMANCE,
+    SITE_SEARCH,
+)
 from ingest_schema.hashing import Hasher
 from ingest_schema.storage import Storage
 
@@ -60,6 +69,8 @@ class Page:
     started_ms: int
     url: str = ""
     title: str = ""
+    timings: dict[str, int] = field(default_factory=dict)  # page performance not yet stored (incomplete)
+    timings_stored: bool = False  # the page view's one performance row is written
 
     @property
     def day(self) -> date:
@@ -92,6 +103,7 @@ class Visit:
     dimensions: dict[str, str] = field(default_factory=dict)
     pages: dict[int, Page] = field(default_factory=dict)
     ledgered: set[tuple[int, int]] = field(default_factory=set)  # (page view, visitor hash) with a ledger row
+    converted_goals: set[int] = field(default_factory=set)  # goal ids converted in this visit
 
     @property
     def day(self) -> date:
@@ -225,11 +237,27 @@ class Sessionizer:
         for pageview_id, page_num, visitor_hash, started_ms, url, title in pages:
             page = Page(int(page_num), int(pageview_id), int(visitor_hash), int(started_ms), str(url), str(title))
             visit.pages[page.pageview_id] = page
+        self._load_outcomes(visit, since)
         ordered = sorted(visit.pages.values(), key=lambda p: (p.started_ms, p.page_num))
         if ordered:
             visit.entry, visit.exit = ordered[0], ordered[-1]
         visit.local_day = local_day(visit.started_ms, arrival.zone)
         return visit
+
+
+    def _load_outcomes(self, visit: Visit, since: datetime) -> None:
+        """The restored visit's converted goals and the page views whose timings are stored."""
+        rows = self._storage.query_rows(
+            f"SELECT DISTINCT type, pageview_id, key FROM {self._storage.table('events')} "
+            f"WHERE site = {{site:String}} AND source = '{SOURCE}' AND day >= toDate({{since:DateTime64(3)}}) - 1 "
+            f"AND type IN ({GOAL}, {PERFORMANCE}) AND session_hash = {{session:UInt64}}",
+            {"site": visit.site, "since": since, "session": visit.session_hash},
+        )
+        for kind, pageview_id, key in rows:
+            if kind == GOAL and str(key).lstrip("-").isdigit():
+                visit.converted_goals.add(int(key))
+            elif kind == PERFORMANCE and int(pageview_id) in visit.pages:
+                visit.pages[int(pageview_id)].timings_stored = True
 
 
 def _visit_from_row(site: str, row: tuple[Any, ...]) -> Visit:
@@ -251,14 +279,24 @@ def _visit_from_row(site: str, row: tuple[Any, ...]) -> Visit:
     )
 
 
-def record_hit(visit: Visit, kind: int, time_ms: int, page: Page | None, revenue: float) -> None:
-    """Count one stored hit into its visit (page views are counted when their page starts)."""
+def goal_converts(visit: Visit, goal_id: int, allow_multiple: frozenset[int]) -> bool:
+    """Matomo's rule: a goal converts once per visit unless the goal allows several conversions
+    (GoalManager::recordStandardGoals: `buster` 0 and an ignored duplicate key when allow_multiple = 0)."""
+    return goal_id in allow_multiple or goal_id not in visit.converted_goals
+
+
+def record_hit(visit: Visit, kind: int, time_ms: int, page: Page | None, revenue: float, converts: bool = True,
+               goal_id: int = -1) -> None:
+    """Count one stored hit into its visit (page views are counted when their page starts); a goal
+    that does not convert again only moves the visit's last action time."""
     visit.last_ms = max(visit.last_ms, time_ms)
     if kind in ACTION_KINDS and kind != PAGEVIEW:
         visit.actions += 1
-    if kind in (GOAL, ECOMMERCE_ORDER):
+    if kind in (GOAL, ECOMMERCE_ORDER) and converts:
         visit.goals += 1
         visit.revenue += revenue
+        if kind == GOAL:
+            visit.converted_goals.add(goal_id)
     if page is not None and (visit.exit is None or page.started_ms >= visit.exit.started_ms):
         visit.exit = page
 
@@ -284,3 +322,36 @@ def page_for(hasher: Hasher, visit: Visit, kind: int, pv_id: str, time_ms: int) 
         pageview_id = hasher.h64("pageview", visit.site, SOURCE, str(visit.session_hash), pv_id)
         return visit.pages.get(pageview_id), False
     return visit.exit, False
+
+
+#: matomo.js sends the navigation timings known when the page view is tracked, then the full set with
+#: the page's next hit once the page has loaded; `onl` (the load event) is the last one known.
+LAST_TIMING = "onl"
+
+
+def timings_to_store(visit: Visit, page: Page | None, timings: dict[str, int],
+                     started: bool) -> list[tuple[Page | None, dict[str, int]]]:
+    """Which performance rows to write now, so each page view gets one row, the most complete.
+
+    The timings of a page view are held on its page until they are complete (they include the load
+    event), then stored once; later copies are ignored. When a new page view starts, the incomplete
+    timings of the visit's other pages are stored as they are (their page is left). A hit that
+    belongs to no known page view is stored as it came.
+    """
+    out: list[tuple[Page | None, dict[str, int]]] = []
+    if started:
+        for other in visit.pages.values():
+            if other is not page and other.timings and not other.timings_stored:
+                out.append((other, other.timings))
+                other.timings, other.timings_stored = {}, True
+    if not timings:
+        return out
+    if page is None:
+        return out + [(None, timings)]
+    if page.timings_stored:
+        return out
+    page.timings = {**page.timings, **timings}
+    if LAST_TIMING in page.timings:
+        out.append((page, page.timings))
+        page.timings, page.timings_stored = {}, True
+    return out
