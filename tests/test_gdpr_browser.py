@@ -23,8 +23,10 @@ from aiohttp import web
 
 from collector.identity import matomo_visitor_hash
 from collector.keys import SERVICES, SETTINGS
+from retention.service import execute, validate
 
-from .conftest import DESKTOP_UA, FIXTURES, ROOT, free_port
+from .browser import UploadLog, browser, collector_serving_pages, new_page, wait_until  # noqa: F401  (fixtures)
+from .conftest import DESKTOP_UA, FIXTURES, ROOT, free_port, services
 from .test_matomo import hit, make_site
 from .test_matomo_browser import SNIPPET, Tracked, chromium  # noqa: F401  (fixture)
 
@@ -243,3 +245,47 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
     assert set(erased["remaining"].values()) == {0}
     assert sum(rows_of_visits(collector, CONSENT_SITE, sessions).values()) == 0, "nothing of the visit remains"
     assert {t: collector.count(t, "site = 'consenting'") for t in before} == bystander, "no one else was touched"
+
+
+async def test_gdpr_clarity_js_withdrawal_reaches_the_ledger_only_as_an_anonymous_deny(
+    collector_factory: Any, new_page: Any  # noqa: F811
+) -> None:
+    """What the wire carries when clarity-js is told `consentv2` analytics denied: the granting page
+    view ends with a final beacon that holds no Consent event, then a new page view under new ids
+    starts with Consent 5/0/0. Nothing links the two, so the ledger keeps the grant under the old
+    visitor and an anonymous deny, and no `withdraw` row (README, docs/retention.md); erasing the old
+    visitor removes the grant, and the deny holds nothing about anyone."""
+    collector = await collector_serving_pages(collector_factory)
+    page = await new_page()
+    log = UploadLog().attach(page.context)
+    await page.goto(f"{collector.url}/demo?site=proj123&clarity=1")
+    await page.wait_for_function("window.clarity && window.clarity.v")
+    await page.evaluate("clarity('consentv2', {ad_Storage: 'denied', analytics_Storage: 'granted'})")
+    await page.evaluate("clarity('event', 'before-withdrawal')")
+    assert await wait_until(lambda: collector.count("events", "key = 'before-withdrawal'") == 1)
+    granted_ids = log.uploads[0].document["e"][5:7]
+    await page.evaluate("clarity('consentv2', {analytics_Storage: 'denied'})")
+    assert await wait_until(lambda: any(e[2:5] == [5, 0, 0] for e in log.consent_events()))
+    await page.evaluate("clarity('event', 'after-withdrawal')")
+    assert await wait_until(lambda: any(e[1] == 24 and "after-withdrawal" in e[2:]
+                                        for u in log.uploads for e in u.document.get("a", [])))
+    assert await wait_until(lambda: all(u.status is not None for u in log.uploads))
+    await collector.flush()
+
+    old = [u.document for u in log.uploads if u.document["e"][5:7] == granted_ids]
+    new = [u.document for u in log.uploads if u.document["e"][5:7] != granted_ids]
+    assert old[-1]["e"][9] == 1, "the granting page view ended (its final beacon)"
+    assert all(e[4] == 1 for d in old for e in d.get("a", []) if e[1] == 47), "no denial under the granting ids"
+    assert new and new[0]["e"][7] == 1 and [e[2:5] for e in new[0]["a"] if e[1] == 47] == [[5, 0, 0]]
+    granted_hash = services(collector).hasher.visitor("proj123", granted_ids[0])
+    ledger = collector.rows("SELECT decision, consent_source, visitor_hash, session_hash, pageview_id "
+                            "FROM {db}.consent_ledger ORDER BY ts")
+    assert [(d, s, v) for d, s, v, _, _ in ledger] == [("grant", 5, granted_hash), ("deny", 5, 0)]
+    assert ledger[1][3:] == (0, 0), "the refusal is anonymous"
+    assert collector.count("events", "key = 'after-withdrawal'") == 0, "nothing after the denial is stored"
+
+    report = execute(collector.storage, services(collector).hasher,
+                     validate({"action": "erase", "visitor": granted_ids[0]}, ["proj123"]))
+    assert report["ok"] and report["erased"]["consent_ledger"] == 1 and report["erased"]["events"] >= 1
+    assert collector.rows("SELECT decision, visitor_hash FROM {db}.consent_ledger") == [("deny", 0)]
+    assert sum(collector.count(t) for t in ("pageviews", "events", "playback", "visit_stats")) == 0
