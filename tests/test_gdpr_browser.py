@@ -26,8 +26,8 @@ from collector.keys import SERVICES, SETTINGS
 from retention.service import execute, validate
 
 from .browser import UploadLog, browser, collector_serving_pages, new_page, wait_until  # noqa: F401  (fixtures)
-from .conftest import DESKTOP_UA, FIXTURES, ROOT, free_port, services
-from .test_matomo import hit, make_site
+from .conftest import DESKTOP_UA, FIXTURES, ROOT, free_port, make_site, services
+from .test_matomo import hit
 from .test_matomo_browser import SNIPPET, Tracked, chromium  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
@@ -212,8 +212,8 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
     other = {"idsite": 2, "_id": "0123456789abcdef", "consent": 1, "send_image": 0,
              "url": f"{vendored_site.origin}/x.html"}
     for action in ("other page", "other again"):
-        assert (await hit(collector, {**other, "action_name": action}, Origin=vendored_site.origin,
-                          **{"User-Agent": FIREFOX_UA}))[0] == 204
+        headers = {"Origin": vendored_site.origin, "User-Agent": FIREFOX_UA}
+        assert (await hit(collector, {**other, "action_name": action}, "GET", False, **headers))[0] == 204
     await collector.flush()
 
     own_hash = matomo_visitor_hash(collector.app[SERVICES].hasher, CONSENT_SITE, visitor_id)
