@@ -9,7 +9,6 @@ hit is answered like a stored one (as Matomo answers excluded visits); an invali
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,7 +16,7 @@ from ..attribution import Attribution, campaign_params, classify, conversion_att
 from ..enrich import Device, is_bot
 from ..errors import Forbidden
 from ..geo import CountryLookup
-from ..identity import PageViewKeys
+from ..identity import PageViewKeys, user_id_hash
 from ..masking import clean_url
 from ..metrics import DropReason
 from ..pipeline import IngestServices, RequestInfo, privacy_signal
@@ -130,7 +129,7 @@ async def identify(services: MatomoServices, site: Site, hit: Hit, request: Mato
     fingerprint = hasher.h64("cookieless", salt, site.id, hit.ip or request.ip, hit.user_agent)
     if verdict.anonymous:
         return Identity(fingerprint, False, fingerprint, "")
-    user_hash = hasher.user(site.id, hashlib.sha256(hit.user_id.encode()).hexdigest()) if hit.user_id else ""
+    user_hash = user_id_hash(hasher, site.id, hit.user_id) if hit.user_id else ""
     if not hit.visitor_id:
         return Identity(fingerprint, False, fingerprint, user_hash)
     return Identity(matomo_visitor_hash(hasher, site.id, hit.visitor_id), True, fingerprint, user_hash)
