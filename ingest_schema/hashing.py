@@ -39,6 +39,20 @@ class Hasher:
         )
 
 
+def matomo_visitor_hash(hasher: Hasher, site_id: str, visitor_id: str) -> int:
+    """The stored hash of a Matomo visitor id (the 16-hex `_pk_id` cookie id, `_id` or `cid`).
+
+    Ingest and the retention job both call this one function, so a GDPR request finds what ingest stored.
+    """
+    return hasher.visitor(site_id, "matomo:" + visitor_id.lower()[:16])
+
+
+def user_id_hash(hasher: Hasher, site_id: str, user_id: str) -> str:
+    """The stored hash of a site's own user id given in clear (Matomo `uid`, a GDPR request's id):
+    its SHA-256 hex, as clarity-js sends `identify` ids, then the keyed `Hasher.user` hash."""
+    return hasher.user(site_id, hashlib.sha256(user_id.encode()).hexdigest())
+
+
 @dataclass(frozen=True)
 class PageViewKeys:
     visitor_hash: int

@@ -7,13 +7,13 @@ serialise to JSON and hold counts, never visitor identifiers.
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ingest_schema.hashing import Hasher
+from ingest_schema.hashing import Hasher, matomo_visitor_hash, user_id_hash
 from ingest_schema.storage import Storage
 from ingest_schema.tables import TABLES, VISITOR_TABLES
 from retention.policy import RULES, STALE_CONSENT_SQL
@@ -122,94 +122,129 @@ def run(storage: Storage, dry_run: bool = False, progress: Progress = _no_progre
     return report
 
 
-def visitor_hashes(storage: Storage, hasher: Hasher, site: str, kind: str, visitor: str) -> list[int]:
-    """The stored visitor hashes for one person, hashed exactly as at ingest."""
-    if kind == "clarity":
-        return [hasher.visitor(site, visitor)]
-    if kind == "matomo":
-        return [hasher.visitor(site, "matomo:" + visitor.lower()[:16])]
-    if kind == "user":
-        user_hash = hasher.user(site, hashlib.sha256(visitor.encode()).hexdigest())
-        rows = storage.query_rows(
-            f"SELECT DISTINCT visitor_hash FROM {storage.table('pageviews')} "
-            "WHERE site = {site:String} AND user_hash = {user:String}",
-            {"site": site, "user": user_hash},
-        )
-        return [int(r[0]) for r in rows]
-    raise ValueError(f"kind must be one of {KINDS}")
+@dataclass(frozen=True)
+class Link:
+    """The rows of one person on one site: the visitor hashes their id maps to, the user hash (kind
+    `user`), and every session (a Clarity session, a Matomo visit) in which a row carries one of them.
+
+    A row belongs to the person when it carries one of the hashes or one of the sessions: Matomo stores
+    the hits queued before consent under the daily cookieless hash, and only the visit links them.
+    """
+
+    site: str
+    hashes: tuple[int, ...]
+    user_hash: str
+    sessions: tuple[int, ...]
+
+    def where(self, table: str) -> str:
+        """SQL condition (with the `params()` placeholders) for this person's rows in `table`."""
+        columns = TABLES[table].column_names
+        terms = []
+        if "visitor_hash" in columns:
+            terms.append("visitor_hash IN {hashes:Array(UInt64)}")
+        if "session_hash" in columns:
+            terms.append("session_hash IN {sessions:Array(UInt64)}")
+        if self.user_hash and "user_hash" in columns:
+            terms.append("user_hash = {user:String}")
+        return f"site = {{site:String}} AND ({' OR '.join(terms) or '0'})"
+
+    def params(self) -> dict[str, Any]:
+        return {"site": self.site, "hashes": list(self.hashes), "sessions": list(self.sessions),
+                "user": self.user_hash}
 
 
-def _visitor_where(site: str, hashes: list[int]) -> str:
-    safe_site = site.replace("'", "")
-    return f"site = '{safe_site}' AND visitor_hash IN ({','.join(str(h) for h in hashes) or '0'})"
-
-
-def _sessions(storage: Storage, site: str, hashes: list[int]) -> list[int]:
-    if not hashes:
-        return []
-    rows = storage.query_rows(
-        f"SELECT DISTINCT session_hash FROM {storage.table('pageviews')} WHERE {_visitor_where(site, hashes)} "
-        f"UNION DISTINCT SELECT DISTINCT session_hash FROM {storage.table('playback')} "
-        f"WHERE {_visitor_where(site, hashes)}"
-    )
-    return [int(r[0]) for r in rows]
+def linked_tables() -> tuple[str, ...]:
+    """Every table holding rows of a visitor or a session (from the schema source, so new tables are covered)."""
+    keys = {"visitor_hash", "session_hash"}
+    return tuple(t for t in TABLES if t in VISITOR_TABLES or keys & set(TABLES[t].column_names))
 
 
 def visitor_tables() -> tuple[str, ...]:
-    """Every table keyed by visitor (from the schema source, so new tables are covered)."""
+    """Every table keyed by visitor (kept for callers that scan by visitor hash)."""
     return tuple(t for t in TABLES if t in VISITOR_TABLES or "visitor_hash" in TABLES[t].column_names)
+
+
+def _id_hashes(storage: Storage, hasher: Hasher, site: str, kind: str, visitor: str) -> tuple[list[int], str]:
+    """(visitor hashes, user hash) of the id, hashed with the very functions ingest uses."""
+    if kind == "clarity":
+        return [hasher.visitor(site, visitor)], ""
+    if kind == "matomo":
+        return [matomo_visitor_hash(hasher, site, visitor)], ""
+    if kind == "user":
+        user_hash = user_id_hash(hasher, site, visitor)
+        # a Clarity visitor id is the person's own cookie: all its page views are theirs. Matomo rows may
+        # carry a daily cookieless hash shared by everyone behind one IP and browser, so there only the
+        # visits carrying the user id are linked (through their sessions, below).
+        rows = storage.query_rows(
+            f"SELECT DISTINCT visitor_hash FROM {storage.table('pageviews')} "
+            "WHERE site = {site:String} AND user_hash = {user:String} AND source != 'matomo'",
+            {"site": site, "user": user_hash},
+        )
+        return [int(r[0]) for r in rows], user_hash
+    raise ValueError(f"kind must be one of {KINDS}")
+
+
+def link(storage: Storage, hasher: Hasher, site: str, kind: str, visitor: str) -> Link:
+    """Find the person's sessions: every session in which some row carries one of their hashes."""
+    hashes, user_hash = _id_hashes(storage, hasher, site, kind, visitor)
+    seed = Link(site, tuple(h for h in hashes if h), user_hash, ())
+    selects = [
+        f"SELECT session_hash FROM {storage.table(t)} WHERE {seed.where(t)} AND session_hash != 0"
+        for t in linked_tables() if "session_hash" in TABLES[t].column_names and _exists(storage, t)
+    ]
+    rows = storage.query_rows(" UNION DISTINCT ".join(selects), seed.params()) if selects else []
+    return Link(site, seed.hashes, user_hash, tuple(sorted({int(r[0]) for r in rows})))
+
+
+def _linked_count(storage: Storage, table: str, person: Link) -> int:
+    rows = storage.query_rows(f"SELECT count() FROM {storage.table(table)} WHERE {person.where(table)}",
+                              person.params())
+    return int(rows[0][0])
 
 
 def export_visitor(
     storage: Storage, hasher: Hasher, sites: list[str], kind: str, visitor: str, progress: Progress = _no_progress
 ) -> dict[str, Any]:
     """Every stored row about one person, per table (the answer to an access request)."""
-    tables: dict[str, list[dict[str, Any]]] = {}
+    tables: dict[str, list[dict[str, Any]]] = {t: [] for t in linked_tables()}
+    sessions = 0
     for site in sites:
-        hashes = visitor_hashes(storage, hasher, site, kind, visitor)
-        for table in progress(visitor_tables()):
-            result = storage.client.query(f"SELECT * FROM {storage.table(table)} WHERE {_visitor_where(site, hashes)}")
-            tables.setdefault(table, []).extend(dict(zip(result.column_names, row, strict=True))
-                                                for row in result.result_rows)
-        sessions = _sessions(storage, site, hashes)
-        if sessions:
-            result = storage.client.query(
-                f"SELECT * FROM {storage.table('recordings')} FINAL WHERE site = {{site:String}} "
-                f"AND session_hash IN ({','.join(map(str, sessions))})", parameters={"site": site},
-            )
-            tables.setdefault("recordings", []).extend(
-                dict(zip(result.column_names, row, strict=True)) for row in result.result_rows
-            )
-    return {"action": "export", "kind": kind, "rows": {t: len(r) for t, r in tables.items()}, "tables": tables}
+        person = link(storage, hasher, site, kind, visitor)
+        sessions += len(person.sessions)
+        for table in progress(linked_tables()):
+            result = storage.client.query(f"SELECT * FROM {storage.table(table)} WHERE {person.where(table)}",
+                                          parameters=person.params())
+            tables[table].extend(dict(zip(result.column_names, row, strict=True)) for row in result.result_rows)
+    return {"action": "export", "kind": kind, "sessions": sessions,
+            "rows": {t: len(r) for t, r in tables.items()}, "tables": tables}
 
 
 def erase_visitor(
     storage: Storage, hasher: Hasher, sites: list[str], kind: str, visitor: str, dry_run: bool = False,
     progress: Progress = _no_progress,
 ) -> dict[str, Any]:
-    """Delete every row about one person from every table, then prove zero remain."""
-    erased: dict[str, int] = {}
-    remaining: dict[str, int] = {}
+    """Delete every row about one person from every table, then count again by the same link (0 expected).
+
+    The link (hashes and sessions) is found once, before deleting: counting afterwards by a fresh link
+    would find nothing and prove nothing.
+    """
+    erased = {t: 0 for t in linked_tables()}
+    remaining = dict(erased)
+    sessions = 0
     for site in sites:
-        hashes = visitor_hashes(storage, hasher, site, kind, visitor)
-        sessions = _sessions(storage, site, hashes)
-        for table in progress(visitor_tables()):
-            where = _visitor_where(site, hashes)
-            erased[table] = erased.get(table, 0) + _count(storage, table, where)
-            if not dry_run and hashes:
-                storage.command(f"DELETE FROM {storage.table(table)} WHERE {where}", settings=SYNC)
-            remaining[table] = remaining.get(table, 0) + (_count(storage, table, where) if not dry_run else 0)
-        if sessions:
-            where = f"site = '{site.replace(chr(39), '')}' AND session_hash IN ({','.join(map(str, sessions))})"
-            erased["recordings"] = erased.get("recordings", 0) + _count(storage, "recordings", where)
-            if not dry_run:
-                storage.command(f"DELETE FROM {storage.table('recordings')} WHERE {where}", settings=SYNC)
-            remaining["recordings"] = remaining.get("recordings", 0) + (
-                _count(storage, "recordings", where) if not dry_run else 0
-            )
+        person = link(storage, hasher, site, kind, visitor)
+        sessions += len(person.sessions)
+        for table in progress(linked_tables()):
+            erased[table] += _linked_count(storage, table, person)
+            if dry_run:
+                continue
+            if erased[table]:
+                storage.command(f"DELETE FROM {storage.table(table)} WHERE {person.where(table)}",
+                                parameters=person.params(), settings=SYNC)
+            remaining[table] += _linked_count(storage, table, person)
     return {
-        "action": "erase", "kind": kind, "dry_run": dry_run, "erased": erased, "remaining": remaining,
-        "ok": not any(remaining.values()),
+        "action": "erase", "kind": kind, "dry_run": dry_run, "sessions": sessions, "erased": erased,
+        "remaining": remaining, "ok": not any(remaining.values()),
     }
 
 

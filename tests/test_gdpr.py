@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 
 from collector.ingest.keys import SERVICES
-from ingest_schema.hashing import Hasher
+from ingest_schema.hashing import Hasher, matomo_visitor_hash
 from retention.jobs import visitor_tables
 from retention.service import execute, validate
 from tests.conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, clarity_fixture_names, free_port
@@ -145,3 +145,34 @@ def test_gdpr_erase_and_retention_cli_against_a_running_collector(tmp_path: Path
     stopped = _run_cli(env, "verify")
     assert stopped.returncode == 0, stopped.stdout + stopped.stderr
     assert "via" not in json.loads(stopped.stdout), "with the collector stopped the CLI opens the folder itself"
+
+
+async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_else(collector_factory: Any) -> None:
+    """Hits queued before consent come without an id (the cookieless hash), the user id only on a later
+    hit: the visit links them, so `--kind user` finds and erases all of it."""
+    from tests.test_matomo import SITE_ORIGIN, hit, matomo_site
+
+    collector = await collector_factory(matomo_site())
+    url = f"{SITE_ORIGIN}/shop.html"
+    visit: list[dict[str, Any]] = [{"action_name": "shop", "pv_id": "aaaaaa", "_id": ""},
+             {"e_c": "Video", "e_a": "Play", "pv_id": "aaaaaa", "_id": ""},
+             {"ping": 1, "pv_id": "aaaaaa", "_id": "1234567890abcdef"},
+             {"e_c": "Video", "e_a": "Stop", "pv_id": "aaaaaa", "_id": "1234567890abcdef", "uid": "customer-42"}]
+    for params in visit:
+        assert (await hit(collector, {**params, "url": url, "consent": 1, "send_image": 0}))[0] == 204
+    other_ua = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+    assert (await hit(collector, {"action_name": "other", "url": url, "consent": 1, "send_image": 0,
+                                  "_id": "fedcba0987654321"}, "GET", False, **{"User-Agent": other_ua}))[0] == 204
+    await collector.flush()
+    [(session,)] = collector.rows("SELECT DISTINCT session_hash FROM {db}.visits WHERE user_hash != ''")
+    mine = {t: collector.count(t, f"session_hash = {session}") for t in visitor_tables()}
+    assert mine["pageviews"] and mine["events"] >= 2 and mine["consent_ledger"] >= 2
+    identified = matomo_visitor_hash(collector.app[SERVICES].hasher, "shop", "1234567890abcdef")
+    assert collector.count("events", f"session_hash = {session} AND visitor_hash != {identified}"), (
+        "events stored under the cookieless hash, before the id and the user id were known")
+    others = {t: collector.count(t) - n for t, n in mine.items()}
+    report = execute(collector.storage, collector.app[SERVICES].hasher,
+                     validate({"action": "erase", "kind": "user", "visitor": "customer-42"}, ["shop"]))
+    assert report["ok"] and report["sessions"] == 1
+    assert {t: n for t, n in report["erased"].items() if t in mine} == mine
+    assert {t: collector.count(t) for t in mine} == others and others["pageviews"] == 1

@@ -19,8 +19,8 @@ import orjson
 import pytest
 
 from collector.ingest.keys import SERVICES
-from collector.ingest.matomo import matomo_visitor_hash
 from collector.ingest.matomo.wire import GIF
+from ingest_schema.hashing import matomo_visitor_hash
 from tests.conftest import DESKTOP_UA, MATOMO_FIXTURES, OUTPUT_DIR, make_site
 
 SITE_ORIGIN = "http://127.0.0.1:18081"

@@ -9,7 +9,6 @@ hit is answered like a stored one (as Matomo answers excluded visits); an invali
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -19,7 +18,7 @@ from collector.ingest.attribution import Attribution, campaign_params, classify,
 from collector.ingest.enrich import Device, is_bot
 from collector.ingest.geo import CountryLookup
 from collector.ingest.masking import clean_url
-from collector.ingest.matomo import SOURCE, matomo_visitor_hash
+from collector.ingest.matomo import SOURCE
 from collector.ingest.matomo.consent import SOURCE_REMEMBERED, MatomoConsent, Verdict
 from collector.ingest.matomo.device import describe_hit_device
 from collector.ingest.matomo.hit import ECOMMERCE_ORDER, GOAL, OTHER, SITE_SEARCH, Hit, InvalidHit, read_hit
@@ -48,7 +47,7 @@ from collector.ingest.matomo.visits import (
 from collector.ingest.matomo.wire import Params
 from collector.ingest.metrics import DropReason
 from collector.ingest.pipeline import IngestServices, RequestInfo, privacy_signal
-from ingest_schema.hashing import PageViewKeys
+from ingest_schema.hashing import PageViewKeys, matomo_visitor_hash, user_id_hash
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ async def identify(services: MatomoServices, site: Site, hit: Hit, request: Mato
     fingerprint = hasher.h64("cookieless", salt, site.id, hit.ip or request.ip, hit.user_agent)
     if verdict.anonymous:
         return Identity(fingerprint, False, fingerprint, "")
-    user_hash = hasher.user(site.id, hashlib.sha256(hit.user_id.encode()).hexdigest()) if hit.user_id else ""
+    user_hash = user_id_hash(hasher, site.id, hit.user_id) if hit.user_id else ""
     if not hit.visitor_id:
         return Identity(fingerprint, False, fingerprint, user_hash)
     return Identity(matomo_visitor_hash(hasher, site.id, hit.visitor_id), True, fingerprint, user_hash)
