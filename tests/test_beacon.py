@@ -9,19 +9,16 @@ from typing import Any
 
 import pytest
 
-from tests.browser import (
+from tests.support.browser import (
     UploadLog,
     all_stored_text,
-    browser,
     collector_serving_pages,
     metric,
-    new_page,
-    page_server,
     screenshot,
     stored_rows,
     wait_until,
 )
-from tests.conftest import make_site, services
+from tests.support.collector import make_site, services
 
 pytestmark = pytest.mark.browser
 
@@ -37,7 +34,7 @@ def _demo(collector: Any, path: str = "/demo", **options: str) -> str:
     return collector.url + path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
 
 
-async def _open(new_page: Any, **context_options: Any) -> tuple[Any, UploadLog]:  # noqa: F811
+async def _open(new_page: Any, **context_options: Any) -> tuple[Any, UploadLog]:
     page = await new_page(**context_options)
     return page, UploadLog().attach(page.context)
 
@@ -65,7 +62,7 @@ async def _collect_requests(collector: Any) -> float:
 
 
 async def test_beacon_accept_all_after_nothing_sent_stores_pages_clicks_scroll_and_events(
-    collector_factory: Any, new_page: Any  # noqa: F811
+    collector_factory: Any, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -145,7 +142,7 @@ async def test_beacon_accept_all_after_nothing_sent_stores_pages_clicks_scroll_a
 
 
 async def test_beacon_reject_all_stores_nothing_and_the_refusal_reaches_the_ledger_anonymously(
-    collector_factory: Any, new_page: Any  # noqa: F811
+    collector_factory: Any, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -169,7 +166,7 @@ async def test_beacon_reject_all_stores_nothing_and_the_refusal_reaches_the_ledg
 
 
 async def test_beacon_customise_drives_clarity_js_too_and_the_change_link_withdraws_both(
-    collector_factory: Any, new_page: Any  # noqa: F811
+    collector_factory: Any, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -218,7 +215,7 @@ async def test_beacon_customise_drives_clarity_js_too_and_the_change_link_withdr
 
 
 async def test_beacon_banner_asks_again_after_six_months(
-    collector_factory: Any, new_page: Any  # noqa: F811
+    collector_factory: Any, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -252,7 +249,7 @@ async def test_beacon_banner_asks_again_after_six_months(
 
 
 async def test_browser_banner_is_accessible_keyboard_usable_styleable_and_not_blank(
-    collector_factory: Any, new_page: Any  # noqa: F811
+    collector_factory: Any, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, _ = await _open(new_page)
@@ -302,7 +299,7 @@ async def test_browser_banner_is_accessible_keyboard_usable_styleable_and_not_bl
     ids=["gpc", "dnt"],
 )
 async def test_beacon_honours_gpc_and_dnt_by_sending_nothing(
-    collector_factory: Any, new_page: Any, signal: str  # noqa: F811
+    collector_factory: Any, new_page: Any, signal: str
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -321,7 +318,7 @@ async def test_beacon_honours_gpc_and_dnt_by_sending_nothing(
 
 
 async def test_beacon_cross_origin_site_uploads_with_cors(
-    collector_factory: Any, new_page: Any, page_server: Any  # noqa: F811
+    collector_factory: Any, new_page: Any, page_server: Any
 ) -> None:
     """The website on one origin, the collector on another: the beacon's uploads pass CORS."""
     urls: dict[str, str] = {}

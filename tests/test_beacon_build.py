@@ -13,7 +13,7 @@ import pytest
 
 from collector.ingest.handlers.beacon import client_file
 from collector.ingest.pipeline import consent_categories
-from tests.conftest import DESKTOP_UA, ORIGIN, ROOT
+from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT
 
 BUDGET = 6 * 1024
 

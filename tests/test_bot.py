@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_matomo import SITE_ORIGIN, captured, hit, matomo_site, metric, replay
+from tests.support.matomo import SITE_ORIGIN, captured, hit, matomo_site, metric, replay
 
 BOT_AGENTS = {
     "headless_chrome": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "

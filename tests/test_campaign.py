@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from collector.ingest.attribution import classify
-from tests.test_matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
+from tests.support.matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
 
 CAMPAIGN_URLS = {
     "?mtm_campaign=Spring&mtm_kwd=shoes&mtm_source=news&mtm_medium=email&mtm_content=hero":

@@ -11,7 +11,14 @@ import pytest
 
 from collector.ingest.clarity.dom import read_nodes
 from collector.ingest.clarity.wire import Limits, parse_payload
-from tests.conftest import CLARITY_FIXTURES, DESKTOP_UA, ORIGIN, clarity_fixture, clarity_fixture_names, replay_headers
+from tests.support.collector import (
+    CLARITY_FIXTURES,
+    DESKTOP_UA,
+    ORIGIN,
+    clarity_fixture,
+    clarity_fixture_names,
+    replay_headers,
+)
 
 REFERENCE = {
     json.loads(line)["file"]: json.loads(line)["decoded"]
@@ -130,7 +137,7 @@ async def test_collect_replays_every_consented_fixture_into_rows(loader_collecto
     assert all(h for _, _, h in stored_clicks), "heatmaps need the target selector hash"
 
 
-async def test_collect_playback_rows_replay_in_order_and_decode(loader_collector: Any) -> None:
+async def test_collectplayback_row_ageds_replay_in_order_and_decode(loader_collector: Any) -> None:
     for name in clarity_fixture_names("mutation_"):
         await loader_collector.send(clarity_fixture(name))
     await loader_collector.flush()

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture
+from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture
 
 HEADERS = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
 

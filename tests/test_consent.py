@@ -10,7 +10,14 @@ import orjson
 import pytest
 
 from ingest_schema.hashing import Hasher
-from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, clarity_fixture_names, make_site, stop_collector
+from tests.support.collector import (
+    DESKTOP_UA,
+    ORIGIN,
+    clarity_fixture,
+    clarity_fixture_names,
+    make_site,
+    stop_collector,
+)
 
 DATA_TABLES = ("pageviews", "events", "playback")
 

@@ -20,7 +20,7 @@ from collector.core.keys import SETTINGS
 from dashboards.dataframe import frame, frame_from_storage
 from dashboards.export import CSV_FORMULA_PREFIX, as_document
 from dashboards.queries import PANELS, parse_query, run_panel
-from tests.dashboard_browser import SITE, Analyst, accounts, dashboard_site, log_in, seed, with_token
+from tests.support.dashboard import SITE, Analyst, accounts, dashboard_site, log_in, seed, with_token
 
 pytestmark = pytest.mark.asyncio
 

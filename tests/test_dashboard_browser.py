@@ -12,15 +12,15 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.browser import browser, new_page, screenshot, wait_until  # noqa: F401
-from tests.dashboard_browser import PASSWORD, SITE, accounts, dashboard_site, seed
+from tests.support.browser import screenshot, wait_until
+from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, seed
 
 pytestmark = pytest.mark.asyncio
 PAGE = "/page.html"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
-async def logged_in_page(collector: Any, new_page: Any, target: str) -> tuple[Any, list[str], list[str]]:  # noqa: F811
+async def logged_in_page(collector: Any, new_page: Any, target: str) -> tuple[Any, list[str], list[str]]:
     """A browser page logged in through the real form, landing on `target`; it logs requests and errors."""
     await collector.storage.run(accounts(collector).save_analyst, "analyst", PASSWORD)
     page = await new_page()
@@ -50,7 +50,7 @@ async def api(tab: Any, panel: str, **params: str) -> Any:
     return orjson.loads(text)
 
 
-async def test_dashboard_overview_renders_in_browser(collector_factory: Any, new_page: Any) -> None:  # noqa: F811
+async def test_dashboard_overview_renders_in_browser(collector_factory: Any, new_page: Any) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector)
     page, requests, errors = await logged_in_page(collector, new_page, f"/dashboard/traffic?site={SITE}&period=7d")
@@ -81,7 +81,7 @@ async def test_dashboard_overview_renders_in_browser(collector_factory: Any, new
     assert errors == []
 
 
-async def test_heatmap_renders_over_the_recorded_page(collector_factory: Any, new_page: Any) -> None:  # noqa: F811
+async def test_heatmap_renders_over_the_recorded_page(collector_factory: Any, new_page: Any) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector)
     target = f"/dashboard/heatmaps?site={SITE}&period=7d&page={PAGE}"
@@ -110,7 +110,7 @@ async def test_heatmap_renders_over_the_recorded_page(collector_factory: Any, ne
     assert errors == []
 
 
-async def test_replay_of_a_fixture_recording_renders(collector_factory: Any, new_page: Any) -> None:  # noqa: F811
+async def test_replay_of_a_fixture_recording_renders(collector_factory: Any, new_page: Any) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector)
     recording = collector.rows(

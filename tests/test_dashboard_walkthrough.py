@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 
 from dashboards import frame
-from tests.browser import UploadLog, browser, collector_serving_pages, new_page, screenshot, wait_until  # noqa: F401
-from tests.dashboard_browser import PASSWORD, accounts, with_token
+from tests.support.browser import UploadLog, collector_serving_pages, screenshot, wait_until
+from tests.support.dashboard import PASSWORD, accounts, with_token
 
 pytestmark = pytest.mark.asyncio
 SITE = "proj123"
 TYPED = "jane.doe@example.com"
 
 
-async def visitor_browses_the_demo_site(collector: Any, new_page: Any) -> None:  # noqa: F811
+async def visitor_browses_the_demo_site(collector: Any, new_page: Any) -> None:
     page = await new_page()
     log = UploadLog().attach(page.context)
     await page.goto(f"{collector.url}/demo?site={SITE}&clarity=1&track=0&banner=1")
@@ -44,7 +44,7 @@ async def visitor_browses_the_demo_site(collector: Any, new_page: Any) -> None: 
 
 
 async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
-    collector_factory: Any, new_page: Any  # noqa: F811
+    collector_factory: Any, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     await visitor_browses_the_demo_site(collector, new_page)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from collector.ingest.matomo.device import describe_hit_device
-from tests.test_matomo import SITE_ORIGIN, hit, matomo_site, visits
+from tests.support.matomo import SITE_ORIGIN, hit, matomo_site, visits
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
           "Version/17.5 Mobile/15E148 Safari/604.1")

@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ingest_schema.storage import Storage
-from tests.collector_process import get, port_of, process_env, start_process, stop_process, stored_strings
-from tests.conftest import ORIGIN
-from tests.fuzz_cases import (
+from tests.support.collector import ORIGIN
+from tests.support.fuzz_cases import (
     MATOMO_ORIGIN,
     Case,
     KeepAliveClient,
@@ -30,6 +29,7 @@ from tests.fuzz_cases import (
     matomo_requests,
     raw_collect_bodies,
 )
+from tests.support.process import get, port_of, process_env, start_process, stop_process, stored_strings
 
 #: the weakest masking mode (relaxed keeps words) must still remove e-mails and card numbers
 SITES = f"""

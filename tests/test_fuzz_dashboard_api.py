@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
-from tests.dashboard_browser import SITE, dashboard_site, seed, with_token
+from tests.support.dashboard import SITE, dashboard_site, seed, with_token
 
 pytestmark = pytest.mark.asyncio
 EXAMPLES_PER_OPERATION = 15

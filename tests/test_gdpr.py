@@ -17,7 +17,7 @@ from collector.ingest.keys import SERVICES
 from ingest_schema.hashing import Hasher, matomo_visitor_hash
 from retention.jobs import visitor_tables
 from retention.service import execute, validate
-from tests.conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, clarity_fixture_names, free_port
+from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, clarity_fixture_names, free_port
 
 VISITOR_A = "1wtsa02"  # the default_* page view's clarity user id
 VISITOR_B = "ljdebg"  # the mutation_* page view's

@@ -25,10 +25,10 @@ from collector.core.keys import SETTINGS
 from collector.ingest.keys import SERVICES
 from ingest_schema.hashing import matomo_visitor_hash
 from retention.service import execute, validate
-from tests.browser import UploadLog, browser, collector_serving_pages, new_page, wait_until  # noqa: F401  (fixtures)
-from tests.conftest import DESKTOP_UA, FIXTURES, ROOT, free_port, make_site, services
-from tests.test_matomo import hit
-from tests.test_matomo_browser import SNIPPET, Tracked, chromium  # noqa: F401  (fixture)
+from tests.support.browser import UploadLog, collector_serving_pages, wait_until
+from tests.support.collector import DESKTOP_UA, FIXTURES, ROOT, free_port, make_site, services
+from tests.support.matomo import hit
+from tests.support.matomo_browser import SNIPPET, Tracked
 
 pytestmark = pytest.mark.browser
 
@@ -196,7 +196,7 @@ FLOWS = {"setConsentGiven": matomo_require_consent_flow, "rememberConsentGiven":
 
 @pytest.mark.parametrize("flow", FLOWS)
 async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole(
-    matomo_collector: Any, vendored_site: VendoredSiteServer, chromium: Any, tmp_path: Path, flow: str  # noqa: F811
+    matomo_collector: Any, vendored_site: VendoredSiteServer, chromium: Any, tmp_path: Path, flow: str
 ) -> None:
     collector = matomo_collector
     context = Tracked(await chromium.new_context(user_agent=DESKTOP_UA), collector)
@@ -248,7 +248,7 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
 
 
 async def test_gdpr_clarity_js_withdrawal_reaches_the_ledger_only_as_an_anonymous_deny(
-    collector_factory: Any, new_page: Any  # noqa: F811
+    collector_factory: Any, new_page: Any
 ) -> None:
     """What the wire carries when clarity-js is told `consentv2` analytics denied: the granting page
     view ends with a final beacon that holds no Consent event, then a new page view under new ids

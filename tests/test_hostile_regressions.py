@@ -6,7 +6,7 @@ from typing import Any
 
 import orjson
 
-from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
+from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
 
 HEADERS = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
 

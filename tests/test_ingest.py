@@ -15,8 +15,8 @@ from collector.core.sites import load_sites
 from collector.ingest.keys import METRICS, WRITER
 from ingest_schema import MIGRATIONS, TABLES
 from ingest_schema.storage import Storage
-from tests.conftest import clarity_fixture, clarity_fixture_names, make_site, stop_collector
-from tests.test_ttl import _event_row, _playback_row
+from tests.support.collector import clarity_fixture, clarity_fixture_names, make_site, stop_collector
+from tests.support.rows import event_row_aged, playback_row_aged
 
 
 async def _wait_for(predicate: Any, seconds: float = 10.0) -> bool:
@@ -112,14 +112,14 @@ async def test_ingest_a_busy_table_does_not_starve_the_others(collector: Any) ->
 
     async def busy_producer() -> None:
         while not stop.is_set():
-            writer.add("events", columns, [tuple(_event_row(timedelta(0), 9)) for _ in range(20)])
+            writer.add("events", columns, [tuple(event_row_aged(timedelta(0), 9)) for _ in range(20)])
             await asyncio.sleep(0.001)
 
     producer = asyncio.create_task(busy_producer())
     try:
         await asyncio.sleep(0.05)
         writer.add("playback", TABLES["playback"].column_names[:-1],
-                   [tuple(_playback_row(timedelta(0), 0, 1)[:-1])])
+                   [tuple(playback_row_aged(timedelta(0), 0, 1)[:-1])])
         registry = collector.app[METRICS].registry
         before = registry.get_sample_value("collector_batch_rows_count", {"table": "events"}) or 0
         await asyncio.wait_for(writer.flush(), timeout=60)

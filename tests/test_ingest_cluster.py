@@ -11,7 +11,7 @@ from ingest_schema import TABLES
 from ingest_schema.cluster import LOCAL_SUFFIX, SHARDING_KEYS, cluster_ddl, replicated_engine
 from ingest_schema.render import create_table_ddl
 from ingest_schema.storage import StorageError
-from tests.conftest import make_site, start_collector, stop_collector
+from tests.support.collector import make_site, start_collector, stop_collector
 
 
 def _format(collector: Any, sql: str) -> str:

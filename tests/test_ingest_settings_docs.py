@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collector.core.settings import ENVIRONMENT
-from tests.conftest import ROOT
+from tests.support.collector import ROOT
 
 
 def test_ingest_every_setting_is_documented_in_the_readme() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from collector.ingest.keys import RATE_LIMITER
 from collector.ingest.ratelimit import RateLimiter
-from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, replay_headers, stop_collector
+from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, replay_headers, stop_collector
 
 CLIENT = "203.0.113.7"
 OTHER = "198.51.100.23"

@@ -12,8 +12,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.collector_process import get, port_of, post, process_env, start_process, unique_upload
-from tests.conftest import ORIGIN
+from tests.support.collector import ORIGIN
+from tests.support.process import get, port_of, post, process_env, start_process, unique_upload
 
 TIMEOUT_S = 2
 #: the answer or the close must come within the timeout plus this much (scheduling, a slow CI box)

@@ -9,7 +9,7 @@ import pytest
 
 from collector.core.sites import DEFAULT_SENSITIVE_PARAMS
 from collector.ingest.masking import clean_url, mask_input_value, mask_pii
-from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, stop_collector
+from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, stop_collector
 
 EMAIL = "jane.doe@example.com"
 CARD = "4111 1111 1111 1111"

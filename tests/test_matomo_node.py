@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
-from tests.test_matomo import events_by_type, matomo_site, pageviews, visitor_hash, visits
+from tests.support.collector import ROOT
+from tests.support.matomo import events_by_type, matomo_site, pageviews, visitor_hash, visits
 
 NODE = shutil.which("node") or "node"
 SCRIPT = r"""

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 
 from dashboards.queries import PANELS, parse_query, run_panel
 from ingest_schema.storage import Storage
-from tests.collector_process import port_of, process_env, start_process, stop_process
-from tests.conftest import DESKTOP_UA
-from tests.test_matomo import SITE_ORIGIN, events_by_type, hit, matomo_site, visits
+from tests.support.collector import DESKTOP_UA
+from tests.support.matomo import SITE_ORIGIN, events_by_type, hit, matomo_site, visits
+from tests.support.process import port_of, process_env, start_process, stop_process
 
 VISITOR = "00000000000000a1"
 

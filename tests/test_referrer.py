@@ -8,8 +8,8 @@ import orjson
 import pytest
 
 from collector.ingest.attribution import classify, hosts_of
-from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
-from tests.test_matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
+from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
+from tests.support.matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
 
 PAGE = "https://shop.example/products"
 OWN = hosts_of(frozenset({"https://shop.example", "https://www.shop.example"}))

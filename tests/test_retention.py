@@ -9,7 +9,7 @@ from collector.ingest.keys import SERVICES
 from ingest_schema import TABLES
 from retention import jobs
 from retention.service import execute, validate
-from tests.conftest import clarity_fixture, clarity_fixture_names
+from tests.support.collector import clarity_fixture, clarity_fixture_names
 
 
 async def _ingest(collector: Any, *prefixes: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from collector.core.settings import Settings
 from ingest_schema.hashing import Hasher
-from tests.collector_process import port_of, post, process_env, start_process, stored_visitors, unique_upload
+from tests.support.process import port_of, post, process_env, start_process, stored_visitors, unique_upload
 
 UPLOADS = 4000
 

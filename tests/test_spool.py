@@ -22,7 +22,7 @@ from collector.ingest.keys import WRITER
 from collector.ingest.spool import read_segment
 from ingest_schema.hashing import Hasher
 from ingest_schema.storage import Storage
-from tests.conftest import (
+from tests.support.collector import (
     DESKTOP_UA,
     ORIGIN,
     ROOT,

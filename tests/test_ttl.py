@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 from ingest_schema import TABLES
 from ingest_schema.tables import VISITOR_TABLES
-
-NOW = datetime.now(timezone.utc)
-
-
-def _playback_row(age: timedelta, keep: int, sequence: int) -> list[Any]:
-    ts = NOW - age
-    return ["proj123", ts.date(), 1, 2, 1, 3, ts, sequence, 0, 10, '{"e":[]}', keep]
-
-
-def _event_row(age: timedelta, type_: int) -> list[Any]:
-    ts = NOW - age
-    return ["proj123", ts.date(), 1, 2, 1, 3, ts, "clarity", type_, "click", "u", 1, 2, 0, "h", "", "", "", 0, 0, "",
-            "", 0.0, "[]"]
+from tests.support.rows import NOW, event_row_aged, playback_row_aged
 
 
 def _materialize(collector: Any, table: str) -> None:
@@ -31,11 +19,11 @@ def _materialize(collector: Any, table: str) -> None:
 
 async def test_ttl_playback_expires_after_30_days_unless_kept(collector: Any) -> None:
     rows = [
-        _playback_row(timedelta(days=29), keep=0, sequence=1),
-        _playback_row(timedelta(days=31), keep=0, sequence=2),
-        _playback_row(timedelta(days=31), keep=1, sequence=3),
-        _playback_row(timedelta(days=300), keep=1, sequence=4),
-        _playback_row(timedelta(days=420), keep=1, sequence=5),
+        playback_row_aged(timedelta(days=29), keep=0, sequence=1),
+        playback_row_aged(timedelta(days=31), keep=0, sequence=2),
+        playback_row_aged(timedelta(days=31), keep=1, sequence=3),
+        playback_row_aged(timedelta(days=300), keep=1, sequence=4),
+        playback_row_aged(timedelta(days=420), keep=1, sequence=5),
     ]
     collector.storage.insert("playback", TABLES["playback"].column_names, rows)
     _materialize(collector, "playback")
@@ -45,7 +33,7 @@ async def test_ttl_playback_expires_after_30_days_unless_kept(collector: Any) ->
 async def test_ttl_unkept_recording_is_removed_when_ttl_is_materialised(collector: Any) -> None:
     """A favourite older than 30 days survives; once unmarked, MATERIALIZE TTL removes it."""
     collector.storage.insert(
-        "playback", TABLES["playback"].column_names, [_playback_row(timedelta(days=45), keep=1, sequence=1)]
+        "playback", TABLES["playback"].column_names, [playback_row_aged(timedelta(days=45), keep=1, sequence=1)]
     )
     _materialize(collector, "playback")
     assert collector.count("playback") == 1
@@ -58,7 +46,7 @@ async def test_ttl_unkept_recording_is_removed_when_ttl_is_materialised(collecto
 
 
 async def test_ttl_heatmap_and_analytics_expire_after_13_months(collector: Any) -> None:
-    rows = [_event_row(timedelta(days=d), 9) for d in (1, 360, 380, 400, 700)]
+    rows = [event_row_aged(timedelta(days=d), 9) for d in (1, 360, 380, 400, 700)]
     collector.storage.insert("events", TABLES["events"].column_names, rows)
     _materialize(collector, "events")
     oldest = collector.rows("SELECT min(day) FROM {db}.events")[0][0]

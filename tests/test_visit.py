@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.conftest import stop_collector
-from tests.test_matomo import SITE_ORIGIN, TOKEN, hit, matomo_site, pageviews, visitor_hash, visits
+from tests.support.collector import stop_collector
+from tests.support.matomo import SITE_ORIGIN, TOKEN, hit, matomo_site, pageviews, visitor_hash, visits
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 

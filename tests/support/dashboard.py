@@ -15,9 +15,9 @@ import aiohttp
 
 from collector.core.keys import SETTINGS
 from dashboards.accounts import Accounts
-from tests.conftest import ORIGIN, RunningCollector, clarity_fixture, clarity_fixture_names, make_site
-from tests.test_matomo import SITE_ORIGIN as MATOMO_ORIGIN
-from tests.test_matomo import replay_all
+from tests.support.collector import ORIGIN, RunningCollector, clarity_fixture, clarity_fixture_names, make_site
+from tests.support.matomo import SITE_ORIGIN as MATOMO_ORIGIN
+from tests.support.matomo import replay_all
 
 SITE = "proj123"
 #: Scenarios whose page views carry consent at start (stored in "loader" mode); default, mutation, relaxed,

@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 
 from hypothesis import strategies as st
 
-from tests.conftest import DESKTOP_UA, ORIGIN, clarity_fixture
+from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture
 
 MATOMO_ORIGIN = "http://127.0.0.1:18081"
 

@@ -15,7 +15,7 @@ from typing import Iterator
 import orjson
 
 from ingest_schema.storage import Storage
-from tests.conftest import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, free_port
+from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, free_port
 
 LOADER_SITE = f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n'
 

@@ -1,7 +1,7 @@
 """Headless Chromium from Debian, driven by Playwright for Python (never a downloaded browser).
 
-Reusable by any browser test: `from .browser import browser, new_page  # noqa: F401` brings the
-fixtures; pages get a desktop user agent because the collector drops HeadlessChrome as a bot on
+Its fixtures (`browser`, `new_page`, `page_server`) are registered for every test module by
+tests/conftest.py; pages get a desktop user agent because the collector drops HeadlessChrome as a bot on
 purpose. Also: a log of the uploads a page makes, a collector that serves the /demo pages on its
 own origin, a one-route page server for cross-origin pages, and a screenshot that must not be blank.
 """
@@ -23,7 +23,7 @@ import pytest_asyncio
 from aiohttp import web
 from PIL import Image, ImageStat
 
-from tests.conftest import DESKTOP_UA, OUTPUT_DIR, free_port, make_site
+from tests.support.collector import DESKTOP_UA, OUTPUT_DIR, free_port, make_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
