@@ -186,17 +186,20 @@ def _mask_encoded(part: str, safe: str) -> str:
     return part if masked == decoded else quote(masked, safe=safe + ":@!$'()*+,;~-._")
 
 
-def mask_strings_deep(value: Any, fn: Callable[[str], str]) -> Any:
-    """Apply `fn` to every string inside nested lists and dicts, dict keys included: a structure a
-    client sent (unknown event shapes, custom variables) may carry personal data in its names too."""
+def mask_strings_deep(value: Any, fn: Callable[[str], str], key_fn: Callable[[str], str] | None = None) -> Any:
+    """Apply `fn` to every string inside nested lists, tuples and dicts, dict keys included (with
+    `key_fn` when keys have a structure of their own): a structure a client sent (unknown event
+    shapes, custom variables) may carry personal data in its names too."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, list):
-        return [mask_strings_deep(v, fn) for v in value]
+        return [mask_strings_deep(v, fn, key_fn) for v in value]
     if isinstance(value, tuple):
-        return tuple(mask_strings_deep(v, fn) for v in value)
+        return tuple(mask_strings_deep(v, fn, key_fn) for v in value)
     if isinstance(value, dict):
-        return {mask_strings_deep(k, fn): mask_strings_deep(v, fn) for k, v in value.items()}
+        return {
+            (key_fn or fn)(k) if isinstance(k, str) else k: mask_strings_deep(v, fn, key_fn) for k, v in value.items()
+        }
     return value
 
 

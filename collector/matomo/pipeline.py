@@ -141,6 +141,18 @@ def _field_masks(policy: MaskPolicy, hit: Hit) -> dict[str, Callable[[str], str]
     }
 
 
+def _dimension_key(policy: MaskPolicy) -> Callable[[str], str]:
+    """`cvar.<scope>.<name>`: the name is client text, the prefix ours (masked whole, an e-mail-shaped
+    name would swallow it); a custom dimension's number stays as it is."""
+    def mask(key: str) -> str:
+        parts = key.split(".", 2)
+        if len(parts) == 3 and parts[0] == "cvar":
+            return f"cvar.{parts[1]}.{policy.free(parts[2])}"
+        return policy.free(key)
+
+    return mask
+
+
 def mask_hit(policy: MaskPolicy, hit: Hit) -> Hit:
     """A copy of the hit with every client string masked, whatever field it is in and however deep
     (names of custom variables and dimensions, e-commerce items, ...): structural, so a field
@@ -154,7 +166,7 @@ def mask_hit(policy: MaskPolicy, hit: Hit) -> Hit:
         if isinstance(value, str):
             changes[spec.name] = special.get(spec.name, policy.free)(value)
         elif isinstance(value, (dict, list, tuple)):
-            changes[spec.name] = mask_strings_deep(value, policy.free)
+            changes[spec.name] = mask_strings_deep(value, policy.free, _dimension_key(policy))
     return dataclasses.replace(hit, **changes)
 
 
