@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-
 from tests.collector_process import get, port_of, process_env, start_process, stop_process, stored_strings  # noqa: E402
 from tests.fuzz_cases import Case, KeepAliveClient, all_cases  # noqa: E402
+
 from tests.test_fuzz import SITES  # noqa: E402
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -13,20 +13,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from dashboards.queries import PANELS, parse_query, run_panel
 from ingest_schema.storage import Storage
 from tests.support.collector import DESKTOP_UA
 from tests.support.matomo import SITE_ORIGIN, events_by_type, hit, matomo_site, visits
+from tests.support.matomo_semantics import panel_rows
 from tests.support.process import port_of, process_env, start_process, stop_process
 
 VISITOR = "00000000000000a1"
 
 
-async def panel_rows(collector: Any, name: str, site: str = "shop") -> list[dict[str, Any]]:
-    """A dashboards panel's rows (the query layer behind the HTML, JSON and CSV answers)."""
-    panel = PANELS[name]
-    result = await collector.storage.run(run_panel, collector.storage, panel, parse_query(panel, {"site": site}))
-    return result.records()
 
 
 def order(ec_id: str, revenue: float = 25, visitor: str = VISITOR, **extra: Any) -> dict[str, Any]:

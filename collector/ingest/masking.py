@@ -10,8 +10,8 @@ Three layers, strongest first:
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 BULLET = "•"
 LETTER_MASK = "▪"
@@ -171,18 +171,35 @@ def clean_url(url: str, sensitive: frozenset[str], drop_query: bool = False) -> 
     if fragment and "=" in fragment:
         fragment = "" if drop_query else _clean_pairs(fragment.lstrip("!/?"), sensitive)
     netloc = parts.netloc.rpartition("@")[2]  # user:password@ never kept
-    cleaned = urlunsplit((parts.scheme, netloc, parts.path, query, fragment))
+    path, fragment = _mask_encoded(parts.path, "/"), _mask_encoded(fragment, "/=&?!")
+    cleaned = urlunsplit((parts.scheme, netloc, path, query, fragment))
     return mask_pii(cleaned)
 
 
-def mask_strings_deep(value: Any, fn: Any) -> Any:
-    """Apply `fn` to every string inside nested lists (unknown event shapes)."""
+def _mask_encoded(part: str, safe: str) -> str:
+    """Personal data written percent-encoded in a URL part (`jane%40x.org`, `4111%201111…`) is
+    masked in its decoded form; a part without any stays exactly as it came."""
+    if "%" not in part:
+        return part
+    decoded = unquote(part)
+    masked = mask_pii(decoded)
+    return part if masked == decoded else quote(masked, safe=safe + ":@!$'()*+,;~-._")
+
+
+def mask_strings_deep(value: Any, fn: Callable[[str], str], key_fn: Callable[[str], str] | None = None) -> Any:
+    """Apply `fn` to every string inside nested lists, tuples and dicts, dict keys included (with
+    `key_fn` when keys have a structure of their own): a structure a client sent (unknown event
+    shapes, custom variables) may carry personal data in its names too."""
     if isinstance(value, str):
         return fn(value)
     if isinstance(value, list):
-        return [mask_strings_deep(v, fn) for v in value]
+        return [mask_strings_deep(v, fn, key_fn) for v in value]
+    if isinstance(value, tuple):
+        return tuple(mask_strings_deep(v, fn, key_fn) for v in value)
     if isinstance(value, dict):
-        return {k: mask_strings_deep(v, fn) for k, v in value.items()}
+        return {
+            (key_fn or fn)(k) if isinstance(k, str) else k: mask_strings_deep(v, fn, key_fn) for k, v in value.items()
+        }
     return value
 
 

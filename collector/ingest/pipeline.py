@@ -185,11 +185,12 @@ async def apply_consent(
     return timeline, source
 
 
-def _masked_envelope(payload: Payload, keys: PageViewKeys, url: str) -> list[Any]:
-    """The envelope as stored for replay: client ids replaced by their keyed hashes."""
+def _masked_envelope(payload: Payload, keys: PageViewKeys, url: str, policy: MaskPolicy) -> list[Any]:
+    """The envelope as stored for replay: client ids replaced by their keyed hashes, the version
+    (client text like any other) masked."""
     e = payload.envelope
     return [
-        e.version, e.sequence, e.start, e.duration, e.project_id, format(keys.visitor_hash, "x"),
+        policy.free(e.version), e.sequence, e.start, e.duration, e.project_id, format(keys.visitor_hash, "x"),
         format(keys.session_hash, "x"), e.page_num, e.upload, e.end, e.platform, url,
     ]
 
@@ -234,7 +235,7 @@ async def ingest_clarity(services: IngestServices, body: bytes, request: Request
         consent_source=source or timeline.grant_source,
         attribution=page_attribution(url, analytics, site.origins),
     )
-    stored = orjson.dumps({"e": _masked_envelope(payload, keys, url), "a": analytics, "p": playback})
+    stored = orjson.dumps({"e": _masked_envelope(payload, keys, url, policy), "a": analytics, "p": playback})
     pageview, event_rows, playback_row = payload_rows(ctx, envelope, analytics, playback, payload.wire_bytes, stored)
     writer = services.writer
     writer.add("pageviews", PAGEVIEW_COLUMNS, [pageview])

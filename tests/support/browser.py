@@ -189,11 +189,13 @@ async def page_server() -> AsyncIterator[Callable[[Callable[[], str]], Awaitable
 
 
 def all_stored_text(collector: Any) -> str:
-    """Every String and Array(String) column of every table of the collector's database, as one text."""
+    """Every String, Array/Map/Tuple of String and JSON column of every table of the collector's
+    database (found in system.columns, never listed by hand), as one text."""
     database = collector.storage.database
     parts = []
     for table, column in collector.rows(
-        "SELECT table, name FROM system.columns WHERE database = '{db}' AND type LIKE '%String%'"
+        "SELECT table, name FROM system.columns WHERE database = '{db}' AND "
+        "(type LIKE '%String%' OR type LIKE '%JSON%' OR type LIKE '%Object%')"
     ):
         rows = collector.storage.query_rows(f"SELECT toString(`{column}`) FROM `{database}`.`{table}`")
         parts += [str(row[0]) for row in rows]

@@ -3,6 +3,10 @@
 clarity-js masks in the browser, but a client can be misconfigured or forged: nothing here
 trusts that. Input values are always bullets; text and attributes follow the site's mode;
 personal data patterns and sensitive URL parameters go in every mode.
+
+The masking is structural: fields with a meaning (input values, URLs, page text, user ids) get
+their own treatment, and then every other string of every event, at any depth, keys and names
+included, goes through the site's free-text mask, so a field nobody listed cannot slip past.
 """
 
 from __future__ import annotations
@@ -26,6 +30,17 @@ from ingest_schema.hashing import Hasher
 
 URL_ATTRIBUTES = frozenset({"href", "src", "srcset", "action", "formaction", "poster", "cite", "*b", "background"})
 LABEL_ATTRIBUTES = frozenset({"title", "alt", "aria-label", "label", "content", "summary", "aria-description"})
+#: Strict mode: the only attributes not masked like page text. They carry layout and structure a
+#: replay needs (or clarity-js's own markers, `*O`), not words meant for a reader; URL attributes
+#: are cleaned (query dropped) instead. Everything else (title, alt, aria-*, data-*, placeholder,
+#: event handlers, meta content, ...) becomes bullets. docs/privacy.md explains the choice.
+STRICT_KEPT_ATTRIBUTES = frozenset({
+    "id", "class", "style", "type", "name", "role", "rel", "lang", "dir", "for", "width", "height", "size",
+    "colspan", "rowspan", "span", "tabindex", "hidden", "disabled", "checked", "selected", "multiple",
+    "readonly", "required", "open", "media", "sizes", "charset", "target", "method", "loading", "*o",
+    "viewbox", "xmlns", "d", "fill", "stroke", "stroke-width", "points", "transform", "x", "y", "cx", "cy", "r",
+    "rx", "ry", "x1", "x2", "y1", "y2", "preserveaspectratio", "version",
+})
 DROPPED_EVENTS = frozenset({ev.EXTRACT})
 RAW_TEXT_PARENTS = frozenset({"STYLE"})
 
@@ -81,6 +96,10 @@ class MaskPolicy:
             return hit
         return self._remember(("page", value), self.cut(clean_url(value, self.sensitive_params)))
 
+    def title(self, value: str) -> str:
+        """The page's title: page text in strict mode, free text (personal data masked) otherwise."""
+        return self.text(value) if self.mode == "strict" else self.free(value)
+
     def free(self, value: str) -> str:
         """Free text a page script chose to send (custom events, variables, errors)."""
         hit = self._memo.get(("free", value))
@@ -105,14 +124,17 @@ def _mask_attribute(token: str, policy: MaskPolicy) -> str:
     if not sep:
         return policy.free(token)
     key = name.lower()
+    name = policy.free(name)  # a forged attribute name is client text like any other
     if key == "value":
         masked = bullets(value)
+    elif key in URL_ATTRIBUTES:
+        masked = policy.url(value) if key != "srcset" else policy.free(value)
+    elif policy.mode == "strict" and key not in STRICT_KEPT_ATTRIBUTES:
+        masked = policy.text(value)
     elif key == "placeholder" or key.startswith("data-"):
         masked = policy.free(value) if policy.mode == "relaxed" else bullets(value)
     elif key in LABEL_ATTRIBUTES:
         masked = policy.text(value)
-    elif key in URL_ATTRIBUTES:
-        masked = policy.url(value) if key != "srcset" else policy.free(value)
     else:
         masked = policy.free(value)
     return f"{name}={masked}"
@@ -120,6 +142,7 @@ def _mask_attribute(token: str, policy: MaskPolicy) -> str:
 
 def _mask_node(node: Node, policy: MaskPolicy, parents: dict[int, str]) -> None:
     tag = node.base_tag
+    node.tag = policy.free(node.tag)
     if len(node.numbers) > 1:
         parents[node.id] = tag
     if node.is_text:
@@ -155,14 +178,22 @@ def _at(event: list[Any], index: int, fn: Callable[[str], str]) -> None:
         event[index] = fn(event[index])
 
 
-def _mask_pairs(event: list[Any], fn: Callable[[int | str, str], str]) -> None:
-    """Dimension/Variable layout: key, [values], key, [values], ..."""
+def _mask_pairs(event: list[Any], fn: Callable[[int | str, str], str], free: Callable[[str], str]) -> set[int]:
+    """Dimension/Variable layout: key, [values], key, [values], ...; a string key (a custom tag's
+    name) is client text too. Returns the indexes it masked."""
+    done: set[int] = set()
     for index in range(2, len(event) - 1, 2):
         key, values = event[index], event[index + 1]
         if isinstance(values, list):
-            event[index + 1] = [fn(key, v) if isinstance(v, str) else v for v in values]
+            event[index + 1] = [fn(key, v) if isinstance(v, str) else mask_strings_deep(v, free) for v in values]
         elif isinstance(values, str):
             event[index + 1] = fn(key, values)
+        else:
+            continue
+        if isinstance(key, str):
+            event[index] = free(key)
+        done.update((index, index + 1))
+    return done
 
 
 def _dimension_value(policy: MaskPolicy) -> Callable[[int | str, str], str]:
@@ -171,6 +202,8 @@ def _dimension_value(policy: MaskPolicy) -> Callable[[int | str, str], str]:
             return ""  # never stored: device facts come from the parsed header instead
         if key in (ev.DIM_URL, ev.DIM_REFERRER, 33):
             return policy.page_url(value)
+        if key == ev.DIM_TITLE:
+            return policy.title(value)
         return policy.free(value)
 
     return mask
@@ -187,34 +220,47 @@ def _variable_value(policy: MaskPolicy) -> Callable[[int | str, str], str]:
     return mask
 
 
+def _mask_fields(event: list[Any], policy: MaskPolicy) -> set[int]:
+    """The fields with a meaning of their own, by event type; returns the indexes it masked."""
+    kind = event[1]
+    if kind in (ev.CLICK, ev.CONTEXT_MENU):
+        _at(event, 10, policy.text)
+        _at(event, 11, policy.url)
+        return {10, 11}
+    if kind == ev.INPUT:
+        _at(event, 3, mask_input_value)
+        return {3}
+    if kind == ev.CHANGE:
+        _at(event, 4, mask_input_value)
+        if len(event) > 5:
+            event[5] = ""
+        return {4, 5}
+    if kind == ev.DIMENSION:
+        return _mask_pairs(event, _dimension_value(policy), policy.free)
+    if kind == ev.VARIABLE:
+        return _mask_pairs(event, _variable_value(policy), policy.free)
+    if kind == ev.SCRIPT_ERROR:
+        _at(event, 6, policy.url)
+        return {6}
+    return set()
+
+
 def mask_event(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) -> list[Any] | None:
-    """Masked copy of one event, or None when the event is never stored (Extract)."""
+    """Masked copy of one event, or None when the event is never stored (Extract).
+
+    After the typed fields, every other string (nested, dict keys too) gets the free-text mask:
+    no event type or field is stored unmasked because nobody listed it here."""
     kind = event[1]
     if kind in DROPPED_EVENTS:
         return None
     if kind in ev.DOM_EVENTS:
         return _mask_dom(event, policy, parents)
     event = list(event)
-    if kind in (ev.CLICK, ev.CONTEXT_MENU):
-        _at(event, 10, policy.text)
-        _at(event, 11, policy.url)
-        for index in (17, 18, 19):
-            _at(event, index, policy.free)
-    elif kind == ev.INPUT:
-        _at(event, 3, mask_input_value)
-    elif kind == ev.CHANGE:
-        _at(event, 4, mask_input_value)
-        if len(event) > 5:
-            event[5] = ""
-    elif kind == ev.DIMENSION:
-        _mask_pairs(event, _dimension_value(policy))
-    elif kind == ev.VARIABLE:
-        _mask_pairs(event, _variable_value(policy))
-    elif kind == ev.SCRIPT_ERROR:
-        _at(event, 6, policy.url)
-    if kind in (ev.METRIC, ev.INPUT, ev.CHANGE, ev.DIMENSION, ev.VARIABLE):
-        return event
-    return [mask_strings_deep(v, policy.free) if isinstance(v, (str, list, dict)) else v for v in event]
+    done = _mask_fields(event, policy)
+    return [
+        v if index < 2 or index in done or not isinstance(v, (str, list, dict)) else mask_strings_deep(v, policy.free)
+        for index, v in enumerate(event)
+    ]
 
 
 def mask_events(events: list[list[Any]], policy: MaskPolicy) -> list[list[Any]]:

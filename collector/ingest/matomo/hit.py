@@ -19,6 +19,7 @@ import orjson
 
 from collector.core.errors import PayloadError
 from collector.ingest.geo import normalise_ip
+from collector.ingest.masking import mask_pii
 
 #: Event type codes of Matomo actions in the shared `events` table (Clarity uses codes below 1000).
 EVENT = 1001
@@ -179,18 +180,26 @@ def _kind(params: dict[str, str]) -> int:
     return PAGEVIEW
 
 
+def _cut(text: str, limit: int) -> str:
+    """Matomo's length limit, applied after the personal-data patterns: a cut through the middle of an
+    e-mail or card number would leave a piece no pattern recognises (the rest is masked later)."""
+    return text if len(text) <= limit else mask_pii(text)[:limit]
+
+
 def _dimensions(params: dict[str, str]) -> dict[str, str]:
+    """Custom dimensions and the three scopes of custom variables; names and values are client text,
+    masked with the rest of the hit before storage (pipeline.mask_hit)."""
     found: dict[str, str] = {}
     for key, value in params.items():
         match = _DIMENSION.match(key)
         if match and value.strip():
-            found[match.group(1)] = value.strip()[:MAX_DIMENSION_CHARS]
+            found[match.group(1)] = _cut(value.strip(), MAX_DIMENSION_CHARS)
     for scope, name in (("_cvar", "visit"), ("cvar", "page"), ("e_cvar", "event")):
         cvars = _json(params.get(scope))
         if isinstance(cvars, dict):
             for pair in list(cvars.values())[:20]:
                 if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
-                    found[f"cvar.{name}.{pair[0][:64]}"] = pair[1][:MAX_DIMENSION_CHARS]
+                    found[f"cvar.{name}.{_cut(pair[0], 64)}"] = _cut(pair[1], MAX_DIMENSION_CHARS)
     return found
 
 

@@ -9,15 +9,18 @@ hit is answered like a stored one (as Matomo answers excluded visits); an invali
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any, Callable
 
 from collector.core.errors import Forbidden
 from collector.core.sites import Site
 from collector.ingest.attribution import Attribution, campaign_params, classify, conversion_attribution, hosts_of
+from collector.ingest.clarity.mask import MaskPolicy
 from collector.ingest.enrich import Device, is_bot
 from collector.ingest.geo import CountryLookup
-from collector.ingest.masking import clean_url
+from collector.ingest.masking import clean_url, mask_strings_deep
 from collector.ingest.matomo import SOURCE
 from collector.ingest.matomo.consent import SOURCE_REMEMBERED, MatomoConsent, Verdict
 from collector.ingest.matomo.device import describe_hit_device
@@ -144,22 +147,58 @@ async def identify(services: MatomoServices, site: Site, hit: Hit, request: Mato
     return Identity(matomo_visitor_hash(hasher, site.id, hit.visitor_id), True, fingerprint, user_hash)
 
 
+#: Hit fields that never reach a row or the spool: ids and request facts used in memory (hashed,
+#: parsed, looked up) and dropped. Every other field is client text and is masked.
+UNSTORED_FIELDS = frozenset({"visitor_id", "user_id", "user_agent", "client_hints", "ip", "pv_id", "country"})
+
+
+def _field_masks(policy: MaskPolicy, hit: Hit) -> dict[str, Callable[[str], str]]:
+    """Fields with a meaning of their own; any other string field is free text."""
+    return {
+        "url": policy.page_url, "referrer": policy.page_url, "link": policy.url,
+        "title": policy.title, "label": policy.text if hit.kind == SITE_SEARCH else policy.free,
+    }
+
+
+def _dimension_key(policy: MaskPolicy) -> Callable[[str], str]:
+    """`cvar.<scope>.<name>`: the name is client text, the prefix ours (masked whole, an e-mail-shaped
+    name would swallow it); a custom dimension's number stays as it is."""
+    def mask(key: str) -> str:
+        parts = key.split(".", 2)
+        if len(parts) == 3 and parts[0] == "cvar":
+            return f"cvar.{parts[1]}.{policy.free(parts[2])}"
+        return policy.free(key)
+
+    return mask
+
+
+def mask_hit(policy: MaskPolicy, hit: Hit) -> Hit:
+    """A copy of the hit with every client string masked, whatever field it is in and however deep
+    (names of custom variables and dimensions, e-commerce items, ...): structural, so a field
+    added to `Hit` later is masked without anyone listing it here."""
+    special = _field_masks(policy, hit)
+    changes: dict[str, Any] = {}
+    for spec in dataclasses.fields(hit):
+        if spec.name in UNSTORED_FIELDS:
+            continue
+        value = getattr(hit, spec.name)
+        if isinstance(value, str):
+            changes[spec.name] = special.get(spec.name, policy.free)(value)
+        elif isinstance(value, (dict, list, tuple)):
+            changes[spec.name] = mask_strings_deep(value, policy.free, _dimension_key(policy))
+    return dataclasses.replace(hit, **changes)
+
+
 def masked_hit(services: MatomoServices, site: Site, hit: Hit, device: Device, country: str, source: int,
                user_hash: str) -> StoredHit:
-    """Step 7: every string the client sent goes through the site's masking policy."""
-    policy = services.ingest.mask_policy(site)
-    free = policy.free
+    """Step 7: every string the client sent goes through the site's masking policy (mask_hit)."""
+    hit = mask_hit(services.ingest.mask_policy(site), hit)
     return StoredHit(
-        kind=hit.kind, time_ms=hit.time_ms, url=policy.page_url(hit.url),
-        referrer=policy.cut(clean_url(hit.referrer, site.sensitive_params, drop_query=True)),
-        title=free(hit.title), category=free(hit.category), action=free(hit.action),
-        label=policy.text(hit.label) if hit.kind == SITE_SEARCH else free(hit.label), number=hit.number,
-        link=policy.url(hit.link) if hit.link else "", revenue=hit.revenue, goal_id=hit.goal_id,
-        order_id=free(hit.order_id),
-        order={**hit.order, "items": [{k: free(v) if isinstance(v, str) else v for k, v in item.items()}
-                                      for item in hit.order.get("items", [])]} if hit.order else {},
-        dimensions={k: free(v) for k, v in hit.dimensions.items()}, performance=hit.performance,
-        product={k: free(v) if isinstance(v, str) else v for k, v in hit.product.items()}, device=device,
+        kind=hit.kind, time_ms=hit.time_ms, url=hit.url,
+        referrer=clean_url(hit.referrer, site.sensitive_params, drop_query=True),
+        title=hit.title, category=hit.category, action=hit.action, label=hit.label, number=hit.number,
+        link=hit.link, revenue=hit.revenue, goal_id=hit.goal_id, order_id=hit.order_id, order=hit.order,
+        dimensions=hit.dimensions, performance=hit.performance, product=hit.product, device=device,
         country=country, screen=hit.screen, consent_source=source, user_hash=user_hash,
     )
 
