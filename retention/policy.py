@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ingest_schema.codes import COOKIE_SOURCE, explicit_source_sql
 from ingest_schema.tables import (
     ANALYTICS_MONTHS,
     CONSENT_VALID_DAYS,
@@ -55,11 +56,11 @@ RULES: tuple[Rule, ...] = (
 STALE_CONSENT_SQL = f"""
 SELECT count() FROM (
     SELECT site, visitor_hash, min(started_at) AS first_seen
-    FROM {{pageviews}} WHERE consent_source = 6 GROUP BY site, visitor_hash
+    FROM {{pageviews}} WHERE consent_source = {COOKIE_SOURCE} GROUP BY site, visitor_hash
 ) AS stored
 LEFT JOIN (
     SELECT site, visitor_hash, max(ts) AS granted
-    FROM {{ledger}} WHERE decision = 'grant' AND consent_source NOT IN (0, 6, 7, 255)
+    FROM {{ledger}} WHERE decision = 'grant' AND {explicit_source_sql()}
     GROUP BY site, visitor_hash
 ) AS grants USING (site, visitor_hash)
 WHERE grants.granted < stored.first_seen - INTERVAL {CONSENT_VALID_DAYS} DAY

@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
+from collector.ingest.clarity.consent import consent_categories
 from collector.ingest.handlers.beacon import client_file
-from collector.ingest.pipeline import consent_categories
 from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT
 
 BUDGET = 6 * 1024

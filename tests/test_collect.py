@@ -137,7 +137,7 @@ async def test_collect_replays_every_consented_fixture_into_rows(loader_collecto
     assert all(h for _, _, h in stored_clicks), "heatmaps need the target selector hash"
 
 
-async def test_collectplayback_row_ageds_replay_in_order_and_decode(loader_collector: Any) -> None:
+async def test_collect_playback_rows_replay_in_order_and_decode(loader_collector: Any) -> None:
     for name in clarity_fixture_names("mutation_"):
         await loader_collector.send(clarity_fixture(name))
     await loader_collector.flush()

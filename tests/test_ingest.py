@@ -107,19 +107,17 @@ async def test_ingest_a_busy_table_does_not_starve_the_others(collector: Any) ->
     """Rows keep arriving for one table while a flush runs: the flush still ends and the other
     tables' rows are written (a flush takes a snapshot instead of draining a moving buffer)."""
     writer = collector.app[WRITER]
-    columns = TABLES["events"].column_names
     stop = asyncio.Event()
 
     async def busy_producer() -> None:
         while not stop.is_set():
-            writer.add("events", columns, [tuple(event_row_aged(timedelta(0), 9)) for _ in range(20)])
+            writer.add([event_row_aged(timedelta(0), 9) for _ in range(20)])
             await asyncio.sleep(0.001)
 
     producer = asyncio.create_task(busy_producer())
     try:
         await asyncio.sleep(0.05)
-        writer.add("playback", TABLES["playback"].column_names[:-1],
-                   [tuple(playback_row_aged(timedelta(0), 0, 1)[:-1])])
+        writer.add([playback_row_aged(timedelta(0), 0, 1)])
         registry = collector.app[METRICS].registry
         before = registry.get_sample_value("collector_batch_rows_count", {"table": "events"}) or 0
         await asyncio.wait_for(writer.flush(), timeout=60)

@@ -73,7 +73,7 @@ def matomo_hits() -> list[dict[str, Any]]:
     cvar = orjson.dumps({"1": [text, text], "2": [EMAIL, CARD], "3": [PHONE, "v"]}).decode()
     base = {"_id": "0718293041526374", "consent": 1, "send_image": 0, "url": url, "urlref": link, "action_name": text,
             "uid": EMAIL, "_rcn": text, "_rck": text, "dimension1": text, "dimension2": CARD, "_cvar": cvar,
-            "cvar": cvar, "res": "1280x800", "pf_net": 5, "pf_srv": 7, "pv_id": "abc123"}
+            "cvar": cvar, "res": "1280x800", "pf_net": 5, "pf_srv": 7, "pf_onl": 9, "pv_id": "abc123"}
     item = [text, text, [text, EMAIL], 9.5, 1]
     return [
         base,

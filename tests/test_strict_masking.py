@@ -1,5 +1,5 @@
 """Strict masking: the page title and every attribute outside the short structural allow-list
-(collector/clarity/mask.py STRICT_KEPT_ATTRIBUTES) are masked like page text, on the server.
+(collector/ingest/policy.py STRICT_KEPT_ATTRIBUTES) are masked like page text, on the server.
 
 Shown with the real clarity-js in Chromium on a strict site, with a forged upload for the
 attributes clarity-js itself leaves out (title, alt, aria-label), and with a Matomo page title.

@@ -9,7 +9,8 @@
     │   │   ├── Forbidden       unknown site or origin not allowed (403)
     │   │   └── SlowClient      the body did not arrive within the body timeout (408)
     │   ├── RateLimited         this client IP sent more requests this minute than allowed (429, Retry-After)
-    │   └── Overloaded          the spool is over its disk budget (503 with Retry-After)
+    │   ├── Overloaded          the spool is over its disk budget (503 with Retry-After)
+    │   └── StorageUnavailable  a lookup the pipeline needs (consent, visits) failed (503, Retry-After)
     ├── ConfigError             settings or sites file invalid (refuse to start)
     └── StorageError            ClickHouse unreachable or refused a write
 """
@@ -81,6 +82,17 @@ class Overloaded(Refusal):
     status = 503
     reason = "overloaded"
     retry_after_s = 30
+
+
+class StorageUnavailable(Refusal):
+    """ClickHouse did not answer a lookup an upload needs; nothing was acknowledged, the client retries."""
+
+    status = 503
+    reason = "storage_unavailable"
+    retry_after_s = 30
+
+    def __init__(self, message: str = "storage unavailable") -> None:
+        super().__init__(message)
 
 
 class ConfigError(CollectorError):

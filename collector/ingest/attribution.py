@@ -37,6 +37,15 @@ class Attribution:
     campaign_keyword: str = ""
     campaign_content: str = ""
 
+    def columns(self) -> dict[str, str]:
+        """The attribution columns by name (the field names are the column names)."""
+        return {
+            "channel": self.channel, "referrer_host": self.referrer_host, "referrer_name": self.referrer_name,
+            "campaign_name": self.campaign_name, "campaign_source": self.campaign_source,
+            "campaign_medium": self.campaign_medium, "campaign_keyword": self.campaign_keyword,
+            "campaign_content": self.campaign_content,
+        }
+
     def values(self) -> tuple[str, ...]:
         """Column values in schema order (not `dataclasses.astuple`, which deep-copies: hot path)."""
         return (

@@ -1,4 +1,4 @@
-"""The consent gate (spec/consent-policy.md): may this page view's data be stored, from when?
+"""The consent gate (docs/consent.md): may this page view's data be stored, from when?
 
 A page view's consent is a timeline of decisions (page-relative ms → consented or not). It
 lives in a bounded in-memory cache and, durably, in the consent ledger in ClickHouse, so it
@@ -16,19 +16,19 @@ from typing import Literal
 
 from collector.core.sites import Site
 from collector.ingest.writer import BatchWriter
+from ingest_schema.codes import EXPLICIT_SOURCES, IMPLICIT_SOURCE, explicit_source_sql
 from ingest_schema.hashing import PageViewKeys
+from ingest_schema.rows import LedgerRow
 from ingest_schema.storage import Storage
-from ingest_schema.tables import CONSENT_VALID_DAYS, TABLES
+from ingest_schema.tables import CONSENT_VALID_DAYS
 
-#: Consent sources that are a person's explicit choice (Clarity ConsentSource enum).
-EXPLICIT_SOURCES = frozenset({1, 2, 3, 4, 5} | set(range(100, 103)) | set(range(150, 159)))
-IMPLICIT_SOURCE, COOKIE_SOURCE = 0, 6
 #: How long a "no decision in the ledger" answer is trusted before asking the ledger again
 #: (another collector process may have recorded a grant meanwhile).
 EMPTY_LOOKUP_SECONDS = 30.0
+#: How long a remembered grant found in the ledger is trusted before asking again (it expires after 6 months).
+GRANT_LOOKUP_SECONDS = 3600.0
 
 Verdict = Literal["grant", "withdraw", "deny", "ignore"]
-LEDGER_COLUMNS = TABLES["consent_ledger"].column_names
 
 
 @dataclass
@@ -85,6 +85,8 @@ class ConsentGate:
         #: Latest explicit decision per (site, visitor) seen by this process: a cookie consent on
         #: the next page must not wait for the ledger row to reach ClickHouse.
         self._visitor_decisions: OrderedDict[tuple[str, int], tuple[float, str]] = OrderedDict()
+        #: Recent ledger answers to "has this visitor a recent explicit grant?" (both ingest paths ask).
+        self._ledger_answers: OrderedDict[tuple[str, int], tuple[bool, float]] = OrderedDict()
 
     async def timeline(self, site: Site, keys: PageViewKeys, first_payload: bool) -> ConsentTimeline:
         """The page view's decisions so far: from memory, else from the ledger."""
@@ -143,15 +145,26 @@ class ConsentGate:
         remembered = self._visitor_decisions.get((site.id, visitor_hash))
         if remembered is not None and time.time() - remembered[0] < CONSENT_VALID_DAYS * 86400:
             return remembered[1] == "grant"
+        key = (site.id, visitor_hash)
+        cached = self._ledger_answers.get(key)
+        if cached is not None:
+            granted, checked_at = cached
+            if time.monotonic() - checked_at < (GRANT_LOOKUP_SECONDS if granted else EMPTY_LOOKUP_SECONDS):
+                self._ledger_answers.move_to_end(key)
+                return granted
         since = datetime.now(timezone.utc) - timedelta(days=CONSENT_VALID_DAYS)
         rows = await self._storage.run(
             self._storage.query_rows,
             f"SELECT argMax(decision, ts) FROM {self._storage.table('consent_ledger')} "
             "WHERE site = {site:String} AND visitor_hash = {visitor:UInt64} AND ts >= {since:DateTime64(3)} "
-            "AND ((decision = 'grant' AND consent_source NOT IN (0, 6, 7, 255)) OR decision = 'withdraw')",
+            f"AND ((decision = 'grant' AND {explicit_source_sql()}) OR decision = 'withdraw')",
             {"site": site.id, "visitor": visitor_hash, "since": since},
         )
-        return bool(rows) and rows[0][0] == "grant"
+        granted = bool(rows) and rows[0][0] == "grant"
+        self._ledger_answers[key] = (granted, time.monotonic())
+        while len(self._ledger_answers) > self._cache_size:
+            self._ledger_answers.popitem(last=False)
+        return granted
 
     def verdict(self, site: Site, decision: Decision, timeline: ConsentTimeline) -> Verdict:
         """Rules 1, 2 and 5; a cookie-sourced grant (6) is decided by `recent_explicit_grant`."""
@@ -193,9 +206,11 @@ class ConsentGate:
         denied = decision.categories_denied or (
             (() if decision.analytics else ("analytics",)) + (() if decision.ad else ("marketing",))
         )
-        row = (
-            site.id, datetime.now(timezone.utc), keys.visitor_hash, keys.session_hash, keys.pageview_id,
-            max(0, min(decision.page_time, 2**32 - 1)), ingest_path, verdict, decision.source,
-            int(decision.analytics), int(decision.ad), list(granted), list(denied), site.policy_version,
+        row = LedgerRow(
+            site=site.id, ts=datetime.now(timezone.utc), visitor_hash=keys.visitor_hash,
+            session_hash=keys.session_hash, pageview_id=keys.pageview_id,
+            page_time=max(0, min(decision.page_time, 2**32 - 1)), ingest_path=ingest_path, decision=verdict,
+            consent_source=decision.source, analytics=int(decision.analytics), ad=int(decision.ad),
+            categories_granted=list(granted), categories_denied=list(denied), policy_version=site.policy_version,
         )
-        self._writer.add("consent_ledger", LEDGER_COLUMNS, [row])
+        self._writer.add([row])

@@ -10,7 +10,7 @@ Three layers, strongest first:
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 BULLET = "•"
@@ -201,7 +201,3 @@ def mask_strings_deep(value: Any, fn: Callable[[str], str], key_fn: Callable[[st
             (key_fn or fn)(k) if isinstance(k, str) else k: mask_strings_deep(v, fn, key_fn) for k, v in value.items()
         }
     return value
-
-
-def contains_any(text: str, needles: Iterable[str]) -> bool:
-    return any(n in text for n in needles)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 
 
 class DropReason(str, Enum):
@@ -26,9 +29,39 @@ class DropReason(str, Enum):
     SLOW_CLIENT = "slow_client"
 
 
+class StepTimes(Collector):
+    """Calls and seconds per (path, step), kept as plain sums (a histogram per step would cost more
+    than most steps) and exported as two counters."""
+
+    def __init__(self) -> None:
+        self._sums: dict[tuple[str, str], list[float]] = {}
+
+    def add(self, path: str, step: str, seconds: float) -> None:
+        entry = self._sums.get((path, step))
+        if entry is None:
+            entry = self._sums[(path, step)] = [0.0, 0.0]
+        entry[0] += 1
+        entry[1] += seconds
+
+    def snapshot(self) -> dict[tuple[str, str], tuple[int, float]]:
+        return {key: (int(calls), seconds) for key, (calls, seconds) in self._sums.items()}
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        calls = CounterMetricFamily("collector_ingest_step_calls", "ingest steps run, by path and step",
+                                    labels=["path", "step"])
+        seconds = CounterMetricFamily("collector_ingest_step_seconds", "time spent in each ingest step",
+                                      labels=["path", "step"])
+        for (path, step), (count, total) in self._sums.items():
+            calls.add_metric([path, step], count)
+            seconds.add_metric([path, step], total)
+        return [calls, seconds]
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self.step_times = StepTimes()
+        self.registry.register(self.step_times)
         self.requests = Counter(
             "collector_requests_total", "HTTP requests by route and status", ["route", "status"], registry=self.registry
         )

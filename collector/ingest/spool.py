@@ -54,8 +54,15 @@ class Block:
     data: bytes
 
 
+def _as_tuple(value: Any) -> Any:
+    """orjson serialises tuples, not their subclasses: named rows (ingest_schema.rows) come here."""
+    if isinstance(value, tuple):
+        return tuple(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
 def rows_json(rows: list[tuple[Any, ...]]) -> bytes:
-    return b"".join([orjson.dumps(row, option=JSON_OPTIONS) + b"\n" for row in rows])
+    return b"".join([orjson.dumps(row, default=_as_tuple, option=JSON_OPTIONS) + b"\n" for row in rows])
 
 
 def encode_record(record: Record) -> bytes:
@@ -216,17 +223,15 @@ class Spool:
         self._current.size += written
         self._current.rows += rows
 
-    async def seal(self, force: bool = False, by_age: bool = True) -> None:
-        """Close the current segment when it is big enough or (with `by_age`) old enough, or always
-        with `force`. The writer turns `by_age` off while ClickHouse refuses inserts, so an outage
-        fills a few large segments instead of many small ones."""
+    async def seal(self, force: bool = False) -> None:
+        """Close the current segment when it is big enough or old enough, or always with `force`."""
         if force:
             await self._commit()
         async with self._lock:
             current = self._current
             if current is None:
                 return
-            old = by_age and time.monotonic() - current.opened_at >= self.seal_after_s
+            old = time.monotonic() - current.opened_at >= self.seal_after_s
             if not force and current.size < self.segment_bytes and not old:
                 return
             self._handle.close()

@@ -12,16 +12,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
 
 from collector.ingest.metrics import Metrics
 from collector.ingest.spool import Block, Segment, Spool, read_segment
-from ingest_schema import TABLES
+from ingest_schema.rows import ROW_TABLES, Row
 from ingest_schema.storage import Storage, StorageError
 
 log = logging.getLogger(__name__)
 
-Row = tuple[Any, ...]
 MAX_BACKOFF_S = 30.0
 
 
@@ -32,25 +30,20 @@ class BatchWriter:
         self.spool = spool
         self._batch_rows = batch_rows
         self._interval = interval_ms / 1000
-        self._columns: dict[str, tuple[str, ...]] = {}
         self._drain_lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
 
-    def add(self, table: str, columns: Sequence[str], rows: list[Row]) -> None:
-        """Queue rows (tuples in `columns` order) for `table`; durable once `committed()` returns."""
+    def add(self, rows: Sequence[Row]) -> None:
+        """Queue named rows of one table (ingest_schema.rows); durable once `committed()` returns."""
         if not rows:
             return
-        known = self._columns.get(table)
-        if known is None:
-            unknown = set(columns) - set(TABLES[table].column_names)
-            if unknown:
-                raise ValueError(f"{table} has no columns {sorted(unknown)}")
-            known = self._columns[table] = tuple(columns)
-        elif known != tuple(columns):
-            raise ValueError(f"rows for {table} must use one column order")
-        self.spool.add((table, known, rows))
+        row_type = type(rows[0])
+        table = ROW_TABLES.get(row_type)
+        if table is None or any(type(row) is not row_type for row in rows):
+            raise TypeError(f"rows must all be one of {sorted(t.__name__ for t in ROW_TABLES)}")
+        self.spool.add((table, row_type._fields, list(rows)))
         if self.spool.current_rows >= self._batch_rows:
             self._wake.set()
 

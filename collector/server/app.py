@@ -16,14 +16,15 @@ import retention.http
 from collector.core.keys import HASHER, PENDING_WRITES, SETTINGS, SITES, STORAGE
 from collector.core.settings import Settings
 from collector.core.sites import SiteRegistry, load_sites
+from collector.ingest.clarity.pipeline import collect_steps
 from collector.ingest.clarity.wire import Limits
 from collector.ingest.consent import ConsentGate
 from collector.ingest.geo import CountryLookup
 from collector.ingest.handlers import beacon, collect, matomo
-from collector.ingest.keys import GEO, METRICS, RATE_LIMITER, SERVICES, WRITER
+from collector.ingest.keys import COLLECT_STEPS, GEO, METRICS, RATE_LIMITER, SERVICES, WRITER
 from collector.ingest.metrics import Metrics
-from collector.ingest.pipeline import IngestServices
 from collector.ingest.ratelimit import RateLimiter
+from collector.ingest.services import IngestServices
 from collector.ingest.spool import Spool
 from collector.ingest.writer import BatchWriter
 from collector.server.guards import body_deadline, rate_limit, security_headers
@@ -62,10 +63,10 @@ async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
         gate=ConsentGate(app[STORAGE], writer, settings.consent_cache_size),
         writer=writer,
         metrics=app[METRICS],
-        limits=Limits(settings.max_decompressed_bytes, settings.max_events),
         max_string_chars=settings.max_string_chars,
         drop_bots=settings.drop_bots,
     )
+    app[COLLECT_STEPS] = collect_steps(app[SERVICES], Limits(settings.max_decompressed_bytes, settings.max_events))
     writer.start()
     yield
     await writer.close()

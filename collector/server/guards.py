@@ -16,9 +16,9 @@ from collector.core.errors import BadEnvelope, RateLimited, Refusal, SlowClient,
 from collector.core.keys import SETTINGS, SITES
 from collector.ingest.cors import origin_allowed_anywhere
 from collector.ingest.geo import client_ip
-from collector.ingest.handlers.collect import refusal
 from collector.ingest.keys import METRICS, RATE_LIMITER
 from collector.ingest.metrics import DropReason
+from collector.ingest.request import refusal
 
 #: tracking endpoints and their metric route; GET /js/ without a query serves matomo.js, not a hit
 TRACKING_ROUTES = {

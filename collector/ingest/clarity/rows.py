@@ -13,15 +13,11 @@ from typing import Any
 import orjson
 
 from collector.ingest.attribution import Attribution, classify, hosts_of
-from collector.ingest.clarity import events as ev
 from collector.ingest.clarity.wire import Envelope
 from collector.ingest.enrich import Device
-from ingest_schema import TABLES
+from ingest_schema import codes as ev
 from ingest_schema.hashing import PageViewKeys
-
-PAGEVIEW_COLUMNS = TABLES["pageviews"].column_names
-EVENT_COLUMNS = TABLES["events"].column_names
-PLAYBACK_COLUMNS = tuple(c for c in TABLES["playback"].column_names if c != "keep")
+from ingest_schema.rows import EventRow, PageviewRow, PlaybackRow
 
 
 @dataclass
@@ -92,7 +88,16 @@ def page_attribution(url: str, analytics: list[list[Any]], origins: frozenset[st
     return classify(url, referrer, hosts_of(origins))
 
 
-def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> tuple[Any, ...]:
+@dataclass(frozen=True)
+class PayloadRows:
+    """What one payload adds: its page view's row (merged by key), its events, its playback."""
+
+    pageview: PageviewRow
+    events: list[EventRow]
+    playback: PlaybackRow | None
+
+
+def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> EventRow:
     """One analytics event; clicks keep page coordinates and the target hash for heatmaps."""
     kind = event[1]
     f = event if len(event) >= 20 else event + _PAD[: 20 - len(event)]
@@ -121,19 +126,20 @@ def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> tuple
         key, num = str(_i(f[2])), float(_i(f[4]))
     when = datetime.fromtimestamp((ctx.page_start_ms + event[0]) / 1000, tz=timezone.utc)
     keys = ctx.keys
-    return (
-        ctx.site, when.date(), keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, when,
-        ctx.source, kind, ev.event_name(kind), ctx.url, x, y, target, target_hash, tag, text, link,
-        min(max(doc[0], 0), _UINT32), min(max(doc[1], 0), _UINT32), key, value, num,
-        orjson.dumps(event[2:]).decode(),
+    return EventRow(
+        site=ctx.site, day=when.date(), visitor_hash=keys.visitor_hash, session_hash=keys.session_hash,
+        page_num=keys.page_num, pageview_id=keys.pageview_id, ts=when, source=ctx.source, type=kind,
+        name=ev.event_name(kind), url=ctx.url, x=x, y=y, target=target, target_hash=target_hash, target_tag=tag,
+        text=text, link=link, doc_width=min(max(doc[0], 0), _UINT32), doc_height=min(max(doc[1], 0), _UINT32),
+        key=key, value=value, num=num, data=orjson.dumps(event[2:]).decode(),
     )
 
 
 def payload_rows(
     ctx: PageContext, envelope: Envelope, analytics: list[list[Any]], playback: list[list[Any]], wire_bytes: int,
     masked_payload: bytes,
-) -> tuple[tuple[Any, ...], list[tuple[Any, ...]], tuple[Any, ...] | None]:
-    """(page-view row, event rows, playback row) for one payload."""
+) -> PayloadRows:
+    """The page-view row, the event rows and the playback row of one payload."""
     doc_width = doc_height = screen_w = screen_h = viewport_h = scroll_bottom = clicks = 0
     referrer = title = user_hash = ""
     for event in sorted(analytics + [e for e in playback if e[1] == ev.DOCUMENT], key=lambda e: e[0]):
@@ -166,15 +172,19 @@ def payload_rows(
     first, last = _when(ctx, min(times)), _when(ctx, max(max(times), envelope.start + envelope.duration))
     day = _when(ctx, 0).date()
     keys = ctx.keys
-    pageview = (
-        ctx.site, day, keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, ctx.source, first,
-        last, ctx.url, referrer, title, ctx.device.browser, ctx.device.os, ctx.device.device, ctx.country,
-        _clamp(screen_w, 0, 65535), _clamp(screen_h, 0, 65535), _clamp(doc_height, 0, 2**32 - 1),
-        _clamp(scroll_bottom, 0, 2**32 - 1), clicks, len(analytics) + len(playback), 1, envelope.end,
-        ctx.consent_source, user_hash, *ctx.attribution.values(),
+    pageview = PageviewRow(
+        site=ctx.site, day=day, visitor_hash=keys.visitor_hash, session_hash=keys.session_hash,
+        page_num=keys.page_num, pageview_id=keys.pageview_id, source=ctx.source, started_at=first, last_at=last,
+        url=ctx.url, referrer=referrer, title=title, browser=ctx.device.browser, os=ctx.device.os,
+        device=ctx.device.device, country=ctx.country, screen_width=_clamp(screen_w, 0, 65535),
+        screen_height=_clamp(screen_h, 0, 65535), doc_height=_clamp(doc_height, 0, _UINT32),
+        scroll_bottom=_clamp(scroll_bottom, 0, _UINT32), clicks=clicks, events=len(analytics) + len(playback),
+        payloads=1, ended=envelope.end, consent_source=ctx.consent_source, user_hash=user_hash,
+        **ctx.attribution.columns(),
     )
-    playback_row = (
-        ctx.site, day, keys.visitor_hash, keys.session_hash, keys.page_num, keys.pageview_id, first,
-        envelope.sequence, envelope.end, wire_bytes, masked_payload.decode(),
+    playback_row = PlaybackRow(
+        site=ctx.site, day=day, visitor_hash=keys.visitor_hash, session_hash=keys.session_hash,
+        page_num=keys.page_num, pageview_id=keys.pageview_id, ts=first, sequence=envelope.sequence,
+        is_end=envelope.end, wire_bytes=wire_bytes, payload=masked_payload.decode(),
     )
-    return pageview, rows, playback_row
+    return PayloadRows(pageview, rows, playback_row)

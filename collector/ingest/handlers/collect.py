@@ -10,68 +10,39 @@ import logging
 
 from aiohttp import web
 
-from collector.core.errors import Overloaded, PayloadError, Refusal, TooLarge, http_status
+from collector.core.errors import Overloaded, PayloadError, StorageUnavailable
 from collector.core.keys import SETTINGS
-from collector.ingest.cors import add_cors_headers, origin_allowed_anywhere, preflight_response
-from collector.ingest.geo import client_ip
-from collector.ingest.keys import GEO, METRICS, SERVICES
+from collector.ingest.clarity.pipeline import ClarityUpload
+from collector.ingest.cors import add_cors_headers, preflight_response
+from collector.ingest.keys import COLLECT_STEPS, GEO, METRICS, SERVICES
 from collector.ingest.metrics import DropReason
-from collector.ingest.pipeline import RequestInfo, ingest_clarity, now_ms
+from collector.ingest.request import cors_allowed, ensure_room, ingest_request, read_body, refusal
+from ingest_schema.storage import StorageError
 
 log = logging.getLogger(__name__)
-
-
-def request_info(request: web.Request) -> RequestInfo:
-    """The request as the pipeline sees it: the country is looked up here and the IP forgotten."""
-    headers = request.headers
-    ip = client_ip(request.remote, headers, request.app[SETTINGS].client_ip_header)
-    return RequestInfo(
-        origin=headers.get("Origin", ""),
-        user_agent=headers.get("User-Agent", ""),
-        gpc=headers.get("Sec-GPC", "").strip() == "1",
-        dnt=headers.get("DNT", "").strip() == "1",
-        received_ms=now_ms(),
-        country=request.app[GEO].country(ip),
-    )
-
-
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The body, at most `limit` bytes. The `body_deadline` guard has read it already (within the body
-    timeout and the app's size cap), so this returns aiohttp's cached copy."""
-    body = await request.read()
-    if len(body) > limit:
-        raise TooLarge(f"body over {limit} bytes")
-    return body
-
-
-def refusal(error: Refusal, origin: str, cors_ok: bool) -> web.Response:
-    response = web.Response(status=http_status(error), text=str(error)[:200] or error.reason,
-                            content_type="text/plain")
-    if error.retry_after_s is not None:
-        response.headers["Retry-After"] = str(error.retry_after_s)
-    if cors_ok:
-        add_cors_headers(response, origin)
-    return response
 
 
 async def collect(request: web.Request) -> web.Response:
     app = request.app
     services, metrics = app[SERVICES], app[METRICS]
-    info = request_info(request)
-    cors_ok = bool(info.origin) and origin_allowed_anywhere(services.sites, info.origin)
+    upload = ingest_request(request, app[SETTINGS].client_ip_header, app[GEO])
+    cors_ok = cors_allowed(upload, services.sites)
     try:
-        if not services.writer.has_room():
-            raise Overloaded("spool full: ClickHouse is not keeping up")
+        ensure_room(services.writer)
         body = await read_body(request, app[SETTINGS].max_body_bytes)
-        await ingest_clarity(services, body, info)
+        await app[COLLECT_STEPS].run(ClarityUpload(body, upload))
         await services.writer.committed()
     except (PayloadError, Overloaded) as error:
         metrics.drop(DropReason(error.reason))
         metrics.requests.labels("collect", str(error.status)).inc()
-        return refusal(error, info.origin, cors_ok)
+        return refusal(error, upload.origin, cors_ok)
+    except StorageError as exc:
+        log.error("upload not stored: %s", exc)
+        metrics.requests.labels("collect", "503").inc()
+        return refusal(StorageUnavailable(), upload.origin, cors_ok)
     response = web.Response(status=204)
     if cors_ok:
-        add_cors_headers(response, info.origin)
+        add_cors_headers(response, upload.origin)
     metrics.requests.labels("collect", "204").inc()
     return response
 

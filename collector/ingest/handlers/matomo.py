@@ -1,6 +1,6 @@
 """Matomo's tracking API (`/matomo.php`, `/piwik.php`) and our `_paq` tracker (`/matomo.js`, `/piwik.js`).
 
-Replies as Matomo does (spec/matomo-tracking-api.md §1.4): 204 when `send_image=0`, else the 1×1
+Replies as Matomo does (docs/matomo.md): 204 when `send_image=0`, else the 1×1
 GIF; bulk requests get `{"status":"success","tracked":N,"invalid":M}` or 204. Hits that are not
 stored (no consent, bots, excluded) are answered like stored ones; what Matomo refuses gets a 4xx
 with a short reason. CORS: only origins a site lists are echoed, with credentials.
@@ -14,20 +14,18 @@ from typing import AsyncIterator
 
 from aiohttp import web
 
-from collector.core.errors import Overloaded, PayloadError, Refusal, http_status
+from collector.core.errors import Overloaded, PayloadError, StorageUnavailable
 from collector.core.keys import SETTINGS, STORAGE
-from collector.ingest.cors import add_cors_headers, origin_allowed_anywhere, preflight_response
-from collector.ingest.geo import client_ip
-from collector.ingest.handlers.collect import read_body
-from collector.ingest.keys import GEO, MATOMO, METRICS, SERVICES
+from collector.ingest.cors import add_cors_headers, preflight_response
+from collector.ingest.keys import GEO, MATOMO, MATOMO_STEPS, METRICS, SERVICES
 from collector.ingest.matomo.consent import MatomoConsent
 from collector.ingest.matomo.orders import OrderClaims
-from collector.ingest.matomo.pipeline import MatomoRequest, MatomoServices, ingest_hit
+from collector.ingest.matomo.pipeline import MatomoHit, MatomoServices, hit_steps
 from collector.ingest.matomo.salts import SaltStore
 from collector.ingest.matomo.visits import Sessionizer
 from collector.ingest.matomo.wire import ABOUT, bulk_response, hit_response, parse_request
 from collector.ingest.metrics import DropReason
-from collector.ingest.pipeline import RequestInfo, now_ms
+from collector.ingest.request import IngestRequest, cors_allowed, ensure_room, ingest_request, read_body, refusal
 from ingest_schema.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -52,66 +50,38 @@ async def matomo_ctx(app: web.Application) -> AsyncIterator[None]:
         token_auth=settings.matomo_token_auth,
         max_hits=settings.max_events,
     )
+    app[MATOMO_STEPS] = hit_steps(app[MATOMO])
     yield
 
 
-def _is_prefetch(request: web.Request) -> bool:
-    headers = request.headers
-    purpose = (headers.get("X-Purpose", "") + headers.get("Purpose", "") + headers.get("Sec-Purpose", "")).lower()
-    return "preview" in purpose or "prefetch" in purpose or headers.get("X-Moz", "").lower() == "prefetch"
-
-
-def matomo_request(request: web.Request) -> MatomoRequest:
-    headers = request.headers
-    info = RequestInfo(
-        origin=headers.get("Origin", ""),
-        user_agent=headers.get("User-Agent", ""),
-        gpc=headers.get("Sec-GPC", "").strip() == "1",
-        dnt=headers.get("DNT", "").strip() == "1",
-        received_ms=now_ms(),
-    )
-    ip = client_ip(request.remote, headers, request.app[SETTINGS].client_ip_header)
-    return MatomoRequest(info=info, ip=ip, referer=headers.get("Referer", ""), prefetch=_is_prefetch(request))
-
-
-def _with_cors(response: web.Response, request: web.Request, origin: str) -> web.Response:
-    if origin and origin_allowed_anywhere(request.app[SERVICES].sites, origin):
-        add_cors_headers(response, origin)
-    return response
-
-
-def _refusal(error: Refusal) -> web.Response:
-    response = web.Response(status=http_status(error), text=str(error)[:200] or error.reason,
-                            content_type="text/plain")
-    if error.retry_after_s is not None:
-        response.headers["Retry-After"] = str(error.retry_after_s)
+def _with_cors(response: web.Response, request: web.Request, upload: IngestRequest) -> web.Response:
+    if cors_allowed(upload, request.app[SERVICES].sites):
+        add_cors_headers(response, upload.origin)
     return response
 
 
 async def track(request: web.Request) -> web.Response:
     app = request.app
-    services, metrics = app[MATOMO], app[METRICS]
-    matomo = matomo_request(request)
-    origin = matomo.info.origin
+    services, metrics, steps = app[MATOMO], app[METRICS], app[MATOMO_STEPS]
+    upload = ingest_request(request, app[SETTINGS].client_ip_header, app[GEO])
     try:
-        if not services.ingest.writer.has_room():
-            raise Overloaded("spool full: ClickHouse is not keeping up")
+        ensure_room(services.ingest.writer)
         body = await read_body(request, app[SETTINGS].max_body_bytes)
         tracking = parse_request(request.rel_url.raw_query_string, body, services.max_hits)
     except (PayloadError, Overloaded) as error:
         metrics.drop(DropReason(error.reason))
         metrics.requests.labels("matomo", str(error.status)).inc()
-        return _with_cors(_refusal(error), request, origin)
+        return _with_cors(refusal(error, upload.origin, False), request, upload)
     if not tracking.hits:
         if request.method == "GET":
             return web.Response(text=ABOUT, content_type="text/html")
-        return _with_cors(web.Response(status=400, text="no tracking parameters"), request, origin)
+        return _with_cors(web.Response(status=400, text="no tracking parameters"), request, upload)
     try:
         if tracking.bulk:
             tracked = invalid = 0
             for params in tracking.hits:
                 try:
-                    await ingest_hit(services, params, matomo)
+                    await steps.run(MatomoHit(params, upload))
                     tracked += 1
                 except PayloadError as error:
                     metrics.drop(DropReason(error.reason), unit="hit")
@@ -119,21 +89,22 @@ async def track(request: web.Request) -> web.Response:
             response = bulk_response(tracking, tracked, invalid)
         else:
             try:
-                await ingest_hit(services, tracking.hits[0], matomo)
+                await steps.run(MatomoHit(tracking.hits[0], upload))
             except PayloadError as error:
                 metrics.drop(DropReason(error.reason))
                 metrics.requests.labels("matomo", str(error.status)).inc()
-                return _with_cors(_refusal(error), request, origin)
+                return _with_cors(refusal(error, upload.origin, False), request, upload)
             response = hit_response(tracking.send_image)
         await services.ingest.writer.committed()  # acknowledged only once the rows are in the spool
     except Overloaded as error:
         metrics.requests.labels("matomo", str(error.status)).inc()
-        return _with_cors(_refusal(error), request, origin)
+        return _with_cors(refusal(error, upload.origin, False), request, upload)
     except StorageError as exc:
         log.error("matomo hit not stored: %s", exc)
-        return _with_cors(web.Response(status=503, text="storage unavailable"), request, origin)
+        metrics.requests.labels("matomo", "503").inc()
+        return _with_cors(refusal(StorageUnavailable(), upload.origin, False), request, upload)
     metrics.requests.labels("matomo", str(response.status)).inc()
-    return _with_cors(response, request, origin)
+    return _with_cors(response, request, upload)
 
 
 async def tracker_script(request: web.Request) -> web.StreamResponse:

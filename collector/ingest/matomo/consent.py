@@ -12,22 +12,17 @@
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 from collector.core.sites import Site
 from collector.ingest.consent import ConsentGate, ConsentTimeline, Decision
+from ingest_schema.codes import API_SOURCE, COOKIE_SOURCE, IMPLICIT_SOURCE
 from ingest_schema.hashing import PageViewKeys
 
-#: Consent sources written for Matomo (the ledger's numbers, shared with Clarity's enum).
-SOURCE_IMPLICIT = 0  # tracker_requires_consent: the site says its tracker runs only after consent
-SOURCE_API = 1  # consent=1: setConsentGiven / rememberConsentGiven, an explicit call
-SOURCE_REMEMBERED = 6  # a remembered explicit grant in the ledger
+#: Consent sources written for Matomo: tracker_requires_consent is implicit (the site says its tracker
+#: runs only after consent), consent=1 an explicit API call, a remembered grant the cookie source.
+SOURCE_IMPLICIT, SOURCE_API, SOURCE_REMEMBERED = IMPLICIT_SOURCE, API_SOURCE, COOKIE_SOURCE
 INGEST_PATH = "matomo"
-NEGATIVE_SECONDS = 30.0  # "no grant" is asked again after this (another process may have recorded one)
-POSITIVE_SECONDS = 3600.0  # a grant found is re-checked hourly (it expires after 6 months)
-CACHE_SIZE = 100_000
 
 
 @dataclass(frozen=True)
@@ -39,11 +34,10 @@ class Verdict:
 
 
 class MatomoConsent:
-    """Decides per hit; remembers recent ledger answers per visitor (bounded, 30 s for "none")."""
+    """Decides per hit; remembered grants are the consent gate's (one cache for both ingest paths)."""
 
     def __init__(self, gate: ConsentGate) -> None:
         self._gate = gate
-        self._remembered: OrderedDict[tuple[str, int], tuple[bool, float]] = OrderedDict()
 
     def immediate(self, site: Site, consent_param: bool) -> Verdict | None:
         """The verdict that needs no ledger lookup, or None when only a remembered grant can allow it."""
@@ -54,20 +48,9 @@ class MatomoConsent:
         return None
 
     async def remembered(self, site: Site, visitor_hash: int) -> bool:
-        key = (site.id, visitor_hash)
-        cached = self._remembered.get(key)
-        if cached is not None and time.monotonic() - cached[1] < (POSITIVE_SECONDS if cached[0] else NEGATIVE_SECONDS):
-            self._remembered.move_to_end(key)
-            return cached[0]
-        granted = await self._gate.recent_explicit_grant(site, visitor_hash)
-        self._remembered[key] = (granted, time.monotonic())
-        while len(self._remembered) > CACHE_SIZE:
-            self._remembered.popitem(last=False)
-        return granted
+        return await self._gate.recent_explicit_grant(site, visitor_hash)
 
     def record_grant(self, site: Site, keys: PageViewKeys, source: int) -> None:
         """One ledger row per page view and visitor that a grant covers (no IP, no UA)."""
         decision = Decision(page_time=0, source=source, analytics=True, ad=False)
         self._gate.record(site, keys, decision, "grant", ConsentTimeline(), INGEST_PATH)
-        if source != SOURCE_IMPLICIT:
-            self._remembered[(site.id, keys.visitor_hash)] = (True, time.monotonic())

@@ -1,7 +1,7 @@
 """One Matomo tracking request ("hit") read from its parameters into typed fields.
 
 Parameter names, types and defaults follow Matomo's `core/Tracker/Request.php` (see
-spec/matomo-tracking-api.md §2). Anything malformed that Matomo itself refuses (unknown site,
+docs/matomo.md). Anything malformed that Matomo itself refuses (unknown site,
 `cid` not 16 hex, privileged parameters without a valid `token_auth`) raises `InvalidHit`;
 everything else is read leniently, as Matomo does.
 """
@@ -20,24 +20,22 @@ import orjson
 from collector.core.errors import PayloadError
 from collector.ingest.geo import normalise_ip
 from collector.ingest.masking import mask_pii
+from ingest_schema.codes import MATOMO_CART_UPDATE as CART_UPDATE
+from ingest_schema.codes import MATOMO_CONTENT as CONTENT
+from ingest_schema.codes import MATOMO_DOWNLOAD as DOWNLOAD
+from ingest_schema.codes import MATOMO_ECOMMERCE_ORDER as ECOMMERCE_ORDER
+from ingest_schema.codes import MATOMO_EVENT as EVENT
+from ingest_schema.codes import MATOMO_EVENT_NAMES as EVENT_NAMES
+from ingest_schema.codes import MATOMO_GOAL as GOAL
+from ingest_schema.codes import MATOMO_OUTLINK as OUTLINK
+from ingest_schema.codes import MATOMO_PERFORMANCE as PERFORMANCE
+from ingest_schema.codes import MATOMO_PING as PING
+from ingest_schema.codes import MATOMO_PRODUCT_VIEW as PRODUCT_VIEW
+from ingest_schema.codes import MATOMO_SITE_SEARCH as SITE_SEARCH
 
-#: Event type codes of Matomo actions in the shared `events` table (Clarity uses codes below 1000).
-EVENT = 1001
-SITE_SEARCH = 1002
-OUTLINK = 1003
-DOWNLOAD = 1004
-GOAL = 1005
-ECOMMERCE_ORDER = 1006
-CART_UPDATE = 1007
-CONTENT = 1008
-PING = 1009
-PERFORMANCE = 1010
-PRODUCT_VIEW = 1011
-EVENT_NAMES = {
-    EVENT: "event", SITE_SEARCH: "site_search", OUTLINK: "outlink", DOWNLOAD: "download", GOAL: "goal",
-    ECOMMERCE_ORDER: "ecommerce_order", CART_UPDATE: "cart_update", CONTENT: "content", PING: "ping",
-    PERFORMANCE: "performance", PRODUCT_VIEW: "product_view",
-}
+#: Codes of the hit kinds (the stored ones are ingest_schema.codes): a page view is a `pageviews` row
+__all__ = ["CART_UPDATE", "CONTENT", "DOWNLOAD", "ECOMMERCE_ORDER", "EVENT", "EVENT_NAMES", "GOAL", "OUTLINK",
+           "PERFORMANCE", "PING", "PRODUCT_VIEW", "SITE_SEARCH", "PAGEVIEW", "OTHER"]
 PAGEVIEW = 0  # a page view is a row of `pageviews`, not an event
 OTHER = -1  # a custom action (`ca=1`) of a plugin we do not have: accepted, not stored
 

@@ -1,10 +1,11 @@
 """The Matomo ingest pipeline, top to bottom as the product's promise:
 
 read → site/origin → exclusions (rec, privacy signals, prefetch, bots) → consent → identify →
-enrich (device, country) → mask → attribute → sessionize → buffer.
+enrich (device, country) and mask → order → sessionize and attribute → ledger → rows.
 
-Each step enriches the hit or drops it with a named reason (a counter, nothing else). A dropped
-hit is answered like a stored one (as Matomo answers excluded visits); an invalid one gets 400.
+Each step (collector.ingest.steps) enriches the hit or drops it with a named reason (a counter,
+nothing else). A dropped hit is answered like a stored one (as Matomo answers excluded visits); an
+invalid one gets 400.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Callable
 
-from collector.core.errors import Forbidden
 from collector.core.sites import Site
 from collector.ingest.attribution import Attribution, campaign_params, classify, conversion_attribution, hosts_of
-from collector.ingest.clarity.mask import MaskPolicy
 from collector.ingest.enrich import Device, is_bot
 from collector.ingest.geo import CountryLookup
 from collector.ingest.masking import clean_url, mask_strings_deep
@@ -27,9 +26,6 @@ from collector.ingest.matomo.device import describe_hit_device
 from collector.ingest.matomo.hit import ECOMMERCE_ORDER, GOAL, OTHER, SITE_SEARCH, Hit, InvalidHit, read_hit
 from collector.ingest.matomo.orders import OrderClaims
 from collector.ingest.matomo.rows import (
-    EVENT_COLUMNS,
-    PAGEVIEW_COLUMNS,
-    VISIT_COLUMNS,
     StoredHit,
     event_rows,
     pageview_row,
@@ -39,6 +35,7 @@ from collector.ingest.matomo.rows import (
 from collector.ingest.matomo.salts import SaltStore
 from collector.ingest.matomo.visits import (
     Arrival,
+    Page,
     Sessionizer,
     Visit,
     goal_converts,
@@ -49,18 +46,11 @@ from collector.ingest.matomo.visits import (
 )
 from collector.ingest.matomo.wire import Params
 from collector.ingest.metrics import DropReason
-from collector.ingest.pipeline import IngestServices, RequestInfo, privacy_signal
+from collector.ingest.policy import MaskPolicy
+from collector.ingest.request import IngestRequest, privacy_signal, site_with_origin
+from collector.ingest.services import IngestServices
+from collector.ingest.steps import Drop, Step, Steps
 from ingest_schema.hashing import PageViewKeys, matomo_visitor_hash, user_id_hash
-
-
-@dataclass(frozen=True)
-class MatomoRequest:
-    """What the pipeline may know about the HTTP request; held in memory only, never stored."""
-
-    info: RequestInfo
-    ip: str
-    referer: str
-    prefetch: bool
 
 
 @dataclass
@@ -94,22 +84,17 @@ class Identity:
 
 def site_for_hit(services: MatomoServices, hit: Hit, origin: str) -> Site:
     """Step 2: `idsite` names the site (unknown: Matomo's 400); a browser origin must be on its list."""
-    site = services.ingest.sites.by_matomo_id(hit.idsite)
-    if site is None:
-        raise InvalidHit("unknown idsite")
-    if origin and origin != "null" and not site.allows_origin(origin):
-        raise Forbidden("origin not allowed for this site")
-    return site
+    return site_with_origin(services.ingest.sites.by_matomo_id(hit.idsite), origin, InvalidHit("unknown idsite"))
 
 
-def exclusion(services: MatomoServices, site: Site, hit: Hit, request: MatomoRequest) -> DropReason | None:
+def exclusion(services: MatomoServices, site: Site, hit: Hit, request: IngestRequest) -> DropReason | None:
     """Step 3: what Matomo excludes (no `rec`, prefetches, bots) and what our policy refuses (GPC, DNT).
 
     An empty user agent is allowed here: server-side trackers (the matomo-tracker npm client) send none.
     """
     if not hit.record or request.prefetch or hit.kind == OTHER:
         return DropReason.EXCLUDED
-    refused = privacy_signal(site, request.info)
+    refused = privacy_signal(site, request)
     if refused is not None:
         return refused
     if services.ingest.drop_bots and hit.user_agent and is_bot(hit.user_agent):
@@ -131,12 +116,12 @@ async def consent_for_hit(services: MatomoServices, site: Site, hit: Hit) -> Ver
     return None
 
 
-async def identify(services: MatomoServices, site: Site, hit: Hit, request: MatomoRequest, verdict: Verdict,
+async def identify(services: MatomoServices, site: Site, hit: Hit, request: IngestRequest, verdict: Verdict,
                    ) -> Identity:
     """Step 5: a Matomo visitor id as its keyed hash; without one (or anonymous-only), the keyed hash of
     the day's salt, site, IP and user agent. The IP and UA are used here, in memory, and dropped."""
     hasher = services.ingest.hasher
-    today = local_day(request.info.received_ms, site.timezone)
+    today = local_day(request.received_ms, site.timezone)
     salt = await services.salts.salt(site.id, max(local_day(hit.time_ms, site.timezone), today - timedelta(days=1)))
     fingerprint = hasher.h64("cookieless", salt, site.id, hit.ip or request.ip, hit.user_agent)
     if verdict.anonymous:
@@ -224,59 +209,103 @@ def _update_visit(visit: Visit, stored: StoredHit, dimensions: dict[str, str]) -
     visit.dimensions.update(dimensions)
 
 
-async def ingest_hit(services: MatomoServices, params: Params, request: MatomoRequest) -> DropReason | None:
-    """Store one hit (or drop it, counted); raises InvalidHit or Forbidden for what Matomo refuses."""
-    metrics = services.ingest.metrics
-    info = request.info
-    hit = read_hit(params, info.received_ms, info.user_agent, request.referer, services.token_auth)
-    site = site_for_hit(services, hit, info.origin)
-    excluded = exclusion(services, site, hit, request)
-    if excluded is not None:
-        metrics.drop(excluded)
-        return excluded
-    verdict = await consent_for_hit(services, site, hit)
-    if verdict is None:
-        metrics.drop(DropReason.NO_CONSENT)
-        return DropReason.NO_CONSENT
-    who = await identify(services, site, hit, request, verdict)
+@dataclass
+class MatomoHit:
+    """One hit on its way through the steps; each step fills the fields after it."""
 
-    device = describe_hit_device(hit.user_agent, hit.client_hints)
-    country = hit.country or services.geo.country(hit.ip or request.ip)
-    stored = masked_hit(services, site, hit, device, country, verdict.source, who.user_hash)
-    if hit.kind == ECOMMERCE_ORDER and not await services.orders.claim(site.id, hit.order_id):
-        raise InvalidHit(f"non-unique idsite/idorder combination ({hit.idsite}, {stored.order_id})")
-    attribution: Attribution = classify(stored.url, hit.referrer, services.site_hosts(site))
+    params: Params
+    request: IngestRequest
+    hit: Hit = field(init=False)
+    site: Site = field(init=False)
+    verdict: Verdict = field(init=False)
+    who: Identity = field(init=False)
+    stored: StoredHit = field(init=False)
+    visit: Visit = field(init=False)
+    page: Page | None = field(init=False)
+    starts_page: bool = field(init=False)
+    conversion: Attribution | None = field(init=False)
+    pageview_id: int = field(init=False)
 
-    in_url = campaign_params(stored.url)
-    arrival = Arrival(hit.time_ms, who.visitor_hash, who.identified, who.fingerprint, attribution, hit.new_visit,
-                      site.timezone, anonymous_only=verdict.anonymous,
-                      url_campaign=(in_url.get("name", ""), in_url.get("keyword", "")))
-    visit = await services.sessions.visit_for(site.id, arrival)
-    page, starts_page = page_for(services.ingest.hasher, visit, hit.kind, hit.pv_id, hit.time_ms)
-    if page is not None and starts_page:
-        page.url, page.title = stored.url, stored.title
-    _update_visit(visit, stored, stored.dimensions)
-    converts = hit.kind != GOAL or goal_converts(visit, hit.goal_id, site.matomo_goals_allow_multiple)
-    conversion = credited(services, site, hit, visit, verdict.anonymous) if converts else None
-    record_hit(visit, hit.kind, hit.time_ms, page, stored.revenue if hit.kind in (GOAL, ECOMMERCE_ORDER) else 0.0,
-               converts, hit.goal_id)
 
-    pageview_id = page.pageview_id if page is not None else (
-        services.ingest.hasher.h64("pageview", site.id, SOURCE, str(visit.session_hash), hit.pv_id) if hit.pv_id
-        else 0
-    )
-    if verdict.needs_ledger and (pageview_id, visit.visitor_hash) not in visit.ledgered:
-        visit.ledgered.add((pageview_id, visit.visitor_hash))  # one ledger row per page view and visitor hash
-        keys = PageViewKeys(visit.visitor_hash, visit.session_hash, pageview_id, page.page_num if page else 0)
-        services.consent.record_grant(site, keys, verdict.source)
-    writer = services.ingest.writer
-    if page is not None:
-        writer.add("pageviews", PAGEVIEW_COLUMNS, [pageview_row(stored, visit, page, starts_page)])
-    events = event_rows(stored, visit, page, pageview_id, conversion)
-    events += performance_rows(stored, visit, timings_to_store(visit, page, stored.performance, starts_page),
-                               pageview_id)
-    if events:
-        writer.add("events", EVENT_COLUMNS, events)
-    writer.add("visits", VISIT_COLUMNS, [visit_row(visit)])
-    metrics.events_accepted.labels(SOURCE).inc()
-    return None
+def hit_steps(services: MatomoServices) -> Steps[MatomoHit]:
+    """The steps of one Matomo hit: read → site/origin → exclusions → consent → identify → enrich and
+    mask → order → sessionize → ledger → rows. Raises InvalidHit or Forbidden where Matomo refuses."""
+    ingest = services.ingest
+
+    def read(h: MatomoHit) -> None:
+        request = h.request
+        h.hit = read_hit(h.params, request.received_ms, request.user_agent, request.referer, services.token_auth)
+
+    def site(h: MatomoHit) -> None:
+        h.site = site_for_hit(services, h.hit, h.request.origin)
+
+    def exclude(h: MatomoHit) -> None:
+        excluded = exclusion(services, h.site, h.hit, h.request)
+        if excluded is not None:
+            raise Drop(excluded)
+
+    async def consent(h: MatomoHit) -> None:
+        verdict = await consent_for_hit(services, h.site, h.hit)
+        if verdict is None:
+            raise Drop(DropReason.NO_CONSENT)
+        h.verdict = verdict
+
+    async def identify_step(h: MatomoHit) -> None:
+        h.who = await identify(services, h.site, h.hit, h.request, h.verdict)
+
+    def mask(h: MatomoHit) -> None:
+        """Enrich (device, country: the `cip` override is looked up here) and mask every client string."""
+        hit = h.hit
+        device = describe_hit_device(hit.user_agent, hit.client_hints)
+        country = hit.country or (services.geo.country(hit.ip) if hit.ip else h.request.country)
+        h.stored = masked_hit(services, h.site, hit, device, country, h.verdict.source, h.who.user_hash)
+
+    async def order(h: MatomoHit) -> None:
+        if h.hit.kind == ECOMMERCE_ORDER and not await services.orders.claim(h.site.id, h.hit.order_id):
+            raise InvalidHit(f"non-unique idsite/idorder combination ({h.hit.idsite}, {h.stored.order_id})")
+
+    async def sessionize(h: MatomoHit) -> None:
+        hit, stored, who, verdict, site_ = h.hit, h.stored, h.who, h.verdict, h.site
+        attribution = classify(stored.url, hit.referrer, services.site_hosts(site_))
+        in_url = campaign_params(stored.url)
+        arrival = Arrival(hit.time_ms, who.visitor_hash, who.identified, who.fingerprint, attribution,
+                          hit.new_visit, site_.timezone, anonymous_only=verdict.anonymous,
+                          url_campaign=(in_url.get("name", ""), in_url.get("keyword", "")))
+        visit = h.visit = await services.sessions.visit_for(site_.id, arrival)
+        h.page, h.starts_page = page_for(ingest.hasher, visit, hit.kind, hit.pv_id, hit.time_ms)
+        if h.page is not None and h.starts_page:
+            h.page.url, h.page.title = stored.url, stored.title
+        _update_visit(visit, stored, stored.dimensions)
+        converts = hit.kind != GOAL or goal_converts(visit, hit.goal_id, site_.matomo_goals_allow_multiple)
+        h.conversion = credited(services, site_, hit, visit, verdict.anonymous) if converts else None
+        revenue = stored.revenue if hit.kind in (GOAL, ECOMMERCE_ORDER) else 0.0
+        record_hit(visit, hit.kind, hit.time_ms, h.page, revenue, converts, hit.goal_id)
+        h.pageview_id = h.page.pageview_id if h.page is not None else (
+            ingest.hasher.h64("pageview", site_.id, SOURCE, str(visit.session_hash), hit.pv_id) if hit.pv_id else 0
+        )
+
+    def ledger(h: MatomoHit) -> None:
+        """One ledger row per page view and visitor hash that a grant covers."""
+        visit, page = h.visit, h.page
+        if h.verdict.needs_ledger and (h.pageview_id, visit.visitor_hash) not in visit.ledgered:
+            visit.ledgered.add((h.pageview_id, visit.visitor_hash))
+            keys = PageViewKeys(visit.visitor_hash, visit.session_hash, h.pageview_id, page.page_num if page else 0)
+            services.consent.record_grant(h.site, keys, h.verdict.source)
+
+    def rows(h: MatomoHit) -> None:
+        stored, visit, page = h.stored, h.visit, h.page
+        writer = ingest.writer
+        if page is not None:
+            writer.add([pageview_row(stored, visit, page, h.starts_page)])
+        events = event_rows(stored, visit, page, h.pageview_id, h.conversion)
+        events += performance_rows(stored, visit, timings_to_store(visit, page, stored.performance, h.starts_page),
+                                   h.pageview_id)
+        writer.add(events)
+        writer.add([visit_row(visit)])
+        ingest.metrics.events_accepted.labels(SOURCE).inc()
+
+    return Steps(SOURCE, [
+        Step("read", read), Step("site", site), Step("exclusions", exclude), Step("consent", consent),
+        Step("identify", identify_step), Step("mask", mask), Step("order", order), Step("sessionize", sessionize),
+        Step("ledger", ledger), Step("rows", rows),
+    ], ingest.metrics)

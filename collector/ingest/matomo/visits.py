@@ -1,4 +1,4 @@
-"""Sessionize Matomo hits into visits, as Matomo does (spec/matomo-tracking-api.md §5).
+"""Sessionize Matomo hits into visits, as Matomo does (docs/matomo.md).
 
 A hit continues its visitor's visit unless the last action is 30 minutes old or more, the site's
 local day changed (midnight in the site's time zone), the hit's URL brings a different campaign, it
