@@ -181,7 +181,7 @@ def _country_label(code: str) -> str:
 def _country_metadata(code: str) -> dict[str, Any]:
     lower = code.lower() if code else "xx"
     return {"code": lower, "logo": f"plugins/Morpheus/icons/dist/flags/{lower}.png",
-            **(_segment("countryCode", lower) if code else {})}
+            **_segment("countryCode", lower)}
 
 
 def _device_metadata(device: str) -> dict[str, Any]:

@@ -91,6 +91,11 @@ def json_body(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
 
 
+def escape(text: str) -> str:
+    """PHP's htmlspecialchars with ENT_COMPAT, as Matomo escapes values and messages: & < > and "."""
+    return html.escape(text, quote=False).replace('"', "&quot;")
+
+
 # --- XML ------------------------------------------------------------------------------------------
 
 
@@ -101,7 +106,7 @@ def xml_value(value: Any) -> str:
         return "1" if value else "0"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return html.escape(str(value), quote=True)
+    return escape(str(value))
 
 
 def _xml_node(name: str, value: Any, indent: str) -> str:
@@ -217,7 +222,7 @@ def body(data: Data, fmt: str, unicode: bool = True) -> bytes:
 
 
 def error_text(message: str) -> str:
-    return html.escape(message, quote=True).replace("\r\n", " ").replace("\n", " ")
+    return escape(message).replace("\r\n", " ").replace("\n", " ")
 
 
 def error_body(message: str, fmt: str) -> tuple[bytes, str]:
