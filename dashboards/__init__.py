@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from collector.core.keys import SETTINGS, STORAGE
-from dashboards import admin, api, assets, auth, pages
+from dashboards import admin, api, assets, auth, matomo_api, pages
 from dashboards.accounts import Accounts, generated_password
 from dashboards.keys import ACCOUNTS, STATE, DashboardState
 from dashboards.queries import view_available
@@ -66,7 +66,8 @@ async def _to_home(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
-    """Mount /dashboard on the collector app (after its storage context, which it uses)."""
+    """Mount /dashboard on the collector app (after its storage context, which it uses), and Matomo's
+    Reporting API at /index.php."""
     sub = web.Application(middlewares=[auth.guard])
     sub.cleanup_ctx.append(_context(app))
     pages.setup_routes(sub)
@@ -75,3 +76,4 @@ def setup(app: web.Application) -> None:
     admin.setup_routes(sub)
     app.router.add_get("/dashboard", _to_home)
     app.add_subapp("/dashboard", sub)
+    matomo_api.setup_routes(app, sub)

@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from dashboards import heatmaps, recordings, traffic
+from dashboards import heatmaps, matomo_reports, recordings, traffic
 from dashboards.errors import BadQuery
 from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result
 from dashboards.periods import parse_period
 from ingest_schema.storage import Storage
 
-PANELS: dict[str, Panel] = {p.name: p for p in (*traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS)}
+PANELS: dict[str, Panel] = {
+    p.name: p for p in (*traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *matomo_reports.PANELS)
+}
 COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 
