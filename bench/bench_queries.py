@@ -640,8 +640,8 @@ class Generator:
 
 
 def _type_names() -> dict[int, str]:
-    from collector.ingest.clarity.events import EVENT_NAMES
-    from collector.ingest.matomo.hit import EVENT_NAMES as MATOMO_NAMES
+    from ingest_schema.codes import EVENT_NAMES
+    from ingest_schema.codes import MATOMO_EVENT_NAMES as MATOMO_NAMES
 
     return {**EVENT_NAMES, **MATOMO_NAMES}
 

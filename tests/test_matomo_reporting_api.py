@@ -23,9 +23,9 @@ from hypothesis import strategies as st
 from matomopy import MatomoClient
 from matomopy.exceptions import MatomoAPIError, MatomoAuthenticationError, MatomoHTTPError
 
-from tests.conftest import RunningCollector
-from tests.dashboard_browser import PASSWORD, SITE, accounts, dashboard_site, seed
-from tests.test_matomo import hit
+from tests.support.collector import RunningCollector
+from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, seed
+from tests.support.matomo import hit
 
 pytestmark = pytest.mark.asyncio
 
