@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from collector.core.keys import SETTINGS, STORAGE
-from dashboards import admin, api, assets, auth, pages
+from dashboards import accounts_web, admin, api, assets, auth, discovery, pages
 from dashboards.accounts import Accounts, generated_password
 from dashboards.keys import ACCOUNTS, STATE, DashboardState
 from dashboards.queries import view_available
@@ -56,7 +56,10 @@ def _context(parent: web.Application) -> Any:
         app[STATE] = DashboardState(use_view, jinja2.Environment(
             loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined))
         await bootstrap_first_analyst(accounts)
+        url = discovery.announce(settings)  # where `python -m dashboards` finds this collector
         yield
+        if url:
+            discovery.withdraw(settings, url)
 
     return dashboards_ctx
 
@@ -70,6 +73,7 @@ def setup(app: web.Application) -> None:
     sub = web.Application(middlewares=[auth.guard])
     sub.cleanup_ctx.append(_context(app))
     pages.setup_routes(sub)
+    accounts_web.setup_routes(sub)
     api.setup_routes(sub)
     assets.setup_routes(sub)
     admin.setup_routes(sub)
