@@ -8,6 +8,8 @@
     python -m dashboards create-token alice --label notebook
     python -m dashboards revoke-token wat_3f2a…            # the whole token or its 12-digit id
     python -m dashboards list-users | list-tokens [alice]
+    python -m dashboards send-reports [--now]              # reports due now; --now: the last period, even if
+                                                           # it ended before the schedule was made
 
 Works on the ClickHouse of the environment's settings. While a collector holds the embedded data
 folder, the request goes to that collector (the URL it wrote into DATA_DIR/collector.url at start, or
@@ -23,6 +25,7 @@ import getpass
 import sys
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -30,14 +33,17 @@ import orjson
 from collector.core.errors import CollectorError, PayloadError
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
+from dashboards import page_templates
 from dashboards.accounts import Accounts
 from dashboards.admin import ACTIONS, account_action
 from dashboards.discovery import running_url
 from dashboards.errors import NotFound
+from dashboards.queries import view_available
+from dashboards.reports.scheduler import ReportDeps, send_due
 from ingest_schema.storage import Storage, StorageError, folder_is_held
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNKNOWN, EXIT_UNREACHABLE = 0, 2, 3, 4
-NEEDS_NAME = frozenset(ACTIONS) - {"list-users", "list-tokens"}
+NEEDS_NAME = frozenset(ACTIONS) - {"list-users", "list-tokens", "send-reports"}
 NEEDS_PASSWORD = ("create-user", "set-password")
 
 
@@ -52,6 +58,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--site", action="append", default=[],
                         help="a site id the role applies to (repeatable; default: every site)")
     parser.add_argument("--label", default="", help="create-token: what the token is for")
+    parser.add_argument("--now", action="store_true",
+                        help="send-reports: send each schedule's last complete period unless already sent")
     parser.add_argument("--url", "--collector", dest="url",
                         help="send the request to the collector at this URL (default: the one holding the data folder)")
     args = parser.parse_args(argv)
@@ -100,17 +108,23 @@ def _error_text(body: bytes) -> str:
 
 
 def run_locally(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
-    known = [site.id for site in load_sites(settings.sites_file, settings.public_url).all()]
+    sites = load_sites(settings.sites_file, settings.public_url)
     storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
     try:
         storage.migrate()
-        return account_action(Accounts(storage, settings.secret_key), request, known)
+        accounts = Accounts(storage, settings.secret_key)
+        if request["action"] == "send-reports":
+            deps = ReportDeps(storage, accounts, sites, settings, page_templates(), view_available(storage))
+            sent = send_due(deps, datetime.now(timezone.utc), bool(request.get("now")))
+            return {"ok": True, "action": "send-reports", "reports": sent}
+        return account_action(accounts, request, [site.id for site in sites.all()])
     finally:
         storage.close()
 
 
 def build_request(args: argparse.Namespace) -> dict[str, Any]:
-    request: dict[str, Any] = {"action": args.action, "name": args.name, "label": args.label, "sites": args.site}
+    request: dict[str, Any] = {"action": args.action, "name": args.name, "label": args.label, "sites": args.site,
+                               "now": args.now}
     if args.role:
         request["role"] = args.role
     if args.action in NEEDS_PASSWORD:

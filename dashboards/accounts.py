@@ -298,7 +298,7 @@ class Accounts:
         )
         identity = None
         if rows and not rows[0][2] and _aware(rows[0][1]) > _now():
-            identity = self._identity_of(str(rows[0][0]))
+            identity = self.identity_of(str(rows[0][0]))
         self._remember(self._sessions, key, identity)
         return identity
 
@@ -310,7 +310,7 @@ class Accounts:
         """The CSRF token of a session: an HMAC of its cookie, so nothing more is stored."""
         return hmac.new(self._csrf_key, session_value.encode(), hashlib.sha256).hexdigest()
 
-    def _identity_of(self, name: str) -> Identity | None:
+    def identity_of(self, name: str) -> Identity | None:
         """The identity of an existing, enabled analyst; None for anyone else."""
         found = self._analysts(name) if _NAME.fullmatch(name) else []
         if not found or found[0].disabled:
@@ -374,7 +374,7 @@ class Accounts:
         rows = self._token_rows("WHERE token_id = {t:String}", {"t": token_id})
         identity = None
         if rows and not rows[0][5] and hmac.compare_digest(str(rows[0][1]), _sha256(secret)):
-            identity = self._identity_of(str(rows[0][2]))
+            identity = self.identity_of(str(rows[0][2]))
         self._remember(self._tokens, key, identity)
         return identity
 

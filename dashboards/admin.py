@@ -8,7 +8,9 @@ input, 404 unknown analyst, site or token, 409 duplicate), so the CLI can tell t
 
 from __future__ import annotations
 
+import asyncio
 import hmac
+from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import orjson
@@ -18,9 +20,10 @@ from collector.core.keys import SETTINGS, SITES, STORAGE
 from dashboards.accounts import ALL_SITES, Accounts, check_name, check_role, parse_roles
 from dashboards.errors import BadQuery, NotFound, Unauthorized
 from dashboards.keys import ACCOUNTS
+from dashboards.reports.scheduler import deps_of, send_due
 
 ACTIONS = ("create-user", "set-password", "disable-user", "enable-user", "delete-user", "set-role",
-           "create-token", "revoke-token", "list-users", "list-tokens")
+           "create-token", "revoke-token", "list-users", "list-tokens", "send-reports")
 
 
 def _sites(request: dict[str, Any]) -> list[str]:
@@ -80,6 +83,11 @@ async def accounts_request(request: web.Request) -> web.Response:
         raise BadQuery("body is not JSON") from exc
     if not isinstance(body, dict):
         raise BadQuery("body must be a JSON object")
+    if body.get("action") == "send-reports":  # needs the running collector's parts, not only accounts
+        deps = deps_of(request.config_dict, request.app)
+        sent = await asyncio.to_thread(send_due, deps, datetime.now(timezone.utc), bool(body.get("now")))
+        return web.Response(body=orjson.dumps({"ok": True, "action": "send-reports", "reports": sent}),
+                            content_type="application/json")
     storage = request.config_dict[STORAGE]
     known = [site.id for site in request.config_dict[SITES].all()]
     result = await storage.run(account_action, request.app[ACCOUNTS], body, known)
