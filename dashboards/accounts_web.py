@@ -192,3 +192,44 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_delete(f"{API}/analysts/{{name}}", api_delete)
     app.router.add_get(f"{API}/tokens", api_tokens)
     app.router.add_delete(f"{API}/tokens/{{token_id}}", api_revoke)
+
+
+def openapi_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    """The accounts API in the OpenAPI document (the accounts admin's operations)."""
+    forbidden = {"403": {"description": "not an admin of every site, or no CSRF token with a session"}}
+    listed = {"type": "object"}
+    name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        f"/dashboard{API}/analysts": {
+            "get": {"summary": "Analysts with their roles by site ('*': every site)", "operationId": "analysts",
+                    "responses": {**errors, **forbidden, "200": {"description": "analysts", "content": {
+                        "application/json": {"schema": listed}}}}},
+            "post": {"summary": "Invite an analyst: {name, role, sites}; the generated password is answered once",
+                     "operationId": "invite_analyst",
+                     "responses": {**errors, **forbidden, "201": {"description": "created"},
+                                   "404": {"description": "unknown site"}, "409": {"description": "name exists"}}},
+        },
+        f"/dashboard{API}/analysts/{{name}}": {
+            "patch": {"summary": "Disable/enable ({disabled}) or change roles ({roles: {site: role}})",
+                      "operationId": "change_analyst", "parameters": [name],
+                      "responses": {**errors, **forbidden, "200": {"description": "the analyst"},
+                                    "404": {"description": "unknown analyst or site"}}},
+            "delete": {"summary": "Delete an analyst, their roles and tokens", "operationId": "delete_analyst",
+                       "parameters": [name], "responses": {**errors, **forbidden, "200": {"description": "deleted"},
+                                                           "404": {"description": "unknown analyst"}}},
+        },
+        f"/dashboard{API}/tokens": {
+            "get": {"summary": "Active API tokens (never their secret)", "operationId": "tokens",
+                    "parameters": [{"name": "analyst", "in": "query", "required": False,
+                                    "schema": {"type": "string"}}],
+                    "responses": {**errors, **forbidden, "200": {"description": "tokens", "content": {
+                        "application/json": {"schema": listed}}}}},
+        },
+        f"/dashboard{API}/tokens/{{token_id}}": {
+            "delete": {"summary": "Revoke a token", "operationId": "revoke_token",
+                       "parameters": [{"name": "token_id", "in": "path", "required": True,
+                                       "schema": {"type": "string"}}],
+                       "responses": {**errors, **forbidden, "200": {"description": "revoked"},
+                                     "404": {"description": "unknown token"}}},
+        },
+    }

@@ -168,3 +168,32 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(f"{API}/sends", api_sends)
 
 
+
+
+def openapi_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    """The reports API in the OpenAPI document."""
+    listed = {"type": "object"}
+    return {
+        f"/dashboard{API}/schedules": {
+            "get": {"summary": "Your e-mail report schedules (an accounts admin: all)",
+                    "operationId": "report_schedules",
+                    "responses": {**errors, "200": {"description": "schedules", "content": {
+                        "application/json": {"schema": listed}}}}},
+            "post": {"summary": "Schedule a report: {site, frequency: weekly|monthly, email}",
+                     "operationId": "create_report_schedule",
+                     "responses": {**errors, "201": {"description": "the schedule"},
+                                   "403": {"description": "no role on the site, or no CSRF token"},
+                                   "404": {"description": "unknown site"}}},
+        },
+        f"/dashboard{API}/schedules/{{id}}": {
+            "delete": {"summary": "Delete one of your schedules", "operationId": "delete_report_schedule",
+                       "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                       "responses": {**errors, "200": {"description": "deleted"},
+                                     "404": {"description": "no such schedule"}}},
+        },
+        f"/dashboard{API}/sends": {
+            "get": {"summary": "Send log of your schedules, newest first", "operationId": "report_sends",
+                    "responses": {**errors, "200": {"description": "sends", "content": {
+                        "application/json": {"schema": listed}}}}},
+        },
+    }
