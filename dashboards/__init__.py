@@ -15,10 +15,12 @@ import jinja2
 from aiohttp import web
 
 from collector.core.keys import SETTINGS, STORAGE
-from dashboards import admin, api, assets, auth, matomo_api, pages
+from dashboards import accounts_web, admin, api, assets, auth, discovery, matomo_api, pages
 from dashboards.accounts import Accounts, generated_password
 from dashboards.keys import ACCOUNTS, STATE, DashboardState
 from dashboards.queries import view_available
+from dashboards.reports import scheduler as report_scheduler
+from dashboards.reports import web as report_pages
 
 log = logging.getLogger(__name__)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -32,6 +34,12 @@ def frame(panel: str, **options: Any) -> Any:
     from dashboards.dataframe import frame as build
 
     return build(panel, **options)
+
+
+def page_templates() -> jinja2.Environment:
+    """The Jinja2 environment of the pages and report e-mails (autoescaped, strict about missing values)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                              undefined=jinja2.StrictUndefined)
 
 
 async def bootstrap_first_analyst(accounts: Accounts) -> None:
@@ -53,10 +61,12 @@ def _context(parent: web.Application) -> Any:
         if not use_view:
             log.warning("visit_stats_mv is missing: traffic panels read pageviews directly (slower)")
         app[ACCOUNTS] = accounts
-        app[STATE] = DashboardState(use_view, jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined))
+        app[STATE] = DashboardState(use_view, page_templates())
         await bootstrap_first_analyst(accounts)
+        url = discovery.announce(settings)  # where `python -m dashboards` finds this collector
         yield
+        if url:
+            discovery.withdraw(settings, url)
 
     return dashboards_ctx
 
@@ -70,7 +80,10 @@ def setup(app: web.Application) -> None:
     Reporting API at /index.php."""
     sub = web.Application(middlewares=[auth.guard])
     sub.cleanup_ctx.append(_context(app))
+    sub.cleanup_ctx.append(report_scheduler.scheduler_context(app))
     pages.setup_routes(sub)
+    accounts_web.setup_routes(sub)
+    report_pages.setup_routes(sub)
     api.setup_routes(sub)
     assets.setup_routes(sub)
     admin.setup_routes(sub)

@@ -18,6 +18,7 @@ from dashboards.model import Context, Panel, Query
 from dashboards.openapi import openapi_document
 from dashboards.queries import PANELS, panel_named, parse_query, run_panel
 from dashboards.recordings import clean_labels, page_snapshot, recording_pages, session_hash, set_marks
+from dashboards.roles import require_site_admin, visible_sites
 
 API = "/dashboard/api/v1"
 
@@ -57,8 +58,7 @@ async def panel_data(request: web.Request) -> web.Response:
 
 
 async def sites(request: web.Request) -> web.Response:
-    return json_response([{"id": s.id, "name": s.name, "timezone": s.timezone}
-                          for s in request.config_dict[SITES].all()])
+    return json_response([{"id": s.id, "name": s.name, "timezone": s.timezone} for s in visible_sites(request)])
 
 
 async def recording(request: web.Request) -> web.Response:
@@ -80,6 +80,7 @@ async def snapshot(request: web.Request) -> web.Response:
 
 async def marks(request: web.Request) -> web.Response:
     site = site_of(request, request.query.get("site", ""))
+    require_site_admin(request, site.id)
     session = session_hash(request.query.get("recording", ""))
     try:
         body = orjson.loads(await request.read())

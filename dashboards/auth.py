@@ -3,7 +3,9 @@
 The middleware lets through only the log-in page and static assets without an identity; anything
 else gets 401 (API) or a redirect to the log-in page (pages), never data. Every state-changing
 request made with the session cookie must carry the session's CSRF token (header X-CSRF-Token or
-form field csrf_token). Errors of the dashboards are turned into short answers here, in one place.
+form field csrf_token). A request naming a configured `site` the analyst has no role on gets 403
+before any handler runs, so every panel (and every feature added later) sees only the analyst's
+sites. Errors of the dashboards are turned into short answers here, in one place.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import orjson
 from aiohttp import web
 
 from collector.core.errors import PayloadError
-from collector.core.keys import SETTINGS
-from dashboards.accounts import SESSION_HOURS
+from collector.core.keys import SETTINGS, SITES
+from dashboards.accounts import SESSION_HOURS, Identity
 from dashboards.errors import CsrfRejected, Unauthorized
-from dashboards.keys import ACCOUNTS, ANALYST, SESSION_COOKIE_VALUE
+from dashboards.keys import ACCOUNTS, ANALYST, IDENTITY, SESSION_COOKIE_VALUE
+from dashboards.roles import require_site_view
 from ingest_schema.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -30,6 +33,7 @@ LOGIN_COOKIE = "wa_login_csrf"
 PUBLIC_PREFIXES = (
     "/dashboard/login", "/dashboard/static/", "/dashboard/vendor/",
     "/dashboard/admin/",  # checks the admin token itself
+    "/dashboard/reports/unsubscribe",  # a signed link from a report e-mail, works without log-in
 )
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: scripts only from us; replayed pages may load their own images, styles and fonts; nothing frames us
@@ -65,16 +69,16 @@ def set_login_cookie(request: web.Request, response: web.StreamResponse, token: 
                         samesite="Strict", secure=secure_cookies(request))
 
 
-async def _identity(request: web.Request) -> tuple[str | None, str | None]:
-    """(analyst, session cookie value): from a bearer token, else from the session cookie."""
+async def _identity(request: web.Request) -> tuple[Identity | None, str | None]:
+    """(identity, session cookie value): from a bearer token, else from the session cookie."""
     accounts = request.app[ACCOUNTS]
     storage = accounts.storage
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
-        return await storage.run(accounts.token_analyst, header[7:].strip()), None
+        return await storage.run(accounts.token_identity, header[7:].strip()), None
     value = request.cookies.get(COOKIE, "")
     if value and len(value) < 200:
-        return await storage.run(accounts.session_analyst, value), value
+        return await storage.run(accounts.session_identity, value), value
     return None, None
 
 
@@ -102,13 +106,17 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Identity and CSRF first, then the handler; refusals become short 4xx answers."""
     try:
         if not request.path.startswith(PUBLIC_PREFIXES):
-            analyst, session_value = await _identity(request)
-            if analyst is None:
+            identity, session_value = await _identity(request)
+            if identity is None:
                 raise Unauthorized("log in or send an API token")
             if session_value is not None and request.method in UNSAFE_METHODS:
                 await _check_csrf(request, session_value)
-            request[ANALYST] = analyst
+            request[ANALYST] = identity.analyst
+            request[IDENTITY] = identity
             request[SESSION_COOKIE_VALUE] = session_value or ""
+            site = request.query.get("site", "")
+            if site and request.config_dict[SITES].get(site) is not None:
+                require_site_view(request, site)
         response = await handler(request)
     except PayloadError as error:
         response = error_response(request, error)

@@ -5,6 +5,8 @@
     ├── NotFound                 no such recording or page (404)
     ├── Unauthorized             no valid session or API token (401; pages redirect to the login)
     ├── CsrfRejected             a state-changing request without the session's CSRF token (403)
+    ├── Forbidden                the analyst's role on the site does not allow it (403)
+    ├── Conflict                 creating what already exists, such as an analyst name (409)
     └── TooManyAttempts          too many failed log-ins for one name, for a while (429)
 """
 
@@ -36,3 +38,13 @@ class CsrfRejected(PayloadError):
 class TooManyAttempts(PayloadError):
     status = 429
     reason = "too_many_attempts"
+
+
+class Forbidden(PayloadError):
+    status = 403
+    reason = "forbidden"
+
+
+class Conflict(PayloadError):
+    status = 409
+    reason = "conflict"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import jinja2
 from aiohttp import web
 
-from dashboards.accounts import Accounts
+from dashboards.accounts import Accounts, Identity
 
 
 @dataclass(frozen=True)
@@ -22,4 +22,5 @@ ACCOUNTS = web.AppKey("dashboard_accounts", Accounts)
 STATE = web.AppKey("dashboard_state", DashboardState)
 #: set by the auth middleware on each request it lets through
 ANALYST = web.RequestKey("dashboard_analyst", str)
+IDENTITY = web.RequestKey("dashboard_identity", Identity)  # the analyst and their roles by site
 SESSION_COOKIE_VALUE = web.RequestKey("dashboard_session_value", str)  # "" with an API token

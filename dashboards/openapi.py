@@ -25,6 +25,7 @@ _FILTER_HELP = {
 ERRORS: dict[str, Any] = {
     "400": {"description": "bad parameter, with a short reason"},
     "401": {"description": "no session and no valid bearer token"},
+    "403": {"description": "the analyst has no role on this site (or not the role the change needs)"},
     "503": {"description": "ClickHouse unavailable for a moment; retry after Retry-After seconds"},
 }
 
@@ -73,7 +74,9 @@ def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
 
 
 def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
+    from dashboards import accounts_web
     from dashboards.queries import PANELS
+    from dashboards.reports import web as reports_web
 
     paths: dict[str, Any] = {}
     for panel in PANELS.values():
@@ -109,6 +112,8 @@ def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
         "summary": "Configured sites", "operationId": "sites",
         "responses": _with_errors({"200": {"description": "id, name, timezone"}}),
     }}
+    paths.update(accounts_web.openapi_paths(ERRORS))
+    paths.update(reports_web.openapi_paths(ERRORS))
     return {
         "openapi": "3.1.0",
         "info": {"title": "Privacy-first analytics dashboards API", "version": "1",

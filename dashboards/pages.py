@@ -20,10 +20,14 @@ from dashboards.keys import ACCOUNTS, ANALYST, SESSION_COOKIE_VALUE, STATE
 from dashboards.model import FILTER_NAMES
 from dashboards.periods import PERIODS
 from dashboards.recordings import RECORDING_OPTIONS
+from dashboards.roles import identity, visible_sites
 
 PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
                  "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}
-NAV = (("traffic", "Traffic"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("tokens", "API tokens"))
+NAV = (("traffic", "Traffic"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("reports", "Reports"),
+       ("tokens", "API tokens"))
+#: shown only to analysts who manage accounts (admin of every site)
+ADMIN_NAV = (("accounts", "Accounts"),)
 
 
 def render(request: web.Request, template: str, **values: Any) -> web.Response:
@@ -35,10 +39,10 @@ def _site_id(request: web.Request) -> str:
     registry = request.config_dict[SITES]
     wanted = request.query.get("site", "")
     if wanted and registry.get(wanted) is not None:
-        return wanted
-    sites = registry.all()
+        return wanted  # the auth middleware has checked the analyst may see it
+    sites = visible_sites(request)
     if not sites:
-        raise BadQuery("no site is configured")
+        raise BadQuery("no site is configured for this analyst")
     return sites[0].id
 
 
@@ -47,8 +51,9 @@ def _page(request: web.Request, template: str, section: str, **values: Any) -> w
     params = {k: request.query[k] for k in request.query if k != "site"}
     session_value = request.get(SESSION_COOKIE_VALUE)
     return render(
-        request, template, section=section, nav=NAV, analyst=request[ANALYST], site=site,
-        sites=request.config_dict[SITES].all(), params=params, period=params.get("period", "30d"),
+        request, template, section=section, nav=NAV + (ADMIN_NAV if identity(request).manages_accounts else ()),
+        analyst=request[ANALYST], site=site, sites=visible_sites(request), params=params,
+        period=params.get("period", "30d"),
         periods=[(p, PERIOD_LABELS[p]) for p in PERIODS], filters={f: params.get(f, "") for f in FILTER_NAMES},
         csrf=request.app[ACCOUNTS].csrf_token(session_value) if session_value else "",
         query_string=urlencode({"site": site, **params}), **values,
@@ -75,8 +80,14 @@ async def replay(request: web.Request) -> web.Response:
     return _page(request, "replay.html", "recordings", recording=request.query.get("recording", "")[:16])
 
 
+async def _own_tokens(request: web.Request) -> list[dict[str, Any]]:
+    accounts = request.app[ACCOUNTS]
+    found: list[dict[str, Any]] = await request.config_dict[STORAGE].run(accounts.list_tokens, request[ANALYST])
+    return found
+
+
 async def tokens(request: web.Request) -> web.Response:
-    return _page(request, "tokens.html", "tokens", token="")
+    return _page(request, "tokens.html", "tokens", token="", tokens=await _own_tokens(request))
 
 
 async def create_token(request: web.Request) -> web.Response:
@@ -84,7 +95,7 @@ async def create_token(request: web.Request) -> web.Response:
     label = str(form.get("label", ""))[:100]
     accounts = request.app[ACCOUNTS]
     token = await request.config_dict[STORAGE].run(accounts.create_token, request[ANALYST], label)
-    return _page(request, "tokens.html", "tokens", token=token)
+    return _page(request, "tokens.html", "tokens", token=token, tokens=await _own_tokens(request))
 
 
 async def login_form(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from typing import Callable, Protocol
 
 from ingest_schema.render import column_ddl, create_table_ddl
 from ingest_schema.tables import (
+    ANALYST_DELETED,
     ATTRIBUTION_COLUMNS,
     DEDUPLICATION,
     SPOOLED_TABLES,
@@ -52,6 +53,17 @@ def _dashboards(db: str) -> list[str]:
     return tables + [view, f"INSERT INTO `{db}`.`visit_stats` {visit_stats_select(db)}"]
 
 
+def _accounts(db: str) -> list[str]:
+    """Per-site roles, deleted analysts, report schedules and their send log. Analysts that existed before
+    roles keep what they had: every site, as admin."""
+    tables = [create_table_ddl(TABLES[n], db) for n in ("analyst_roles", "report_schedules", "report_sends")]
+    return tables + [
+        f"ALTER TABLE `{db}`.`analysts` ADD COLUMN IF NOT EXISTS {column_ddl(ANALYST_DELETED)}",
+        f"INSERT INTO `{db}`.`analyst_roles` (analyst, site, role, deleted, version) "
+        f"SELECT name, '*', 'admin', 0, 1 FROM `{db}`.`analysts` GROUP BY name",
+    ]
+
+
 def _add_columns(table: str, columns: tuple[Column, ...]) -> Callable[[str], list[str]]:
     return lambda db: [
         f"ALTER TABLE `{db}`.`{table}` ADD COLUMN IF NOT EXISTS {column_ddl(c)}" for c in columns
@@ -82,6 +94,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         lambda db: [f"ALTER TABLE `{db}`.`{t}` MODIFY SETTING {DEDUPLICATION}" for t in SPOOLED_TABLES],
     ),
     Migration(7, "Matomo drop-in: one stored order per site and ec_id", _create("matomo_orders")),
+    # key "accounts_roles_reports" (issue 15, workbench-accounts): renumber freely at merge
+    Migration(8, "accounts: per-site roles, deleted analysts, e-mail report schedules and send log", _accounts),
 )
 
 

@@ -287,7 +287,9 @@ DAILY_SALTS = Table(
 )
 
 #: Added by migration 5 (dashboards): analyst accounts, their browser sessions and API tokens. Rows are
-#: versioned and read with argMax(…, version), which also holds on a sharded cluster.
+#: versioned and read with argMax(…, version), which also holds on a sharded cluster. `deleted` came with the
+#: accounts migration (issue 15).
+ANALYST_DELETED = _c("deleted", "UInt8", default="0")
 ANALYSTS = Table(
     name="analysts",
     comment="dashboard accounts: scrypt password hashes, never a password",
@@ -297,6 +299,7 @@ ANALYSTS = Table(
         _c("disabled", "UInt8"),
         _c("created_at", "DateTime64(3, 'UTC')"),
         _c("version", "UInt64"),
+        ANALYST_DELETED,
     ),
     engine="ReplacingMergeTree(version)",
     order_by="name",
@@ -410,6 +413,57 @@ MATOMO_ORDERS = Table(
     ttl=f"toDateTime(claimed_at) + INTERVAL {ANALYTICS_MONTHS} MONTH",
 )
 
+#: Added by the accounts migration (issue 15): per-site roles of analysts (`site = '*'`: every site, and the
+#: right to manage accounts), e-mail report schedules and their send log. Versioned rows, read with argMax.
+ANALYST_ROLES = Table(
+    name="analyst_roles",
+    comment="what each analyst may do on each site: view or admin; site '*' means every site",
+    columns=(
+        _c("analyst", "String"),
+        _c("site", "String"),
+        _c("role", "LowCardinality(String)"),
+        _c("deleted", "UInt8"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="(analyst, site)",
+)
+
+REPORT_SCHEDULES = Table(
+    name="report_schedules",
+    comment="scheduled e-mail reports: one analyst, one site, weekly or monthly, to one address",
+    columns=(
+        _c("id", "String"),
+        _c("analyst", "String"),
+        _c("site", "String"),
+        _c("frequency", "LowCardinality(String)"),
+        _c("email", "String"),
+        _c("created_at", "DateTime64(3, 'UTC')"),
+        _c("deleted", "UInt8"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="id",
+)
+
+REPORT_SENDS = Table(
+    name="report_sends",
+    comment="send log of e-mail reports: a claim before the SMTP conversation, then its outcome",
+    columns=(
+        _c("schedule_id", "String"),
+        _c("period_start", "Date"),
+        _c("period_end", "Date"),
+        _c("attempt", "UInt32"),
+        _c("status", "LowCardinality(String)"),
+        _c("claim", "String"),
+        _c("detail", "String"),
+        _c("at", "DateTime64(6, 'UTC')", default="now64(6)"),
+    ),
+    engine="MergeTree",
+    order_by="(schedule_id, period_start, attempt, at)",
+    ttl=f"toDateTime(at) + INTERVAL {ANALYTICS_MONTHS} MONTH",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -427,6 +481,7 @@ TABLES: dict[str, Table] = {
     for t in (
         PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
         SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS, MATOMO_ORDERS,
+        ANALYST_ROLES, REPORT_SCHEDULES, REPORT_SENDS,
     )
 }
 

@@ -13,29 +13,14 @@ import orjson
 import pytest
 
 from tests.support.browser import screenshot, wait_until
-from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, seed
+from tests.support.dashboard import SITE, dashboard_site, seed
+from tests.support.dashboard_browser import logged_in_page
 
 pytestmark = pytest.mark.asyncio
 PAGE = "/page.html"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
-async def logged_in_page(collector: Any, new_page: Any, target: str) -> tuple[Any, list[str], list[str]]:
-    """A browser page logged in through the real form, landing on `target`; it logs requests and errors."""
-    await collector.storage.run(accounts(collector).save_analyst, "analyst", PASSWORD)
-    page = await new_page()
-    requests: list[str] = []
-    errors: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    await page.goto(collector.url + target)
-    assert "/dashboard/login" in page.url, "not logged in: the log-in form first"
-    await page.fill("input[name=name]", "analyst")
-    await page.fill("input[name=password]", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state("networkidle")
-    assert page.url.endswith(target), page.url
-    return page, requests, errors
 
 
 def only_local(requests: list[str], collector: Any) -> None:

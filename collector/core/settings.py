@@ -76,6 +76,13 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "Matomo token_auth allowing cip, cdt older than 24 h and country; empty: those parameters get 400",
     ),
     "COLLECTOR_DROP_BOTS": ("1", "1 drops requests from crawlers and headless browsers (counted, not stored)"),
+    "COLLECTOR_SMTP_HOST": ("", "SMTP server of the scheduled e-mail reports; empty: no report is sent"),
+    "COLLECTOR_SMTP_PORT": ("587", "SMTP port (587 with starttls, 465 with ssl, 25 with none)"),
+    "COLLECTOR_SMTP_SECURITY": ("starttls", "starttls (upgrade after connecting), ssl (TLS from the start) or none"),
+    "COLLECTOR_SMTP_USER": ("", "SMTP user name; empty: no log-in"),
+    "COLLECTOR_SMTP_PASSWORD": ("", "SMTP password (from the environment only, never logged)"),
+    "COLLECTOR_SMTP_FROM": ("", "From: address of the reports (default analytics@ the public URL's host)"),
+    "COLLECTOR_REPORTS_CHECK_S": ("300", "how often (seconds) the collector looks for reports that are due"),
     "COLLECTOR_EVENT_LOOP": ("uvloop", "uvloop (measured 13% more requests/s, see bench/) or asyncio"),
     "COLLECTOR_LOG_LEVEL": ("INFO", "logging level"),
 }
@@ -168,6 +175,15 @@ class Settings:
     client_ip_header: str = ""
     #: COLLECTOR_MATOMO_TOKEN_AUTH (default empty: refused): Matomo token_auth for cip, old cdt and country
     matomo_token_auth: str = field(repr=False, default="")
+    #: COLLECTOR_SMTP_* (issue 15): where scheduled e-mail reports are sent from; no host, no reports
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_user: str = ""
+    smtp_password: str = field(repr=False, default="")
+    smtp_from: str = ""
+    #: COLLECTOR_REPORTS_CHECK_S (default 300): the report scheduler's tick
+    reports_check_s: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -209,6 +225,13 @@ class Settings:
             admin_token=_secret_key(env, data_dir, "COLLECTOR_ADMIN_TOKEN", "admin.token").decode(),
             client_ip_header=env.get("COLLECTOR_CLIENT_IP_HEADER", "").strip(),
             matomo_token_auth=env.get("COLLECTOR_MATOMO_TOKEN_AUTH", "").strip(),
+            smtp_host=env.get("COLLECTOR_SMTP_HOST", "").strip(),
+            smtp_port=_int(env, "COLLECTOR_SMTP_PORT"),
+            smtp_security=_choice(env, "COLLECTOR_SMTP_SECURITY", ("starttls", "ssl", "none")),
+            smtp_user=env.get("COLLECTOR_SMTP_USER", ""),
+            smtp_password=env.get("COLLECTOR_SMTP_PASSWORD", ""),
+            smtp_from=env.get("COLLECTOR_SMTP_FROM", "").strip(),
+            reports_check_s=_int(env, "COLLECTOR_REPORTS_CHECK_S"),
         )
 
     def describe(self) -> dict[str, object]:
@@ -217,6 +240,7 @@ class Settings:
         shown.pop("secret_key")
         shown.pop("admin_token")
         shown.pop("matomo_token_auth")
+        shown.pop("smtp_password")
         shown["clickhouse_dsn"] = _hide_password(self.clickhouse_dsn)
         return {key: str(value) for key, value in shown.items()}
 
