@@ -67,7 +67,8 @@ def run_remotely(url: str, admin_token: str, request: dict[str, Any]) -> dict[st
 
 
 def run_locally(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
-    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
+    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1, user=settings.clickhouse_user,
+                      password=settings.clickhouse_password)
     try:
         storage.migrate()
         return account_action(Accounts(storage, settings.secret_key), request)

@@ -48,7 +48,9 @@ def frame(
     known = registry.get(site)
     if known is None:
         raise BadQuery(f"unknown site {site[:40]!r}")
-    storage = Storage(target, database or settings.database, workers=1)
+    own = dsn is None  # the configured DSN comes with the configured credentials
+    storage = Storage(target, database or settings.database, workers=1, user=settings.clickhouse_user if own else "",
+                      password=settings.clickhouse_password if own else "")
     try:
         return frame_from_storage(storage, panel, known.timezone, raw)
     finally:

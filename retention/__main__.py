@@ -56,7 +56,8 @@ def progress_bar(label: str) -> Progress:
 
 
 def run_locally(settings: Settings, request: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
+    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1, user=settings.clickhouse_user,
+                      password=settings.clickhouse_password)
     try:
         storage.migrate()
         return execute(storage, Hasher(settings.secret_key), request, progress)

@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    storage = Storage(settings.clickhouse_dsn, settings.database)
+    storage = Storage(settings.clickhouse_dsn, settings.database, user=settings.clickhouse_user,
+                      password=settings.clickhouse_password)
     if settings.clickhouse_cluster:
         await storage.run(storage.check_cluster_schema)
     else:
