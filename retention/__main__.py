@@ -1,8 +1,11 @@
-"""`python -m retention run|verify|export|erase`: the retention job for cron, and GDPR requests.
+"""`python -m retention run|verify|export|erase|schedule`: the retention job for cron, and GDPR requests.
 
 Works directly on the ClickHouse the collector uses (a server DSN, or the chdb folder when the
 collector is stopped); when a running collector holds the chdb folder, the request goes to its
 admin endpoint instead and the same code runs there. Prints a JSON report on stdout.
+
+`schedule` runs the job on COLLECTOR_RETENTION_SCHEDULE in the foreground (a container's process; see
+retention/schedule.py); `schedule --check` is its health check.
 
 Exit codes: 0 done and nothing older than policy remains; 2 usage error; 3 rows older than policy
 remain (or an erasure left rows); 4 storage or collector unreachable.
@@ -11,9 +14,12 @@ remain (or an erasure left rows); 4 storage or collector unreachable.
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
 import urllib.error
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +30,7 @@ from collector.core.settings import Settings
 from collector.core.sites import load_sites
 from ingest_schema.hashing import Hasher
 from ingest_schema.storage import Storage, StorageError, folder_is_held
+from retention import schedule
 from retention.errors import EXIT_OK, EXIT_POLICY_VIOLATION, EXIT_STORAGE, RetentionError
 from retention.jobs import KINDS, Progress
 from retention.service import ACTIONS, execute, validate
@@ -94,7 +101,38 @@ def write_export(report: dict[str, Any], folder: Path) -> list[str]:
     return [str(f) for f in files]
 
 
+def schedule_main(argv: list[str]) -> int:
+    """`python -m retention schedule [--check]`."""
+    parser = argparse.ArgumentParser(prog="python -m retention schedule", description=schedule.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true",
+                        help="health check: exit 0 when no run is overdue and the last one ended well, else 1")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        expression = schedule.check_expression(settings.retention_schedule)
+    except CollectorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    state = settings.data_dir / schedule.STATE_FILE
+    if args.check:
+        ok, message = schedule.health(expression, state, datetime.now(timezone.utc))
+        print(message)
+        return 0 if ok else 1
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # as a container's PID 1, SIGTERM has no default action: exit on it (a run cut short reruns at the next start)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    clock = schedule.SystemClock()
+    print(f"retention schedule {expression!r} (UTC), state in {state}; next slot "
+          f"{schedule.next_slot(expression, clock.now()).isoformat()}", flush=True)
+    schedule.Scheduler(expression, state, schedule.run_job_in_child, clock).forever()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["schedule"]:
+        return schedule_main(argv[1:])
     args = parse_args(argv)
     try:
         settings = Settings.from_env()
