@@ -19,9 +19,7 @@ from collector.core.keys import SETTINGS, SITES
 from collector.core.settings import ENVIRONMENT, Settings
 from collector.server.accesslog import PrivacyAccessLogger
 from collector.server.app import init_app
-
-#: the demo pages worth opening first (the README's "Try it")
-DEMO_PAGES = ("/demo?beacon=1&banner=1", "/demo?clarity=1&beacon=1&banner=1")
+from collector.server.handlers.site import demo_links
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,9 +99,7 @@ def start_message(app: web.Application) -> str:
     settings = app[SETTINGS]
     base = settings.public_url.rstrip("/")
     lines = [f"collector listening on {base}/  (data in {settings.data_dir})", f"  dashboards: {base}/dashboard/"]
-    demo = app[SITES].get("demo")
-    if demo is not None and demo.allows_origin(base):
-        lines += [f"  demo:       {base}{page}" for page in DEMO_PAGES]
+    lines += [f"  demo:       {href}  ({label})" for href, label in demo_links(settings, app[SITES])]
     return "\n".join(lines)
 
 
