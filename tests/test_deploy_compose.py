@@ -149,6 +149,7 @@ def test_deploy_production_tls_proxy_sets_and_collector_reads_the_client_address
     assert "{$COLLECTOR_DOMAIN} {" in lines and "reverse_proxy collector:8000 {" in lines
     assert "header_up X-Forwarded-For {remote_host}" in lines
     assert not any(line.startswith("log") for line in lines), "an access log would keep visitor addresses"
+    assert "respond /metrics 404" in lines, "metrics are scraped on the Docker network, not from the internet"
     body_timeout = next(line for line in lines if line.startswith("read_body"))
     assert int(body_timeout.split()[1].rstrip("s")) <= int(ENVIRONMENT["COLLECTOR_BODY_TIMEOUT_S"][0])
     keepalive = next(line for line in lines if line.startswith("keepalive"))
