@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
+import socket
 import sys
-from typing import Any
+from typing import Any, AsyncIterator
 
 from aiohttp import web
 
+from collector.core.client import running_collector_url
 from collector.core.errors import CollectorError
+from collector.core.keys import SETTINGS, SITES
 from collector.core.settings import ENVIRONMENT, Settings
 from collector.server.accesslog import PrivacyAccessLogger
 from collector.server.app import init_app
+from collector.server.handlers.site import demo_links
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,19 +34,72 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        sock = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        running = running_collector_url(settings.data_dir)
+        hint = f"; a collector already runs on {settings.data_dir}: {running}" if running else ""
+        print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}{hint}", file=sys.stderr)
+        return 2
+    settings = with_bound_port(settings, int(sock.getsockname()[1]))
     logging.getLogger("collector").info("settings %s", settings.describe())
     try:
         app = init_app(settings)
     except CollectorError as exc:
+        sock.close()
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    print(f"collector listening on {settings.public_url}/  (data in {settings.data_dir})", flush=True)
+    app.cleanup_ctx.append(start_message_ctx)
     if settings.event_loop == "uvloop":
         import uvloop
 
         uvloop.install()
-    web.run_app(app, host=settings.host, port=settings.port, print=None, **server_options(settings))
+    web.run_app(app, sock=sock, print=None, **server_options(settings))
     return 0
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """Bind and listen before the app starts, so the real port is known (COLLECTOR_PORT=0 picks a free one)
+    for the printed URLs, the demo site's origin and the URL file; connections made meanwhile wait in the
+    backlog until the server accepts them."""
+    family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                                         flags=socket.AI_PASSIVE)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+def with_bound_port(settings: Settings, port: int) -> Settings:
+    """The settings with the port actually bound; the default public URL follows it."""
+    if port == settings.port:
+        return settings
+    public_url = settings.public_url
+    if public_url == f"http://{settings.host}:{settings.port}":
+        public_url = f"http://{settings.host}:{port}"
+    return dataclasses.replace(settings, port=port, public_url=public_url)
+
+
+async def start_message_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Print where things are once storage, the writer and the URL file are up (root cleanup contexts
+    run in order, before the dashboards start)."""
+    print(start_message(app), flush=True)
+    yield
+
+
+def start_message(app: web.Application) -> str:
+    """What `./run` shows: where the collector, its dashboards and the demo pages are."""
+    settings = app[SETTINGS]
+    base = settings.public_url.rstrip("/")
+    lines = [f"collector listening on {base}/  (data in {settings.data_dir})", f"  dashboards: {base}/dashboard/"]
+    lines += [f"  demo:       {href}  ({label})" for href, label in demo_links(settings, app[SITES])]
+    return "\n".join(lines)
 
 
 def server_options(settings: Settings) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from collector.core.keys import SETTINGS, STORAGE
-from dashboards import accounts_web, admin, api, assets, auth, discovery, matomo_api, pages
+from dashboards import accounts_web, admin, api, assets, auth, matomo_api, pages
 from dashboards.accounts import Accounts, generated_password
 from dashboards.keys import ACCOUNTS, STATE, DashboardState
 from dashboards.queries import view_available
@@ -63,10 +63,7 @@ def _context(parent: web.Application) -> Any:
         app[ACCOUNTS] = accounts
         app[STATE] = DashboardState(use_view, page_templates())
         await bootstrap_first_analyst(accounts)
-        url = discovery.announce(settings)  # where `python -m dashboards` finds this collector
         yield
-        if url:
-            discovery.withdraw(settings, url)
 
     return dashboards_ctx
 

@@ -12,7 +12,7 @@
                                                            # it ended before the schedule was made
 
 Works on the ClickHouse of the environment's settings. While a collector holds the embedded data
-folder, the request goes to that collector (the URL it wrote into DATA_DIR/collector.url at start, or
+folder, the request goes to that collector (the URL it wrote into DATA_DIR/collector.json at start, or
 --url) with the bearer COLLECTOR_ADMIN_TOKEN, and the same code runs there. Prints one JSON line.
 Exit codes: 0 done; 2 refused (bad input, a name that exists already, a disabled analyst); 3 unknown
 (no such analyst, site or token); 4 ClickHouse or the collector unreachable.
@@ -23,20 +23,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 from typing import Any
 
 import orjson
 
+from collector.core.client import CollectorUnreachable, call_admin, local_url, running_collector_url
 from collector.core.errors import CollectorError, PayloadError
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
 from dashboards import page_templates
 from dashboards.accounts import Accounts
 from dashboards.admin import ACTIONS, account_action
-from dashboards.discovery import running_url
 from dashboards.errors import NotFound
 from dashboards.queries import view_available
 from dashboards.reports.scheduler import ReportDeps, send_due
@@ -80,24 +78,18 @@ def read_password(from_stdin: bool) -> str:
 
 
 def run_remotely(url: str, admin_token: str, request: dict[str, Any]) -> dict[str, Any]:
-    http = urllib.request.Request(
-        url.rstrip("/") + "/dashboard/admin/accounts", data=orjson.dumps(request), method="POST",
-        headers={"Authorization": f"Bearer {admin_token}", "Content-Type": "application/json"},
-    )
+    """The request carried out by the collector that holds the data folder, its errors mapped to ours."""
     try:
-        with urllib.request.urlopen(http, timeout=120) as response:
-            return dict(orjson.loads(response.read()))
-    except urllib.error.HTTPError as exc:
-        detail = _error_text(exc.read())
-        if exc.code == 404:
+        return dict(call_admin(url, "/dashboard/admin/accounts", admin_token, request, timeout_s=120))
+    except CollectorUnreachable as exc:
+        detail = _error_text(exc.body)
+        if exc.status == 404:
             raise NotFound(detail) from exc
-        if exc.code == 401:
+        if exc.status == 401:
             raise PayloadError(f"the collector at {url} refused the admin token (COLLECTOR_ADMIN_TOKEN)") from exc
-        if exc.code < 500:
+        if 0 < exc.status < 500:
             raise PayloadError(detail) from exc
-        raise StorageError(f"the collector failed ({exc.code}): {detail}") from exc
-    except OSError as exc:
-        raise StorageError(f"collector at {url} unreachable: {exc}") from exc
+        raise StorageError(str(exc) if not exc.status else f"the collector failed ({exc.status}): {detail}") from exc
 
 
 def _error_text(body: bytes) -> str:
@@ -109,7 +101,8 @@ def _error_text(body: bytes) -> str:
 
 def run_locally(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     sites = load_sites(settings.sites_file, settings.public_url)
-    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
+    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1, user=settings.clickhouse_user,
+                      password=settings.clickhouse_password)
     try:
         storage.migrate()
         accounts = Accounts(storage, settings.secret_key)
@@ -138,7 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         request = build_request(args)
         if args.url or folder_is_held(settings.clickhouse_dsn):
-            result = run_remotely(args.url or running_url(settings), settings.admin_token, request)
+            result = run_remotely(args.url or running_collector_url(settings.data_dir) or local_url(settings),
+                                  settings.admin_token, request)
         else:
             result = run_locally(settings, request)
     except StorageError as exc:

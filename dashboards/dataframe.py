@@ -14,9 +14,9 @@ hold the same values.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
-import orjson
-
+from collector.core.client import CollectorUnreachable, call
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
 from dashboards.errors import BadQuery, Unauthorized
@@ -48,7 +48,9 @@ def frame(
     known = registry.get(site)
     if known is None:
         raise BadQuery(f"unknown site {site[:40]!r}")
-    storage = Storage(target, database or settings.database, workers=1)
+    own = dsn is None  # the configured DSN comes with the configured credentials
+    storage = Storage(target, database or settings.database, workers=1, user=settings.clickhouse_user if own else "",
+                      password=settings.clickhouse_password if own else "")
     try:
         return frame_from_storage(storage, panel, known.timezone, raw)
     finally:
@@ -64,27 +66,18 @@ def frame_from_storage(storage: Storage, panel: str, timezone: str, raw: dict[st
 
 
 def _from_api(url: str, token: str | None, panel: str, raw: dict[str, str]) -> list[dict[str, Any]]:
-    """Rows of the JSON API (urllib: a notebook needs no event loop for this)."""
-    import urllib.error
-    import urllib.request
-    from urllib.parse import urlencode
-
+    """Rows of the JSON API (a plain HTTP call: a notebook needs no event loop for this)."""
     if not token:
         raise Unauthorized("token is required with url (create one on /dashboard/tokens)")
-    request = urllib.request.Request(
-        f"{url.rstrip('/')}{API_PATH}{panel}?{urlencode(raw)}", headers={"Authorization": f"Bearer {token}"}
-    )
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            document = orjson.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        detail = exc.read()[:200].decode(errors="replace")
-        if exc.code == 401:
+        document = call(url, f"{API_PATH}{panel}?{urlencode(raw)}", token)
+    except CollectorUnreachable as exc:
+        detail = exc.body[:200].decode(errors="replace")
+        if exc.status == 401:
             raise Unauthorized(f"the collector refused the token: {detail}") from exc
-        if exc.code < 500:
-            raise BadQuery(f"the collector refused the query ({exc.code}): {detail}") from exc
-        raise StorageError(f"the collector could not answer ({exc.code}): {detail}") from exc
-    except OSError as exc:
-        raise StorageError(f"collector at {url} unreachable: {exc}") from exc
+        if 0 < exc.status < 500:
+            raise BadQuery(f"the collector refused the query ({exc.status}): {detail}") from exc
+        raise StorageError(str(exc) if not exc.status else f"the collector could not answer ({exc.status}): "
+                           f"{detail}") from exc
     rows: list[dict[str, Any]] = document["rows"]
     return rows

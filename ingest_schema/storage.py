@@ -1,7 +1,9 @@
 """The one door to ClickHouse: a clickhouse-connect client built from a DSN.
 
-`chdb:///folder` gives the embedded engine, `http://user:pass@host:8123/db` a server; nothing
-here branches on which. Calls block, so async callers go through `Storage.run` (a small pool).
+`chdb:///folder` gives the embedded engine, `http://host:8123/db` a server; nothing else here
+branches on which. A server's user and password come as arguments (`client_args`), so a password
+with `@ : / # ? %` needs no URL encoding; credentials in the URL (percent-encoded) still work.
+Calls block, so async callers go through `Storage.run` (a small pool).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, Sequence, TypeVar
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
@@ -38,6 +40,29 @@ def database_from_dsn(dsn: str, default: str) -> str:
     if parsed.scheme.startswith("http") and parsed.path.strip("/"):
         return parsed.path.strip("/").split("/")[0]
     return default
+
+
+def client_args(dsn: str, user: str = "", password: str = "") -> dict[str, Any]:
+    """The keyword arguments of `clickhouse_connect.get_client` for a DSN. For a server, the URL's path
+    (the database, handled by `database_from_dsn`) and credentials are taken out; `user`/`password`, when
+    given, win over the URL's percent-decoded ones and reach the client untouched."""
+    if dsn.startswith("chdb:"):
+        return {"dsn": dsn}
+    parsed = urlparse(dsn)
+    netloc = parsed.netloc.rpartition("@")[2]
+    args: dict[str, Any] = {
+        "dsn": parsed._replace(netloc=netloc, path="").geturl(),
+        "autogenerate_session_id": False,
+        "connect_timeout": 5,
+        "send_receive_timeout": 60,
+    }
+    username = user or unquote(parsed.username or "")
+    secret = password or unquote(parsed.password or "")
+    if username:
+        args["username"] = username
+    if secret:
+        args["password"] = secret
+    return args
 
 
 @contextmanager
@@ -72,18 +97,11 @@ def folder_is_held(dsn: str) -> bool:
 class Storage:
     """ClickHouse access for the collector, the dashboards and the retention job."""
 
-    def __init__(self, dsn: str, database: str, workers: int = 4) -> None:
+    def __init__(self, dsn: str, database: str, workers: int = 4, *, user: str = "", password: str = "") -> None:
         self.database = database_from_dsn(dsn, database)
         self.dsn = dsn
         try:
-            if dsn.startswith("chdb:"):
-                self.client: Client = clickhouse_connect.get_client(dsn=dsn)
-            else:
-                parsed = urlparse(dsn)
-                server_dsn = parsed._replace(path="").geturl()
-                self.client = clickhouse_connect.get_client(
-                    dsn=server_dsn, autogenerate_session_id=False, connect_timeout=5, send_receive_timeout=60
-                )
+            self.client: Client = clickhouse_connect.get_client(**client_args(dsn, user, password))
         except Exception as exc:  # clickhouse-connect raises several types on connect
             raise StorageError(f"cannot open ClickHouse at {dsn.split('@')[-1]}: {exc}") from exc
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="clickhouse")

@@ -1,8 +1,11 @@
-"""`python -m retention run|verify|export|erase`: the retention job for cron, and GDPR requests.
+"""`python -m retention run|verify|export|erase|schedule`: the retention job for cron, and GDPR requests.
 
 Works directly on the ClickHouse the collector uses (a server DSN, or the chdb folder when the
 collector is stopped); when a running collector holds the chdb folder, the request goes to its
 admin endpoint instead and the same code runs there. Prints a JSON report on stdout.
+
+`schedule` runs the job on COLLECTOR_RETENTION_SCHEDULE in the foreground (a container's process; see
+retention/schedule.py); `schedule --check` is its health check.
 
 Exit codes: 0 done and nothing older than policy remains; 2 usage error; 3 rows older than policy
 remain (or an erasure left rows); 4 storage or collector unreachable.
@@ -11,19 +14,22 @@ remain (or an erasure left rows); 4 storage or collector unreachable.
 from __future__ import annotations
 
 import argparse
+import logging
+import signal
 import sys
-import urllib.error
-import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from collector.core.client import CollectorUnreachable, call_admin, local_url, running_collector_url
 from collector.core.errors import CollectorError
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
 from ingest_schema.hashing import Hasher
 from ingest_schema.storage import Storage, StorageError, folder_is_held
+from retention import schedule
 from retention.errors import EXIT_OK, EXIT_POLICY_VIOLATION, EXIT_STORAGE, RetentionError
 from retention.jobs import KINDS, Progress
 from retention.service import ACTIONS, execute, validate
@@ -56,7 +62,8 @@ def progress_bar(label: str) -> Progress:
 
 
 def run_locally(settings: Settings, request: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
+    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1, user=settings.clickhouse_user,
+                      password=settings.clickhouse_password)
     try:
         storage.migrate()
         return execute(storage, Hasher(settings.secret_key), request, progress)
@@ -65,17 +72,11 @@ def run_locally(settings: Settings, request: dict[str, Any], progress: Progress)
 
 
 def run_remotely(url: str, token: str, request: dict[str, Any]) -> dict[str, Any]:
-    http = urllib.request.Request(
-        url.rstrip("/") + "/admin/retention", data=orjson.dumps(request), method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
+    """The job carried out by the collector that holds the data folder."""
     try:
-        with urllib.request.urlopen(http, timeout=3600) as response:
-            return dict(orjson.loads(response.read()))
-    except urllib.error.HTTPError as exc:
-        raise RetentionError(f"collector refused the request ({exc.code}): {exc.read()[:200]!r}") from exc
-    except OSError as exc:
-        raise RetentionError(f"collector at {url} unreachable: {exc}") from exc
+        return dict(call_admin(url, "/admin/retention", token, request))
+    except CollectorUnreachable as exc:
+        raise RetentionError(str(exc) + (f": {exc.body[:200]!r}" if exc.body else "")) from exc
 
 
 def write_export(report: dict[str, Any], folder: Path) -> list[str]:
@@ -93,7 +94,38 @@ def write_export(report: dict[str, Any], folder: Path) -> list[str]:
     return [str(f) for f in files]
 
 
+def schedule_main(argv: list[str]) -> int:
+    """`python -m retention schedule [--check]`."""
+    parser = argparse.ArgumentParser(prog="python -m retention schedule", description=schedule.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--check", action="store_true",
+                        help="health check: exit 0 when no run is overdue and the last one ended well, else 1")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        expression = schedule.check_expression(settings.retention_schedule)
+    except CollectorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    state = settings.data_dir / schedule.STATE_FILE
+    if args.check:
+        ok, message = schedule.health(expression, state, datetime.now(timezone.utc))
+        print(message)
+        return 0 if ok else 1
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # as a container's PID 1, SIGTERM has no default action: exit on it (a run cut short reruns at the next start)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    clock = schedule.SystemClock()
+    print(f"retention schedule {expression!r} (UTC), state in {state}; next slot "
+          f"{schedule.next_slot(expression, clock.now()).isoformat()}", flush=True)
+    schedule.Scheduler(expression, state, schedule.run_job_in_child, clock).forever()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["schedule"]:
+        return schedule_main(argv[1:])
     args = parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -110,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.collector:
             report = run_remotely(args.collector, settings.admin_token, request)
         elif folder_is_held(settings.clickhouse_dsn):
-            report = run_remotely(settings.public_url, settings.admin_token, request)
+            report = run_remotely(running_collector_url(settings.data_dir) or local_url(settings),
+                                  settings.admin_token, request)
             report["via"] = "collector admin endpoint"
         else:
             report = run_locally(settings, request, progress_bar(args.action))

@@ -18,10 +18,10 @@ import aiohttp
 import orjson
 import pytest
 
+from collector.core.client import URL_FILE, running_collector_url
 from collector.core.keys import SETTINGS
 from collector.core.sites import SiteRegistry
 from dashboards.__main__ import EXIT_REFUSED, EXIT_UNKNOWN, main
-from dashboards.discovery import URL_FILE
 from tests.support.collector import ROOT, free_port, start_collector, stop_collector
 from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, log_in, seed
 
@@ -156,7 +156,7 @@ async def test_cli_finds_a_collector_on_a_non_default_port(settings_factory: Any
     settings = settings_factory(port=port)
     collector = await start_collector(settings, SiteRegistry({SITE: dashboard_site()}), port)
     try:
-        assert (settings.data_dir / URL_FILE).read_text().strip() == f"http://127.0.0.1:{port}"
+        assert running_collector_url(settings.data_dir) == f"http://127.0.0.1:{port}"
         await collector.storage.run(accounts(collector).save_analyst, "erin", PASSWORD)
         env = child_env(settings.data_dir, COLLECTOR_CLICKHOUSE_DSN=settings.clickhouse_dsn,
                         COLLECTOR_DATABASE=settings.database)

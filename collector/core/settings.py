@@ -23,14 +23,28 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "COLLECTOR_DATA_DIR": ("./data", "folder for the embedded ClickHouse, the secret key and the spool"),
     "COLLECTOR_CLICKHOUSE_DSN": (
         "chdb:///<DATA_DIR>/clickhouse",
-        "ClickHouse: chdb:///folder (embedded) or http://user:pass@clickhouse:8123/db (server)",
+        "ClickHouse: chdb:///folder (embedded) or http://clickhouse:8123/db (server; credentials in the "
+        "variables below, or percent-encoded in the URL)",
+    ),
+    "COLLECTOR_CLICKHOUSE_USER": ("", "ClickHouse user of a server DSN (wins over a user in the URL)"),
+    "COLLECTOR_CLICKHOUSE_PASSWORD": (
+        "",
+        "ClickHouse password of a server DSN, any characters, passed to the client as is (wins over the URL)",
+    ),
+    "COLLECTOR_CLICKHOUSE_PASSWORD_FILE": (
+        "",
+        "file holding the ClickHouse password (Docker secrets: /run/secrets/...); one trailing newline is ignored",
     ),
     "COLLECTOR_DATABASE": ("analytics", "ClickHouse database (a database in an http DSN path wins)"),
     "COLLECTOR_CLICKHOUSE_CLUSTER": (
         "",
         "cluster name: the schema is applied by `python -m ingest_schema --cluster`, the collector only checks it",
     ),
-    "COLLECTOR_SITES_FILE": ("./sites.toml", "sites file; when it is missing a demo site is used"),
+    "COLLECTOR_SITES_FILE": (
+        "./sites.toml",
+        "sites file; when it is missing a demo site is used (a folder in its place is refused: Docker makes one "
+        "when a bind-mounted file is missing)",
+    ),
     "COLLECTOR_PUBLIC_URL": ("", "URL printed at start and used in snippets (default http://HOST:PORT)"),
     "COLLECTOR_BATCH_ROWS": ("5000", "flush a table's buffer at this many rows"),
     "COLLECTOR_BATCH_INTERVAL_MS": ("1000", "flush buffers at least this often"),
@@ -85,6 +99,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "COLLECTOR_REPORTS_CHECK_S": ("300", "how often (seconds) the collector looks for reports that are due"),
     "COLLECTOR_EVENT_LOOP": ("uvloop", "uvloop (measured 13% more requests/s, see bench/) or asyncio"),
     "COLLECTOR_LOG_LEVEL": ("INFO", "logging level"),
+    "COLLECTOR_RETENTION_SCHEDULE": (
+        "17 3 * * *",
+        "cron expression (UTC) of `python -m retention schedule`: when the retention job runs",
+    ),
 }
 
 
@@ -137,6 +155,32 @@ def _secret_key(env: Mapping[str, str], data_dir: Path, variable: str = "COLLECT
     return key
 
 
+def _password(env: Mapping[str, str]) -> str:
+    """The ClickHouse password from its variable or its file (Docker secrets), never from a URL."""
+    path = env.get("COLLECTOR_CLICKHOUSE_PASSWORD_FILE", "")
+    if not path:
+        return env.get("COLLECTOR_CLICKHOUSE_PASSWORD", "")
+    if env.get("COLLECTOR_CLICKHOUSE_PASSWORD"):
+        raise ConfigError("set COLLECTOR_CLICKHOUSE_PASSWORD or COLLECTOR_CLICKHOUSE_PASSWORD_FILE, not both")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"COLLECTOR_CLICKHOUSE_PASSWORD_FILE {path}: {exc}") from exc
+    return text[:-1] if text.endswith("\n") else text
+
+
+def _sites_file(env: Mapping[str, str]) -> Path:
+    """A folder where the sites file should be is what Docker leaves when the file to bind-mount is missing."""
+    path = Path(env.get("COLLECTOR_SITES_FILE", ENVIRONMENT["COLLECTOR_SITES_FILE"][0]))
+    if path.is_dir():
+        raise ConfigError(
+            f"COLLECTOR_SITES_FILE {path} is a folder, not a file: with Docker this means the host's sites.toml "
+            "was missing (Docker created a folder in its place). Remove that folder, copy sites.example.toml to "
+            "sites.toml and start again"
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class Settings:
     host: str
@@ -184,6 +228,13 @@ class Settings:
     smtp_from: str = ""
     #: COLLECTOR_REPORTS_CHECK_S (default 300): the report scheduler's tick
     reports_check_s: int = 300
+    #: COLLECTOR_CLICKHOUSE_USER (default empty: the DSN's user, else ClickHouse's default user)
+    clickhouse_user: str = ""
+    #: COLLECTOR_CLICKHOUSE_PASSWORD or the content of COLLECTOR_CLICKHOUSE_PASSWORD_FILE (default empty:
+    #: the DSN's percent-decoded password); handed to clickhouse-connect as an argument, never put in a URL
+    clickhouse_password: str = field(repr=False, default="")
+    #: COLLECTOR_RETENTION_SCHEDULE (default "17 3 * * *", UTC): when `python -m retention schedule` runs the job
+    retention_schedule: str = "17 3 * * *"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -202,7 +253,7 @@ class Settings:
             clickhouse_dsn=dsn,
             database=env.get("COLLECTOR_DATABASE", "analytics"),
             clickhouse_cluster=env.get("COLLECTOR_CLICKHOUSE_CLUSTER", ""),
-            sites_file=Path(env.get("COLLECTOR_SITES_FILE", "./sites.toml")),
+            sites_file=_sites_file(env),
             public_url=env.get("COLLECTOR_PUBLIC_URL", "") or f"http://{host}:{port}",
             batch_rows=_int(env, "COLLECTOR_BATCH_ROWS"),
             batch_interval_ms=_int(env, "COLLECTOR_BATCH_INTERVAL_MS"),
@@ -232,6 +283,10 @@ class Settings:
             smtp_password=env.get("COLLECTOR_SMTP_PASSWORD", ""),
             smtp_from=env.get("COLLECTOR_SMTP_FROM", "").strip(),
             reports_check_s=_int(env, "COLLECTOR_REPORTS_CHECK_S"),
+            clickhouse_user=env.get("COLLECTOR_CLICKHOUSE_USER", "").strip(),
+            clickhouse_password=_password(env),
+            retention_schedule=env.get("COLLECTOR_RETENTION_SCHEDULE", "").strip()
+            or ENVIRONMENT["COLLECTOR_RETENTION_SCHEDULE"][0],
         )
 
     def describe(self) -> dict[str, object]:
@@ -241,6 +296,7 @@ class Settings:
         shown.pop("admin_token")
         shown.pop("matomo_token_auth")
         shown.pop("smtp_password")
+        shown.pop("clickhouse_password")
         shown["clickhouse_dsn"] = _hide_password(self.clickhouse_dsn)
         return {key: str(value) for key, value in shown.items()}
 

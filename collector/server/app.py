@@ -13,6 +13,7 @@ from aiohttp import web
 
 import dashboards
 import retention.http
+from collector.core.client import announce, withdraw
 from collector.core.keys import HASHER, PENDING_WRITES, SETTINGS, SITES, STORAGE
 from collector.core.settings import Settings
 from collector.core.sites import SiteRegistry, load_sites
@@ -37,7 +38,8 @@ log = logging.getLogger(__name__)
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    storage = Storage(settings.clickhouse_dsn, settings.database)
+    storage = Storage(settings.clickhouse_dsn, settings.database, user=settings.clickhouse_user,
+                      password=settings.clickhouse_password)
     if settings.clickhouse_cluster:
         await storage.run(storage.check_cluster_schema)
     else:
@@ -72,6 +74,15 @@ async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
     await writer.close()
 
 
+async def url_file_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Announce this collector's URL in its data folder once storage and the writer are up (cleanup
+    contexts run in order), so a tool that finds it finds a collector ready to answer."""
+    record = announce(app[SETTINGS])
+    yield
+    if record is not None:
+        withdraw(app[SETTINGS], record)
+
+
 def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes, middlewares=[security_headers, rate_limit, body_deadline]
@@ -92,4 +103,5 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     demo.setup_routes(app)
     beacon.setup_routes(app)
     dashboards.setup(app)
+    app.cleanup_ctx.append(url_file_ctx)
     return app
