@@ -1,4 +1,4 @@
-"""The README's analyst walkthrough, end to end in Chromium: a visitor browses the demo site with the
+"""The analyst walkthrough of docs/dashboards.md, end to end in Chromium: a visitor browses the demo site with the
 real clarity-js and the consent banner, accepts, types into the form and clicks; an analyst then logs
 in and sees that visit in the traffic overview, a click heatmap of the demo page and its replay, and
 pulls the same numbers as CSV and as a pandas DataFrame.
