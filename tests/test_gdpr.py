@@ -150,7 +150,7 @@ def test_gdpr_erase_and_retention_cli_against_a_running_collector(tmp_path: Path
 async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_else(collector_factory: Any) -> None:
     """Hits queued before consent come without an id (the cookieless hash), the user id only on a later
     hit: the visit links them, so `--kind user` finds and erases all of it."""
-    from tests.test_matomo import SITE_ORIGIN, hit, matomo_site
+    from tests.support.matomo import SITE_ORIGIN, hit, matomo_site
 
     collector = await collector_factory(matomo_site())
     url = f"{SITE_ORIGIN}/shop.html"

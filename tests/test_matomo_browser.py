@@ -256,7 +256,7 @@ async def _open_vendored(browser: Tracked, site_server: SiteServer, name: str, e
 async def test_vendored_matomo_js_reloaded_order_page_stores_the_order_once(
     tracked: Any, site_server: SiteServer, new_context: Any
 ) -> None:
-    from tests.test_matomo_semantics import panel_rows
+    from tests.support.matomo_semantics import panel_rows
 
     browser = await new_context()
     page = await _open_vendored(browser, site_server, "order", 2)
@@ -287,7 +287,7 @@ async def test_vendored_matomo_js_goal_twice_in_a_visit_converts_once(
 async def test_vendored_matomo_js_campaigns_differing_in_case_are_one(
     tracked: Any, site_server: SiteServer, new_context: Any
 ) -> None:
-    from tests.test_matomo_semantics import panel_rows
+    from tests.support.matomo_semantics import panel_rows
 
     for name in ("Spring", "spring"):
         browser = await new_context()
@@ -301,7 +301,7 @@ async def test_vendored_matomo_js_campaigns_differing_in_case_are_one(
 async def test_vendored_matomo_js_later_direct_visit_keeps_its_channel_and_credits_the_campaign(
     tracked: Any, site_server: SiteServer, new_context: Any
 ) -> None:
-    from tests.test_matomo_semantics import panel_rows
+    from tests.support.matomo_semantics import panel_rows
 
     browser = await new_context()
     await _open_vendored(browser, site_server, "landing", 1, "?mtm_campaign=Spring&mtm_kwd=Promo")
@@ -338,7 +338,7 @@ async def test_vendored_matomo_js_page_performance_is_one_complete_row(
 async def test_vendored_matomo_js_product_view_is_stored_and_reported(
     tracked: Any, site_server: SiteServer, new_context: Any
 ) -> None:
-    from tests.test_matomo_semantics import panel_rows
+    from tests.support.matomo_semantics import panel_rows
 
     browser = await new_context()
     await _open_vendored(browser, site_server, "product", 1)
