@@ -19,20 +19,18 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from collector.core.keys import SETTINGS
 from collector.ingest.keys import SERVICES
 from ingest_schema.hashing import matomo_visitor_hash
 from retention.service import execute, validate
 from tests.support.browser import UploadLog, collector_serving_pages, wait_until
-from tests.support.collector import DESKTOP_UA, FIXTURES, ROOT, free_port, make_site, services
+from tests.support.collector import DESKTOP_UA, ROOT, make_site, services
 from tests.support.matomo import hit
-from tests.support.matomo_browser import SNIPPET, Tracked
+from tests.support.matomo_browser import SNIPPET, SiteServer, Tracked
 
 pytestmark = pytest.mark.browser
 
-VENDORED_MATOMO_JS = FIXTURES / "matomo_js" / "matomo.js"
 CONSENT_SITE = "consenting"  # matomo_idsite 2, consent_param mode
 
 #: Pages on the consenting site: Matomo's snippet with requireConsent; the tracker script is Matomo's own.
@@ -52,54 +50,21 @@ PAGES = {
 def vendored_page(name: str, tracker: str) -> str:
     """Matomo's snippet as its UI shows it, loading matomo.js from the website itself."""
     calls, body = PAGES[name]
-    snippet = SNIPPET.format(calls=calls, tracker=tracker, idsite=2).replace(
-        "g.src=u+'matomo.js'", "g.src='/vendor/matomo.js'")
+    snippet = SNIPPET.format(calls=calls, tracker=tracker, idsite=2, script="'/vendor/matomo.js'")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>{snippet}</head>"
             f"<body>{body}</body></html>")
 
 
-class VendoredSiteServer:
-    """The tracked website serving the pages above and Matomo's own matomo.js (same role as
-    test_matomo_browser.SiteServer, which serves our /matomo.js from the collector)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.tracker = ""
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        async def page(request: web.Request) -> web.Response:
-            name = request.match_info["name"]
-            if name not in PAGES:
-                return web.Response(status=404)
-            return web.Response(text=vendored_page(name, self.tracker), content_type="text/html")
-
-        async def script(request: web.Request) -> web.Response:
-            return web.Response(body=VENDORED_MATOMO_JS.read_bytes(), content_type="application/javascript")
-
-        app = web.Application()
-        app.router.add_get("/{name}.html", page)
-        app.router.add_get("/vendor/matomo.js", script)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
 @pytest_asyncio.fixture
-async def vendored_site() -> AsyncIterator[VendoredSiteServer]:
-    server = VendoredSiteServer()
+async def vendored_site() -> AsyncIterator[SiteServer]:
+    server = SiteServer(lambda name, tracker: vendored_page(name, tracker) if name in PAGES else None)
     await server.start()
     yield server
     await server.stop()
 
 
 @pytest_asyncio.fixture
-async def matomo_collector(collector_factory: Any, vendored_site: VendoredSiteServer) -> Any:
+async def matomo_collector(collector_factory: Any, vendored_site: SiteServer) -> Any:
     collector = await collector_factory(
         make_site(id=CONSENT_SITE, origins=[vendored_site.origin], matomo_idsite=2),
         make_site(id="bystander", origins=[vendored_site.origin], matomo_idsite=3),
@@ -196,7 +161,7 @@ FLOWS = {"setConsentGiven": matomo_require_consent_flow, "rememberConsentGiven":
 
 @pytest.mark.parametrize("flow", FLOWS)
 async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole(
-    matomo_collector: Any, vendored_site: VendoredSiteServer, chromium: Any, tmp_path: Path, flow: str
+    matomo_collector: Any, vendored_site: SiteServer, chromium: Any, tmp_path: Path, flow: str
 ) -> None:
     collector = matomo_collector
     context = Tracked(await chromium.new_context(user_agent=DESKTOP_UA), collector)

@@ -10,17 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
 from collector.ingest.keys import SERVICES
-from tests.support.collector import DESKTOP_UA, free_port, make_site
+from tests.support.collector import DESKTOP_UA, make_site
 from tests.support.matomo import events_by_type, metric, pageviews, visitor_hash, visits
-from tests.support.matomo_browser import SNIPPET, Tracked
+from tests.support.matomo_browser import SNIPPET, SiteServer, Tracked
 
 pytestmark = pytest.mark.browser
 
@@ -51,7 +49,6 @@ PAGES = {
 
 #: Pages that load Matomo's own matomo.js (vendored, unchanged) from the site server instead of ours
 #: from the collector; `setTrackerUrl` still points at the collector.
-VENDORED_JS = Path(__file__).parent / "fixtures" / "matomo_js" / "matomo.js"
 VENDORED_PAGES = {
     "order": ("1", """_paq.push(['addEcommerceItem', 'SKU1', 'Shoe', 'Footwear', 25, 1]);
   _paq.push(['trackEcommerceOrder', 'ORDER-7', 25]);""", "<p>thank you</p>"),
@@ -74,37 +71,10 @@ def page_html(name: str, tracker: str) -> str:
             f"<body>{body}</body></html>")
 
 
-class SiteServer:
-    """The tracked website: serves the pages above on its own origin."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.origin = f"http://127.0.0.1:{self.port}"
-        self.tracker = ""
-        self._runner: web.AppRunner | None = None
-
-    async def start(self) -> None:
-        async def serve(request: web.Request) -> web.Response:
-            name = request.match_info["name"]
-            if name not in PAGES and name.removeprefix("v-") not in VENDORED_PAGES:
-                return web.Response(status=404)
-            return web.Response(text=page_html(name, self.tracker), content_type="text/html")
-
-        app = web.Application()
-        app.router.add_get("/{name}.html", serve)
-        app.router.add_get("/vendor/matomo.js", lambda _: web.FileResponse(VENDORED_JS))
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-
 @pytest_asyncio.fixture
 async def site_server() -> AsyncIterator[SiteServer]:
-    server = SiteServer()
+    server = SiteServer(lambda name, tracker: page_html(name, tracker)
+                        if name in PAGES or name.removeprefix("v-") in VENDORED_PAGES else None)
     await server.start()
     yield server
     await server.stop()

@@ -1,25 +1,18 @@
-"""Matomo trackers in Debian's Chromium: the standard snippet, a `chromium` fixture and the requests a
-page sent (`Tracked`)."""
+"""Matomo trackers in Debian's Chromium: the standard snippet, the tracked website (`SiteServer`, also
+serving Matomo's own matomo.js), a `chromium` fixture and the requests a page sent (`Tracked`)."""
 
 from __future__ import annotations
 
 import asyncio
-import shutil
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import pytest_asyncio
+from aiohttp import web
 
+from tests.support.collector import free_port
 from tests.support.matomo import metric
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
-
 
 #: The snippet Matomo shows in its UI, unchanged but for the tracker URL (and the site id).
 SNIPPET = """<script>
@@ -38,16 +31,46 @@ SNIPPET = """<script>
 </script>"""
 
 
-@pytest_asyncio.fixture
-async def chromium() -> AsyncIterator[Any]:
-    from playwright.async_api import async_playwright
+@pytest.fixture
+def chromium(browser: Any) -> Any:
+    """The Matomo tests' name for the shared Chromium of tests/support/browser.py (one launch code)."""
+    return browser
 
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: run ./test, which installs it")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        await browser.close()
+
+#: Matomo's own tracker, vendored unchanged (tests/fixtures/README.md)
+VENDORED_MATOMO_JS = Path(__file__).resolve().parents[1] / "fixtures" / "matomo_js" / "matomo.js"
+
+
+class SiteServer:
+    """A tracked website on its own origin (the tracker is cross-origin, as in production): pages that
+    `render(name, tracker)` returns (None: 404) at /NAME.html, and Matomo's own matomo.js at
+    /vendor/matomo.js. `tracker` is the collector's host:port, set once the collector runs."""
+
+    def __init__(self, render: Callable[[str, str], str | None]) -> None:
+        self.port = free_port()
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.tracker = ""
+        self._render = render
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        async def page(request: web.Request) -> web.Response:
+            html = self._render(request.match_info["name"], self.tracker)
+            return web.Response(status=404) if html is None else web.Response(text=html, content_type="text/html")
+
+        async def script(request: web.Request) -> web.StreamResponse:
+            return web.FileResponse(VENDORED_MATOMO_JS, headers={"Content-Type": "application/javascript"})
+
+        app = web.Application()
+        app.router.add_get("/{name}.html", page)
+        app.router.add_get("/vendor/matomo.js", script)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
 
 
 class Tracked:
