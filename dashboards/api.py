@@ -11,7 +11,7 @@ from aiohttp import web
 
 from collector.core.keys import SITES, STORAGE
 from collector.core.sites import Site
-from dashboards.errors import BadQuery
+from dashboards.errors import BadQuery, NotFound
 from dashboards.export import as_csv, as_json
 from dashboards.keys import STATE
 from dashboards.model import Context, Panel, Query
@@ -25,7 +25,7 @@ API = "/dashboard/api/v1"
 def site_of(request: web.Request, site_id: str) -> Site:
     site = request.config_dict[SITES].get(site_id)
     if site is None:
-        raise BadQuery("unknown site")
+        raise NotFound("unknown site")
     return site
 
 

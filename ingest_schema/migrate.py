@@ -82,6 +82,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         lambda db: [f"ALTER TABLE `{db}`.`{t}` MODIFY SETTING {DEDUPLICATION}" for t in SPOOLED_TABLES],
     ),
     Migration(7, "Matomo drop-in: one stored order per site and ec_id", _create("matomo_orders")),
+    # key "workbench_segments" (issue 15): numbered last; renumbered at merge if another lands first
+    Migration(8, "dashboards: saved segments and chart annotations", _create("segments", "annotations")),
 )
 
 
