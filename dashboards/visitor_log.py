@@ -10,7 +10,6 @@ day's visits. Ids are hex: `visit` the session hash, `visitor` the visitor hash.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from dashboards.errors import BadQuery
 from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
@@ -184,22 +183,13 @@ def visitor_profile_sql(ctx: Context, query: Query) -> Sql:
     recorded = (f"SELECT uniqExact(session_hash) FROM {ctx.table('playback')} WHERE {days} "
                 f"AND session_hash IN ({sessions})")
     return Sql(
-        f"SELECT {params.p(f'{visitor:x}', 'String')}, count(), min(v_start), max(v_end), sum(v_pageviews), "
-        f"round(sum({DURATION}), 1), ({events}) AS e, ({recorded}), "
+        f"WITH ({events}) AS e SELECT {params.p(f'{visitor:x}', 'String')}, count(), min(v_start), max(v_end), "
+        f"sum(v_pageviews), round(sum({DURATION}), 1), toUInt64(e.1), toUInt64(e.2), toFloat64(e.3), ({recorded}), "
         "arraySort(groupUniqArray(v_country)), arraySort(groupUniqArray(v_device)), "
         "arraySort(groupUniqArray(v_browser)), arraySort(groupUniqArray(v_channel)) "
         f"FROM ({visits}) HAVING count() > 0",
         params.values,
     )
-
-
-def _profile_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """The goals tuple spread into its three columns."""
-    out = []
-    for row in rows:
-        goals, orders, revenue = row[6]
-        out.append((*row[:6], int(goals), int(orders), float(revenue), *row[7:]))
-    return out
 
 
 VISITOR_PROFILE = Panel(
@@ -215,7 +205,7 @@ VISITOR_PROFILE = Panel(
      Column("revenue", "number", "revenue"), Column("recordings", "integer", "visits with a recording"),
      Column("countries", "array", "countries (ISO codes)"), Column("devices", "array", "device classes"),
      Column("browsers", "array", "browser families"), Column("channels", "array", "acquisition channels")),
-    visitor_profile_sql, _profile_shape, options=("visitor",),
+    visitor_profile_sql, options=("visitor",),
 )
 
 PANELS = (VISITOR_LOG, VISIT_TIMELINE, VISITOR_PROFILE)
