@@ -20,10 +20,12 @@ from dashboards.keys import ACCOUNTS, ANALYST, SESSION_COOKIE_VALUE, STATE
 from dashboards.model import FILTER_NAMES
 from dashboards.periods import PERIODS
 from dashboards.recordings import RECORDING_OPTIONS
+from dashboards.segments import FIELD_GROUPS as SEGMENT_FIELDS
 
 PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
                  "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}
-NAV = (("traffic", "Traffic"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("tokens", "API tokens"))
+NAV = (("traffic", "Traffic"), ("visitors", "Visitor log"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"),
+       ("segments", "Segments"), ("tokens", "API tokens"))
 
 
 def render(request: web.Request, template: str, **values: Any) -> web.Response:
@@ -73,6 +75,18 @@ async def recordings(request: web.Request) -> web.Response:
 
 async def replay(request: web.Request) -> web.Response:
     return _page(request, "replay.html", "recordings", recording=request.query.get("recording", "")[:16])
+
+
+async def visitors(request: web.Request) -> web.Response:
+    return _page(request, "visitors.html", "visitors")
+
+
+async def visitor(request: web.Request) -> web.Response:
+    return _page(request, "visitor.html", "visitors", visitor=request.query.get("visitor", "")[:16])
+
+
+async def segments(request: web.Request) -> web.Response:
+    return _page(request, "segments.html", "segments", fields=SEGMENT_FIELDS)
 
 
 async def tokens(request: web.Request) -> web.Response:
@@ -142,6 +156,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/heatmaps", heatmaps)
     app.router.add_get("/recordings", recordings)
     app.router.add_get("/replay", replay)
+    app.router.add_get("/visitors", visitors)
+    app.router.add_get("/visitor", visitor)
+    app.router.add_get("/segments", segments)
     app.router.add_get("/tokens", tokens)
     app.router.add_post("/tokens", create_token)
     app.router.add_get("/login", login_form)

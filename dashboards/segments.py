@@ -42,6 +42,9 @@ EVENT_FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
     "goal": ("key", (1005,)), "site_search": ("text", (1002,)),
 }
 FIELDS = (*VISIT_FIELDS, *NUMBER_FIELDS, *PAGE_FIELDS, *EVENT_FIELDS)
+#: the fields as the segment editor groups them
+FIELD_GROUPS = (("Visit", (*VISIT_FIELDS, *NUMBER_FIELDS)), ("Page viewed", tuple(PAGE_FIELDS)),
+                ("Event", tuple(EVENT_FIELDS)))
 STRING_OPS = ("is", "is_not", "contains", "not_contains", "prefix", "matches", "not_matches")
 NUMBER_OPS = ("is", "is_not", "gt", "gte", "lt", "lte")
 NEGATIVE = {"is_not": "is", "not_contains": "contains", "not_matches": "matches"}
