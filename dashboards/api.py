@@ -23,6 +23,8 @@ API = "/dashboard/api/v1"
 
 
 def site_of(request: web.Request, site_id: str) -> Site:
+    if not site_id:
+        raise BadQuery("site is required")
     site = request.config_dict[SITES].get(site_id)
     if site is None:
         raise NotFound("unknown site")

@@ -129,6 +129,8 @@ class Panel:
     shape: Callable[[Query, list[tuple[Any, ...]]], list[tuple[Any, ...]]] | None = None
     needs_page: bool = False
     options: tuple[str, ...] = ()
+    #: options the panel cannot run without (a visit id): 400 when missing, `required` in OpenAPI
+    required: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:

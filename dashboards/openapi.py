@@ -60,7 +60,8 @@ def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
     parameters = _common(sites)
     if panel.needs_page:
         parameters = [dict(p, required=True) if p["name"] == "page" else p for p in parameters]
-    parameters += [_parameter(o, "see the panel description", {"type": "string"}) for o in panel.options]
+    parameters += [_parameter(o, "see the panel description", {"type": "string"}, o in panel.required)
+                   for o in panel.options]
     row = {"type": "object", "properties": {c.name: dict(_TYPES[c.type], description=c.description)
                                             for c in panel.columns}}
     return {"get": {

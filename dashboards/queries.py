@@ -62,6 +62,9 @@ def parse_query(
     filters = Filters(**{name: raw.get(name, "").strip() for name in FILTER_NAMES})
     if panel.needs_page and not filters.page:
         raise BadQuery(f"{panel.name} needs a page (a path such as /pricing)")
+    for name in panel.required:
+        if not raw.get(name, "").strip():
+            raise BadQuery(f"{name} is required by {panel.name}")
     period = parse_period(raw.get("period", "30d"), raw.get("from", ""), raw.get("to", ""), timezone, now)
     default = 50 if panel.name == "recordings" else DEFAULT_LIMIT
     options = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in panel.options if raw.get(name)}

@@ -163,7 +163,7 @@ VISIT_TIMELINE = Panel(
      Column("label", "string", "page title, event category or key, goal id, order id or SKU"),
      Column("detail", "string", "event action or value, product name"),
      Column("value", "number", "event value, revenue, price or search results")),
-    visit_timeline_sql, options=("visit",),
+    visit_timeline_sql, options=("visit",), required=("visit",),
 )
 
 
@@ -205,7 +205,7 @@ VISITOR_PROFILE = Panel(
      Column("revenue", "number", "revenue"), Column("recordings", "integer", "visits with a recording"),
      Column("countries", "array", "countries (ISO codes)"), Column("devices", "array", "device classes"),
      Column("browsers", "array", "browser families"), Column("channels", "array", "acquisition channels")),
-    visitor_profile_sql, options=("visitor",),
+    visitor_profile_sql, options=("visitor",), required=("visitor",),
 )
 
 PANELS = (VISITOR_LOG, VISIT_TIMELINE, VISITOR_PROFILE)
