@@ -240,6 +240,10 @@ async def test_segment_applies_to_recordings_and_heatmaps(collector_factory: Any
             "AND doc_width > 0 AND x >= 0 AND y >= 0", site=SITE, page=page)[0][0]
         cells = (await analyst.api("heatmap_clicks", site=SITE, period="7d", page=page, segment=segment))["rows"]
         assert sum(r["clicks"] for r in cells) == clicks < all_clicks
+        # the visitor log links each recorded visit of the segment to its recording
+        log = (await analyst.api("visitor_log", site=SITE, period="7d", limit=100, segment=segment))["rows"]
+        assert {r["recording"].zfill(16) for r in log if r["recording"]} == recorded
+        assert all(r["recording"] in ("", r["visit"]) for r in log)
     finally:
         await analyst.close()
 
