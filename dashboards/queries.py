@@ -75,12 +75,17 @@ def parse_query(
 def run_panel(storage: Storage, panel: Panel, query: Query, use_view: bool = True) -> Result:
     """Run one panel (blocking: async callers use `await storage.run(run_panel, …)`): the query's
     selectors resolved (a saved segment read; unknown → NotFound), the SQL, the shape, the labels."""
-    query = resolve_selections(SELECTORS, storage, query)
+    query = resolve_query(storage, query)
     sql = panel.build(Context(storage.database, use_view), query)
     rows: list[tuple[Any, ...]] = storage.query_rows(sql.text, sql.params)
     if panel.shape is not None:
         rows = panel.shape(query, rows)
     return Result(panel.name, panel.column_names, with_labels(panel, rows))
+
+
+def resolve_query(storage: Storage, query: Query) -> Query:
+    """The query with its session selectors (saved segment, funnel step) read from storage (blocking)."""
+    return resolve_selections(SELECTORS, storage, query)
 
 
 def view_available(storage: Storage) -> bool:

@@ -74,6 +74,8 @@ def visits_sql(
     """One row per visit begun in [start, end) that passes the filters and the query's selections (saved
     segment, funnel step): session_hash, v_visitor, v_start, v_end, v_pageviews, and the requested
     `attributes` (names from VISIT_ATTRIBUTES). `where_rows` narrows the rows read (e.g. one visitor)."""
+    if len(query.selections) != len(query.selectors):
+        raise RuntimeError("session selectors not resolved: run panels through run_panel (or resolve_query)")
     filters: Filters = query.filters
     selected = tuple(a for s in query.selections for a in s.attributes)
     needed = tuple(dict.fromkeys(
