@@ -68,6 +68,8 @@ async def generate_visits(collector: RunningCollector, visits: int = 40, days: i
             visitor = visitor_ids[i - (visits - 4)]
             returning.append(visitor)
         start = now - rng.randrange(600, days * DAY - 3600) if i < visits - 4 else now - 300 - 60 * i
+        if start % DAY > DAY - 3600:  # a Matomo visit ends at midnight (UTC here): stay clear of it
+            start -= 3600
         ua = MOBILE_UA if rng.random() < 0.45 else DESKTOP_UA
         country = rng.choice(("de", "fr", "us", "gb"))
         channel = rng.choice(("direct", "search", "social", "website", "campaign"))
