@@ -56,34 +56,42 @@ def _days(params: Params, query: Query) -> str:
     return f"site = {params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
 
 
+#: the visit columns the log keeps of each chosen visit
+PICKED = ("session_hash", "v_visitor", "v_start", "v_end", "v_pageviews", *ATTRIBUTES)
+
+
 def visitor_log_sql(ctx: Context, query: Query) -> Sql:
+    """The page of visits is chosen once (a scalar WITH: the visit set is aggregated a single time), then
+    events, page paths and recordings are read for those visits only."""
     params = Params()
     chosen = (f"SELECT * FROM ({_visits(ctx, params, query)}) ORDER BY v_start DESC, session_hash "
               f"LIMIT {params.p(query.limit, 'UInt32')} OFFSET {params.p(_offset(query), 'UInt32')}")
+    picked = f"(SELECT groupArray(tuple({', '.join(PICKED)})) FROM ({chosen}))"
+    unpacked = ", ".join(f"v.{i + 1} AS {name}" for i, name in enumerate(PICKED))
     days = _days(params, query)
-    listed = f"SELECT session_hash FROM ({chosen})"
     counted = ", ".join(map(str, (*EVENT_TYPES, GOAL, ORDER)))
     events = (
         f"SELECT session_hash, countIf(type IN ({', '.join(map(str, EVENT_TYPES))})) AS n_events, "
         f"countIf(type = {GOAL}) AS n_goals, countIf(type = {ORDER}) AS n_orders, "
         f"round(sumIf(num, type IN ({GOAL}, {ORDER})), 2) AS revenue FROM {ctx.table('events')} "
-        f"WHERE {days} AND type IN ({counted}) AND session_hash IN ({listed}) GROUP BY session_hash"
+        f"WHERE {days} AND type IN ({counted}) AND session_hash IN ids GROUP BY session_hash"
     )
     pages = (
         f"SELECT session_hash, arraySlice(arrayMap(x -> x.2, arraySort(groupArray((t, p)))), 1, {MAX_PAGES_LISTED}) "
         "AS pages FROM (SELECT session_hash, pageview_id, min(started_at) AS t, path(max(url)) AS p "
-        f"FROM {ctx.table('pageviews')} WHERE {days} AND session_hash IN ({listed}) "
+        f"FROM {ctx.table('pageviews')} WHERE {days} AND session_hash IN ids "
         "GROUP BY session_hash, pageview_id) GROUP BY session_hash"
     )
-    recorded = (f"SELECT DISTINCT session_hash FROM {ctx.table('playback')} WHERE {days} "
-                f"AND session_hash IN ({listed})")
+    recorded = f"SELECT DISTINCT session_hash FROM {ctx.table('playback')} WHERE {days} AND session_hash IN ids"
     return Sql(
+        f"WITH {picked} AS picked, arrayMap(x -> x.1, picked) AS ids "
         "SELECT lower(hex(l.session_hash)), lower(hex(l.v_visitor)), l.v_start, "
         f"{DURATION.replace('v_', 'l.v_')}, l.v_pageviews, "
         "e.n_events, e.n_goals, e.n_orders, e.revenue, l.v_entry_page, l.v_exit_page, l.v_channel, l.v_source_name, "
         "l.v_campaign_name, l.v_country, l.v_device, l.v_browser, l.v_os, "
         "if(r.session_hash != 0, lower(hex(l.session_hash)), ''), pv.pages "
-        f"FROM ({chosen}) AS l LEFT JOIN ({events}) AS e ON e.session_hash = l.session_hash "
+        f"FROM (SELECT {unpacked} FROM (SELECT arrayJoin(picked) AS v)) AS l "
+        f"LEFT JOIN ({events}) AS e ON e.session_hash = l.session_hash "
         f"LEFT JOIN ({pages}) AS pv ON pv.session_hash = l.session_hash "
         f"LEFT JOIN ({recorded}) AS r ON r.session_hash = l.session_hash "
         "ORDER BY l.v_start DESC, l.session_hash",
