@@ -56,18 +56,17 @@ def _days(params: Params, query: Query) -> str:
     return f"site = {params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
 
 
-#: the visit columns the log keeps of each chosen visit
-PICKED = ("session_hash", "v_visitor", "v_start", "v_end", "v_pageviews", *ATTRIBUTES)
-
-
 def visitor_log_sql(ctx: Context, query: Query) -> Sql:
-    """The page of visits is chosen once (a scalar WITH: the visit set is aggregated a single time), then
-    events, page paths and recordings are read for those visits only."""
+    """The page of visit ids is chosen once (a scalar WITH) from the visit set without its attributes; the
+    attributes, events, page paths and recordings are then read for those visits only."""
     params = Params()
-    chosen = (f"SELECT * FROM ({_visits(ctx, params, query)}) ORDER BY v_start DESC, session_hash "
-              f"LIMIT {params.p(query.limit, 'UInt32')} OFFSET {params.p(_offset(query), 'UInt32')}")
-    picked = f"(SELECT groupArray(tuple({', '.join(PICKED)})) FROM ({chosen}))"
-    unpacked = ", ".join(f"v.{i + 1} AS {name}" for i, name in enumerate(PICKED))
+    visitor = hex_id(query, "visitor")
+    only = f"visitor_hash = {params.p(visitor, 'UInt64')}" if visitor is not None else ""
+    start, end = query.period.start, query.period.end
+    chosen = (f"SELECT session_hash FROM ({visits_sql(ctx, params, query, start, end, where_rows=only)}) "
+              f"ORDER BY v_start DESC, session_hash LIMIT {params.p(query.limit, 'UInt32')} "
+              f"OFFSET {params.p(_offset(query), 'UInt32')}")
+    listed = visits_sql(ctx, params, query, start, end, ATTRIBUTES, where_rows="session_hash IN ids")
     days = _days(params, query)
     counted = ", ".join(map(str, (*EVENT_TYPES, GOAL, ORDER)))
     events = (
@@ -84,13 +83,13 @@ def visitor_log_sql(ctx: Context, query: Query) -> Sql:
     )
     recorded = f"SELECT DISTINCT session_hash FROM {ctx.table('playback')} WHERE {days} AND session_hash IN ids"
     return Sql(
-        f"WITH {picked} AS picked, arrayMap(x -> x.1, picked) AS ids "
+        f"WITH (SELECT groupArray(session_hash) FROM ({chosen})) AS ids "
         "SELECT lower(hex(l.session_hash)), lower(hex(l.v_visitor)), l.v_start, "
         f"{DURATION.replace('v_', 'l.v_')}, l.v_pageviews, "
         "e.n_events, e.n_goals, e.n_orders, e.revenue, l.v_entry_page, l.v_exit_page, l.v_channel, l.v_source_name, "
         "l.v_campaign_name, l.v_country, l.v_device, l.v_browser, l.v_os, "
         "if(r.session_hash != 0, lower(hex(l.session_hash)), ''), pv.pages "
-        f"FROM (SELECT {unpacked} FROM (SELECT arrayJoin(picked) AS v)) AS l "
+        f"FROM ({listed}) AS l "
         f"LEFT JOIN ({events}) AS e ON e.session_hash = l.session_hash "
         f"LEFT JOIN ({pages}) AS pv ON pv.session_hash = l.session_hash "
         f"LEFT JOIN ({recorded}) AS r ON r.session_hash = l.session_hash "
