@@ -24,6 +24,8 @@ DURATION = "round((toUnixTimestamp64Milli(v_end) - toUnixTimestamp64Milli(v_star
 ATTRIBUTES = ("v_entry_page", "v_exit_page", "v_channel", "v_source_name", "v_campaign_name", "v_country",
               "v_device", "v_browser", "v_os")
 _HEX = re.compile(r"^[0-9a-f]{1,16}$")
+#: ids as 16 hex digits (hex() drops leading zero bytes)
+HEX = "leftPad(lower(hex({})), 16, '0')"
 
 
 def hex_id(query: Query, name: str, required: bool = False) -> int | None:
@@ -84,11 +86,11 @@ def visitor_log_sql(ctx: Context, query: Query) -> Sql:
     recorded = f"SELECT DISTINCT session_hash FROM {ctx.table('playback')} WHERE {days} AND session_hash IN ids"
     return Sql(
         f"WITH (SELECT groupArray(session_hash) FROM ({chosen})) AS ids "
-        "SELECT lower(hex(l.session_hash)), lower(hex(l.v_visitor)), l.v_start, "
+        f"SELECT {HEX.format('l.session_hash')}, {HEX.format('l.v_visitor')}, l.v_start, "
         f"{DURATION.replace('v_', 'l.v_')}, l.v_pageviews, "
         "e.n_events, e.n_goals, e.n_orders, e.revenue, l.v_entry_page, l.v_exit_page, l.v_channel, l.v_source_name, "
         "l.v_campaign_name, l.v_country, l.v_device, l.v_browser, l.v_os, "
-        "if(r.session_hash != 0, lower(hex(l.session_hash)), ''), pv.pages "
+        f"if(r.session_hash != 0, {HEX.format('l.session_hash')}, ''), pv.pages "
         f"FROM ({listed}) AS l "
         f"LEFT JOIN ({events}) AS e ON e.session_hash = l.session_hash "
         f"LEFT JOIN ({pages}) AS pv ON pv.session_hash = l.session_hash "
@@ -190,7 +192,7 @@ def visitor_profile_sql(ctx: Context, query: Query) -> Sql:
     recorded = (f"SELECT uniqExact(session_hash) FROM {ctx.table('playback')} WHERE {days} "
                 f"AND session_hash IN ({sessions})")
     return Sql(
-        f"WITH ({events}) AS e SELECT {params.p(f'{visitor:x}', 'String')}, count(), min(v_start), max(v_end), "
+        f"WITH ({events}) AS e SELECT {params.p(f'{visitor:016x}', 'String')}, count(), min(v_start), max(v_end), "
         f"sum(v_pageviews), round(sum({DURATION}), 1), toUInt64(e.1), toUInt64(e.2), toFloat64(e.3), ({recorded}), "
         "arraySort(groupUniqArray(v_country)), arraySort(groupUniqArray(v_device)), "
         "arraySort(groupUniqArray(v_browser)), arraySort(groupUniqArray(v_channel)) "

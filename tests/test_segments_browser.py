@@ -145,9 +145,9 @@ async def test_visitor_log_timeline_and_profile(collector_factory: Any, new_page
     assert await wait_until(lambda: first.locator(".timeline li").count(), until=lambda n: n >= newest["pageviews"])
     await screenshot(page, "visitor-log", full_page=True)
 
-    returning = collector.rows(
-        "SELECT lower(hex(visitor_hash)) FROM {db}.pageviews WHERE site = 'shop' GROUP BY visitor_hash "
-        "HAVING uniqExact(session_hash) = 2 LIMIT 1")[0][0]
+    returning = "{:016x}".format(collector.rows(
+        "SELECT visitor_hash FROM {db}.pageviews WHERE site = 'shop' GROUP BY visitor_hash "
+        "HAVING uniqExact(session_hash) = 2 LIMIT 1")[0][0])
     await page.goto(collector.url + f"/dashboard/visitor?site={GEN_SITE}&period=7d&visitor={returning}")
     assert await wait_until(lambda: page.locator("#summary").inner_text(), until=lambda t: "Visits" in t)
     assert await wait_until(lambda: page.locator("article.visit").count(), until=lambda n: n == 2)

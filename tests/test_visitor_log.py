@@ -21,16 +21,17 @@ pytestmark = pytest.mark.asyncio
 def per_visit(collector: Any) -> dict[str, dict[str, Any]]:
     """Each stored visit of the generated site as plain SQL sees it, by visit id (hex)."""
     visits = collector.rows(
-        "SELECT lower(hex(session_hash)), lower(hex(any(visitor_hash))), min(started_at), uniqExact(pageview_id), "
+        "SELECT session_hash, any(visitor_hash), min(started_at), uniqExact(pageview_id), "
         "argMin(country, started_at), argMin(device, started_at) FROM {db}.pageviews WHERE site = 'shop' "
         "GROUP BY session_hash")
     pages = dict(collector.rows(
-        "SELECT lower(hex(s)), groupArray(p) FROM (SELECT session_hash AS s, pageview_id, min(started_at) AS t, "
+        "SELECT s, groupArray(p) FROM (SELECT session_hash AS s, pageview_id, min(started_at) AS t, "
         "path(any(url)) AS p FROM {db}.pageviews WHERE site = 'shop' GROUP BY s, pageview_id ORDER BY t) GROUP BY s"))
     events = {h: (int(g), float(r), int(e)) for h, g, r, e in collector.rows(
-        "SELECT lower(hex(session_hash)), countIf(type = 1005), sumIf(num, type IN (1005, 1006)), "
+        "SELECT session_hash, countIf(type = 1005), sumIf(num, type IN (1005, 1006)), "
         "countIf(type = 1001) FROM {db}.events WHERE site = 'shop' GROUP BY session_hash")}
-    return {h: {"visitor": v, "start": s, "pageviews": int(n), "country": c, "device": d, "pages": pages[h],
+    return {f"{h:016x}": {"visitor": f"{v:016x}", "start": s, "pageviews": int(n), "country": c, "device": d,
+                          "pages": pages[h],
                 "goals": events.get(h, (0, 0.0, 0))[0], "revenue": events.get(h, (0, 0.0, 0))[1],
                 "events": events.get(h, (0, 0.0, 0))[2]}
             for h, v, s, n, c, d in visits}
@@ -83,8 +84,8 @@ async def test_visitor_profile_and_timeline(collector_factory: Any) -> None:
     collector, analyst, data = await generated(collector_factory)
     try:
         expected = per_visit(collector)
-        returning = [v for (v,) in collector.rows(
-            "SELECT lower(hex(visitor_hash)) FROM {db}.pageviews WHERE site = 'shop' GROUP BY visitor_hash "
+        returning = [f"{v:016x}" for (v,) in collector.rows(
+            "SELECT visitor_hash FROM {db}.pageviews WHERE site = 'shop' GROUP BY visitor_hash "
             "HAVING uniqExact(session_hash) = 2 ORDER BY visitor_hash")]
         assert len(returning) == len(data.returning), "the generator sent two visits of a few visitors"
         visitor = returning[0]
