@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dashboards.queries import PANELS, parse_query, run_panel, view_available  # noqa: E402
+from dashboards.segments import save_segment  # noqa: E402
 from ingest_schema import TABLES  # noqa: E402
 from ingest_schema.storage import Storage  # noqa: E402
 
@@ -758,10 +759,29 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 2) -> tuple[list[float
 
 
 CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings")
+#: issue 15 rows: (label, panel, extra parameters); "{segment}" is the id of the segment saved below
+WORKBENCH_CASES = (
+    ("overview, segmented", "overview", {"segment": "{segment}"}),
+    ("timeseries, segmented", "timeseries", {"segment": "{segment}"}),
+    ("visitor_log", "visitor_log", {"limit": "50"}),
+    ("visitor_log, offset 5000", "visitor_log", {"limit": "50", "offset": "5000"}),
+    ("visitor_log, segmented", "visitor_log", {"limit": "50", "segment": "{segment}"}),
+)
+#: a segment mixing a visit, a page and an event condition (AND over an OR group)
+BENCH_SEGMENT = {"name": "mobile shoppers", "definition": {"match": "all", "conditions": [
+    {"field": "device", "op": "is", "value": "mobile"},
+    {"match": "any", "conditions": [{"field": "page", "op": "prefix", "value": "/product/"},
+                                    {"field": "event", "op": "is", "value": "add_to_cart"}]}]}}
+
+
+def workbench_cases(segment: str) -> list[tuple[str, str, dict[str, str]]]:
+    return [(label, panel, {k: v.replace("{segment}", segment) for k, v in extra.items()})
+            for label, panel, extra in WORKBENCH_CASES]
 
 
 def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[Timing]:
     out = []
+    segment = str(save_segment(storage, BENCH_SITE, None, BENCH_SEGMENT, "bench")["id"])
     for period in ("7d", "30d"):
         query = parse_query(PANELS["overview"], {"site": BENCH_SITE, "period": period}, now=now)
         first, last = query.period.first_day, query.period.last_day
@@ -772,11 +792,10 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[T
                               runs)
         out.append(Timing("baseline: SELECT count() FROM pageviews", period, False, times, [], int(result[0][0]), None))
         print(f"  {period:4} baseline count(): p50 {percentile(times, .5):.1f} ms", file=sys.stderr)
-        for name in CASES:
+        cases = [(name, name, {"page": top_page} if name == "heatmap_clicks" else {}) for name in CASES]
+        for label, name, extra in cases + workbench_cases(segment):
             for filtered in (False, True):
-                raw = {"site": BENCH_SITE, "period": period}
-                if name == "heatmap_clicks":
-                    raw["page"] = top_page
+                raw = {"site": BENCH_SITE, "period": period, **extra}
                 if filtered:
                     raw[FILTER[0]] = FILTER[1]
                 panel = PANELS[name]
@@ -787,9 +806,9 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[T
                     timings[use_view], results[use_view] = timed(
                         lambda q=query, u=use_view, p=panel: run_panel(storage, p, q, use_view=u), runs)
                 same = _same(results[True].rows, results[False].rows)
-                t = Timing(name, period, filtered, timings[True], timings[False], len(results[True].rows), same)
+                t = Timing(label, period, filtered, timings[True], timings[False], len(results[True].rows), same)
                 out.append(t)
-                print(f"  {period:4} {name:15} {'filtered' if filtered else '':8} "
+                print(f"  {period:4} {label:25} {'filtered' if filtered else '':8} "
                       f"view p50 {percentile(t.view, .5):7.1f} p95 {percentile(t.view, .95):7.1f} | "
                       f"no view p50 {percentile(t.raw, .5):7.1f} p95 {percentile(t.raw, .95):7.1f} ms"
                       f"{'' if same else '  (results differ!)'}", file=sys.stderr)

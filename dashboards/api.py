@@ -11,12 +11,12 @@ from aiohttp import web
 
 from collector.core.keys import SITES, STORAGE
 from collector.core.sites import Site
-from dashboards.errors import BadQuery
+from dashboards.errors import BadQuery, NotFound
 from dashboards.export import as_csv, as_json
 from dashboards.keys import STATE
 from dashboards.model import Context, Panel, Query
 from dashboards.openapi import openapi_document
-from dashboards.queries import PANELS, panel_named, parse_query, run_panel
+from dashboards.queries import PANELS, panel_named, parse_query, resolve_query, run_panel
 from dashboards.recordings import clean_labels, page_snapshot, recording_pages, session_hash, set_marks
 from dashboards.roles import require_site_admin, visible_sites
 
@@ -24,9 +24,11 @@ API = "/dashboard/api/v1"
 
 
 def site_of(request: web.Request, site_id: str) -> Site:
+    if not site_id:
+        raise BadQuery("site is required")
     site = request.config_dict[SITES].get(site_id)
     if site is None:
-        raise BadQuery("unknown site")
+        raise NotFound("unknown site")
     return site
 
 
@@ -71,8 +73,8 @@ async def recording(request: web.Request) -> web.Response:
 
 async def snapshot(request: web.Request) -> web.Response:
     """The payloads of one recorded view of a page (the heatmap's background)."""
-    query = query_of(request, PANELS["heatmap_clicks"])
     storage = request.config_dict[STORAGE]
+    query = await storage.run(resolve_query, storage, query_of(request, PANELS["heatmap_clicks"]))
     context = Context(storage.database, request.app[STATE].use_view)
     payloads = await storage.run(page_snapshot, storage, context, query)
     return json_response({"site": query.site, "page": query.filters.page, "payloads": payloads})

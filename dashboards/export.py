@@ -37,7 +37,7 @@ def as_document(panel: Panel, query: Query, result: Result) -> dict[str, Any]:
         "site": query.site,
         "period": query.period.describe(),
         "previous": query.period.previous.describe(),
-        "filters": query.filters.active(),
+        "filters": query.described_filters(),
         "options": dict(query.options),
         "columns": [{"name": c.name, "type": c.type, "description": c.description} for c in panel.columns],
         "rows": [{k: cell(v) for k, v in zip(result.columns, row, strict=True)} for row in result.rows],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from dashboards.periods import Period
 
@@ -34,18 +34,41 @@ class Filters:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
 
+class Selection(Protocol):
+    """A session pre-selection resolved from stored definitions (a saved segment, a funnel step's
+    drop-off): a condition on one visit row of `visits_sql`, exact, over the days read."""
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """Visit attributes (VISIT_ATTRIBUTES names) the condition reads."""
+
+    def condition(self, ctx: "Context", params: "Params", site: str, start: datetime, end: datetime) -> str: ...
+
+
 @dataclass(frozen=True)
 class Query:
-    """One panel request: a site, a period, filters, a row limit and panel-specific options."""
+    """One panel request: a site, a period, filters, a row limit and panel-specific options.
+
+    `selectors` holds the raw parameters of each session selector the request names (a segment id,
+    a funnel step); `run_panel` resolves them into `selections` before the panel's SQL is built."""
 
     site: str
     period: Period
     filters: Filters = Filters()
     limit: int = 10
     options: Mapping[str, str] = field(default_factory=dict)
+    selectors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    selections: tuple[Selection, ...] = ()
 
     def option(self, name: str, default: str = "") -> str:
         return self.options.get(name, default)
+
+    def described_filters(self) -> dict[str, str]:
+        """The filters and selector parameters as the JSON document echoes them."""
+        described = self.filters.active()
+        for values in self.selectors.values():
+            described.update(values)
+        return described
 
 
 class Params:
@@ -86,9 +109,13 @@ class Sql:
 
 @dataclass(frozen=True)
 class Column:
+    """`label` names a labeller of dashboards.labels and the column it reads: the SQL does not return
+    such a column, `run_panel` fills it (a country's name, a duration with units) for JSON, CSV and pandas."""
+
     name: str
     type: str  # string | integer | number | datetime | boolean | array
     description: str
+    label: tuple[str, str] | None = None  # (labeller, source column)
 
 
 @dataclass(frozen=True)
@@ -102,6 +129,8 @@ class Panel:
     shape: Callable[[Query, list[tuple[Any, ...]]], list[tuple[Any, ...]]] | None = None
     needs_page: bool = False
     options: tuple[str, ...] = ()
+    #: options the panel cannot run without (a visit id): 400 when missing, `required` in OpenAPI
+    required: tuple[str, ...] = ()
 
     @property
     def column_names(self) -> list[str]:

@@ -26,6 +26,7 @@ ERRORS: dict[str, Any] = {
     "400": {"description": "bad parameter, with a short reason"},
     "401": {"description": "no session and no valid bearer token"},
     "403": {"description": "the analyst has no role on this site (or not the role the change needs)"},
+    "404": {"description": "unknown site, or unknown saved definition (a segment, an annotation)"},
     "503": {"description": "ClickHouse unavailable for a moment; retry after Retry-After seconds"},
 }
 
@@ -38,6 +39,12 @@ def _parameter(name: str, description: str, schema: dict[str, Any], required: bo
     return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
 
 
+def _selector_parameters() -> list[dict[str, Any]]:
+    from dashboards.queries import SELECTORS
+
+    return [_parameter(name, help_, {"type": "string"}) for s in SELECTORS for name, help_ in s.parameters.items()]
+
+
 def _common(sites: Sequence[Site]) -> list[dict[str, Any]]:
     return [
         _parameter("site", "site id", {"type": "string", "enum": [s.id for s in sites]}, True),
@@ -47,14 +54,15 @@ def _common(sites: Sequence[Site]) -> list[dict[str, Any]]:
         _parameter("to", "last day of a custom period (inclusive)", {"type": "string", "format": "date"}),
         _parameter("limit", "most rows (1-1000)", {"type": "integer", "minimum": 1, "maximum": 1000}),
         _parameter("format", "json (default) or csv", {"type": "string", "enum": ["json", "csv"]}),
-    ] + [_parameter(f, _FILTER_HELP[f], {"type": "string"}) for f in FILTER_NAMES]
+    ] + [_parameter(f, _FILTER_HELP[f], {"type": "string"}) for f in FILTER_NAMES] + _selector_parameters()
 
 
 def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
     parameters = _common(sites)
     if panel.needs_page:
         parameters = [dict(p, required=True) if p["name"] == "page" else p for p in parameters]
-    parameters += [_parameter(o, "see the panel description", {"type": "string"}) for o in panel.options]
+    parameters += [_parameter(o, "see the panel description", {"type": "string"}, o in panel.required)
+                   for o in panel.options]
     row = {"type": "object", "properties": {c.name: dict(_TYPES[c.type], description=c.description)
                                             for c in panel.columns}}
     return {"get": {
@@ -71,6 +79,58 @@ def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
             **ERRORS,
         },
     }}
+
+
+#: Bodies of the saved definitions (segments, annotations): POST creates, PUT replaces.
+_CONDITION = {"type": "object", "required": ["field", "value"], "properties": {
+    "field": {"type": "string", "description": "visit: channel, source, campaign, medium, country, device, browser, "
+              "os, entry_page, exit_page, pageviews, duration; page: page, page_url, page_title; event: event, "
+              "event_action, event_name, goal, site_search"},
+    "op": {"type": "string", "description": "is, is_not, contains, not_contains, prefix, matches, not_matches; "
+           "numbers: is, is_not, gt, gte, lt, lte"},
+    "value": {"type": ["string", "number"]}}}
+_DEFINITION_BODIES: dict[str, dict[str, Any]] = {
+    "segments": {"type": "object", "required": ["name", "definition"], "properties": {
+        "name": {"type": "string", "maxLength": 80},
+        "definition": {"type": "object", "properties": {
+            "match": {"type": "string", "enum": ["all", "any"]},
+            "conditions": {"type": "array", "items": {"oneOf": [_CONDITION, {"type": "object", "description":
+                           "a nested group: {match, conditions}"}]}}}}}},
+    "annotations": {"type": "object", "required": ["day", "note"], "properties": {
+        "day": {"type": "string", "format": "date"}, "note": {"type": "string", "maxLength": 500}}},
+}
+
+
+def _definition_paths(sites: Sequence[Site]) -> dict[str, Any]:
+    site = dict(_common(sites)[0])
+    ident = {"name": "ident", "in": "path", "required": True, "schema": {"type": "string"}}
+    changes = {"403": {"description": "CSRF token missing, or not an admin of the site"}}
+    paths: dict[str, Any] = {}
+    for kind, body in _DEFINITION_BODIES.items():
+        what = kind[:-1]
+        request_body = {"required": True, "content": {"application/json": {"schema": body}}}
+        paths[f"/dashboard/api/v1/{kind}"] = {
+            "get": _panel_path(_panel(kind), sites)["get"],
+            "post": {"summary": f"Save a new {what}", "operationId": f"create_{what}", "parameters": [site],
+                     "requestBody": request_body,
+                     "responses": _with_errors({"201": {"description": f"the saved {what} with its id"}, **changes})},
+        }
+        paths[f"/dashboard/api/v1/{kind}/{{ident}}"] = {
+            "get": {"summary": f"One {what}", "operationId": f"read_{what}", "parameters": [site, ident],
+                    "responses": _with_errors({"200": {"description": f"the {what}"}})},
+            "put": {"summary": f"Change a {what}", "operationId": f"change_{what}", "parameters": [site, ident],
+                    "requestBody": request_body,
+                    "responses": _with_errors({"200": {"description": f"the saved {what}"}, **changes})},
+            "delete": {"summary": f"Delete a {what}", "operationId": f"delete_{what}", "parameters": [site, ident],
+                       "responses": _with_errors({"200": {"description": "{deleted: id}"}, **changes})},
+        }
+    return paths
+
+
+def _panel(name: str) -> Panel:
+    from dashboards.queries import PANELS
+
+    return PANELS[name]
 
 
 def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
@@ -108,6 +168,7 @@ def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
         "responses": _with_errors({"200": {"description": "payloads"},
                                    "404": {"description": "no recorded view"}}),
     }}
+    paths.update(_definition_paths(sites))
     paths["/dashboard/api/v1/sites"] = {"get": {
         "summary": "Configured sites", "operationId": "sites",
         "responses": _with_errors({"200": {"description": "id, name, timezone"}}),

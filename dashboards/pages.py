@@ -21,11 +21,12 @@ from dashboards.model import FILTER_NAMES
 from dashboards.periods import PERIODS
 from dashboards.recordings import RECORDING_OPTIONS
 from dashboards.roles import identity, visible_sites
+from dashboards.segments import FIELD_GROUPS as SEGMENT_FIELDS
 
 PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
                  "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}
-NAV = (("traffic", "Traffic"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("reports", "Reports"),
-       ("tokens", "API tokens"))
+NAV = (("traffic", "Traffic"), ("visitors", "Visitor log"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"),
+       ("segments", "Segments"), ("reports", "Reports"), ("tokens", "API tokens"))
 #: shown only to analysts who manage accounts (admin of every site)
 ADMIN_NAV = (("accounts", "Accounts"),)
 
@@ -84,6 +85,18 @@ async def _own_tokens(request: web.Request) -> list[dict[str, Any]]:
     accounts = request.app[ACCOUNTS]
     found: list[dict[str, Any]] = await request.config_dict[STORAGE].run(accounts.list_tokens, request[ANALYST])
     return found
+
+
+async def visitors(request: web.Request) -> web.Response:
+    return _page(request, "visitors.html", "visitors")
+
+
+async def visitor(request: web.Request) -> web.Response:
+    return _page(request, "visitor.html", "visitors", visitor=request.query.get("visitor", "")[:16])
+
+
+async def segments(request: web.Request) -> web.Response:
+    return _page(request, "segments.html", "segments", fields=SEGMENT_FIELDS)
 
 
 async def tokens(request: web.Request) -> web.Response:
@@ -153,6 +166,9 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/heatmaps", heatmaps)
     app.router.add_get("/recordings", recordings)
     app.router.add_get("/replay", replay)
+    app.router.add_get("/visitors", visitors)
+    app.router.add_get("/visitor", visitor)
+    app.router.add_get("/segments", segments)
     app.router.add_get("/tokens", tokens)
     app.router.add_post("/tokens", create_token)
     app.router.add_get("/login", login_form)

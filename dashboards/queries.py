@@ -9,16 +9,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from dashboards import heatmaps, matomo_reports, recordings, traffic
+from dashboards import chart_annotations, heatmaps, matomo_reports, recordings, segments, traffic, visitor_log
 from dashboards.errors import BadQuery
+from dashboards.labels import with_labels
 from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result
 from dashboards.periods import parse_period
+from dashboards.selections import Selector, parse_selectors, resolve_selections
 from ingest_schema.storage import Storage
 
-PANELS: dict[str, Panel] = {
-    p.name: p for p in (*traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *matomo_reports.PANELS)
-}
-COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES)
+PANELS: dict[str, Panel] = {p.name: p for p in (
+    *traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *visitor_log.PANELS, *segments.PANELS,
+    *chart_annotations.PANELS, *matomo_reports.PANELS,
+)}
+#: Session selectors of the filter parser: request parameters that pre-select visits from a stored
+#: definition, in every panel. A funnel step's drop-off (`funnel=<id>&step=<n>&dropped=1`) registers here.
+SELECTORS: tuple[Selector, ...] = (
+    segments.SELECTOR,
+)
+SELECTOR_PARAMETERS = tuple(name for s in SELECTORS for name in s.parameters)
+COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES, *SELECTOR_PARAMETERS)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 
 
@@ -47,25 +56,36 @@ def parse_query(
     site = raw.get("site", "")
     if not site:
         raise BadQuery("site is required")
-    for name in FILTER_NAMES:
+    for name in (*FILTER_NAMES, *SELECTOR_PARAMETERS):
         if len(raw.get(name, "")) > MAX_FILTER_CHARS:
             raise BadQuery(f"{name} is longer than {MAX_FILTER_CHARS} characters")
     filters = Filters(**{name: raw.get(name, "").strip() for name in FILTER_NAMES})
     if panel.needs_page and not filters.page:
         raise BadQuery(f"{panel.name} needs a page (a path such as /pricing)")
+    for name in panel.required:
+        if not raw.get(name, "").strip():
+            raise BadQuery(f"{name} is required by {panel.name}")
     period = parse_period(raw.get("period", "30d"), raw.get("from", ""), raw.get("to", ""), timezone, now)
     default = 50 if panel.name == "recordings" else DEFAULT_LIMIT
     options = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in panel.options if raw.get(name)}
-    return Query(site, period, filters, _limit(raw.get("limit", ""), default), options)
+    selectors = parse_selectors(SELECTORS, raw)
+    return Query(site, period, filters, _limit(raw.get("limit", ""), default), options, selectors)
 
 
 def run_panel(storage: Storage, panel: Panel, query: Query, use_view: bool = True) -> Result:
-    """Run one panel (blocking: async callers use `await storage.run(run_panel, …)`)."""
+    """Run one panel (blocking: async callers use `await storage.run(run_panel, …)`): the query's
+    selectors resolved (a saved segment read; unknown → NotFound), the SQL, the shape, the labels."""
+    query = resolve_query(storage, query)
     sql = panel.build(Context(storage.database, use_view), query)
     rows: list[tuple[Any, ...]] = storage.query_rows(sql.text, sql.params)
     if panel.shape is not None:
         rows = panel.shape(query, rows)
-    return Result(panel.name, panel.column_names, rows)
+    return Result(panel.name, panel.column_names, with_labels(panel, rows))
+
+
+def resolve_query(storage: Storage, query: Query) -> Query:
+    """The query with its session selectors (saved segment, funnel step) read from storage (blocking)."""
+    return resolve_selections(SELECTORS, storage, query)
 
 
 def view_available(storage: Storage) -> bool:

@@ -126,7 +126,10 @@ RECORDINGS = Panel(
      Column("pageviews", "integer", "page views"), Column("entry_page", "string", "first page"),
      Column("country", "string", "country"), Column("device", "string", "device class"),
      Column("browser", "string", "browser family"), Column("rage_clicks", "integer", "rage-click bursts"),
-     Column("favourite", "boolean", "favourited"), Column("labels", "array", "analyst labels")),
+     Column("favourite", "boolean", "favourited"), Column("labels", "array", "analyst labels"),
+     Column("duration_label", "string", "duration with units", label=("duration", "duration")),
+     Column("country_name", "string", "country name", label=("country", "country")),
+     Column("device_label", "string", "device class, readable", label=("device", "device"))),
     recordings_sql, options=RECORDING_OPTIONS,
 )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
+from dashboards.labels import duration_text
 from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
 from dashboards.periods import Period
 from dashboards.visits import page_condition, visit_sessions, visits_sql
@@ -51,12 +52,22 @@ def _figures(row: tuple[Any, ...] | None) -> dict[str, float]:
     }
 
 
+def figure_text(metric: str, value: float) -> str:
+    """A figure with its unit, as a reader expects it (`1 min 05 s`, `42.5 %`)."""
+    if metric == "visit_duration":
+        return duration_text(value)
+    if metric == "bounce_rate":
+        return f"{value:g} %"
+    return f"{value:,g}"
+
+
 def overview_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
     current = _figures(next((r for r in rows if r[0]), None))
     previous = _figures(next((r for r in rows if not r[0]), None))
     return [
         (name, current[name], previous[name],
-         _ratio(current[name] - previous[name], previous[name], 100, 1) if previous[name] else None)
+         _ratio(current[name] - previous[name], previous[name], 100, 1) if previous[name] else None,
+         figure_text(name, current[name]), figure_text(name, previous[name]))
         for name in FIGURES
     ]
 
@@ -67,7 +78,9 @@ OVERVIEW = Panel(
     "previous period of the same length.",
     (Column("metric", "string", "figure name"), Column("value", "number", "this period"),
      Column("previous", "number", "the period of the same length just before"),
-     Column("change", "number", "change in percent (null when the previous value is 0)")),
+     Column("change", "number", "change in percent (null when the previous value is 0)"),
+     Column("display", "string", "this period's value with its unit (durations as 1 min 05 s, rates in %)"),
+     Column("previous_display", "string", "the previous value with its unit")),
     overview_sql, overview_shape,
 )
 
@@ -76,11 +89,12 @@ OVERVIEW = Panel(
 
 
 def timeseries_sql(ctx: Context, query: Query) -> Sql:
+    """Buckets of the period and of the previous period (the chart's second line), in one pass."""
     params = Params()
     period = query.period
     unit = "toStartOfHour" if period.hourly else "toStartOfDay"
     zone = params.p(period.timezone, "String")
-    visits = visits_sql(ctx, params, query, period.start, period.end)
+    visits = visits_sql(ctx, params, query, period.previous.start, period.end)
     return Sql(
         f"SELECT formatDateTime({unit}(v_start, {zone}), '%Y-%m-%d %H:00', {zone}) AS bucket, uniqExact(v_visitor), "
         f"count(), sum(v_pageviews), countIf(v_pageviews = 1) FROM ({visits}) GROUP BY bucket ORDER BY bucket",
@@ -97,19 +111,32 @@ def _buckets(period: Period) -> list[datetime]:
 
 
 def timeseries_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    """Every bucket of the period, empty ones as zeros (a chart needs a continuous axis)."""
+    """Every bucket of the period, empty ones as zeros (a chart needs a continuous axis), each beside the
+    bucket at the same position of the previous period (None past its end: a DST day has 23 or 25 hours)."""
     found = {str(r[0]): r for r in rows}
-    out = []
-    for bucket in _buckets(query.period):
-        _, visitors, visits, pageviews, bounces = found.get(bucket.strftime("%Y-%m-%d %H:00"), (None, 0, 0, 0, 0))
-        out.append((bucket, int(visitors), int(visits), int(pageviews), _ratio(bounces, visits, 100, 1)))
+    empty = (None, 0, 0, 0, 0)
+    previous = _buckets(query.period.previous)
+    out: list[tuple[Any, ...]] = []
+    for i, bucket in enumerate(_buckets(query.period)):
+        _, visitors, visits, pageviews, bounces = found.get(bucket.strftime("%Y-%m-%d %H:00"), empty)
+        row = (bucket, int(visitors), int(visits), int(pageviews), _ratio(bounces, visits, 100, 1))
+        if i < len(previous):
+            _, p_visitors, p_visits, p_pageviews, _ = found.get(previous[i].strftime("%Y-%m-%d %H:00"), empty)
+            out.append((*row, previous[i], int(p_visitors), int(p_visits), int(p_pageviews)))
+        else:
+            out.append((*row, None, None, None, None))
     return out
 
 
 TIMESERIES = Panel(
     "timeseries", "Visitors over time",
-    "Per hour (periods of one or two days) or per day, in the site's time zone, by visit start.",
-    (Column("bucket", "datetime", "start of the hour or day, site time zone"), VISITORS, VISITS, PAGEVIEWS, BOUNCE),
+    "Per hour (periods of one or two days) or per day, in the site's time zone, by visit start; each bucket "
+    "beside the bucket at the same position of the previous period (the chart's second line).",
+    (Column("bucket", "datetime", "start of the hour or day, site time zone"), VISITORS, VISITS, PAGEVIEWS, BOUNCE,
+     Column("previous_bucket", "datetime", "the previous period's bucket at the same position"),
+     Column("previous_visitors", "integer", "visitors in that bucket"),
+     Column("previous_visits", "integer", "visits in that bucket"),
+     Column("previous_pageviews", "integer", "page views in that bucket")),
     timeseries_sql, timeseries_shape,
 )
 
@@ -136,10 +163,11 @@ def _breakdown(dimensions: tuple[tuple[str, str], ...]) -> Any:
     return build
 
 
-def _breakdown_panel(name: str, title: str, description: str, dimensions: tuple[tuple[str, str, str], ...]) -> Panel:
+def _breakdown_panel(name: str, title: str, description: str, dimensions: tuple[tuple[str, str, str], ...],
+                     labels: tuple[Column, ...] = ()) -> Panel:
     return Panel(
         name, title, description,
-        tuple(Column(n, "string", d) for n, _, d in dimensions) + (VISITORS, VISITS, PAGEVIEWS, BOUNCE),
+        tuple(Column(n, "string", d) for n, _, d in dimensions) + labels + (VISITORS, VISITS, PAGEVIEWS, BOUNCE),
         _breakdown(tuple((n, c) for n, c, _ in dimensions)),
     )
 
@@ -148,14 +176,18 @@ BREAKDOWNS = (
     _breakdown_panel("sources", "Sources", "Campaign source, search engine or social network, or referring host "
                      "('' is direct).", (("source", "v_source_name", "where the visit came from"),)),
     _breakdown_panel("channels", "Channels", "direct, search, social, website or campaign.",
-                     (("channel", "v_channel", "acquisition channel"),)),
+                     (("channel", "v_channel", "acquisition channel"),),
+                     (Column("channel_label", "string", "channel, readable", label=("channel", "channel")),)),
     _breakdown_panel("campaigns", "Campaigns", "utm_/mtm_ campaign name and medium of the visit's first page.",
                      (("campaign", "v_campaign_name", "campaign name"),
                       ("medium", "v_campaign_medium", "campaign medium"))),
     _breakdown_panel("countries", "Countries", "ISO country code from the IP at ingest (the IP is not stored).",
-                     (("country", "v_country", "ISO 3166 code"),)),
+                     (("country", "v_country", "ISO 3166 code"),),
+                     (Column("country_name", "string", "country name", label=("country", "country")),
+                      Column("flag", "string", "country flag (emoji)", label=("flag", "country")))),
     _breakdown_panel("devices", "Devices", "desktop, mobile, tablet or unknown.",
-                     (("device", "v_device", "device class"),)),
+                     (("device", "v_device", "device class"),),
+                     (Column("device_label", "string", "device class, readable", label=("device", "device")),)),
     _breakdown_panel("browsers", "Browsers", "Browser family.", (("browser", "v_browser", "browser family"),)),
     _breakdown_panel("os", "Operating systems", "Operating system family.", (("os", "v_os", "OS family"),)),
     _breakdown_panel("entry_pages", "Entry pages", "The first page of each visit.",

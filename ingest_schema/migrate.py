@@ -96,6 +96,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "Matomo drop-in: one stored order per site and ec_id", _create("matomo_orders")),
     # key "accounts_roles_reports" (issue 15, workbench-accounts): renumber freely at merge
     Migration(8, "accounts: per-site roles, deleted analysts, e-mail report schedules and send log", _accounts),
+    # key "workbench_segments" (issue 15): migration 9
+    Migration(9, "dashboards: saved segments and chart annotations", _create("segments", "annotations")),
 )
 
 

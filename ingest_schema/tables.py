@@ -476,12 +476,49 @@ SCHEMA_MIGRATIONS = Table(
     order_by="version",
 )
 
+#: Added by migration 9: analysts' saved segments and chart annotations, shared per
+#: site. Each edit inserts a new row with a higher version; a delete inserts one with `deleted = 1`; read
+#: with FINAL (or argMax by version), so the latest state wins and nothing is half-saved.
+SEGMENTS = Table(
+    name="segments",
+    comment="saved segments: a named set of conditions over visit, page and event attributes (JSON)",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("segment_id", "String"),
+        _c("name", "String"),
+        _c("definition", "String"),
+        _c("author", "String"),
+        _c("updated_at", "DateTime64(3, 'UTC')"),
+        _c("deleted", "UInt8"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="(site, segment_id)",
+)
+
+ANNOTATIONS = Table(
+    name="annotations",
+    comment="notes on a day of a site's traffic chart (a release, a campaign, an outage)",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("annotation_id", "String"),
+        _c("day", "Date"),
+        _c("note", "String"),
+        _c("author", "String"),
+        _c("updated_at", "DateTime64(3, 'UTC')"),
+        _c("deleted", "UInt8"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="(site, annotation_id)",
+)
+
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
         PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
         SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS, MATOMO_ORDERS,
-        ANALYST_ROLES, REPORT_SCHEDULES, REPORT_SENDS,
+        ANALYST_ROLES, REPORT_SCHEDULES, REPORT_SENDS, SEGMENTS, ANNOTATIONS,
     )
 }
 

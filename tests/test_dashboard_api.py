@@ -32,6 +32,8 @@ def params_for(panel: str, **extra: Any) -> dict[str, Any]:
     params = {"site": SITE, "period": "7d", "limit": 100, **extra}
     if PANELS[panel].needs_page:
         params.setdefault("page", PAGE)
+    for option in PANELS[panel].required:
+        params.setdefault(option, "0")
     return params
 
 
@@ -403,7 +405,7 @@ async def test_api_refuses_bad_queries_with_4xx(collector_factory: Any) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         cases = [
-            ("nope", {"site": SITE}), ("overview", {}), ("overview", {"site": "other"}),
+            ("nope", {"site": SITE}), ("overview", {}),
             ("overview", {"site": SITE, "period": "forever"}), ("overview", {"site": SITE, "limit": "0"}),
             ("overview", {"site": SITE, "limit": "1e9"}), ("overview", {"site": SITE, "bogus": "1"}),
             ("overview", {"site": SITE, "period": "custom", "from": "2026-02-30", "to": "2026-03-01"}),
@@ -412,6 +414,8 @@ async def test_api_refuses_bad_queries_with_4xx(collector_factory: Any) -> None:
             ("overview", {"site": SITE, "page": "x" * 501}), ("heatmap_clicks", {"site": SITE}),
             ("overview", {"site": SITE, "format": "xml"}), ("recordings", {"site": SITE, "min_duration": "-1"}),
         ]
+        status, body, _ = await analyst.get("/dashboard/api/v1/overview", site="other")
+        assert status == 404 and orjson.loads(body)["error"] == "unknown site"
         for panel, params in cases:
             status, body, headers = await analyst.get(f"/dashboard/api/v1/{panel}", **params)
             assert status == 400, (panel, params, body)
@@ -433,7 +437,7 @@ async def test_api_openapi_document_lists_every_panel(collector_factory: Any) ->
             described = orjson.dumps(schema).decode()
             assert all(column in described for column in panel.column_names), name
             required = {p["name"] for p in operation["parameters"] if p["required"]}
-            assert required == ({"site", "page"} if panel.needs_page else {"site"}), name
+            assert required == ({"site", "page"} if panel.needs_page else {"site"}) | set(panel.required), name
         # and every documented panel answers as documented
         for name in PANELS:
             document = await analyst.api(name, **params_for(name))

@@ -5,7 +5,9 @@ const Dash = (() => {
   const site = body.dataset.site;
   const csrf = body.dataset.csrf;
   const pageQuery = new URLSearchParams(body.dataset.query || "");
-  const COMMON = ["site", "period", "from", "to", "page", "source", "channel", "country", "device", "browser", "os"];
+  // filters, and the session selectors: a saved segment, a funnel step's drop-off
+  const COMMON = ["site", "period", "from", "to", "page", "source", "channel", "country", "device", "browser", "os",
+    "segment", "funnel", "step", "dropped"];
 
   function query(extra, keep) {
     const q = new URLSearchParams();
@@ -22,14 +24,33 @@ const Dash = (() => {
     return data;
   }
 
-  async function post(path, params, payload) {
+  async function send(method, path, params, payload) {
     const response = await fetch(`/dashboard/api/v1/${path}?${new URLSearchParams(params)}`, {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: JSON.stringify(payload),
+      method, credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: payload === undefined ? undefined : JSON.stringify(payload),
     });
     const data = await response.json();
     if (!response.ok) throw new Error(data.error || response.statusText);
     return data;
+  }
+  const post = (path, params, payload) => send("POST", path, params, payload);
+
+  // The segment picker of the controls: the site's saved segments, the current one selected.
+  async function segments() {
+    const data = await api("segments", { limit: 1000, segment: null, funnel: null, step: null, dropped: null });
+    return data.rows;
+  }
+  const picker = document.getElementById("segment-select");
+  if (picker) {
+    segments().then((rows) => {
+      for (const row of rows) {
+        const option = document.createElement("option"); option.value = row.id; option.textContent = row.name;
+        if (row.id === picker.dataset.current) option.selected = true;
+        picker.appendChild(option);
+      }
+      picker.dataset.ready = "1";
+    }).catch(() => { picker.dataset.ready = "1"; });
   }
 
   const fmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 });
@@ -60,7 +81,8 @@ const Dash = (() => {
     for (const c of columns) { const th = document.createElement("th"); th.textContent = c.name.replace(/_/g, " "); if (c.type === "integer" || c.type === "number") th.className = "num"; th.title = c.description; head.appendChild(th); }
     tbody.innerHTML = "";
     if (!data.rows.length) { const td = tbody.insertRow().insertCell(); td.colSpan = columns.length; td.className = "muted"; td.textContent = "No data"; return; }
-    const max = Math.max(...data.rows.map((r) => Number(r[columns[1] && columns[1].name]) || 0), 1);
+    const measure = columns.find((c, i) => i > 0 && (c.type === "integer" || c.type === "number")) || columns[1];
+    const max = Math.max(...data.rows.map((r) => Number(r[measure && measure.name]) || 0), 1);
     for (const row of data.rows) {
       const tr = tbody.insertRow();
       columns.forEach((c, i) => {
@@ -70,7 +92,7 @@ const Dash = (() => {
           const a = document.createElement("a"); a.href = opts.link(row); a.textContent = text; td.appendChild(a);
         } else { td.textContent = text; }
         if (c.type === "integer" || c.type === "number") td.className = "num";
-        if (i === 0 && opts.bars) { const bar = document.createElement("span"); bar.className = "bar"; bar.style.width = `${Math.round(100 * (Number(row[columns[1].name]) || 0) / max)}%`; td.appendChild(bar); }
+        if (i === 0 && opts.bars) { const bar = document.createElement("span"); bar.className = "bar"; bar.style.width = `${Math.round(100 * (Number(row[measure.name]) || 0) / max)}%`; td.appendChild(bar); }
       });
     }
   }
@@ -92,5 +114,5 @@ const Dash = (() => {
       form.querySelectorAll("input, select").forEach((el) => { if (!el.value || (el.type === "checkbox" && !el.checked)) el.disabled = true; });
     });
   }
-  return { site, csrf, pageQuery, api, post, table, format, filterLink, query };
+  return { site, csrf, pageQuery, api, post, send, segments, table, format, filterLink, query };
 })();

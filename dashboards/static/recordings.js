@@ -5,6 +5,7 @@
   const section = document.querySelector('[data-panel="recordings"]');
   Dash.api("recordings", {}, OPTIONS).then((data) => {
     Dash.table(section, data, {
+      hide: ["duration", "country", "device"],
       link: (row) => `/dashboard/replay?${Dash.query({ recording: row.recording })}`,
     });
   }).catch((error) => { section.querySelector("tbody").innerHTML = `<tr><td></td></tr>`; section.querySelector("td").textContent = error.message; });
