@@ -5,6 +5,7 @@
     ├── NotFound                 no such recording or page (404)
     ├── Unauthorized             no valid session or API token (401; pages redirect to the login)
     ├── CsrfRejected             a state-changing request without the session's CSRF token (403)
+    ├── Forbidden                an analyst without the right to change a site's definitions (403)
     └── TooManyAttempts          too many failed log-ins for one name, for a while (429)
 """
 
@@ -31,6 +32,11 @@ class Unauthorized(PayloadError):
 class CsrfRejected(PayloadError):
     status = 403
     reason = "csrf"
+
+
+class Forbidden(PayloadError):
+    status = 403
+    reason = "forbidden"
 
 
 class TooManyAttempts(PayloadError):

@@ -34,15 +34,27 @@ class Filters:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
 
+#: SQL selecting `session_hash` values the visit set is limited to (a funnel step's visitors, a segment),
+#: built like any panel SQL with bound parameters.
+SessionSelection = Callable[["Context", "Params", "Query"], str]
+
+
 @dataclass(frozen=True)
 class Query:
-    """One panel request: a site, a period, filters, a row limit and panel-specific options."""
+    """One panel request: a site, a period, filters, a row limit and panel-specific options.
+
+    `session_params` are the raw parameters of the session filters (dashboards.queries.SESSION_FILTERS);
+    `run_panel` reads their stored definitions and turns them into `sessions`, and a panel's `prepare`
+    step puts the stored definitions it needs (goals, a funnel) into `definitions`."""
 
     site: str
     period: Period
     filters: Filters = Filters()
     limit: int = 10
     options: Mapping[str, str] = field(default_factory=dict)
+    session_params: Mapping[str, str] = field(default_factory=dict)
+    sessions: tuple[SessionSelection, ...] = ()
+    definitions: Mapping[str, Any] = field(default_factory=dict)
 
     def option(self, name: str, default: str = "") -> str:
         return self.options.get(name, default)
@@ -102,10 +114,22 @@ class Panel:
     shape: Callable[[Query, list[tuple[Any, ...]]], list[tuple[Any, ...]]] | None = None
     needs_page: bool = False
     options: tuple[str, ...] = ()
+    #: reads what the panel's SQL needs from storage (stored definitions) into `Query.definitions`
+    prepare: Callable[[Any, Query], Query] | None = None
 
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+
+@dataclass(frozen=True)
+class SessionFilter:
+    """A filter of every panel that selects sessions through a stored definition (a funnel step's drop-off,
+    a segment): its request parameters, and `resolve`, which reads the definition (blocking) and returns
+    the selection, or None when the parameters do not ask for it."""
+
+    parameters: tuple[str, ...]
+    resolve: Callable[[Any, Query], SessionSelection | None]
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,24 @@ same numbers. Values reach ClickHouse only as bound parameters.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from dashboards import heatmaps, recordings, traffic
+from dashboards import funnels, goals, heatmaps, recordings, traffic
 from dashboards.errors import BadQuery
-from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result
+from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result, SessionFilter
 from dashboards.periods import parse_period
 from ingest_schema.storage import Storage
 
-PANELS: dict[str, Panel] = {p.name: p for p in (*traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS)}
-COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES)
+PANELS: dict[str, Panel] = {p.name: p for p in (
+    *traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *goals.PANELS, *funnels.PANELS)}
+#: Filters of every panel that select sessions through a stored definition, one line each.
+SESSION_FILTERS: tuple[SessionFilter, ...] = (
+    funnels.DROP_OFF_FILTER,  # funnel=<id>&step=<n>&dropped=1: the visits that reached (and left at) a step
+)
+SESSION_PARAMETERS = tuple(name for f in SESSION_FILTERS for name in f.parameters)
+COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES, *SESSION_PARAMETERS)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 
 
@@ -54,11 +61,21 @@ def parse_query(
     period = parse_period(raw.get("period", "30d"), raw.get("from", ""), raw.get("to", ""), timezone, now)
     default = 50 if panel.name == "recordings" else DEFAULT_LIMIT
     options = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in panel.options if raw.get(name)}
-    return Query(site, period, filters, _limit(raw.get("limit", ""), default), options)
+    session_params = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in SESSION_PARAMETERS if raw.get(name)}
+    return Query(site, period, filters, _limit(raw.get("limit", ""), default), options, session_params)
+
+
+def resolve(storage: Storage, panel: Panel, query: Query) -> Query:
+    """The query with its session filters and the panel's stored definitions read (blocking)."""
+    selections = tuple(s for f in SESSION_FILTERS if (s := f.resolve(storage, query)) is not None)
+    if selections:
+        query = replace(query, sessions=query.sessions + selections)
+    return panel.prepare(storage, query) if panel.prepare is not None else query
 
 
 def run_panel(storage: Storage, panel: Panel, query: Query, use_view: bool = True) -> Result:
     """Run one panel (blocking: async callers use `await storage.run(run_panel, …)`)."""
+    query = resolve(storage, panel, query)
     sql = panel.build(Context(storage.database, use_view), query)
     rows: list[tuple[Any, ...]] = storage.query_rows(sql.text, sql.params)
     if panel.shape is not None:

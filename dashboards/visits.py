@@ -81,6 +81,8 @@ def visits_sql(
     where = base
     if filters.page:
         where += f" AND session_hash IN ({pages_viewed(ctx, params, query, start, end)})"
+    for selection in query.sessions:
+        where += f" AND session_hash IN ({selection(ctx, params, query)})"
     for name, value in filters.active().items():
         if name != "page":
             # a superset of the matching visits, read from one column; the HAVING below stays exact

@@ -82,6 +82,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         lambda db: [f"ALTER TABLE `{db}`.`{t}` MODIFY SETTING {DEDUPLICATION}" for t in SPOOLED_TABLES],
     ),
     Migration(7, "Matomo drop-in: one stored order per site and ec_id", _create("matomo_orders")),
+    # workbench goals and funnels (issue 15); numbered last, renumbered at merge if another lands first
+    Migration(8, "dashboards: goal and funnel definitions", _create("goal_definitions", "funnel_definitions")),
 )
 
 
