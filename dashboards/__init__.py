@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from collector.core.keys import SETTINGS, STORAGE
-from dashboards import admin, api, assets, auth, definitions_api, pages
+from dashboards import admin, api, assets, auth, goal_funnel_api, pages
 from dashboards.accounts import Accounts, generated_password
 from dashboards.keys import ACCOUNTS, STATE, DashboardState
 from dashboards.queries import view_available
@@ -70,7 +70,7 @@ def setup(app: web.Application) -> None:
     sub = web.Application(middlewares=[auth.guard])
     sub.cleanup_ctx.append(_context(app))
     pages.setup_routes(sub)
-    definitions_api.setup_routes(sub)
+    goal_funnel_api.setup_routes(sub)
     api.setup_routes(sub)
     assets.setup_routes(sub)
     admin.setup_routes(sub)

@@ -8,7 +8,7 @@ An action is one of
     custom_event  a Clarity/beacon custom event (`clarity("event", key)`, `wa("event", key, value)`) by key
     matomo_goal   a goal a Matomo tracker sent (`trackGoal(id)`), with the revenue it carried
 
-`actions_sql` reads the page views and events of the query's visits as one timeline of actions with
+`actions_sql` reads the page views and events of a site's visits as one timeline of actions with
 common columns (a_ts in ms, a_type 0 for a page view, a_url, a_key, a_value, a_text, a_num), limited
 to rows that match at least one of the given actions; `condition` is one action's test on those columns.
 """
@@ -16,13 +16,13 @@ to rows that match at least one of the given actions; `condition` is one action'
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Iterable
 
 import re2
 
 from dashboards.errors import BadQuery
-from dashboards.model import Context, Params, Query, utc_days
-from dashboards.visits import visit_sessions
+from dashboards.model import Context, Params, utc_days
 
 KINDS = ("page", "event", "custom_event", "matomo_goal")
 PAGE_MATCHES = ("exact", "prefix", "pattern")
@@ -118,20 +118,22 @@ def condition(params: Params, action: Action) -> str:
     return f"({' AND '.join(tests)})"
 
 
-def actions_sql(ctx: Context, params: Params, query: Query, actions: Iterable[Action]) -> str:
-    """The timeline of the query's visits, only rows matching one of `actions` (at least one action)."""
+def actions_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime, actions: Iterable[Action],
+                sessions: str | None = None) -> str:
+    """The timeline of the site's actions over the days of [start, end) (a visit's whole days), only rows
+    matching one of `actions` (at least one), of the `sessions` (SQL selecting session_hash) if given."""
     chosen = list(dict.fromkeys(actions))
-    first, last = utc_days(query.period.start, query.period.end)
-    site, days = params.p(query.site, "String"), f"day BETWEEN {params.day(first)} AND {params.day(last)}"
-    sessions = visit_sessions(ctx, params, query)
+    first, last = utc_days(start, end)
+    where = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
+    if sessions is not None:
+        where += f" AND session_hash IN ({sessions})"
     parts = []
     pages = [a for a in chosen if a.kind == "page"]
     if pages:
         parts.append(
             "SELECT session_hash, toUInt64(toUnixTimestamp64Milli(started_at)) AS a_ts, toUInt16(0) AS a_type, "
             "url AS a_url, '' AS a_key, '' AS a_value, '' AS a_text, toFloat64(0) AS a_num "
-            f"FROM {ctx.table('pageviews')} WHERE site = {site} AND {days} AND session_hash IN ({sessions}) "
-            f"AND ({' OR '.join(condition(params, a) for a in pages)})"
+            f"FROM {ctx.table('pageviews')} WHERE {where} AND ({' OR '.join(condition(params, a) for a in pages)})"
         )
     events = [a for a in chosen if a.kind != "page"]
     if events:
@@ -139,8 +141,8 @@ def actions_sql(ctx: Context, params: Params, query: Query, actions: Iterable[Ac
         parts.append(
             "SELECT session_hash, toUInt64(toUnixTimestamp64Milli(ts)) AS a_ts, type AS a_type, url AS a_url, "
             "key AS a_key, value AS a_value, text AS a_text, num AS a_num "
-            f"FROM {ctx.table('events')} WHERE site = {site} AND {days} AND type IN ({types}) "
-            f"AND session_hash IN ({sessions}) AND ({' OR '.join(condition(params, a) for a in events)})"
+            f"FROM {ctx.table('events')} WHERE {where} AND type IN ({types}) "
+            f"AND ({' OR '.join(condition(params, a) for a in events)})"
         )
     if not parts:
         raise ValueError("actions_sql needs at least one action")

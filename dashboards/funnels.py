@@ -7,7 +7,7 @@ did the optional one. Visits that reached a step and not the next required step 
 The time between steps is the median, over the visits that reached a step, of the time from the first
 time the previous required step was reached to the first time this step was reached after it.
 
-The `funnel` panel gives one row per step; the session filter `funnel=<id>&step=<n>&dropped=1` limits any
+The `funnel` panel gives one row per step; the session selector `funnel=<id>&step=<n>&dropped=1` limits any
 panel (recordings, the visitor log, traffic) to the visits that dropped off after step n (without
 `dropped`: the visits that reached it), so a funnel step links to its recordings.
 """
@@ -15,12 +15,15 @@ panel (recordings, the visitor log, traffic) to the visits that dropped off afte
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Mapping
 
 from dashboards.actions import Action, actions_sql, condition, describe, parse_action
-from dashboards.definitions import DefinitionStore, check_name
 from dashboards.errors import BadQuery
-from dashboards.model import Column, Context, Panel, Params, Query, SessionFilter, SessionSelection, Sql
+from dashboards.goal_funnel_store import DefinitionStore, check_name
+from dashboards.model import Column, Context, Panel, Params, Query, Sql
+from dashboards.selections import Selector
+from dashboards.visits import visit_sessions
 
 STORE = DefinitionStore("funnel_definitions", "funnel")
 MIN_STEPS, MAX_STEPS = 2, 10
@@ -94,13 +97,15 @@ def funnel_of(stored: Any) -> Funnel:
 # --- per visit ------------------------------------------------------------------------------------
 
 
-def per_visit_sql(ctx: Context, params: Params, query: Query, funnel: Funnel) -> str:
-    """One row per visit of the query with a funnel action: r<i> (reached step i), k<i> (went on to the next
-    required step), t<i> (ms when step i was first reached after the previous required step; 0: never)."""
+def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime, funnel: Funnel,
+                  sessions: str | None = None) -> str:
+    """One row per visit with a funnel action over the days of [start, end) (of `sessions` if given):
+    r<i> (reached step i), k<i> (went on to the next required step), t<i> (ms when step i was first
+    reached after the previous required step; 0: never)."""
     steps = funnel.steps
     tests = ", ".join(f"toUInt8({condition(params, s.action)}) AS s{i}" for i, s in enumerate(steps))
-    timeline = (f"SELECT session_hash, a_ts, {tests} "
-                f"FROM ({actions_sql(ctx, params, query, [s.action for s in steps])})")
+    actions = actions_sql(ctx, params, site, start, end, [s.action for s in steps], sessions)
+    timeline = f"SELECT session_hash, a_ts, {tests} FROM ({actions})"
     window = funnel.window_seconds * 1000 or NO_WINDOW_MS
 
     def reached(chain: list[int]) -> str:
@@ -149,7 +154,9 @@ def funnel_sql(ctx: Context, query: Query) -> Sql:
         if i:
             p = funnel.previous_required(i)
             figures.append(f"quantileExactInclusiveIf(0.5)(t{i} - t{p}, r{i} AND t{i} > 0 AND t{p} > 0)")
-    return Sql(f"SELECT {', '.join(figures)} FROM ({per_visit_sql(ctx, params, query, funnel)})", params.values)
+    visits = per_visit_sql(ctx, params, query.site, query.period.start, query.period.end, funnel,
+                           visit_sessions(ctx, params, query))
+    return Sql(f"SELECT {', '.join(figures)} FROM ({visits})", params.values)
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -196,31 +203,51 @@ FUNNEL = Panel(
 PANELS = (FUNNEL,)
 
 
-# --- the session filter: a step's visits ----------------------------------------------------------
+# --- the session selector: a step's visits -------------------------------------------------------
 
 
-def resolve_drop_off(storage: Any, query: Query) -> SessionSelection | None:
-    """`funnel=<id>&step=<n>[&dropped=1]` → the visits that reached step n (and dropped off after it)."""
-    raw = query.session_params
-    if not raw.get("step") and not raw.get("dropped"):
-        return None
-    if not raw.get("funnel"):
+@dataclass(frozen=True)
+class StepVisits:
+    """The visits that reached a funnel step (`dropped`: and did not go on to the next required step)."""
+
+    funnel: Funnel | None  # None: the request names a funnel without a step (the funnel panel's subject)
+    step: int = 0
+    dropped: bool = False
+    attributes: tuple[str, ...] = ()
+
+    def condition(self, ctx: Context, params: Params, site: str, start: datetime, end: datetime) -> str:
+        if self.funnel is None:
+            return "1"
+        test = dropped_condition(self.funnel, self.step) if self.dropped else f"r{self.step}"
+        visits = per_visit_sql(ctx, params, site, start, end, self.funnel)
+        return f"session_hash IN (SELECT session_hash FROM ({visits}) WHERE {test})"
+
+
+def _check(values: Mapping[str, str]) -> None:
+    if "step" in values and not values["step"].isdigit():
+        raise BadQuery("step: a step number, from 1")
+    if "step" in values and "funnel" not in values:
         raise BadQuery("funnel: the funnel id, with step")
-    step_text, dropped = raw.get("step", ""), raw.get("dropped", "0")
-    funnel = funnel_of(STORE.get(storage, query.site, raw["funnel"]))
-    if not step_text.isdigit() or not 1 <= int(step_text) <= len(funnel.steps):
-        raise BadQuery(f"step: a step number from 1 to {len(funnel.steps)}")
-    if dropped not in ("0", "1", "true", "false"):
+    if "dropped" in values and "step" not in values:
+        raise BadQuery("step: the step whose drop-off to show, with dropped")
+    if values.get("dropped", "0") not in ("0", "1"):
         raise BadQuery("dropped: 1 (visits that left after the step) or 0 (visits that reached it)")
-    i = int(step_text) - 1
-    test = dropped_condition(funnel, i) if dropped in ("1", "true") else f"r{i}"
-
-    def select(ctx: Context, params: Params, outer: Query) -> str:
-        # the funnel over the same visits, without this selection (it would select itself)
-        base = replace(outer, sessions=())
-        return f"SELECT session_hash FROM ({per_visit_sql(ctx, params, base, funnel)}) WHERE {test}"
-
-    return select
 
 
-DROP_OFF_FILTER = SessionFilter(("funnel", "step", "dropped"), resolve_drop_off)
+def _resolve(storage: Any, site: str, values: Mapping[str, str]) -> StepVisits:
+    if "step" not in values:
+        return StepVisits(None)
+    funnel = funnel_of(STORE.get(storage, site, values["funnel"]))
+    step = int(values["step"])
+    if not 1 <= step <= len(funnel.steps):
+        raise BadQuery(f"step: a step number from 1 to {len(funnel.steps)}")
+    return StepVisits(funnel, step - 1, values.get("dropped") == "1")
+
+
+SELECTOR = Selector(
+    "funnel",
+    {"funnel": "a funnel id: with step, only the visits of that step (the funnel panel: the funnel shown)",
+     "step": "funnel step number, from 1: only the visits that reached it",
+     "dropped": "1: only the visits that dropped off after the step (reached it, not the next required step)"},
+    _check, _resolve,
+)

@@ -18,8 +18,8 @@ from typing import Any
 
 from dashboards.actions import Action, actions_sql, condition, parse_action
 from dashboards.actions import describe as describe_action
-from dashboards.definitions import DefinitionStore, Stored, check_name
 from dashboards.errors import BadQuery
+from dashboards.goal_funnel_store import DefinitionStore, Stored, check_name
 from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
 from dashboards.visits import visit_sessions, visits_sql
 
@@ -99,8 +99,9 @@ def _hits_sql(ctx: Context, params: Params, query: Query, goals: list[Goal]) -> 
         if goal.action is not None:
             test = condition(params, goal.action)
             columns.append(f"max({test}) AS g{i}, sumIf(a_num, {test} AND a_type = 1005) AS t{i}")
-    return f"SELECT session_hash, {', '.join(columns)} FROM ({actions_sql(ctx, params, query, actions)}) " \
-           "GROUP BY session_hash"
+    timeline = actions_sql(ctx, params, query.site, query.period.start, query.period.end, actions,
+                           visit_sessions(ctx, params, query))
+    return f"SELECT session_hash, {', '.join(columns)} FROM ({timeline}) GROUP BY session_hash"
 
 
 def converted_visits_sql(ctx: Context, params: Params, query: Query, goals: list[Goal],

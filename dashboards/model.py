@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Protocol
 
 from dashboards.periods import Period
 
@@ -34,26 +34,32 @@ class Filters:
         return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
 
-#: SQL selecting `session_hash` values the visit set is limited to (a funnel step's visitors, a segment),
-#: built like any panel SQL with bound parameters.
-SessionSelection = Callable[["Context", "Params", "Query"], str]
+class Selection(Protocol):
+    """A session pre-selection resolved from stored definitions (a saved segment, a funnel step's
+    drop-off): a condition on one visit row of `visits_sql`, exact, over the days read."""
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        """Visit attributes (VISIT_ATTRIBUTES names) the condition reads."""
+
+    def condition(self, ctx: "Context", params: "Params", site: str, start: datetime, end: datetime) -> str: ...
 
 
 @dataclass(frozen=True)
 class Query:
     """One panel request: a site, a period, filters, a row limit and panel-specific options.
 
-    `session_params` are the raw parameters of the session filters (dashboards.queries.SESSION_FILTERS);
-    `run_panel` reads their stored definitions and turns them into `sessions`, and a panel's `prepare`
-    step puts the stored definitions it needs (goals, a funnel) into `definitions`."""
+    `selectors` holds the raw parameters of each session selector the request names (a segment id,
+    a funnel step); `run_panel` resolves them into `selections` before the panel's SQL is built.
+    A panel's `prepare` step puts the stored definitions it reads (goals, a funnel) into `definitions`."""
 
     site: str
     period: Period
     filters: Filters = Filters()
     limit: int = 10
     options: Mapping[str, str] = field(default_factory=dict)
-    session_params: Mapping[str, str] = field(default_factory=dict)
-    sessions: tuple[SessionSelection, ...] = ()
+    selectors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    selections: tuple[Selection, ...] = ()
     definitions: Mapping[str, Any] = field(default_factory=dict)
 
     def option(self, name: str, default: str = "") -> str:
@@ -120,16 +126,6 @@ class Panel:
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
-
-
-@dataclass(frozen=True)
-class SessionFilter:
-    """A filter of every panel that selects sessions through a stored definition (a funnel step's drop-off,
-    a segment): its request parameters, and `resolve`, which reads the definition (blocking) and returns
-    the selection, or None when the parameters do not ask for it."""
-
-    parameters: tuple[str, ...]
-    resolve: Callable[[Any, Query], SessionSelection | None]
 
 
 @dataclass(frozen=True)

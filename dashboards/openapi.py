@@ -25,6 +25,7 @@ _FILTER_HELP = {
 ERRORS: dict[str, Any] = {
     "400": {"description": "bad parameter, with a short reason"},
     "401": {"description": "no session and no valid bearer token"},
+    "404": {"description": "a goal, funnel or other stored definition the request names does not exist"},
     "503": {"description": "ClickHouse unavailable for a moment; retry after Retry-After seconds"},
 }
 
@@ -46,7 +47,14 @@ def _common(sites: Sequence[Site]) -> list[dict[str, Any]]:
         _parameter("to", "last day of a custom period (inclusive)", {"type": "string", "format": "date"}),
         _parameter("limit", "most rows (1-1000)", {"type": "integer", "minimum": 1, "maximum": 1000}),
         _parameter("format", "json (default) or csv", {"type": "string", "enum": ["json", "csv"]}),
-    ] + [_parameter(f, _FILTER_HELP[f], {"type": "string"}) for f in FILTER_NAMES]
+    ] + [_parameter(f, _FILTER_HELP[f], {"type": "string"}) for f in FILTER_NAMES] + _session_filters()
+
+
+def _session_filters() -> list[dict[str, Any]]:
+    """The session selectors' parameters (a funnel step, …), from the query layer's registry."""
+    from dashboards.queries import SELECTORS
+
+    return [_parameter(name, help, {"type": "string"}) for s in SELECTORS for name, help in s.parameters.items()]
 
 
 def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
@@ -70,6 +78,56 @@ def _panel_path(panel: Panel, sites: Sequence[Site]) -> dict[str, Any]:
             **ERRORS,
         },
     }}
+
+
+_GOAL_SCHEMA: dict[str, Any] = {"type": "object", "required": ["name", "kind"], "properties": {
+    "name": {"type": "string", "maxLength": 100},
+    "kind": {"type": "string", "enum": ["page", "event", "custom_event", "matomo_goal", "duration", "pages"]},
+    "match": {"type": "string", "enum": ["exact", "prefix", "pattern"], "description": "page goals (default exact)"},
+    "value": {"type": ["string", "integer"], "description": "page path, prefix or RE2 pattern (searched in the path "
+              "and query); custom event key; Matomo goal id; seconds (duration) or page views (pages)"},
+    "event_category": {"type": "string"}, "event_action": {"type": "string"}, "event_name": {"type": "string"},
+    "revenue": {"type": "number", "minimum": 0, "description": "revenue per conversion"},
+}}
+_FUNNEL_SCHEMA: dict[str, Any] = {"type": "object", "required": ["name", "steps"], "properties": {
+    "name": {"type": "string", "maxLength": 100},
+    "window_seconds": {"type": "integer", "minimum": 0, "maximum": 86400,
+                       "description": "the whole funnel within this many seconds of its first step (0: the visit)"},
+    "steps": {"type": "array", "minItems": 2, "maxItems": 10, "items": {"type": "object", "properties": {
+        "kind": {"type": "string", "enum": ["page", "event", "custom_event", "matomo_goal"]},
+        "match": {"type": "string", "enum": ["exact", "prefix", "pattern"]}, "value": {"type": "string"},
+        "event_category": {"type": "string"}, "event_action": {"type": "string"}, "event_name": {"type": "string"},
+        "label": {"type": "string"}, "optional": {"type": "boolean", "description": "not for the first or last step"},
+    }}},
+}}
+
+
+def definitions_paths(sites: Sequence[Site]) -> dict[str, Any]:
+    """Goals and funnels: list, create, read, replace, delete (dashboards/goal_funnel_api.py)."""
+    site = _common(sites)[0]
+    ident = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{12}$"}}
+    changes = {"403": {"description": "not a site admin, or the session's CSRF token missing"},
+               "404": {"description": "unknown site or id"}}
+    paths: dict[str, Any] = {}
+    for kind, schema in (("goals", _GOAL_SCHEMA), ("funnels", _FUNNEL_SCHEMA)):
+        body = {"required": True, "content": {"application/json": {"schema": schema}}}
+        paths[f"/dashboard/api/v1/definitions/{kind}"] = {
+            "get": {"summary": f"The site's {kind}", "operationId": f"list_{kind}", "parameters": [site],
+                    "responses": _with_errors({"200": {"description": f"{{site, {kind}: [...]}}"},
+                                               "404": changes["404"]})},
+            "post": {"summary": f"Create one of the site's {kind}", "operationId": f"create_{kind}",
+                     "parameters": [site], "requestBody": body,
+                     "responses": _with_errors({"201": {"description": "created, with its id"}, **changes})},
+        }
+        paths[f"/dashboard/api/v1/definitions/{kind}/{{id}}"] = {
+            "get": {"summary": f"One of the site's {kind}", "operationId": f"get_{kind}", "parameters": [site, ident],
+                    "responses": _with_errors({"200": {"description": "the definition"}, "404": changes["404"]})},
+            "put": {"summary": "Replace it", "operationId": f"update_{kind}", "parameters": [site, ident],
+                    "requestBody": body, "responses": _with_errors({"200": {"description": "saved"}, **changes})},
+            "delete": {"summary": "Delete it", "operationId": f"delete_{kind}", "parameters": [site, ident],
+                       "responses": _with_errors({"200": {"description": "deleted"}, **changes})},
+        }
+    return paths
 
 
 def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
@@ -105,6 +163,7 @@ def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
         "responses": _with_errors({"200": {"description": "payloads"},
                                    "404": {"description": "no recorded view"}}),
     }}
+    paths.update(definitions_paths(sites))
     paths["/dashboard/api/v1/sites"] = {"get": {
         "summary": "Configured sites", "operationId": "sites",
         "responses": _with_errors({"200": {"description": "id, name, timezone"}}),

@@ -6,24 +6,25 @@ same numbers. Values reach ClickHouse only as bound parameters.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any, Mapping
 
 from dashboards import funnels, goals, heatmaps, recordings, traffic
 from dashboards.errors import BadQuery
-from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result, SessionFilter
+from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result
 from dashboards.periods import parse_period
+from dashboards.selections import Selector, parse_selectors, resolve_selections
 from ingest_schema.storage import Storage
 
 PANELS: dict[str, Panel] = {p.name: p for p in (
     *traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *goals.PANELS, *funnels.PANELS)}
-#: Filters of every panel that select sessions through a stored definition, one line each.
-SESSION_FILTERS: tuple[SessionFilter, ...] = (
-    funnels.DROP_OFF_FILTER,  # funnel=<id>&step=<n>&dropped=1: the visits that reached (and left at) a step
+#: Session selectors of the filter parser: request parameters that pre-select visits from a stored
+#: definition, in every panel.
+SELECTORS: tuple[Selector, ...] = (
+    funnels.SELECTOR,  # funnel=<id>&step=<n>&dropped=1: the visits that reached (and left after) a step
 )
-SESSION_PARAMETERS = tuple(name for f in SESSION_FILTERS for name in f.parameters)
-COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES, *SESSION_PARAMETERS)
+SELECTOR_PARAMETERS = tuple(name for s in SELECTORS for name in s.parameters)
+COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES, *SELECTOR_PARAMETERS)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 
 
@@ -52,7 +53,7 @@ def parse_query(
     site = raw.get("site", "")
     if not site:
         raise BadQuery("site is required")
-    for name in FILTER_NAMES:
+    for name in (*FILTER_NAMES, *SELECTOR_PARAMETERS):
         if len(raw.get(name, "")) > MAX_FILTER_CHARS:
             raise BadQuery(f"{name} is longer than {MAX_FILTER_CHARS} characters")
     filters = Filters(**{name: raw.get(name, "").strip() for name in FILTER_NAMES})
@@ -61,15 +62,13 @@ def parse_query(
     period = parse_period(raw.get("period", "30d"), raw.get("from", ""), raw.get("to", ""), timezone, now)
     default = 50 if panel.name == "recordings" else DEFAULT_LIMIT
     options = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in panel.options if raw.get(name)}
-    session_params = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in SESSION_PARAMETERS if raw.get(name)}
-    return Query(site, period, filters, _limit(raw.get("limit", ""), default), options, session_params)
+    selectors = parse_selectors(SELECTORS, raw)
+    return Query(site, period, filters, _limit(raw.get("limit", ""), default), options, selectors)
 
 
 def resolve(storage: Storage, panel: Panel, query: Query) -> Query:
-    """The query with its session filters and the panel's stored definitions read (blocking)."""
-    selections = tuple(s for f in SESSION_FILTERS if (s := f.resolve(storage, query)) is not None)
-    if selections:
-        query = replace(query, sessions=query.sessions + selections)
+    """The query with its selectors resolved and the panel's stored definitions read (blocking)."""
+    query = resolve_selections(SELECTORS, storage, query)
     return panel.prepare(storage, query) if panel.prepare is not None else query
 
 

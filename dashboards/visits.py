@@ -74,15 +74,15 @@ def visits_sql(
     """One row per visit begun in [start, end) that passes the filters: session_hash, v_visitor, v_start,
     v_end, v_pageviews, and the requested `attributes` (names from VISIT_ATTRIBUTES)."""
     filters: Filters = query.filters
-    needed = tuple(dict.fromkeys(attributes + tuple(VISIT_FILTERS[f] for f in filters.active() if f != "page")))
+    selected = tuple(a for s in query.selections for a in s.attributes)
+    needed = tuple(dict.fromkeys(
+        attributes + selected + tuple(VISIT_FILTERS[f] for f in filters.active() if f != "page")))
     first, last = utc_days(start, end)
     site, day_from, day_to = params.p(query.site, "String"), params.day(first), params.day(last)
     base = f"site = {site} AND day BETWEEN {day_from} AND {day_to}"
     where = base
     if filters.page:
         where += f" AND session_hash IN ({pages_viewed(ctx, params, query, start, end)})"
-    for selection in query.sessions:
-        where += f" AND session_hash IN ({selection(ctx, params, query)})"
     for name, value in filters.active().items():
         if name != "page":
             # a superset of the matching visits, read from one column; the HAVING below stays exact
@@ -94,6 +94,7 @@ def visits_sql(
         source = f"({visit_rows_sql(ctx.table('pageviews'))} WHERE {where})"
     conditions = [f"v_start >= {params.instant(start)}", f"v_start < {params.instant(end)}"]
     conditions += [f"{VISIT_FILTERS[f]} = {params.p(v, 'String')}" for f, v in filters.active().items() if f != "page"]
+    conditions += [s.condition(ctx, params, query.site, start, end) for s in query.selections]
     if having:
         conditions.append(having)
     return (

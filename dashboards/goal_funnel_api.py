@@ -20,8 +20,8 @@ from aiohttp import web
 
 from collector.core.keys import SITES, STORAGE
 from dashboards import funnels, goals
-from dashboards.definitions import DefinitionStore
 from dashboards.errors import BadQuery, NotFound
+from dashboards.goal_funnel_store import DefinitionStore
 from dashboards.keys import ANALYST
 from dashboards.roles import require_site_admin
 
