@@ -5,7 +5,8 @@ const Dash = (() => {
   const site = body.dataset.site;
   const csrf = body.dataset.csrf;
   const pageQuery = new URLSearchParams(body.dataset.query || "");
-  const COMMON = ["site", "period", "from", "to", "page", "source", "channel", "country", "device", "browser", "os"];
+  const COMMON = ["site", "period", "from", "to", "page", "source", "channel", "country", "device", "browser", "os",
+    "funnel", "step", "dropped"];  // a funnel step's visits (recordings, visitor log)
 
   function query(extra, keep) {
     const q = new URLSearchParams();
@@ -85,7 +86,7 @@ const Dash = (() => {
     }));
     form.querySelectorAll("[data-drop]").forEach((chip) => chip.addEventListener("click", (event) => {
       event.preventDefault();
-      form.querySelector(`[name="${chip.dataset.drop}"]`).value = "";
+      for (const name of chip.dataset.drop.split(" ")) { const input = form.querySelector(`[name="${name}"]`); if (input) input.value = ""; }
       form.requestSubmit();
     }));
     form.addEventListener("submit", () => {
