@@ -139,15 +139,17 @@ def dropped_condition(funnel: Funnel, i: int) -> str:
 
 
 def prepare(storage: Any, query: Query) -> Query:
+    """The funnel the option names (404 if unknown); without one the panel has no rows."""
     raw = query.option("funnel")
-    if not raw:
-        raise BadQuery("funnel is required (a funnel id from /dashboard/api/v1/definitions/funnels)")
-    return replace(query, definitions={"funnel": funnel_of(STORE.get(storage, query.site, raw))})
+    funnel = funnel_of(STORE.get(storage, query.site, raw)) if raw else None
+    return replace(query, definitions={"funnel": funnel})
 
 
 def funnel_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
-    funnel: Funnel = query.definitions["funnel"]
+    funnel: Funnel | None = query.definitions["funnel"]
+    if funnel is None:
+        return Sql("SELECT 0 WHERE 0", params.values)
     figures = []
     for i in range(len(funnel.steps)):
         figures.append(f"countIf(r{i}), countIf({dropped_condition(funnel, i)})")
@@ -164,7 +166,9 @@ def _percent(part: int, whole: int) -> float | None:
 
 
 def funnel_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-    funnel: Funnel = query.definitions["funnel"]
+    funnel: Funnel | None = query.definitions["funnel"]
+    if funnel is None:
+        return []
     values = list(rows[0]) if rows else []
     reached: list[int] = []
     out = []
@@ -186,9 +190,9 @@ def funnel_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, .
 
 FUNNEL = Panel(
     "funnel", "Funnel",
-    "One funnel (option funnel=<id>), a row per step: visits that reached it, conversion from the first step and "
-    "from the previous required step, visits that dropped off after it (reached it, not the next required step) "
-    "and the median seconds from the previous required step. Recordings of a step's drop-off: "
+    "One funnel (option funnel=<id>; without it, no rows), a row per step: visits that reached it, conversion "
+    "from the first step and from the previous required step, visits that dropped off after it (reached it, not "
+    "the next required step) and the median seconds from the previous required step. Recordings of a step's drop-off: "
     "/dashboard/api/v1/recordings?funnel=<id>&step=<n>&dropped=1.",
     (Column("step", "integer", "step number, from 1"), Column("label", "string", "step label"),
      Column("optional", "boolean", "an optional step"), Column("visits", "integer", "visits that reached the step"),

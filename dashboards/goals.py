@@ -118,12 +118,12 @@ def converted_visits_sql(ctx: Context, params: Params, query: Query, goals: list
             columns.append(f"toUInt8({measure} >= {params.p(goal.threshold, 'UInt32')}) AS c{i}, {fixed} AS r{i}")
         else:
             columns.append(f"toUInt8(h.g{i}) AS c{i}, if(h.t{i} > 0, h.t{i}, {fixed}) AS r{i}")
-    picked = ", ".join(f"v.{a} AS {a}" for a in attributes)
+    selected = ["v.session_hash AS session_hash", "v.v_visitor AS v_visitor"]
+    selected += [f"v.{a} AS {a}" for a in attributes] + columns
     source = f"({visits}) AS v"
     if hits is not None:
         source += f" LEFT JOIN ({hits}) AS h ON h.session_hash = v.session_hash"
-    return (f"SELECT v.session_hash AS session_hash, v.v_visitor AS v_visitor{', ' if picked else ''}{picked}, "
-            f"{', '.join(columns)} FROM {source}")
+    return f"SELECT {', '.join(selected)} FROM {source}"
 
 
 # --- panels ---------------------------------------------------------------------------------------
@@ -179,11 +179,12 @@ BREAKDOWNS = {
 
 
 def prepare_one(storage: Any, query: Query) -> Query:
-    raw = query.option("goal")
-    if not raw:
-        raise BadQuery("goal is required (a goal id from goal_conversions)")
+    """The goal the option names (404 if unknown), or every goal of the site without it."""
     if query.option("by", "channel") not in BREAKDOWNS:
         raise BadQuery(f"by: one of {', '.join(BREAKDOWNS)}")
+    raw = query.option("goal")
+    if not raw:
+        return prepare_all(storage, query)
     return replace(query, definitions={"goals": [goal_of(STORE.get(storage, query.site, raw))]})
 
 
@@ -193,8 +194,11 @@ def breakdown_sql(ctx: Context, query: Query) -> Sql:
     by = query.option("by", "channel")
     attribute = BREAKDOWNS[by]
     visits = converted_visits_sql(ctx, params, query, goals, (attribute,) if attribute else ())
-    figures = ("count() AS visits, countIf(c0 = 1) AS conversions, round(conversions * 100 / visits, 2), "
-               "round(sumIf(r0, c0 = 1), 2)")
+    # one goal, or any of the site's goals (revenue: of every goal the visit reached)
+    converted = " + ".join(f"c{i}" for i in range(len(goals))) or "0"
+    revenue = " + ".join(f"r{i} * c{i}" for i in range(len(goals))) or "0"
+    figures = (f"count() AS visits, countIf(({converted}) > 0) AS conversions, "
+               f"round(conversions * 100 / visits, 2), round(sum({revenue}), 2)")
     limit = params.p(query.limit, "UInt32")
     if attribute:
         return Sql(f"SELECT {attribute} AS value, {figures} FROM ({visits}) GROUP BY value "
@@ -210,8 +214,9 @@ def breakdown_sql(ctx: Context, query: Query) -> Sql:
 
 GOAL_BREAKDOWN = Panel(
     "goal_breakdown", "Goal by dimension",
-    "One goal (option goal=<id>) by a dimension (option by: channel, source, campaign, device, country, browser, "
-    "os, entry_page, or page: every page viewed during the visit): visits, conversions, rate and revenue.",
+    "One goal (option goal=<id>; without it: any of the site's goals) by a dimension (option by: channel, source, "
+    "campaign, device, country, browser, os, entry_page, or page: every page viewed during the visit): visits, "
+    "conversions, rate and revenue.",
     (Column("value", "string", "the dimension's value"), Column("visits", "integer", "visits with this value"),
      *GOAL_COLUMNS),
     breakdown_sql, options=("goal", "by"), prepare=prepare_one,

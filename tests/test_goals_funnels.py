@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from dashboards.dataframe import frame_from_storage
+from dashboards.queries import PANELS, parse_query, run_panel
 from tests.dashboard_browser import Analyst, log_in
 from tests.goals_funnels_data import (
     SITE,
@@ -122,6 +123,12 @@ async def test_goal_breakdown_by_channel_country_device_and_page(collector_facto
             want_visits = Counter(key(v) for v in visits)
             want_conv = Counter(key(v) for v in visits if converted(v, test))
             assert got == {k: (n, want_conv[k], round(want_conv[k] * 2.5, 2)) for k, n in want_visits.items()}, by
+        # without a goal: any of the site's goals (a second one: the checkout page)
+        await create(analyst, "goals", GOALS[0][0])
+        rows = (await analyst.api("goal_breakdown", site=SITE, period="7d", by="device"))["rows"]
+        either = [v for v in visits if converted(v, test) or converted(v, GOALS[0][1])]
+        assert {r["value"]: r["conversions"] for r in rows} == dict(Counter(v.device for v in either))
+        assert sum(r["revenue"] for r in rows) == 2.5 * visit_count(visits, test) + 5 * visit_count(visits, GOALS[0][1])
         rows = (await analyst.api("goal_breakdown", site=SITE, period="7d", goal=goal, by="page", limit=50))["rows"]
         pages = {r["value"]: (r["visits"], r["conversions"]) for r in rows}
         paths = {p.url.split("?")[0] for v in visits for p in v.pages}
@@ -271,9 +278,8 @@ async def test_definitions_crud_and_bad_input(collector_factory: Any) -> None:
             status, body, headers = await analyst.get(path, **params)
             assert status == 404 and headers["Content-Type"].startswith("application/json"), (path, body)
             assert orjson.loads(body)["error"]
-        for params in ({"goal": goal["id"], "by": "planet"}, {}):
-            status, body, _ = await analyst.get("/dashboard/api/v1/goal_breakdown", site=SITE, **params)
-            assert status == 400, body
+        status, body, _ = await analyst.get("/dashboard/api/v1/goal_breakdown", site=SITE, goal=goal["id"], by="planet")
+        assert status == 400 and orjson.loads(body)["error"].startswith("by"), body
         funnel = (await create(analyst, "funnels", FUNNEL))["id"]
         for params in ({"funnel": funnel, "step": "9"}, {"funnel": funnel, "step": "1", "dropped": "x"}, {"step": "1"}):
             status, body, _ = await analyst.get("/dashboard/api/v1/overview", site=SITE, **params)
@@ -332,6 +338,11 @@ async def test_goal_and_funnel_panels_as_csv_frame_and_openapi(collector_factory
             df = await collector.storage.run(frame_from_storage, collector.storage, panel, "UTC", raw)
             assert list(df.columns) == [c["name"] for c in document["columns"]]
             assert len(df) == len(document["rows"])
+            # visit_stats (the materialized view) and the raw pageviews fallback agree
+            query = parse_query(PANELS[panel], {k: str(v) for k, v in raw.items()})
+            storage = collector.storage
+            with_view = await storage.run(run_panel, storage, PANELS[panel], query, True)
+            assert with_view.rows == (await storage.run(run_panel, storage, PANELS[panel], query, False)).rows, panel
         document = orjson.loads((await analyst.get("/dashboard/api/openapi.json"))[1])
         for path in ("/dashboard/api/v1/goal_conversions", "/dashboard/api/v1/funnel.csv",
                      "/dashboard/api/v1/definitions/goals", "/dashboard/api/v1/definitions/funnels/{id}"):
