@@ -156,9 +156,12 @@ def funnel_sql(ctx: Context, query: Query) -> Sql:
         if i:
             p = funnel.previous_required(i)
             figures.append(f"quantileExactInclusiveIf(0.5)(t{i} - t{p}, r{i} AND t{i} > 0 AND t{p} > 0)")
-    visits = per_visit_sql(ctx, params, query.site, query.period.start, query.period.end, funnel,
-                           visit_sessions(ctx, params, query))
-    return Sql(f"SELECT {', '.join(figures)} FROM ({visits})", params.values)
+    # the funnel of every visit of the days read, joined with the query's visits (faster than limiting the
+    # actions read to `session_hash IN (visits)`: measured at 1M events)
+    visits = per_visit_sql(ctx, params, query.site, query.period.start, query.period.end, funnel)
+    chosen = visit_sessions(ctx, params, query)
+    return Sql(f"SELECT {', '.join(figures)} FROM ({visits}) AS f INNER JOIN ({chosen}) AS v USING session_hash",
+               params.values)
 
 
 def _percent(part: int, whole: int) -> float | None:
