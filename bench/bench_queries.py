@@ -758,7 +758,8 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 2) -> tuple[list[float
     return times, result
 
 
-CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings")
+CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings",
+         "goal_conversions", "funnel")
 #: issue 15 rows: (label, panel, extra parameters); "{segment}" is the id of the segment saved below
 WORKBENCH_CASES = (
     ("overview, segmented", "overview", {"segment": "{segment}"}),
@@ -779,7 +780,42 @@ def workbench_cases(segment: str) -> list[tuple[str, str, dict[str, str]]]:
             for label, panel, extra in WORKBENCH_CASES]
 
 
-def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[Timing]:
+#: Goals and a 4-step funnel of the analyst workbench (issue 15), defined on the bench site before timing.
+BENCH_GOALS = (
+    {"name": "Checkout", "kind": "page", "match": "exact", "value": "/checkout", "revenue": 30},
+    {"name": "Product", "kind": "page", "match": "prefix", "value": "/product/"},
+    {"name": "Category", "kind": "page", "match": "pattern", "value": "^/category/[a-z]+-"},
+    {"name": "Signed up", "kind": "custom_event", "value": "signup"},
+    {"name": "Engaged", "kind": "duration", "value": 60},
+    {"name": "Three pages", "kind": "pages", "value": 3},
+)
+BENCH_FUNNEL = {"name": "Home to checkout", "steps": [
+    {"kind": "page", "match": "exact", "value": "/"},
+    {"kind": "page", "match": "prefix", "value": "/product/"},
+    {"kind": "custom_event", "value": "add_to_cart"},
+    {"kind": "page", "match": "exact", "value": "/checkout"},
+]}
+
+
+
+
+def define_workbench(storage: Storage) -> dict[str, dict[str, str]]:
+    """The bench goals and funnel (kept when --reuse finds them); the panels' options that name them."""
+    from dashboards import funnels, goals
+
+    if not goals.STORE.all(storage, BENCH_SITE):
+        for body in BENCH_GOALS:
+            name, definition = goals.parse_goal(body)
+            goals.STORE.save(storage, BENCH_SITE, "", name, definition, "bench")
+    existing = funnels.STORE.all(storage, BENCH_SITE)
+    if not existing:
+        name, definition = funnels.parse_funnel(BENCH_FUNNEL)
+        existing = [funnels.STORE.save(storage, BENCH_SITE, "", name, definition, "bench")]
+    return {"funnel": {"funnel": existing[0].id}}
+
+
+def measure(storage: Storage, runs: int, now: datetime, top_page: str,
+            options: dict[str, dict[str, str]] | None = None) -> list[Timing]:
     out = []
     segment = str(save_segment(storage, BENCH_SITE, None, BENCH_SEGMENT, "bench")["id"])
     for period in ("7d", "30d"):
@@ -796,6 +832,7 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[T
         for label, name, extra in cases + workbench_cases(segment):
             for filtered in (False, True):
                 raw = {"site": BENCH_SITE, "period": period, **extra}
+                raw.update((options or {}).get(name, {}))
                 if filtered:
                     raw[FILTER[0]] = FILTER[1]
                 panel = PANELS[name]
@@ -934,7 +971,7 @@ def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Tim
             latest = storage.query_rows("SELECT max(last_at) FROM `analytics`.`pageviews`")[0][0]
             now = latest.replace(tzinfo=timezone.utc) if latest.tzinfo is None else latest
             top_page = top_page_of(storage, now)
-            timings = measure(storage, args.runs, now, top_page)
+            timings = measure(storage, args.runs, now, top_page, define_workbench(storage))
             return size_report(events, gen, parts, timings, args.runs, top_page, view_available(storage)), timings
         finally:
             storage.close()

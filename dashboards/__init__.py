@@ -15,7 +15,7 @@ import jinja2
 from aiohttp import web
 
 from collector.core.keys import SETTINGS, STORAGE
-from dashboards import accounts_web, admin, api, assets, auth, definitions_api, matomo_api, pages
+from dashboards import accounts_web, admin, api, assets, auth, definitions_api, goal_funnel_api, matomo_api, pages
 from dashboards.accounts import Accounts, generated_password
 from dashboards.keys import ACCOUNTS, STATE, DashboardState
 from dashboards.queries import view_available
@@ -82,6 +82,7 @@ def setup(app: web.Application) -> None:
     accounts_web.setup_routes(sub)
     report_pages.setup_routes(sub)
     definitions_api.setup_routes(sub)
+    goal_funnel_api.setup_routes(sub)
     api.setup_routes(sub)
     assets.setup_routes(sub)
     admin.setup_routes(sub)

@@ -35,14 +35,14 @@ class CsrfRejected(PayloadError):
     reason = "csrf"
 
 
-class TooManyAttempts(PayloadError):
-    status = 429
-    reason = "too_many_attempts"
-
-
 class Forbidden(PayloadError):
     status = 403
     reason = "forbidden"
+
+
+class TooManyAttempts(PayloadError):
+    status = 429
+    reason = "too_many_attempts"
 
 
 class Conflict(PayloadError):

@@ -50,7 +50,8 @@ class Query:
     """One panel request: a site, a period, filters, a row limit and panel-specific options.
 
     `selectors` holds the raw parameters of each session selector the request names (a segment id,
-    a funnel step); `run_panel` resolves them into `selections` before the panel's SQL is built."""
+    a funnel step); `run_panel` resolves them into `selections` before the panel's SQL is built.
+    A panel's `prepare` step puts the stored definitions it reads (goals, a funnel) into `definitions`."""
 
     site: str
     period: Period
@@ -59,6 +60,7 @@ class Query:
     options: Mapping[str, str] = field(default_factory=dict)
     selectors: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     selections: tuple[Selection, ...] = ()
+    definitions: Mapping[str, Any] = field(default_factory=dict)
 
     def option(self, name: str, default: str = "") -> str:
         return self.options.get(name, default)
@@ -131,6 +133,8 @@ class Panel:
     options: tuple[str, ...] = ()
     #: options the panel cannot run without (a visit id): 400 when missing, `required` in OpenAPI
     required: tuple[str, ...] = ()
+    #: reads what the panel's SQL needs from storage (stored definitions) into `Query.definitions`
+    prepare: Callable[[Any, Query], Query] | None = None
 
     @property
     def column_names(self) -> list[str]:

@@ -127,6 +127,56 @@ def _definition_paths(sites: Sequence[Site]) -> dict[str, Any]:
     return paths
 
 
+_GOAL_SCHEMA: dict[str, Any] = {"type": "object", "required": ["name", "kind"], "properties": {
+    "name": {"type": "string", "maxLength": 100},
+    "kind": {"type": "string", "enum": ["page", "event", "custom_event", "matomo_goal", "duration", "pages"]},
+    "match": {"type": "string", "enum": ["exact", "prefix", "pattern"], "description": "page goals (default exact)"},
+    "value": {"type": ["string", "integer"], "description": "page path, prefix or RE2 pattern (searched in the path "
+              "and query); custom event key; Matomo goal id; seconds (duration) or page views (pages)"},
+    "event_category": {"type": "string"}, "event_action": {"type": "string"}, "event_name": {"type": "string"},
+    "revenue": {"type": "number", "minimum": 0, "description": "revenue per conversion"},
+}}
+_FUNNEL_SCHEMA: dict[str, Any] = {"type": "object", "required": ["name", "steps"], "properties": {
+    "name": {"type": "string", "maxLength": 100},
+    "window_seconds": {"type": "integer", "minimum": 0, "maximum": 86400,
+                       "description": "the whole funnel within this many seconds of its first step (0: the visit)"},
+    "steps": {"type": "array", "minItems": 2, "maxItems": 10, "items": {"type": "object", "properties": {
+        "kind": {"type": "string", "enum": ["page", "event", "custom_event", "matomo_goal"]},
+        "match": {"type": "string", "enum": ["exact", "prefix", "pattern"]}, "value": {"type": "string"},
+        "event_category": {"type": "string"}, "event_action": {"type": "string"}, "event_name": {"type": "string"},
+        "label": {"type": "string"}, "optional": {"type": "boolean", "description": "not for the first or last step"},
+    }}},
+}}
+
+
+def definitions_paths(sites: Sequence[Site]) -> dict[str, Any]:
+    """Goals and funnels: list, create, read, replace, delete (dashboards/goal_funnel_api.py)."""
+    site = _common(sites)[0]
+    ident = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{12}$"}}
+    changes = {"403": {"description": "not a site admin, or the session's CSRF token missing"},
+               "404": {"description": "unknown site or id"}}
+    paths: dict[str, Any] = {}
+    for kind, schema in (("goals", _GOAL_SCHEMA), ("funnels", _FUNNEL_SCHEMA)):
+        body = {"required": True, "content": {"application/json": {"schema": schema}}}
+        paths[f"/dashboard/api/v1/definitions/{kind}"] = {
+            "get": {"summary": f"The site's {kind}", "operationId": f"list_{kind}", "parameters": [site],
+                    "responses": _with_errors({"200": {"description": f"{{site, {kind}: [...]}}"},
+                                               "404": changes["404"]})},
+            "post": {"summary": f"Create one of the site's {kind}", "operationId": f"create_{kind}",
+                     "parameters": [site], "requestBody": body,
+                     "responses": _with_errors({"201": {"description": "created, with its id"}, **changes})},
+        }
+        paths[f"/dashboard/api/v1/definitions/{kind}/{{id}}"] = {
+            "get": {"summary": f"One of the site's {kind}", "operationId": f"get_{kind}", "parameters": [site, ident],
+                    "responses": _with_errors({"200": {"description": "the definition"}, "404": changes["404"]})},
+            "put": {"summary": "Replace it", "operationId": f"update_{kind}", "parameters": [site, ident],
+                    "requestBody": body, "responses": _with_errors({"200": {"description": "saved"}, **changes})},
+            "delete": {"summary": "Delete it", "operationId": f"delete_{kind}", "parameters": [site, ident],
+                       "responses": _with_errors({"200": {"description": "deleted"}, **changes})},
+        }
+    return paths
+
+
 def _panel(name: str) -> Panel:
     from dashboards.queries import PANELS
 
@@ -169,6 +219,7 @@ def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
                                    "404": {"description": "no recorded view"}}),
     }}
     paths.update(_definition_paths(sites))
+    paths.update(definitions_paths(sites))
     paths["/dashboard/api/v1/sites"] = {"get": {
         "summary": "Configured sites", "operationId": "sites",
         "responses": _with_errors({"200": {"description": "id, name, timezone"}}),

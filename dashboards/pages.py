@@ -25,8 +25,9 @@ from dashboards.segments import FIELD_GROUPS as SEGMENT_FIELDS
 
 PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
                  "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}
-NAV = (("traffic", "Traffic"), ("visitors", "Visitor log"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"),
-       ("segments", "Segments"), ("reports", "Reports"), ("tokens", "API tokens"))
+NAV = (("traffic", "Traffic"), ("goals", "Goals"), ("funnels", "Funnels"), ("visitors", "Visitor log"),
+       ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("segments", "Segments"), ("reports", "Reports"),
+       ("tokens", "API tokens"))
 #: shown only to analysts who manage accounts (admin of every site)
 ADMIN_NAV = (("accounts", "Accounts"),)
 
@@ -67,6 +68,14 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 async def traffic(request: web.Request) -> web.Response:
     return _page(request, "traffic.html", "traffic")
+
+
+async def goals(request: web.Request) -> web.Response:
+    return _page(request, "goals.html", "goals")
+
+
+async def funnels(request: web.Request) -> web.Response:
+    return _page(request, "funnels.html", "funnels")
 
 
 async def heatmaps(request: web.Request) -> web.Response:
@@ -163,6 +172,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/traffic", traffic)
+    app.router.add_get("/goals", goals)
+    app.router.add_get("/funnels", funnels)
     app.router.add_get("/heatmaps", heatmaps)
     app.router.add_get("/recordings", recordings)
     app.router.add_get("/replay", replay)

@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from dashboards import chart_annotations, heatmaps, matomo_reports, recordings, segments, traffic, visitor_log
+from dashboards import (
+    chart_annotations,
+    funnels,
+    goals,
+    heatmaps,
+    matomo_reports,
+    recordings,
+    segments,
+    traffic,
+    visitor_log,
+)
 from dashboards.errors import BadQuery
 from dashboards.labels import with_labels
 from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result
@@ -19,12 +29,13 @@ from ingest_schema.storage import Storage
 
 PANELS: dict[str, Panel] = {p.name: p for p in (
     *traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *visitor_log.PANELS, *segments.PANELS,
-    *chart_annotations.PANELS, *matomo_reports.PANELS,
+    *chart_annotations.PANELS, *matomo_reports.PANELS, *goals.PANELS, *funnels.PANELS,
 )}
 #: Session selectors of the filter parser: request parameters that pre-select visits from a stored
 #: definition, in every panel. A funnel step's drop-off (`funnel=<id>&step=<n>&dropped=1`) registers here.
 SELECTORS: tuple[Selector, ...] = (
     segments.SELECTOR,
+    funnels.SELECTOR,  # funnel=<id>&step=<n>&dropped=1: the visits that reached (and left after) a step
 )
 SELECTOR_PARAMETERS = tuple(name for s in SELECTORS for name in s.parameters)
 COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES, *SELECTOR_PARAMETERS)
@@ -74,8 +85,11 @@ def parse_query(
 
 def run_panel(storage: Storage, panel: Panel, query: Query, use_view: bool = True) -> Result:
     """Run one panel (blocking: async callers use `await storage.run(run_panel, …)`): the query's
-    selectors resolved (a saved segment read; unknown → NotFound), the SQL, the shape, the labels."""
+    selectors resolved (a saved segment, a funnel step; unknown → NotFound), the panel's stored
+    definitions read (goals, a funnel), the SQL, the shape, the labels."""
     query = resolve_query(storage, query)
+    if panel.prepare is not None:
+        query = panel.prepare(storage, query)
     sql = panel.build(Context(storage.database, use_view), query)
     rows: list[tuple[Any, ...]] = storage.query_rows(sql.text, sql.params)
     if panel.shape is not None:

@@ -98,6 +98,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "accounts: per-site roles, deleted analysts, e-mail report schedules and send log", _accounts),
     # key "workbench_segments" (issue 15): migration 9
     Migration(9, "dashboards: saved segments and chart annotations", _create("segments", "annotations")),
+    # workbench goals and funnels (issue 15); migration 10
+    Migration(10, "dashboards: goal and funnel definitions", _create("goal_definitions", "funnel_definitions")),
 )
 
 

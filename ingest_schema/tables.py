@@ -464,6 +464,31 @@ REPORT_SENDS = Table(
     ttl=f"toDateTime(at) + INTERVAL {ANALYTICS_MONTHS} MONTH",
 )
 
+#: Added by the workbench goals/funnels migration: what analysts define in the dashboards, evaluated over
+#: the stored events at query time (so a new definition also counts the past). A change or a deletion is a
+#: new row with a higher version (`deleted = 1` for a deletion); readers use FINAL and skip deleted rows.
+def _definitions(name: str, comment: str) -> Table:
+    return Table(
+        name=name,
+        comment=comment,
+        columns=(
+            _c("site", "LowCardinality(String)"),
+            _c("id", "String"),
+            _c("name", "String"),
+            _c("definition", "String"),
+            _c("updated_by", "String"),
+            _c("updated_at", "DateTime64(3, 'UTC')"),
+            _c("version", "UInt64"),
+            _c("deleted", "UInt8"),
+        ),
+        engine="ReplacingMergeTree(version)",
+        order_by="(site, id)",
+    )
+
+
+GOAL_DEFINITIONS = _definitions("goal_definitions", "analyst-defined goals (JSON definition), per site")
+FUNNEL_DEFINITIONS = _definitions("funnel_definitions", "analyst-defined funnels (JSON steps), per site")
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -518,7 +543,7 @@ TABLES: dict[str, Table] = {
     for t in (
         PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
         SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS, MATOMO_ORDERS,
-        ANALYST_ROLES, REPORT_SCHEDULES, REPORT_SENDS, SEGMENTS, ANNOTATIONS,
+        ANALYST_ROLES, REPORT_SCHEDULES, REPORT_SENDS, SEGMENTS, ANNOTATIONS, GOAL_DEFINITIONS, FUNNEL_DEFINITIONS,
     )
 }
 

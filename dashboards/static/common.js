@@ -107,7 +107,7 @@ const Dash = (() => {
     }));
     form.querySelectorAll("[data-drop]").forEach((chip) => chip.addEventListener("click", (event) => {
       event.preventDefault();
-      form.querySelector(`[name="${chip.dataset.drop}"]`).value = "";
+      for (const name of chip.dataset.drop.split(" ")) { const input = form.querySelector(`[name="${name}"]`); if (input) input.value = ""; }
       form.requestSubmit();
     }));
     form.addEventListener("submit", () => {
