@@ -1,6 +1,6 @@
 """Goals and funnels defined through the API, counted over generated Matomo visits with known answers.
 
-The visits go in through the real tracking API (tests/goals_funnels_data.py); the expected figures come
+The visits go in through the real tracking API (tests/support/goals_funnels_data.py); the expected figures come
 from the plan of those visits, computed in plain Python, and a few are also counted straight in
 ClickHouse; the API's JSON, CSV and pandas frame must all agree with them.
 """
@@ -17,7 +17,8 @@ import pytest
 
 from dashboards.dataframe import frame_from_storage
 from dashboards.queries import PANELS, parse_query, run_panel
-from tests.goals_funnels_data import (
+from tests.support.dashboard import Analyst, accounts, log_in
+from tests.support.goals_funnels_data import (
     SITE,
     TOKEN,
     StepRef,
@@ -31,7 +32,6 @@ from tests.goals_funnels_data import (
     plan,
     send,
 )
-from tests.support.dashboard import Analyst, log_in
 
 pytestmark = pytest.mark.asyncio
 DEFS = "/dashboard/api/v1/definitions"
@@ -351,3 +351,24 @@ async def test_goal_and_funnel_panels_as_csv_frame_and_openapi(collector_factory
         assert {"funnel", "step", "dropped"} <= names
     finally:
         await analyst.close()
+
+
+async def test_a_view_only_analyst_cannot_change_goals_or_funnels(collector_factory: Any) -> None:
+    """Roles (dashboards/roles.py): `view` on a site reads its goals and funnels, changes none (403), and
+    nothing is saved by a refused request."""
+    collector, admin, _ = await started(collector_factory)
+    await collector.storage.run(accounts(collector).create_analyst, "viewer", "viewer password 1", {SITE: "view"})
+    viewer = await log_in(collector, "viewer", "viewer password 1")
+    try:
+        goal = await create(admin, "goals", GOALS[0][0])
+        status, _ = await viewer.post_json(f"{DEFS}/goals", GOALS[1][0], csrf=viewer.csrf, site=SITE)
+        assert status == 403
+        status, _ = await put(viewer, f"{DEFS}/goals/{goal['id']}", {**GOALS[1][0], "name": "renamed"})
+        assert status == 403
+        status, _ = await viewer.post_json(f"{DEFS}/funnels", FUNNEL, csrf=viewer.csrf, site=SITE)
+        assert status == 403
+        status, body, _ = await viewer.get(f"{DEFS}/goals", site=SITE)
+        assert status == 200 and [g["name"] for g in orjson.loads(body)["goals"]] == [GOALS[0][0]["name"]]
+    finally:
+        await viewer.close()
+        await admin.close()
