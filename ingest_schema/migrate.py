@@ -82,6 +82,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         lambda db: [f"ALTER TABLE `{db}`.`{t}` MODIFY SETTING {DEDUPLICATION}" for t in SPOOLED_TABLES],
     ),
     Migration(7, "Matomo drop-in: one stored order per site and ec_id", _create("matomo_orders")),
+    Migration(8, "Matomo history import: checkpoints per site and run", _create("matomo_import_progress")),
 )
 
 

@@ -410,6 +410,28 @@ MATOMO_ORDERS = Table(
     ttl=f"toDateTime(claimed_at) + INTERVAL {ANALYTICS_MONTHS} MONTH",
 )
 
+#: Added by migration 8: where an import of Matomo's raw log tables (`python -m collector.ingest.matomo_import`)
+#: got to, one row per batch (the latest version wins), so a killed import resumes after its last whole batch.
+#: Counts and Matomo visit ids only: no visitor data.
+MATOMO_IMPORT_PROGRESS = Table(
+    name="matomo_import_progress",
+    comment="checkpoints of Matomo history imports: the last imported Matomo idvisit per site and run",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("matomo_idsite", "UInt32"),
+        _c("run_key", "String"),
+        _c("last_idvisit", "UInt64"),
+        _c("visits", "UInt64"),
+        _c("actions", "UInt64"),
+        _c("rows", "UInt64"),
+        _c("finished", "UInt8"),
+        _c("updated_at", "DateTime64(3, 'UTC')"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="(site, matomo_idsite, run_key)",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -427,6 +449,7 @@ TABLES: dict[str, Table] = {
     for t in (
         PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
         SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS, MATOMO_ORDERS,
+        MATOMO_IMPORT_PROGRESS,
     )
 }
 
