@@ -27,7 +27,7 @@ from collector.core.errors import CollectorError
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
 from collector.ingest.matomo_import.errors import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, ImportRefused, StorageHeld
-from collector.ingest.matomo_import.run import Options, Progress, run_import
+from collector.ingest.matomo_import.run import Options, Progress, resolve_sites, run_import
 from collector.ingest.matomo_import.source import MatomoSource, SourceDsn
 from ingest_schema.hashing import Hasher
 from ingest_schema.storage import Storage, StorageError, folder_is_held
@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         dsn = SourceDsn.parse(args.dsn)
         dsn = SourceDsn.parse(args.dsn, password(args, dsn))
         source = MatomoSource(dsn, args.table_prefix)
+        resolve_sites(options, registry, list(source.sites()))  # refused before our storage is even opened
         if not args.dry_run:
             if folder_is_held(settings.clickhouse_dsn):
                 raise StorageHeld(

@@ -114,6 +114,7 @@ class SiteMapping:
     policy: MaskPolicy = field(init=False)
     services: MatomoServices = field(init=False)
     hosts: frozenset[str] = field(init=False)
+    attributions: dict[tuple[Any, ...], Attribution] = field(default_factory=dict)  # memo: few distinct referrers
 
     def __post_init__(self) -> None:
         self.policy = MaskPolicy(self.site.masking, self.site.sensitive_params, self.max_string_chars, self.hasher,
@@ -187,6 +188,20 @@ def device_of(row: Row) -> Device:
 def matomo_attribution(mapping: SiteMapping, row: Row, entry_url: str) -> Attribution:
     """Matomo's own classification of a visit or conversion (referer_type, name, keyword), masked as live
     attribution is: search keywords are never kept, campaign names and keywords are lowercased."""
+    key = tuple(row.get(c) for c in ATTRIBUTION_INPUTS) + (entry_url,)
+    known = mapping.attributions.get(key)
+    if known is None:
+        if len(mapping.attributions) > 100_000:
+            mapping.attributions.clear()
+        known = mapping.attributions[key] = _attribution(mapping, row, entry_url)
+    return known
+
+
+ATTRIBUTION_INPUTS = ("referer_type", "referer_name", "referer_keyword", "referer_url", "campaign_name",
+                      "campaign_keyword", "campaign_source", "campaign_medium", "campaign_content")
+
+
+def _attribution(mapping: SiteMapping, row: Row, entry_url: str) -> Attribution:
     channel = CHANNELS.get(int(row.get("referer_type") or 1), DIRECT)
     name, keyword = _text(row.get("referer_name")), _text(row.get("referer_keyword"))
     host = referrer_host(_text(row.get("referer_url")))

@@ -18,8 +18,9 @@ TABLE = "matomo_import_progress"
 COLUMNS = TABLES[TABLE].column_names
 
 
-def run_key(source: str, prefix: str, idsite: int, site: str, since: datetime, until: datetime) -> str:
-    text = "\x1f".join((source, prefix, str(idsite), site, since.isoformat(), until.isoformat()))
+def run_key(source: str, prefix: str, idsite: int, site: str, since: str, until: str, include_expired: bool) -> str:
+    """The options as given (an open end stays open), so the same command resumes the same run on a later day."""
+    text = "\x1f".join((source, prefix, str(idsite), site, since, until, str(include_expired)))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

@@ -11,10 +11,20 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pymysql
-import pymysql.cursors
-
 from collector.ingest.matomo_import.errors import ImportRefused
+
+
+def _driver() -> Any:
+    """mysqlclient, an optional extra (the collector itself does not need it)."""
+    try:
+        import MySQLdb
+        import MySQLdb.cursors
+    except ImportError as missing:
+        raise ImportRefused(
+            "the Matomo import needs mysqlclient: pip install -e '.[matomo-import]' (Debian: apt-get install "
+            "libmariadb-dev pkg-config gcc python3-dev first)"
+        ) from missing
+    return MySQLdb
 
 #: The tables the import reads (without the prefix).
 TABLES = ("site", "log_visit", "log_link_visit_action", "log_action", "log_conversion", "log_conversion_item")
@@ -141,13 +151,14 @@ class MatomoSource:
 
     def __init__(self, dsn: SourceDsn, prefix: str) -> None:
         self.prefix = prefix
+        driver = self._driver = _driver()
+        where = {"unix_socket": dsn.unix_socket} if dsn.unix_socket else {"host": dsn.host, "port": dsn.port}
         try:
-            self._db = pymysql.connect(
-                host=dsn.host, port=dsn.port, user=dsn.user, password=dsn.password, database=dsn.database,
-                unix_socket=dsn.unix_socket or None, charset="utf8mb4", connect_timeout=10,
-                cursorclass=pymysql.cursors.DictCursor, autocommit=True,
+            self._db = driver.connect(
+                user=dsn.user, password=dsn.password, database=dsn.database, charset="utf8mb4", connect_timeout=10,
+                cursorclass=driver.cursors.DictCursor, autocommit=True, **where,
             )
-        except pymysql.MySQLError as exc:
+        except driver.Error as exc:
             raise ImportRefused(f"cannot connect to Matomo's database {dsn.describe()}: {exc.args[-1]}") from exc
         self._columns = self._check_schema()
         self._names: dict[int, tuple[str, int, int | None]] = {}
@@ -163,7 +174,7 @@ class MatomoSource:
             with self._db.cursor() as cursor:
                 cursor.execute(sql, args)
                 return list(cursor.fetchall())
-        except pymysql.MySQLError as exc:
+        except self._driver.Error as exc:
             raise ImportRefused(f"Matomo's database refused a query: {exc.args[-1]}") from exc
 
     def _check_schema(self) -> dict[str, frozenset[str]]:
@@ -171,7 +182,7 @@ class MatomoSource:
         found: dict[str, frozenset[str]] = {}
         rows = self._query(
             "SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-            "AND TABLE_NAME IN %s", ([self.prefix + t for t in TABLES],),
+            f"AND TABLE_NAME IN ({', '.join(['%s'] * len(TABLES))})", [self.prefix + t for t in TABLES],
         )
         for row in rows:
             name = str(row["t"])[len(self.prefix):]
@@ -255,12 +266,12 @@ class MatomoSource:
     def _action_names(self, batch: Batch) -> dict[int, tuple[str, int, int | None]]:
         """Names of every log_action the batch refers to (cached across batches, bounded)."""
         ids: set[int] = set()
-        for rows in batch.actions.values():
-            for row in rows:
-                ids.update(int(v) for k, v in row.items() if k.startswith("idaction_") and v)
-        for rows in batch.items.values():
-            for row in rows:
-                ids.update(int(v) for k, v in row.items() if k.startswith("idaction_") and v)
+        for table, rows_of in (("log_link_visit_action", batch.actions), ("log_conversion_item", batch.items)):
+            keys = [c for c in (ACTION_COLUMNS if table == "log_link_visit_action" else ITEM_COLUMNS)
+                    if c.startswith("idaction_")]
+            for rows in rows_of.values():
+                for row in rows:
+                    ids.update(row[k] for k in keys if row[k])
         unknown = sorted(ids - self._names.keys())
         if len(self._names) + len(unknown) > 1_000_000:
             self._names.clear()
@@ -268,8 +279,8 @@ class MatomoSource:
         for start in range(0, len(unknown), 10_000):
             chunk = unknown[start:start + 10_000]
             for row in self._query(
-                f"SELECT idaction, name, type, url_prefix FROM {self.table('log_action')} WHERE idaction IN %s",
-                (chunk,),
+                f"SELECT idaction, name, type, url_prefix FROM {self.table('log_action')} "
+                f"WHERE idaction IN ({', '.join(str(int(i)) for i in chunk)})",
             ):
                 prefix = row["url_prefix"]
                 self._names[int(row["idaction"])] = (
