@@ -338,7 +338,7 @@ def _n(value: Any) -> Any:
 
 def _tsv(value: Any) -> str:
     if value == "\\N":
-        return value
+        return "\\N"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
@@ -349,7 +349,9 @@ def fill(server: MariaDB, database: str, visits: int, seed: int = 7, prefix: str
     """A Matomo database with `visits` generated visits (about 3 actions each)."""
     conn = server.connect()
     create_schema(conn, database, prefix)
-    generator = Generator(conn, prefix, seed, **({"now": now} if now else {}))
+    generator = Generator(conn, prefix, seed)
+    if now is not None:
+        generator.now = now
     generator.sites()
     generator.visits(visits)
     conn.close()

@@ -196,7 +196,7 @@ def test_dashboard_figures_equal_matomo_sql(imported: tuple[Storage, dict[str, A
     }
     assert goals == expected_goals and "ecommerce order" in goals
 
-    events = {}
+    events: dict[str, int] = {}
     for row in panel(storage, "events", site, first, last):
         events[row["kind"]] = events.get(row["kind"], 0) + row["events"]
     kinds = dict(matomo(
@@ -277,8 +277,8 @@ DIGEST = {
                  "pageview_id, max(source), min(started_at), max(last_at), max(url), max(referrer), max(title), "
                  "sum(clicks), sum(events), sum(payloads), max(channel), max(user_hash)) AS h FROM {db}.pageviews "
                  "GROUP BY site, day, visitor_hash, session_hash, page_num, pageview_id)",
-    "visits": "SELECT count(), sum(cityHash64(site, day, session_hash, visitor_hash, pageviews, actions, bounce, goals, "
-              "revenue, entry_url, exit_url, channel, campaign_name, version)) FROM {db}.visits FINAL",
+    "visits": "SELECT count(), sum(cityHash64(site, day, session_hash, visitor_hash, pageviews, actions, bounce, "
+              "goals, revenue, entry_url, exit_url, channel, campaign_name, version)) FROM {db}.visits FINAL",
     "matomo_orders": "SELECT count(), sum(cityHash64(site, order_hash, claim, claimed_at)) FROM {db}.matomo_orders",
 }
 

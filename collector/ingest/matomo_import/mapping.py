@@ -12,9 +12,8 @@ Ids are deterministic (keyed hashes of the site and Matomo's idvisit), so a re-r
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, cast
 
 from collector.core.sites import Site
@@ -149,7 +148,7 @@ class Rows:
 
 def _ms(value: datetime) -> int:
     """Matomo stores UTC as naive DATETIME."""
-    return calendar.timegm(value.timetuple()) * 1000
+    return int(value.replace(tzinfo=timezone.utc).timestamp()) * 1000
 
 
 def _text(value: Any) -> str:

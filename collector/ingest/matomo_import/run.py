@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable, Sequence
@@ -142,12 +143,12 @@ class SiteReport:
         }
 
 
-def write_batch(storage: Storage, mapping: SiteMapping, batch: Batch, report: SiteReport) -> None:
-    """Map and write the batch's visits not yet imported; `visits` last."""
-    site = mapping.site.id
+def map_batch(storage: Storage, mapping: SiteMapping, batch: Batch, report: SiteReport) -> Rows:
+    """Our rows of the batch's visits not imported yet (a visit is imported once its `visits` row is in)."""
     sessions = {int(v["idvisit"]): mapping.session_hash(int(v["idvisit"])) for v in batch.visits}
     days = [v["visit_first_action_time"].date() for v in batch.visits]
-    done = existing_sessions(storage, site, list(sessions.values()), min(days), max(days) + timedelta(days=1))
+    done = existing_sessions(storage, mapping.site.id, list(sessions.values()), min(days),
+                             max(days) + timedelta(days=1))
     report.skipped_existing += len(done)
     out = Rows()
     for visit in batch.visits:
@@ -155,6 +156,11 @@ def write_batch(storage: Storage, mapping: SiteMapping, batch: Batch, report: Si
             map_visit(mapping, batch, visit, out)
             report.actions += len(batch.actions.get(int(visit["idvisit"]), []))
     report.visits += len(out.visits)
+    return out
+
+
+def write_rows(storage: Storage, site: str, out: Rows, report: SiteReport) -> None:
+    """Every table of the batch, `visits` last."""
     if not out.visits:
         return
     key = sorted(out.sessions)
@@ -169,6 +175,9 @@ def write_batch(storage: Storage, mapping: SiteMapping, batch: Batch, report: Si
 
 def import_site(storage: Storage | None, source: MatomoSource, mapping: SiteMapping, zone: str, source_name: str,
                 options: Options, now: datetime, on_batch: Progress) -> dict[str, Any]:
+    """Batches in a pipeline: the next batch is read from MariaDB and the previous one written to ClickHouse
+    (each in a thread: both wait on I/O or C code) while this one is mapped. Each batch is checkpointed
+    once all its rows are in, in order."""
     since, until = window(options, zone, now)
     report = SiteReport(mapping.site.id, mapping.idsite, since.isoformat(), until.isoformat())
     if options.dry_run or storage is None:
@@ -178,15 +187,13 @@ def import_site(storage: Storage | None, source: MatomoSource, mapping: SiteMapp
                            str(options.until or ""), options.include_expired)
     point = progress.load(storage, mapping.site.id, mapping.idsite, key)
     report.resumed_after = point.last_idvisit  # a finished run goes on too: visits Matomo recorded since
-    total = source.counts(mapping.idsite, since, until, point.last_idvisit)["visits"]
+    total = source.counts(mapping.idsite, since, until, point.last_idvisit, visits_only=True)["visits"]
     started = time.monotonic()
     on_batch({"event": "start", "site": mapping.site.id, "idsite": mapping.idsite, "visits_total": total})
-    while True:
-        batch = source.batch(mapping.idsite, since, until, point.last_idvisit, options.batch_visits)
-        if batch is None:
-            break
+
+    def write(out: Rows, batch: Batch) -> None:
         before = sum(report.rows.values())
-        write_batch(storage, mapping, batch, report)
+        write_rows(storage, mapping.site.id, out, report)
         point.last_idvisit = batch.last_idvisit
         point.visits, point.actions = point.visits + len(batch.visits), point.actions + batch.action_count
         point.rows += sum(report.rows.values()) - before
@@ -195,6 +202,19 @@ def import_site(storage: Storage | None, source: MatomoSource, mapping: SiteMapp
         on_batch({"event": "checkpoint", "site": mapping.site.id, "idsite": mapping.idsite,
                   "last_idvisit": point.last_idvisit, "visits": len(batch.visits),
                   "rows": sum(report.rows.values()), "rows_per_s": report.as_dict()["rows_per_s"]})
+
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="matomo-import") as pool:
+        reading = pool.submit(source.batch, mapping.idsite, since, until, point.last_idvisit, options.batch_visits)
+        writing: Future[None] | None = None
+        while (batch := reading.result()) is not None:
+            reading = pool.submit(source.batch, mapping.idsite, since, until, batch.last_idvisit,
+                                  options.batch_visits)
+            out = map_batch(storage, mapping, batch, report)
+            if writing is not None:
+                writing.result()
+            writing = pool.submit(write, out, batch)
+        if writing is not None:
+            writing.result()
     point.finished = True
     progress.save(storage, point)
     report.seconds = time.monotonic() - started

@@ -210,8 +210,9 @@ class MatomoSource:
         rows = self._query(f"SELECT idsite, name, timezone FROM {self.table('site')}")
         return {int(r["idsite"]): MatomoSite(int(r["idsite"]), str(r["name"]), str(r["timezone"])) for r in rows}
 
-    def counts(self, idsite: int, since: datetime, until: datetime, after: int = 0) -> dict[str, int]:
-        """What a window holds (for --dry-run and the progress bar's total)."""
+    def counts(self, idsite: int, since: datetime, until: datetime, after: int = 0,
+               visits_only: bool = False) -> dict[str, int]:
+        """What a window holds (for --dry-run; the visits alone for the progress bar's total)."""
         window = ("v.idsite = %s AND v.visit_first_action_time >= %s AND v.visit_first_action_time < %s "
                   "AND v.idvisit > %s")
         args = (idsite, since, until, after)
@@ -226,6 +227,8 @@ class MatomoSource:
                       f"JOIN {self.table('log_visit')} v ON v.idvisit = i.idvisit WHERE {window} AND i.deleted = 0"),
         ):
             counts[name] = int(self._query(sql, args)[0]["n"])
+            if visits_only:
+                break
         return counts
 
     def batch(self, idsite: int, since: datetime, until: datetime, after: int, size: int) -> Batch | None:
