@@ -26,6 +26,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -126,8 +127,20 @@ def main() -> None:
                  for s, z, i in (("shop", "Europe/Berlin", 1), ("blog", "America/New_York", 2))]
         source = MatomoSource(SourceDsn.parse(server.dsn("matomo")), "matomo_")
         started, cpu = time.monotonic(), time.process_time()
+        seen = {"batches": 0, "visits": 0}
+
+        def every_20_batches(event: dict[str, Any]) -> None:
+            if event["event"] != "checkpoint":
+                return
+            seen["batches"] += 1
+            seen["visits"] += event["visits"]
+            if seen["batches"] % 20 == 0:
+                elapsed = time.monotonic() - started
+                print(f"  … {seen['visits']:,} visits in {elapsed:.0f} s ({seen['visits'] / elapsed:,.0f} visits/s, "
+                      f"{time.process_time() - cpu:.0f} CPU s)", flush=True)
+
         report = run_import(storage, source, "bench", Hasher(b"bench-key"), SiteRegistry({s.id: s for s in sites}),
-                            Options(batch_visits=args.batch_visits), 65536)
+                            Options(batch_visits=args.batch_visits), 65536, every_20_batches)
         import_s, import_cpu = time.monotonic() - started, time.process_time() - cpu
         source.close()
         written = sum(sum(s["rows"].values()) for s in report["sites"])
