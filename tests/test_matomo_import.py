@@ -386,3 +386,18 @@ def test_held_folder_needs_a_stopped_collector(mariadb: matomo_db.MariaDB, tmp_p
         result = cli(env, "--dsn", mariadb.dsn("matomo"))
     assert result.returncode == 4
     assert "stop it for the import" in json.loads(result.stdout)["error"]
+
+
+def test_gdpr_export_finds_an_imported_visitor_by_matomo_id(imported: tuple[Storage, dict[str, Any]],
+                                                            mariadb: matomo_db.MariaDB) -> None:
+    from retention.service import execute, validate
+
+    storage, _ = imported
+    cutoff = retention_cutoff(datetime.now(timezone.utc).date())
+    visitor, visits = matomo(mariadb, "SELECT LOWER(HEX(idvisitor)), COUNT(*) FROM matomo_log_visit WHERE idsite = 1 "
+                             "AND visit_first_action_time >= %s GROUP BY idvisitor ORDER BY MIN(idvisit) LIMIT 1",
+                             cutoff)[0]
+    request = validate({"action": "export", "visitor": visitor, "kind": "matomo", "sites": ["shop"]}, ["shop", "blog"])
+    report = execute(storage, Hasher(SECRET.encode()), request)
+    assert len(report["tables"]["visits"]) == int(visits), "the same keyed hash as live Matomo ids"
+    assert report["tables"]["pageviews"], "with the visitor's page views"
