@@ -9,6 +9,7 @@ so a visit counts as imported only once all its rows are in.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import sys
 import time
@@ -51,8 +52,7 @@ def retention_cutoff(today: date) -> date:
     month = today.month - ANALYTICS_MONTHS
     year = today.year + (month - 1) // 12
     month = (month - 1) % 12 + 1
-    day = min(today.day, [31, 29 if year % 4 == 0 and (year % 100 or year % 400 == 0) else 28, 31, 30, 31, 30,
-                          31, 31, 30, 31, 30, 31][month - 1])
+    day = min(today.day, calendar.monthrange(year, month)[1])
     return date(year, month, day) + timedelta(days=1)
 
 
