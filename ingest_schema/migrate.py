@@ -100,6 +100,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "dashboards: saved segments and chart annotations", _create("segments", "annotations")),
     # workbench goals and funnels (issue 15); migration 10
     Migration(10, "dashboards: goal and funnel definitions", _create("goal_definitions", "funnel_definitions")),
+    Migration(11, "Matomo history import: checkpoints per site and run", _create("matomo_import_progress")),
 )
 
 

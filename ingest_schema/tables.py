@@ -489,6 +489,29 @@ def _definitions(name: str, comment: str) -> Table:
 GOAL_DEFINITIONS = _definitions("goal_definitions", "analyst-defined goals (JSON definition), per site")
 FUNNEL_DEFINITIONS = _definitions("funnel_definitions", "analyst-defined funnels (JSON steps), per site")
 
+
+#: Added by migration 11: where an import of Matomo's raw log tables (`python -m collector.ingest.matomo_import`)
+#: got to, one row per batch (the latest version wins), so a killed import resumes after its last whole batch.
+#: Counts and Matomo visit ids only: no visitor data.
+MATOMO_IMPORT_PROGRESS = Table(
+    name="matomo_import_progress",
+    comment="checkpoints of Matomo history imports: the last imported Matomo idvisit per site and run",
+    columns=(
+        _c("site", "LowCardinality(String)"),
+        _c("matomo_idsite", "UInt32"),
+        _c("run_key", "String"),
+        _c("last_idvisit", "UInt64"),
+        _c("visits", "UInt64"),
+        _c("actions", "UInt64"),
+        _c("rows", "UInt64"),
+        _c("finished", "UInt8"),
+        _c("updated_at", "DateTime64(3, 'UTC')"),
+        _c("version", "UInt64"),
+    ),
+    engine="ReplacingMergeTree(version)",
+    order_by="(site, matomo_idsite, run_key)",
+)
+
 SCHEMA_MIGRATIONS = Table(
     name="schema_migrations",
     comment="which numbered migrations this database has applied",
@@ -544,6 +567,7 @@ TABLES: dict[str, Table] = {
         PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
         SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS, MATOMO_ORDERS,
         ANALYST_ROLES, REPORT_SCHEDULES, REPORT_SENDS, SEGMENTS, ANNOTATIONS, GOAL_DEFINITIONS, FUNNEL_DEFINITIONS,
+        MATOMO_IMPORT_PROGRESS,
     )
 }
 

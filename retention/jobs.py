@@ -177,7 +177,7 @@ def _id_hashes(storage: Storage, hasher: Hasher, site: str, kind: str, visitor: 
         # visits carrying the user id are linked (through their sessions, below).
         rows = storage.query_rows(
             f"SELECT DISTINCT visitor_hash FROM {storage.table('pageviews')} "
-            "WHERE site = {site:String} AND user_hash = {user:String} AND source != 'matomo'",
+            "WHERE site = {site:String} AND user_hash = {user:String} AND source NOT IN ('matomo', 'matomo-import')",
             {"site": site, "user": user_hash},
         )
         return [int(r[0]) for r in rows], user_hash

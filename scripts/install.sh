@@ -15,6 +15,19 @@ mode=run
 [ "$with_tests" = 1 ] && mode=test
 
 python=${PYTHON:-python3}
+apt_install() {
+  # Debian packages this checkout needs (as root, or through sudo)
+  local sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! pkg-config --exists libmariadb 2>/dev/null; then
+  # mysqlclient (the Matomo history import's MariaDB/MySQL driver) builds against MariaDB Connector/C
+  echo "==> installing Debian's MariaDB client library headers (for mysqlclient)"
+  apt_install libmariadb-dev pkg-config gcc python3-dev
+fi
 
 inputs_hash() {
   {
@@ -45,7 +58,7 @@ else
   if [ "$with_tests" = 1 ]; then
     .venv/bin/python -m pip install --quiet -e ".[test]"
   else
-    .venv/bin/python -m pip install --quiet -e .
+    .venv/bin/python -m pip install --quiet -e ".[matomo-import]"
   fi
 
   echo "==> installing npm packages (clarity-js and its decoder/visualizer)"
@@ -56,8 +69,10 @@ fi
 
 if [ "$with_tests" = 1 ] && ! command -v chromium >/dev/null 2>&1; then
   echo "==> installing Debian's chromium for the browser tests"
-  sudo_cmd=""
-  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
+fi
+
+if [ "$with_tests" = 1 ] && [ ! -x /usr/sbin/mariadbd ]; then
+  echo "==> installing Debian's mariadb-server for the Matomo import tests (started by the tests themselves)"
+  apt_install mariadb-server
 fi
