@@ -14,6 +14,7 @@ fsyncs before the 204, so a power cut costs at most a few ledger round trips.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -60,6 +61,7 @@ class ConsentStore:
         self.path = folder / FILE_NAME
         self.keep_s = keep_hours * 3600
         try:
+            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600))  # keyed hashes: this user only
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
