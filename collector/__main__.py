@@ -47,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.primary:
+        return run_worker(settings)
     try:
         if settings.primary and settings.workers > 1 and settings.port:
             listening_socket(settings.host, settings.port).close()  # in use by anyone: refuse, as with one worker
@@ -57,14 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc}{hint}", file=sys.stderr)
         return 2
     settings = with_bound_port(settings, int(sock.getsockname()[1]))
-    if not settings.primary:
-        die_with_parent()
-    else:
-        logging.getLogger("collector").info("settings %s", settings.describe())
+    logging.getLogger("collector").info("settings %s", settings.describe())
     sockets = [sock]
     try:
         app = init_app(settings)
-        if settings.primary and settings.workers > 1:
+        if settings.workers > 1:
             sockets.append(internal_socket(settings.data_dir))
             app.cleanup_ctx.append(workers.supervisor_ctx)
     except (CollectorError, OSError) as exc:
@@ -72,14 +71,33 @@ def main(argv: list[str] | None = None) -> int:
             opened.close()
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    if settings.primary:
-        app.cleanup_ctx.append(start_message_ctx)
+    app.cleanup_ctx.append(start_message_ctx)
+    install_loop(settings)
+    web.run_app(app, sock=sockets, print=None, **server_options(settings))
+    return 0
+
+
+def run_worker(settings: Settings) -> int:
+    """A worker started by the primary: it binds the primary's port (SO_REUSEPORT) only once its app has
+    started, so the kernel never hands a connection to a worker not yet able to answer it."""
+    die_with_parent()
+    try:
+        app = init_app(settings)
+    except CollectorError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    app.on_startup.append(workers.announce_ready)
+    install_loop(settings)
+    web.run_app(app, host=settings.host, port=settings.port, reuse_port=True, print=None,
+                **server_options(settings))
+    return 0
+
+
+def install_loop(settings: Settings) -> None:
     if settings.event_loop == "uvloop":
         import uvloop
 
         uvloop.install()
-    web.run_app(app, sock=sockets, print=None, **server_options(settings))
-    return 0
 
 
 def die_with_parent() -> None:
@@ -123,8 +141,8 @@ def with_bound_port(settings: Settings, port: int) -> Settings:
 
 
 async def start_message_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Print where things are once storage, the writer and the URL file are up (root cleanup contexts
-    run in order, before the dashboards start)."""
+    """Print where things are once storage, the writer, the URL file and the workers are up (root cleanup
+    contexts run in order, before the dashboards start)."""
     print(start_message(app), flush=True)
     yield
 

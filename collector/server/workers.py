@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 #: a worker that dies this soon after starting is started again only after a pause (a broken setting
 #: must not make the primary fork in a tight loop)
 QUICK_DEATH_S = 5.0
+#: how long the primary waits for a new worker to say it is ready before going on without it
+READY_TIMEOUT_S = 120.0
+READY_LINE = b"collector worker ready\n"
 RESTART_PAUSE_S = 5.0
 STOP_TIMEOUT_S = 30.0
 
@@ -39,9 +42,24 @@ def worker_environment(settings: Settings, index: int) -> dict[str, str]:
 
 
 async def start_worker(settings: Settings, index: int) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
+    """Start a worker and wait until it has started its app (it binds the port right after)."""
+    process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "collector", env=worker_environment(settings, index), stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
     )
+    assert process.stdout is not None
+    try:
+        line = await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT_S)
+    except TimeoutError:
+        line = b""
+    if line != READY_LINE:
+        log.error("worker %d did not report ready (%r); going on", index, line[:200])
+    return process
+
+
+async def announce_ready(app: web.Application) -> None:
+    """A worker's last startup step: tell the primary (on stdout, a pipe) that it is about to serve."""
+    os.write(1, READY_LINE)
 
 
 class Supervisor:
