@@ -111,22 +111,75 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
+def process_tree(pid: int) -> list[int]:
+    """The collector and its worker processes (COLLECTOR_WORKERS > 1)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    return [pid, *(int(c) for c in children)]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the collector and its workers so far."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def scrape_steps(port: int) -> dict[str, tuple[float, float]]:
+    """{step: (calls, seconds)} of the /collect path from /metrics, plus the inserts' seconds."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    calls: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    insert = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "collector_ingest_step_calls_total" and sample.labels.get("path") == "collect":
+                calls[sample.labels["step"]] = sample.value
+            elif sample.name == "collector_ingest_step_seconds_total" and sample.labels.get("path") == "collect":
+                seconds[sample.labels["step"]] = sample.value
+            elif sample.name == "collector_insert_seconds_sum":
+                insert += sample.value
+    steps = {step: (calls.get(step, 0.0), seconds.get(step, 0.0)) for step in seconds}
+    steps["insert"] = (0.0, insert)
+    return steps
+
+
 class Sampler:
-    """Peak RSS of a process, sampled from /proc by a background thread."""
+    """Peak RSS of the collector and of each worker, sampled from /proc by a background thread."""
 
     def __init__(self, pid: int) -> None:
         import threading
 
         self.pid, self.peak, self.peak_anon, self._stop = pid, 0.0, 0.0, threading.Event()
+        self.total_peak = 0.0
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            try:
-                self.peak = max(self.peak, rss_mb(self.pid))
-                self.peak_anon = max(self.peak_anon, rss_mb(self.pid, "RssAnon"))
-            except (FileNotFoundError, ProcessLookupError):
+            total = 0.0
+            for member in process_tree(self.pid):
+                try:
+                    rss = rss_mb(member)
+                    self.peak = max(self.peak, rss)
+                    self.peak_anon = max(self.peak_anon, rss_mb(member, "RssAnon"))
+                    total += rss
+                except (FileNotFoundError, ProcessLookupError):
+                    continue
+            self.total_peak = max(self.total_peak, total)
+            if not Path(f"/proc/{self.pid}").exists():
                 return
             time.sleep(0.1)
 
@@ -176,7 +229,9 @@ def measure_collector(
     sampler = Sampler(process.pid)
     try:
         warm = run_wrk(port, listing, 2, connections)
+        steps_before, cpu_before = scrape_steps(port), cpu_seconds(process.pid)
         peak = run_wrk(port, listing, seconds, connections)
+        steps_after, cpu_after = scrape_steps(port), cpu_seconds(process.pid)
         per_connection_rate = peak.rps / 2 / connections
         half = (
             run_wrk(port, listing, seconds, connections, delay_ms=1000 / per_connection_rate)
@@ -188,8 +243,12 @@ def measure_collector(
         stop(process)
         flush_seconds = time.monotonic() - flush_started
     peak_rss, peak_anon = sampler.stop()
+    profile = {step: ((after[1] - steps_before.get(step, (0.0, 0.0))[1]) / max(peak.requests, 1) * 1e6)
+               for step, after in steps_after.items()}
     return {
         "warm": warm, "peak": peak, "half": half, "peak_rss": peak_rss, "peak_anon": peak_anon, "end_rss": idle_rss,
+        "total_rss": sampler.total_peak, "profile": profile,
+        "cpu_us": (cpu_after - cpu_before) / max(peak.requests, 1) * 1e6,
         "flush_seconds": flush_seconds, "acked": warm.requests + peak.requests + half.requests
         - warm.non2xx - peak.non2xx - half.non2xx,
     }
@@ -302,6 +361,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15, help="length of each load run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--output", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    parser.add_argument("--workers", default="1,2", help="COLLECTOR_WORKERS values to measure, comma-separated")
+    parser.add_argument("--quick", action="store_true",
+                        help="only the bare handler and the worker runs (no asyncio run, compression, raw inserts)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: run bench/run (it installs Debian's wrk)")
@@ -311,22 +373,90 @@ def main() -> None:
         print(f"bodies: {len(listing.read_text().split())} real clarity-js payloads, {events_per_body:.1f} events each")
         bare = measure_bare(listing, args.seconds, args.connections)
         print(f"bare aiohttp: {bare.rps:,.0f} req/s p50 {bare.p50_ms:.2f} ms p99 {bare.p99_ms:.2f} ms")
-        data_dir = workdir / "collector"
-        run = measure_collector(listing, data_dir, args.seconds, args.connections, {})
-        peak: LoadResult = run["peak"]
-        print(f"collector: {peak.rps:,.0f} req/s p50 {peak.p50_ms:.2f} ms p99 {peak.p99_ms:.2f} ms")
-        counts = stored_counts(data_dir)
+        runs: dict[int, dict[str, Any]] = {}
+        for workers in [int(w) for w in args.workers.split(",")]:
+            folder = workdir / f"workers-{workers}"
+            runs[workers] = measure_collector(listing, folder, args.seconds, args.connections,
+                                              {"COLLECTOR_WORKERS": str(workers)})
+            runs[workers]["counts"] = stored_counts(folder)
+            peak = runs[workers]["peak"]
+            print(f"collector, {workers} worker(s): {peak.rps:,.0f} req/s p50 {peak.p50_ms:.2f} ms "
+                  f"p99 {peak.p99_ms:.2f} ms")
+        report = workers_report(args, bare, runs, events_per_body)
+        print(report)
+        if args.quick:
+            args.output.write_text(report)
+            return
+        data_dir = workdir / f"workers-{min(runs)}"
+        run = runs[min(runs)]
+        counts = run["counts"]
         raw = raw_insert_baseline(data_dir, (100, 1000, 5000, 20000))
         plain_loop = measure_collector(
-            listing, workdir / "asyncio", args.seconds, args.connections, {"COLLECTOR_EVENT_LOOP": "asyncio"},
+            listing, workdir / "asyncio", args.seconds, args.connections,
+            {"COLLECTOR_EVENT_LOOP": "asyncio", "COLLECTOR_WORKERS": "1"},
             half_load=False,
         )["peak"]
         print(f"collector on the asyncio loop: {plain_loop.rps:,.0f} req/s")
         compression = playback_compression(workdir, visitors=200)
         print(f"playback: {compression[0]:.1f}x smaller on disk than its wire JSON")
         write_report(args, bare, run, counts, raw, events_per_body, plain_loop, compression)
+        with args.output.open("a") as output:
+            output.write("\n" + report)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+STEP_ORDER = ("decode", "site", "privacy", "bots", "identify", "consent", "mask", "rows", "spool")
+
+
+def workers_report(args: argparse.Namespace, bare: LoadResult, runs: dict[int, dict[str, Any]],
+                   events_per_body: float) -> str:
+    """Throughput, latency, memory and loss per COLLECTOR_WORKERS beside the bare handler, and the
+    per-step CPU profile of one upload (from /metrics of a one-worker run: with more workers /metrics
+    is the primary's alone)."""
+    lines = [
+        f"## Workers ({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC)",
+        "",
+        f"Machine: {machine()}. Embedded ClickHouse; wrk, 1 thread, {args.connections} connections, "
+        f"{args.seconds} s per run, real clarity-js payloads ({events_per_body:.1f} events each), every upload "
+        "fsynced before its 204.",
+        "",
+        "| COLLECTOR_WORKERS | req/s at peak | of bare handler | events/s | p50 / p99 at peak | p99 at half of peak "
+        "(req/s) | CPU per upload | peak RSS per process (anonymous) | all processes | stored / acknowledged "
+        "uploads | non-2xx |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"| bare aiohttp handler | {bare.rps:,.0f} | 100% | {bare.rps * events_per_body:,.0f} | "
+        f"{bare.p50_ms:.1f} / {bare.p99_ms:.1f} ms | | | | | | {bare.non2xx} |",
+    ]
+    for workers, run in runs.items():
+        peak, half = run["peak"], run["half"]
+        stored = run["counts"]["playback"]
+        non2xx = run["warm"].non2xx + peak.non2xx + half.non2xx
+        lines.append(
+            f"| {workers} | {peak.rps:,.0f} | {peak.rps / bare.rps:.0%} | {peak.rps * events_per_body:,.0f} | "
+            f"{peak.p50_ms:.1f} / {peak.p99_ms:.1f} ms | {half.p99_ms:.1f} ms ({half.rps:,.0f}) | "
+            f"{run['cpu_us']:,.0f} µs | {run['peak_rss']:.0f} MB ({run['peak_anon']:.0f} MB) | "
+            f"{run['total_rss']:.0f} MB | {stored:,} / {run['acked']:,} | {non2xx} |"
+        )
+    one = runs.get(1) or next(iter(runs.values()))
+    profile = one["profile"]
+    steps = [s for s in STEP_ORDER if s in profile] + [s for s in profile if s not in STEP_ORDER and s != "insert"]
+    in_steps = sum(profile[s] for s in steps)
+    lines += [
+        "",
+        "Per-step profile of one upload at peak, one worker (µs per upload: step timers of /metrics; "
+        "HTTP and the rest = CPU per upload of the process minus the steps and the inserts):",
+        "",
+        "| step | µs per upload |",
+        "|---|---|",
+        *[f"| {step} | {profile[step]:,.0f} |" for step in steps],
+        f"| insert (writer thread, ClickHouse included) | {profile.get('insert', 0.0):,.0f} |",
+        f"| HTTP, middlewares, handler, group commit and the rest | "
+        f"{max(0.0, one['cpu_us'] - in_steps - profile.get('insert', 0.0)):,.0f} |",
+        f"| total CPU per upload | {one['cpu_us']:,.0f} |",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def write_report(

@@ -1,10 +1,19 @@
-"""`python -m collector`: run the collector on the embedded ClickHouse (or the configured DSN)."""
+"""`python -m collector`: run the collector on the embedded ClickHouse (or the configured DSN).
+
+With COLLECTOR_WORKERS > 1 this process is the primary worker: it binds the port (SO_REUSEPORT, so
+the kernel spreads connections over the workers) and the internal socket, then starts the other
+workers (`python -m collector` with COLLECTOR_WORKER_INDEX set), restarts one that dies, and stops
+them before its own final flush (docs/scale-out.md).
+"""
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import dataclasses
 import logging
+import os
+import signal
 import socket
 import sys
 from typing import Any, AsyncIterator
@@ -15,9 +24,13 @@ from collector.core.client import running_collector_url
 from collector.core.errors import CollectorError
 from collector.core.keys import SETTINGS, SITES
 from collector.core.settings import ENVIRONMENT, Settings
+from collector.server import workers
 from collector.server.accesslog import PrivacyAccessLogger
 from collector.server.app import init_app
 from collector.server.handlers.site import demo_links
+from collector.server.primary import internal_socket
+
+PR_SET_PDEATHSIG = 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +47,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not settings.primary:
+        return run_worker(settings)
     try:
-        sock = listening_socket(settings.host, settings.port)
+        if settings.primary and settings.workers > 1 and settings.port:
+            listening_socket(settings.host, settings.port).close()  # in use by anyone: refuse, as with one worker
+        sock = listening_socket(settings.host, settings.port, reuse_port=settings.workers > 1)
     except OSError as exc:
         running = running_collector_url(settings.data_dir)
         hint = f"; a collector already runs on {settings.data_dir}: {running}" if running else ""
@@ -43,30 +60,67 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = with_bound_port(settings, int(sock.getsockname()[1]))
     logging.getLogger("collector").info("settings %s", settings.describe())
+    sockets = [sock]
     try:
         app = init_app(settings)
-    except CollectorError as exc:
-        sock.close()
+        if settings.workers > 1:
+            sockets.append(internal_socket(settings.data_dir))
+            app.cleanup_ctx.append(workers.supervisor_ctx)
+    except (CollectorError, OSError) as exc:
+        for opened in sockets:
+            opened.close()
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     app.cleanup_ctx.append(start_message_ctx)
+    install_loop(settings)
+    web.run_app(app, sock=sockets, print=None, **server_options(settings))
+    return 0
+
+
+def run_worker(settings: Settings) -> int:
+    """A worker started by the primary: it binds the primary's port (SO_REUSEPORT) only once its app has
+    started, so the kernel never hands a connection to a worker not yet able to answer it."""
+    die_with_parent()
+    try:
+        app = init_app(settings)
+    except CollectorError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    app.on_startup.append(workers.announce_ready)
+    install_loop(settings)
+    web.run_app(app, host=settings.host, port=settings.port, reuse_port=True, print=None,
+                **server_options(settings))
+    return 0
+
+
+def install_loop(settings: Settings) -> None:
     if settings.event_loop == "uvloop":
         import uvloop
 
         uvloop.install()
-    web.run_app(app, sock=sock, print=None, **server_options(settings))
-    return 0
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
+def die_with_parent() -> None:
+    """A worker dies with the primary that started it (even on its kill -9): what it acknowledged is on
+    disk, and a new primary must not meet an old worker still appending to a spool folder."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before the line above ran
+        os._exit(1)
+
+
+def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
     """Bind and listen before the app starts, so the real port is known (COLLECTOR_PORT=0 picks a free one)
     for the printed URLs, the demo site's origin and the URL file; connections made meanwhile wait in the
-    backlog until the server accepts them."""
+    backlog until the server accepts them. `reuse_port`: every worker binds the same port and the kernel
+    spreads new connections over them."""
     family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
                                                          flags=socket.AI_PASSIVE)[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
         sock.listen(1024)
     except OSError:
@@ -87,8 +141,8 @@ def with_bound_port(settings: Settings, port: int) -> Settings:
 
 
 async def start_message_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Print where things are once storage, the writer and the URL file are up (root cleanup contexts
-    run in order, before the dashboards start)."""
+    """Print where things are once storage, the writer, the URL file and the workers are up (root cleanup
+    contexts run in order, before the dashboards start)."""
     print(start_message(app), flush=True)
     yield
 
@@ -97,7 +151,9 @@ def start_message(app: web.Application) -> str:
     """What `./run` shows: where the collector, its dashboards and the demo pages are."""
     settings = app[SETTINGS]
     base = settings.public_url.rstrip("/")
-    lines = [f"collector listening on {base}/  (data in {settings.data_dir})", f"  dashboards: {base}/dashboard/"]
+    processes = f", {settings.workers} workers" if settings.workers > 1 else ""
+    lines = [f"collector listening on {base}/  (data in {settings.data_dir}{processes})",
+             f"  dashboards: {base}/dashboard/"]
     lines += [f"  demo:       {href}  ({label})" for href, label in demo_links(settings, app[SITES])]
     return "\n".join(lines)
 

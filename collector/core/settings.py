@@ -80,6 +80,17 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "bearer token of /admin (the retention job uses it to reach a running collector)",
     ),
     "COLLECTOR_CONSENT_CACHE_SIZE": ("100000", "page views whose consent state is kept in memory"),
+    "COLLECTOR_WORKERS": (
+        "<number of cores>",
+        "collector processes serving the one port (docs/scale-out.md); on the embedded engine the first owns "
+        "ClickHouse and the others hand it their spooled rows",
+    ),
+    "COLLECTOR_WORKER_INDEX": ("0", "set by the collector for the worker processes it starts; do not set it"),
+    "COLLECTOR_CONSENT_STORE_HOURS": (
+        "24",
+        "hours the shared consent store (DATA_DIR/consent.sqlite3) keeps a page view's or visitor's decisions; "
+        "older ones are read from the consent ledger",
+    ),
     "COLLECTOR_CLIENT_IP_HEADER": (
         "",
         "header with the client IP behind a reverse proxy (X-Real-IP, or X-Forwarded-For: its last address); "
@@ -129,6 +140,14 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
     return value
+
+
+def _workers(env: Mapping[str, str]) -> int:
+    """COLLECTOR_WORKERS: a positive number, or empty/`auto` for the number of cores."""
+    raw = env.get("COLLECTOR_WORKERS", "").strip().lower()
+    if raw in ("", "auto"):
+        return max(1, os.cpu_count() or 1)
+    return _int(env, "COLLECTOR_WORKERS")
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
@@ -235,6 +254,12 @@ class Settings:
     clickhouse_password: str = field(repr=False, default="")
     #: COLLECTOR_RETENTION_SCHEDULE (default "17 3 * * *", UTC): when `python -m retention schedule` runs the job
     retention_schedule: str = "17 3 * * *"
+    #: COLLECTOR_WORKERS (default: the number of cores): processes serving the port (docs/scale-out.md)
+    workers: int = 1
+    #: COLLECTOR_WORKER_INDEX (set by `python -m collector` for its children): 0 is the primary
+    worker_index: int = 0
+    #: COLLECTOR_CONSENT_STORE_HOURS (default 24): how long the shared consent store keeps decisions
+    consent_store_hours: int = 24
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -287,7 +312,33 @@ class Settings:
             clickhouse_password=_password(env),
             retention_schedule=env.get("COLLECTOR_RETENTION_SCHEDULE", "").strip()
             or ENVIRONMENT["COLLECTOR_RETENTION_SCHEDULE"][0],
+            workers=_workers(env),
+            worker_index=_non_negative(env, "COLLECTOR_WORKER_INDEX"),
+            consent_store_hours=_int(env, "COLLECTOR_CONSENT_STORE_HOURS"),
         )
+
+    @property
+    def embedded(self) -> bool:
+        """The embedded engine (chdb): one process per data folder may open it."""
+        return self.clickhouse_dsn.startswith("chdb:")
+
+    @property
+    def primary(self) -> bool:
+        """The worker that serves everything but `/collect` (docs/scale-out.md); the only one with
+        storage on the embedded engine."""
+        return self.worker_index == 0
+
+    @property
+    def has_storage(self) -> bool:
+        """Whether this process opens ClickHouse itself (any worker with a server DSN)."""
+        return self.primary or not self.embedded
+
+    @property
+    def spool_folder(self) -> Path:
+        """This worker's spool: DATA_DIR/spool for the primary, DATA_DIR/spool/w<index> for the others
+        (the primary drains theirs on the embedded engine)."""
+        base = self.data_dir / "spool"
+        return base if self.primary else base / f"w{self.worker_index}"
 
     def describe(self) -> dict[str, object]:
         """Settings for the start-up log, with secrets and DSN passwords hidden."""

@@ -1,8 +1,10 @@
 """The consent gate (docs/consent.md): may this page view's data be stored, from when?
 
-A page view's consent is a timeline of decisions (page-relative ms → consented or not). It
-lives in a bounded in-memory cache and, durably, in the consent ledger in ClickHouse, so it
-survives a restart and is shared by several collector processes.
+A page view's consent is a timeline of decisions (page-relative ms → consented or not). Its
+uploads may reach any collector process of the host (COLLECTOR_WORKERS, docs/scale-out.md), so the
+timeline lives in the consent store every process shares (collector.ingest.consent_store) and is
+read from it for every upload; the ledger in ClickHouse is its durable record and answers for page
+views and visitors the store does not hold (older than the store keeps, or decided on another host).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Literal
+from typing import Literal, Protocol, TypeVar
 
 from collector.core.sites import Site
+from collector.ingest.consent_store import ConsentStore, StoredDecision
 from collector.ingest.writer import BatchWriter
 from ingest_schema.codes import EXPLICIT_SOURCES, IMPLICIT_SOURCE, explicit_source_sql
 from ingest_schema.hashing import PageViewKeys
@@ -22,13 +25,17 @@ from ingest_schema.rows import LedgerRow
 from ingest_schema.storage import Storage
 from ingest_schema.tables import CONSENT_VALID_DAYS
 
-#: How long a "no decision in the ledger" answer is trusted before asking the ledger again
-#: (another collector process may have recorded a grant meanwhile).
+#: How long a "no decision in the ledger" answer is trusted before asking the ledger again. Only
+#: decisions made on another host can be missed meanwhile (this host's are in the shared store).
 EMPTY_LOOKUP_SECONDS = 30.0
 #: How long a remembered grant found in the ledger is trusted before asking again (it expires after 6 months).
 GRANT_LOOKUP_SECONDS = 3600.0
+#: Page starts remembered in this process (a page view's start never changes once fixed).
+PAGE_START_MEMO = 100_000
 
 Verdict = Literal["grant", "withdraw", "deny", "ignore"]
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 @dataclass
@@ -37,14 +44,20 @@ class ConsentTimeline:
 
     times: list[int] = field(default_factory=list)
     states: list[bool] = field(default_factory=list)
-    looked_up_empty_at: float | None = None
     grant_source: int = 0
-    page_start_ms: int | None = None
+    recorded: int = 0  # decisions of the shared store this object holds (in the store's order)
 
     def add(self, at: int, consented: bool) -> None:
         index = bisect.bisect_right(self.times, at)
         self.times.insert(index, at)
         self.states.insert(index, consented)
+
+    def add_stored(self, decisions: list[StoredDecision]) -> None:
+        for page_time, granted, source in decisions:
+            self.add(page_time, granted)
+            if granted:
+                self.grant_source = source
+        self.recorded += len(decisions)
 
     def allowed(self, at: int) -> bool:
         index = bisect.bisect_right(self.times, at)
@@ -76,73 +89,86 @@ class Decision:
     categories_denied: tuple[str, ...] = ()
 
 
-class ConsentGate:
-    def __init__(self, storage: Storage, writer: BatchWriter, cache_size: int) -> None:
+class LedgerReader(Protocol):
+    """The two questions the gate asks the consent ledger: directly in ClickHouse (`StorageLedger`), or,
+    in a worker without storage, through the process that has it (collector.server.owner)."""
+
+    async def pageview_decisions(self, site: str, visitor_hash: int, pageview_id: int) -> list[StoredDecision]: ...
+
+    async def recent_explicit_grant(self, site: str, visitor_hash: int) -> bool: ...
+
+
+class StorageLedger:
+    """The ledger questions as SQL over the `consent_ledger` table."""
+
+    def __init__(self, storage: Storage) -> None:
         self._storage = storage
+
+    async def pageview_decisions(self, site: str, visitor_hash: int, pageview_id: int) -> list[StoredDecision]:
+        rows = await self._storage.run(
+            self._storage.query_rows,
+            f"SELECT page_time, decision, consent_source FROM {self._storage.table('consent_ledger')} "
+            "WHERE site = {site:String} AND visitor_hash = {visitor:UInt64} AND pageview_id = {pv:UInt64} "
+            "ORDER BY ts",
+            {"site": site, "visitor": visitor_hash, "pv": pageview_id},
+        )
+        return [(int(page_time), decision == "grant", int(source)) for page_time, decision, source in rows]
+
+    async def recent_explicit_grant(self, site: str, visitor_hash: int) -> bool:
+        since = datetime.now(timezone.utc) - timedelta(days=CONSENT_VALID_DAYS)
+        rows = await self._storage.run(
+            self._storage.query_rows,
+            f"SELECT argMax(decision, ts) FROM {self._storage.table('consent_ledger')} "
+            "WHERE site = {site:String} AND visitor_hash = {visitor:UInt64} AND ts >= {since:DateTime64(3)} "
+            f"AND ((decision = 'grant' AND {explicit_source_sql()}) OR decision = 'withdraw')",
+            {"site": site, "visitor": visitor_hash, "since": since},
+        )
+        return bool(rows) and rows[0][0] == "grant"
+
+
+class ConsentGate:
+    def __init__(self, ledger: LedgerReader, store: ConsentStore, writer: BatchWriter, cache_size: int) -> None:
+        self._ledger = ledger
+        self._store = store
         self._writer = writer
-        self._cache: OrderedDict[int, ConsentTimeline] = OrderedDict()
         self._cache_size = cache_size
-        #: Latest explicit decision per (site, visitor) seen by this process: a cookie consent on
-        #: the next page must not wait for the ledger row to reach ClickHouse.
-        self._visitor_decisions: OrderedDict[tuple[str, int], tuple[float, str]] = OrderedDict()
+        #: Page views whose ledger had no decision when last asked (monotonic time of the answer).
+        self._empty_lookups: OrderedDict[int, float] = OrderedDict()
         #: Recent ledger answers to "has this visitor a recent explicit grant?" (both ingest paths ask).
         self._ledger_answers: OrderedDict[tuple[str, int], tuple[bool, float]] = OrderedDict()
+        self._page_starts: OrderedDict[int, int] = OrderedDict()
 
     async def timeline(self, site: Site, keys: PageViewKeys, first_payload: bool) -> ConsentTimeline:
-        """The page view's decisions so far: from memory, else from the ledger."""
-        cached = self._cache.get(keys.pageview_id)
-        stale = (
-            cached is not None
-            and cached.looked_up_empty_at is not None
-            and time.monotonic() - cached.looked_up_empty_at > EMPTY_LOOKUP_SECONDS
-        )
-        if cached is not None and not stale:
-            self._cache.move_to_end(keys.pageview_id)
-            return cached
+        """The page view's decisions so far: from the shared store, else (not on its first payload) from
+        the ledger, whose answer is copied into the store for the other processes."""
         timeline = ConsentTimeline()
-        if not first_payload:
-            rows = await self._storage.run(
-                self._storage.query_rows,
-                f"SELECT page_time, decision, consent_source FROM {self._storage.table('consent_ledger')} "
-                "WHERE site = {site:String} AND visitor_hash = {visitor:UInt64} AND pageview_id = {pv:UInt64} "
-                "ORDER BY ts",
-                {"site": site.id, "visitor": keys.visitor_hash, "pv": keys.pageview_id},
-            )
-            for page_time, decision, source in rows:
-                timeline.add(int(page_time), decision == "grant")
-                if decision == "grant":
-                    timeline.grant_source = int(source)
-            if not rows:
-                timeline.looked_up_empty_at = time.monotonic()
-        self._remember(keys.pageview_id, timeline)
+        stored = self._store.decisions(keys.pageview_id)
+        if stored or first_payload:
+            timeline.add_stored(stored)
+            return timeline
+        asked = self._empty_lookups.get(keys.pageview_id)
+        if asked is not None and time.monotonic() - asked < EMPTY_LOOKUP_SECONDS:
+            return timeline
+        found = await self._ledger.pageview_decisions(site.id, keys.visitor_hash, keys.pageview_id)
+        if found:
+            self._empty_lookups.pop(keys.pageview_id, None)
+            timeline.add_stored(self._store.adopt(keys.pageview_id, found))
+        else:
+            _bounded_put(self._empty_lookups, keys.pageview_id, time.monotonic(), self._cache_size)
         return timeline
 
-    def _remember(self, pageview_id: int, timeline: ConsentTimeline) -> None:
-        self._cache[pageview_id] = timeline
-        self._cache.move_to_end(pageview_id)
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-
-    def _remember_visitor(self, site_id: str, visitor_hash: int, verdict: str) -> None:
-        key = (site_id, visitor_hash)
-        self._visitor_decisions[key] = (time.time(), verdict)
-        self._visitor_decisions.move_to_end(key)
-        while len(self._visitor_decisions) > self._cache_size:
-            self._visitor_decisions.popitem(last=False)
-
     def page_start(self, pageview_id: int, estimate_ms: int) -> int:
-        """Epoch ms of the page view's start by the server clock, fixed at its first payload seen."""
-        timeline = self._cache.get(pageview_id)
-        if timeline is None:
-            return estimate_ms
-        if timeline.page_start_ms is None:
-            timeline.page_start_ms = estimate_ms
-        return timeline.page_start_ms
+        """Epoch ms of the page view's start by the server clock, fixed by the first payload any process saw."""
+        known = self._page_starts.get(pageview_id)
+        if known is None:
+            known = self._store.page_start(pageview_id, estimate_ms)
+            _bounded_put(self._page_starts, pageview_id, known, PAGE_START_MEMO)
+        return known
 
     async def recent_explicit_grant(self, site: Site, visitor_hash: int) -> bool:
         """Rule 4: a remembered (cookie) consent counts only if an explicit grant < 6 months old exists
         and was not withdrawn since."""
-        remembered = self._visitor_decisions.get((site.id, visitor_hash))
+        remembered = self._store.visitor_decision(site.id, visitor_hash)
         if remembered is not None and time.time() - remembered[0] < CONSENT_VALID_DAYS * 86400:
             return remembered[1] == "grant"
         key = (site.id, visitor_hash)
@@ -152,18 +178,8 @@ class ConsentGate:
             if time.monotonic() - checked_at < (GRANT_LOOKUP_SECONDS if granted else EMPTY_LOOKUP_SECONDS):
                 self._ledger_answers.move_to_end(key)
                 return granted
-        since = datetime.now(timezone.utc) - timedelta(days=CONSENT_VALID_DAYS)
-        rows = await self._storage.run(
-            self._storage.query_rows,
-            f"SELECT argMax(decision, ts) FROM {self._storage.table('consent_ledger')} "
-            "WHERE site = {site:String} AND visitor_hash = {visitor:UInt64} AND ts >= {since:DateTime64(3)} "
-            f"AND ((decision = 'grant' AND {explicit_source_sql()}) OR decision = 'withdraw')",
-            {"site": site.id, "visitor": visitor_hash, "since": since},
-        )
-        granted = bool(rows) and rows[0][0] == "grant"
-        self._ledger_answers[key] = (granted, time.monotonic())
-        while len(self._ledger_answers) > self._cache_size:
-            self._ledger_answers.popitem(last=False)
+        granted = await self._ledger.recent_explicit_grant(site.id, visitor_hash)
+        _bounded_put(self._ledger_answers, key, (granted, time.monotonic()), self._cache_size)
         return granted
 
     def verdict(self, site: Site, decision: Decision, timeline: ConsentTimeline) -> Verdict:
@@ -194,11 +210,11 @@ class ConsentGate:
             keys = PageViewKeys(visitor_hash=0, session_hash=0, pageview_id=0, page_num=0)
         else:
             if verdict == "withdraw" or decision.source in EXPLICIT_SOURCES:
-                self._remember_visitor(site.id, keys.visitor_hash, verdict)
-            timeline.add(decision.page_time, verdict == "grant")
-            timeline.looked_up_empty_at = None
-            if verdict == "grant":
-                timeline.grant_source = decision.source
+                self._store.set_visitor_decision(site.id, keys.visitor_hash, verdict)
+            stored: StoredDecision = (decision.page_time, verdict == "grant", decision.source)
+            timeline.add_stored(self._store.add_decision(keys.pageview_id, stored, timeline.recorded))
+            timeline.add_stored([stored])
+            self._empty_lookups.pop(keys.pageview_id, None)
         marketing = ("marketing",) if decision.ad else ()
         granted = decision.categories_granted or (
             ("necessary", "analytics") + marketing if decision.analytics else ("necessary",)
@@ -214,3 +230,10 @@ class ConsentGate:
             categories_granted=list(granted), categories_denied=list(denied), policy_version=site.policy_version,
         )
         self._writer.add([row])
+
+
+def _bounded_put(memo: OrderedDict[K, V], key: K, value: V, size: int) -> None:
+    memo[key] = value
+    memo.move_to_end(key)
+    while len(memo) > size:
+        memo.popitem(last=False)

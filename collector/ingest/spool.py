@@ -15,6 +15,7 @@ entry per segment: a backlog waits on disk, not in memory.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
 import pickle
@@ -23,6 +24,7 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,6 +129,8 @@ class Spool:
         self.fsync_s = fsync_ms / 1000
         self._metrics = metrics
         folder.mkdir(parents=True, exist_ok=True)
+        for unnamed in folder.glob("segment-*.new"):  # created by a process that died before writing to it
+            unnamed.unlink(missing_ok=True)
         self.sealed: list[Segment] = [Segment(p, p.stat().st_size) for p in sorted(folder.glob(SEGMENT_GLOB))]
         self._sealed_bytes = sum(s.size for s in self.sealed)
         if self.sealed:
@@ -215,7 +219,12 @@ class Spool:
             self._counter += 1
             # the run id keeps names (and so insert dedup tokens) unique across restarts and processes
             path = self.folder / f"segment-{self._counter:012d}-{self._run}.log"
-            self._handle = open(path, "ab", buffering=0)  # noqa: SIM115  (kept open across writes)
+            # locked before it gets its name: a draining process (`claim_sealed`) skips a locked segment,
+            # so it never takes one this process still appends to
+            building = path.with_suffix(".new")
+            self._handle = open(building, "ab", buffering=0)  # noqa: SIM115  (kept open across writes)
+            fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX)
+            os.replace(building, path)
             _fsync_folder(self.folder)
             self._current = Segment(path)
         written = self._handle.write(data)
@@ -245,6 +254,12 @@ class Spool:
         self.sealed.remove(segment)
         self._sealed_bytes -= segment.size
 
+    def forget_drained(self) -> None:
+        """A worker without storage: drop from the budget the sealed segments the primary has drained."""
+        for segment in [s for s in self.sealed if not s.path.exists()]:
+            self.sealed.remove(segment)
+            self._sealed_bytes -= segment.size
+
     async def close(self) -> None:
         """Write what is pending, stop the committer and seal the current segment."""
         await self._commit()
@@ -252,3 +267,28 @@ class Spool:
             self._committer.cancel()
             await asyncio.gather(self._committer, return_exceptions=True)
         await self.seal(force=True)
+
+
+@contextmanager
+def claim_sealed(path: Path) -> Iterator[bool]:
+    """Hold another process's segment while draining it: True when it is sealed (its writer closed it,
+    or died: the lock goes with the process), False while its writer still appends to it."""
+    try:
+        handle = open(path, "rb")  # noqa: SIM115  (closed below, after the drain)
+    except FileNotFoundError:
+        yield False
+        return
+    try:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield path.exists()
+    finally:
+        handle.close()
+
+
+def foreign_segments(folders: list[Path]) -> list[Path]:
+    """Segments in other workers' spool folders, oldest first by name within each folder."""
+    return [path for folder in folders for path in sorted(folder.glob(SEGMENT_GLOB))]

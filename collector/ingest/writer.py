@@ -4,6 +4,10 @@
 background task seals segments by size, row count or age and inserts each one in large batches,
 each with a stable deduplication token, deleting the segment only after every insert succeeded.
 When ClickHouse is down, segments wait on disk and the task retries with back-off.
+
+With several workers on the embedded engine (docs/scale-out.md) only the primary has storage: the
+others' writers (`storage=None`) only seal segments, and the primary also drains their spool folders
+(`foreign`), taking a segment only once its writer has closed it (or died).
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 
 from collector.ingest.metrics import Metrics
-from collector.ingest.spool import Block, Segment, Spool, read_segment
+from collector.ingest.spool import Block, Segment, Spool, claim_sealed, foreign_segments, read_segment
 from ingest_schema.rows import ROW_TABLES, Row
 from ingest_schema.storage import Storage, StorageError
 
@@ -24,8 +29,11 @@ MAX_BACKOFF_S = 30.0
 
 
 class BatchWriter:
-    def __init__(self, storage: Storage, metrics: Metrics, spool: Spool, batch_rows: int, interval_ms: int) -> None:
+    def __init__(self, storage: Storage | None, metrics: Metrics, spool: Spool, batch_rows: int, interval_ms: int,
+                 foreign: Callable[[], list[Path]] = list) -> None:
+        """`foreign`: the spool folders of other workers this writer drains (the primary's, embedded)."""
         self._storage = storage
+        self._foreign = foreign
         self._metrics = metrics
         self.spool = spool
         self._batch_rows = batch_rows
@@ -55,18 +63,28 @@ class BatchWriter:
         return self.spool.has_room()
 
     async def flush(self) -> None:
-        """Write everything added so far to ClickHouse now; StorageError if ClickHouse refuses."""
+        """Write everything added so far to ClickHouse now (a worker without storage: seal it for the
+        primary); StorageError if ClickHouse refuses."""
         await self.spool.commit_now()
         await self.spool.seal(force=True)
         await self._drain()
 
     async def _drain(self) -> None:
+        if self._storage is None:
+            self.spool.forget_drained()
+            return
         async with self._drain_lock:
             for segment in list(self.spool.sealed):
                 await self._insert_segment(segment)
                 self.spool.done(segment)
+            for path in await asyncio.to_thread(lambda: foreign_segments(self._foreign())):
+                with claim_sealed(path) as sealed:
+                    if sealed:
+                        await self._insert_segment(Segment(path))
+                        path.unlink(missing_ok=True)
 
     async def _insert_segment(self, segment: Segment) -> None:
+        assert self._storage is not None
         blocks = await asyncio.to_thread(lambda: list(read_segment(segment.path)))
         tables: dict[tuple[str, tuple[str, ...]], list[Block]] = {}
         for block in blocks:
@@ -110,6 +128,8 @@ class BatchWriter:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self.spool.close()
+        if self._storage is None:
+            return  # sealed on disk: the primary inserts it
         for attempt in range(3):
             try:
                 await self._drain()

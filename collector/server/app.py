@@ -1,12 +1,17 @@
 """Build the aiohttp application: `init_app(settings)` wires resources through cleanup contexts.
 
 The storage client and the batch writer are opened when the app starts and closed (writer
-flushed first) when it stops, so a clean shutdown loses nothing.
+flushed first) when it stops, so a clean shutdown loses nothing. The primary worker (index 0) is the
+whole collector; another worker (COLLECTOR_WORKERS > 1, docs/scale-out.md) serves `/collect` and
+forwards everything else to the primary, and on the embedded engine has no storage of its own.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from pathlib import Path
 from typing import AsyncIterator
 
 from aiohttp import web
@@ -19,7 +24,8 @@ from collector.core.settings import Settings
 from collector.core.sites import SiteRegistry, load_sites
 from collector.ingest.clarity.pipeline import collect_steps
 from collector.ingest.clarity.wire import Limits
-from collector.ingest.consent import ConsentGate
+from collector.ingest.consent import ConsentGate, LedgerReader, StorageLedger
+from collector.ingest.consent_store import ConsentStore
 from collector.ingest.geo import CountryLookup
 from collector.ingest.handlers import beacon, collect, matomo
 from collector.ingest.keys import COLLECT_STEPS, GEO, METRICS, RATE_LIMITER, SERVICES, WRITER
@@ -30,10 +36,22 @@ from collector.ingest.spool import Spool
 from collector.ingest.writer import BatchWriter
 from collector.server.guards import body_deadline, rate_limit, security_headers
 from collector.server.handlers import demo, health, site
+from collector.server.primary import (
+    PRIMARY_LEDGER,
+    PRIMARY_SESSION,
+    RemoteLedger,
+    from_worker,
+    primary_session_ctx,
+    setup_forwarding,
+    setup_internal_routes,
+)
 from ingest_schema.hashing import Hasher
 from ingest_schema.storage import Storage
 
 log = logging.getLogger(__name__)
+
+#: how often the primary forgets consent-store rows older than COLLECTOR_CONSENT_STORE_HOURS
+PRUNE_EVERY_S = 600.0
 
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -51,18 +69,42 @@ async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     storage.close()
 
 
+def drained_folders(settings: Settings) -> list[Path]:
+    """Spool folders of other workers the primary inserts: all of them on the embedded engine (the others
+    cannot), with a server only those of workers that no longer run (COLLECTOR_WORKERS was lowered)."""
+    if not settings.primary:
+        return []
+    folders = [p for p in (settings.data_dir / "spool").glob("w*") if p.is_dir() and p.name[1:].isdigit()]
+    return [p for p in folders if settings.embedded or int(p.name[1:]) >= settings.workers]
+
+
+async def prune_loop(store: ConsentStore) -> None:
+    while True:
+        await asyncio.sleep(PRUNE_EVERY_S)
+        try:
+            store.prune()
+        except Exception as exc:  # a failed prune must not stop the next one
+            log.warning("consent store prune failed: %s", exc)
+
+
 async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     spool = Spool(
-        settings.data_dir / "spool", settings.spool_max_bytes, settings.spool_segment_bytes,
+        settings.spool_folder, settings.spool_max_bytes, settings.spool_segment_bytes,
         settings.batch_interval_ms / 1000, settings.spool_fsync_ms, app[METRICS],
     )
-    writer = BatchWriter(app[STORAGE], app[METRICS], spool, settings.batch_rows, settings.batch_interval_ms)
+    storage = app[STORAGE] if settings.has_storage else None
+    writer = BatchWriter(storage, app[METRICS], spool, settings.batch_rows, settings.batch_interval_ms,
+                         lambda: drained_folders(settings))
     app[WRITER] = app[PENDING_WRITES] = writer
+    store = ConsentStore(settings.data_dir, settings.consent_store_hours)
+    ledger: LedgerReader = StorageLedger(storage) if storage is not None else RemoteLedger(app[PRIMARY_SESSION])
+    if settings.primary:
+        app[PRIMARY_LEDGER] = ledger
     app[SERVICES] = IngestServices(
         sites=app[SITES],
         hasher=app[HASHER],
-        gate=ConsentGate(app[STORAGE], writer, settings.consent_cache_size),
+        gate=ConsentGate(ledger, store, writer, settings.consent_cache_size),
         writer=writer,
         metrics=app[METRICS],
         max_string_chars=settings.max_string_chars,
@@ -70,8 +112,14 @@ async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[COLLECT_STEPS] = collect_steps(app[SERVICES], Limits(settings.max_decompressed_bytes, settings.max_events))
     writer.start()
+    pruner = asyncio.create_task(prune_loop(store), name="consent-store-prune") if settings.primary else None
     yield
+    if pruner is not None:
+        pruner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await pruner
     await writer.close()
+    store.close()
 
 
 async def url_file_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -84,8 +132,10 @@ async def url_file_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Application:
+    middlewares = [security_headers, rate_limit, body_deadline]
     app = web.Application(
-        client_max_size=settings.max_body_bytes, middlewares=[security_headers, rate_limit, body_deadline]
+        client_max_size=settings.max_body_bytes,
+        middlewares=[from_worker, *middlewares] if settings.primary else middlewares,
     )
     app[SETTINGS] = settings
     app[RATE_LIMITER] = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_exempt)
@@ -93,10 +143,18 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     app[METRICS] = Metrics()
     app[GEO] = CountryLookup()
     app[HASHER] = Hasher(settings.secret_key)
-    app.cleanup_ctx.append(storage_ctx)
+    if settings.has_storage:
+        app.cleanup_ctx.append(storage_ctx)
+    if not settings.primary:
+        app.cleanup_ctx.append(primary_session_ctx)
     app.cleanup_ctx.append(writer_ctx)
     collect.setup_routes(app)
+    if not settings.primary:
+        health.setup_routes(app, local_only=True)
+        setup_forwarding(app)
+        return app
     health.setup_routes(app)
+    setup_internal_routes(app)
     site.setup_routes(app)
     retention.http.setup_routes(app)
     matomo.setup_routes(app)

@@ -19,6 +19,7 @@ from collector.ingest.geo import client_ip
 from collector.ingest.keys import METRICS, RATE_LIMITER
 from collector.ingest.metrics import DropReason
 from collector.ingest.request import refusal
+from collector.server.primary import FORWARDED
 
 #: tracking endpoints and their metric route; GET /js/ without a query serves matomo.js, not a hit
 TRACKING_ROUTES = {
@@ -92,8 +93,9 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def rate_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tracking requests over the per-IP budget get 429 with Retry-After (the IP itself is not kept)."""
-    if tracking_route(request) is not None:
+    """Tracking requests over the per-IP budget get 429 with Retry-After (the IP itself is not kept); a
+    request another worker forwarded was counted there."""
+    if tracking_route(request) is not None and not request.get(FORWARDED):
         ip = client_ip(request.remote, request.headers, request.config_dict[SETTINGS].client_ip_header)
         wait = request.config_dict[RATE_LIMITER].admit(ip)
         if wait is not None:

@@ -27,7 +27,10 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def setup_routes(app: web.Application) -> None:
+def setup_routes(app: web.Application, local_only: bool = False) -> None:
+    """`local_only`: a worker other than the primary answers liveness itself and forwards the rest."""
     app.router.add_get("/healthz", healthz)
+    if local_only:
+        return
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/metrics", metrics)
