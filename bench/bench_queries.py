@@ -34,8 +34,9 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 
@@ -43,6 +44,7 @@ from dashboards.queries import PANELS, parse_query, run_panel, view_available
 from ingest_schema import TABLES
 from ingest_schema.storage import Storage
 
+T = TypeVar("T")
 DATABASE = "analytics"
 MS_DAY = 86_400_000
 TARGETS = 8  # clickable elements per page
@@ -111,12 +113,14 @@ WORDS = ("pricing", "features", "guide", "install", "release", "notes", "api", "
 
 def _weights(pairs: tuple[tuple[Any, ...], ...]) -> np.ndarray:
     w = np.array([p[-1] for p in pairs], dtype=float)
-    return w / w.sum()
+    w /= w.sum()
+    return w
 
 
 def _zipf(n: int, s: float = 1.05) -> np.ndarray:
     p = 1.0 / np.arange(1, n + 1) ** s
-    return p / p.sum()
+    p /= p.sum()
+    return p
 
 
 class Strings:
@@ -742,10 +746,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def timed(fn: Callable[[], Any], runs: int, warmup: int = 2) -> tuple[list[float], Any]:
-    result = None
-    for _ in range(warmup):
-        result = fn()
+def timed(fn: Callable[[], T], runs: int, warmup: int = 2) -> tuple[list[float], T]:
+    """Milliseconds of each of `runs` calls after `warmup` (at least one) calls, and the first call's result."""
+    result = fn()
+    for _ in range(warmup - 1):
+        fn()
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
@@ -765,9 +770,9 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[T
         sql = ("SELECT count() FROM `analytics`.`pageviews` WHERE site = {site:String} "
                "AND day BETWEEN {first:Date} AND {last:Date}")
         params = {"site": BENCH_SITE, "first": first, "last": last}
-        times, result = timed(lambda sql=sql, params=params: storage.client.query(sql, parameters=params).result_rows,
-                              runs)
-        out.append(Timing("baseline: SELECT count() FROM pageviews", period, False, times, [], int(result[0][0]), None))
+        times, counted = timed(partial(storage.client.query, sql, parameters=params), runs)
+        count = int(counted.result_rows[0][0])
+        out.append(Timing("baseline: SELECT count() FROM pageviews", period, False, times, [], count, None))
         print(f"  {period:4} baseline count(): p50 {percentile(times, .5):.1f} ms", file=sys.stderr)
         for name in CASES:
             for filtered in (False, True):
@@ -782,7 +787,8 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[T
                 timings = {}
                 for use_view in (True, False):
                     timings[use_view], results[use_view] = timed(
-                        lambda q=query, u=use_view, p=panel: run_panel(storage, p, q, use_view=u), runs)
+                        partial(run_panel, storage, panel, query, use_view=use_view), runs
+                    )
                 same = _same(results[True].rows, results[False].rows)
                 t = Timing(name, period, filtered, timings[True], timings[False], len(results[True].rows), same)
                 out.append(t)

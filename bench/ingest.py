@@ -237,7 +237,7 @@ def playback_compression(workdir: Path, visitors: int) -> tuple[float, int, int]
     process = start([PYTHON, "-m", "collector"], env, port)
     try:
         for visitor in range(visitors):
-            ids = {}
+            ids: dict[tuple[object, object], tuple[str, str]] = {}
             shift = rng.randint(0, 400)
             for document in documents:
                 envelope = list(document["e"])
