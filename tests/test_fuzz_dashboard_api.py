@@ -13,6 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from tests.support.collector import CollectorFactory
 from tests.support.dashboard import SITE, dashboard_site, seed, with_token
 
 pytestmark = pytest.mark.asyncio
@@ -46,7 +47,7 @@ def fuzz_operations(document: dict[str, Any], base_url: str, headers: dict[str, 
     return statuses
 
 
-async def test_fuzz_dashboard_api_from_its_openapi_document(collector_factory: Any) -> None:
+async def test_fuzz_dashboard_api_from_its_openapi_document(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector, matomo=False)
     script = await with_token(collector)

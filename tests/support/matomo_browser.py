@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from tests.support.collector import RunningCollector
 from tests.support.matomo import metric
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -53,7 +54,7 @@ async def chromium() -> AsyncIterator[Any]:
 class Tracked:
     """A browser context on the site, recording every request its pages send to the tracker."""
 
-    def __init__(self, context: Any, collector: Any) -> None:
+    def __init__(self, context: Any, collector: RunningCollector) -> None:
         self.context = context
         self.collector = collector
         self.sent: list[str] = []
