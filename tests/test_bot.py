@@ -36,7 +36,7 @@ async def test_bot_user_agents_in_header_or_ua_parameter_are_dropped(
 ) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     params = {"url": SITE_ORIGIN + "/", "_id": "00000000000000b1", "send_image": 0}
-    assert (await hit(collector, params, **{"User-Agent": BOT_AGENTS[agent]}))[0] == 204
+    assert (await hit(collector, params, headers={"User-Agent": BOT_AGENTS[agent]}))[0] == 204
     assert (await hit(collector, {**params, "ua": BOT_AGENTS[agent]}))[0] == 204
     await collector.flush()
     assert collector.count("pageviews") == 0 and collector.count("visits") == 0
@@ -46,7 +46,7 @@ async def test_bot_user_agents_in_header_or_ua_parameter_are_dropped(
 async def test_bot_filter_keeps_people_and_server_side_trackers(collector_factory: CollectorFactory) -> None:
     """A desktop browser is stored; so is a server-side tracker that sends no user agent at all."""
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
-    params = {"url": SITE_ORIGIN + "/", "send_image": 0}
+    params: dict[str, str | int] = {"url": SITE_ORIGIN + "/", "send_image": 0}
     assert (await hit(collector, {**params, "_id": "00000000000000b2"}))[0] == 204
     async with collector.http.get(collector.url + "/matomo.php", params={**params, "idsite": 1, "rec": 1,
                                                                           "_id": "00000000000000b3"},
@@ -60,8 +60,8 @@ async def test_bot_filter_keeps_people_and_server_side_trackers(collector_factor
 async def test_bot_prefetch_requests_are_excluded(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     params = {"url": SITE_ORIGIN + "/", "_id": "00000000000000b4", "send_image": 0}
-    assert (await hit(collector, params, **{"Sec-Purpose": "prefetch"}))[0] == 204
-    assert (await hit(collector, params, **{"X-Moz": "prefetch"}))[0] == 204
+    assert (await hit(collector, params, headers={"Sec-Purpose": "prefetch"}))[0] == 204
+    assert (await hit(collector, params, headers={"X-Moz": "prefetch"}))[0] == 204
     await collector.flush()
     assert collector.count("pageviews") == 0
     assert await metric(collector, 'collector_dropped_total{reason="excluded"') == 2

@@ -113,7 +113,7 @@ async def test_collect_preflight_allows_listed_origin_only(collector: RunningCol
 
 async def test_collect_replays_every_consented_fixture_into_rows(loader_collector: RunningCollector) -> None:
     """A loader-mode site: every payload of a page view with consent at start lands as rows."""
-    page_views = {}
+    page_views: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for name in clarity_fixture_names("default_") + clarity_fixture_names("mutation_") + clarity_fixture_names(
         "strict_"
     ):

@@ -56,7 +56,7 @@ async def test_device_of_matomo_hits_is_stored_without_the_user_agent(collector_
         params = {"url": SITE_ORIGIN + "/", "_id": f"{index + 1:016x}", "send_image": 0, "res": "1280x800"}
         if hints:
             params["uadata"] = json.dumps(hints)
-        assert (await hit(collector, params, **{"User-Agent": user_agent}))[0] == 204
+        assert (await hit(collector, params, headers={"User-Agent": user_agent}))[0] == 204
     await collector.flush()
     stored = {(v["browser"], v["os"], v["device"]) for v in visits(collector)}
     assert stored == {CASES[c][2] for c in ("iphone", "edge_by_client_hints", "tablet_by_client_hints", "mac_firefox")}

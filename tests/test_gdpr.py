@@ -177,7 +177,7 @@ async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_el
         assert (await hit(collector, {**params, "url": url, "consent": 1, "send_image": 0}))[0] == 204
     other_ua = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
     assert (await hit(collector, {"action_name": "other", "url": url, "consent": 1, "send_image": 0,
-                                  "_id": "fedcba0987654321"}, "GET", False, **{"User-Agent": other_ua}))[0] == 204
+                                  "_id": "fedcba0987654321"}, headers={"User-Agent": other_ua}))[0] == 204
     await collector.flush()
     [(session,)] = collector.rows("SELECT DISTINCT session_hash FROM {db}.visits WHERE user_hash != ''")
     mine = {t: collector.count(t, f"session_hash = {session}") for t in visitor_tables()}

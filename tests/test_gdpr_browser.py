@@ -222,7 +222,7 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
              "url": f"{vendored_site.origin}/x.html"}
     for action in ("other page", "other again"):
         headers = {"Origin": vendored_site.origin, "User-Agent": FIREFOX_UA}
-        assert (await hit(collector, {**other, "action_name": action}, "GET", False, **headers))[0] == 204
+        assert (await hit(collector, {**other, "action_name": action}, headers=headers))[0] == 204
     await collector.flush()
 
     own_hash = matomo_visitor_hash(collector.app[SERVICES].hasher, CONSENT_SITE, visitor_id)

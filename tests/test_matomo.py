@@ -154,9 +154,9 @@ async def test_matomo_remembered_consent_covers_later_hits_without_consent_param
     later = dict(parse_qsl(query_of(captured("cap_consent_remember")[1])))
     later.pop("consent")
     later.update(pv_id="Later1", action_name="third page, no consent param")
-    status, _ = await hit(collector, later, "POST", Origin=SITE_ORIGIN)
+    status, _ = await hit(collector, later, "POST", headers={"Origin": SITE_ORIGIN})
     stranger = {**later, "_id": "00000000000000aa", "pv_id": "Other1"}
-    assert status == 204 and (await hit(collector, stranger, "POST", Origin=SITE_ORIGIN))[0] == 204
+    assert status == 204 and (await hit(collector, stranger, "POST", headers={"Origin": SITE_ORIGIN}))[0] == 204
     await collector.flush()
     pages = pageviews(collector)
     assert [p["page_num"] for p in pages] == [1, 2, 3], "only the visitor with a remembered grant is stored"
@@ -290,7 +290,8 @@ async def test_matomo_no_raw_ip_user_agent_or_id_is_stored(collector_factory: Co
 
 async def test_matomo_country_ignores_forwarded_header_unless_configured(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
-    await hit(collector, {"url": SITE_ORIGIN + "/", "_id": "00000000000000bb"}, **{"X-Forwarded-For": "81.2.69.160"})
+    forwarded = {"X-Forwarded-For": "81.2.69.160"}
+    await hit(collector, {"url": SITE_ORIGIN + "/", "_id": "00000000000000bb"}, headers=forwarded)
     status, _ = await hit(collector, {"url": SITE_ORIGIN + "/", "cip": "81.2.69.160"})
     assert status == 400, "cip needs token_auth"
     await collector.flush()
@@ -399,7 +400,7 @@ async def test_matomo_huge_bulk_and_huge_body_are_refused(collector_factory: Col
 
 async def test_matomo_origin_not_listed_is_refused(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
-    status, body = await hit(collector, GOOD, "POST", Origin="https://evil.example")
+    status, body = await hit(collector, GOOD, "POST", headers={"Origin": "https://evil.example"})
     assert status == 403 and body == b"origin not allowed for this site"
 
 

@@ -143,7 +143,7 @@ async def test_visit_cookieless_hash_uses_a_daily_salt_shared_across_processes(
     await hit(first, {**params, "pv_id": "p2"})
     safari = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) "
               "Version/17.0 Safari/605.1.15")
-    await hit(first, {**params, "pv_id": "p3"}, **{"User-Agent": safari})
+    await hit(first, {**params, "pv_id": "p3"}, headers={"User-Agent": safari})
     await first.flush()
     before = {(p["visitor_hash"], p["session_hash"]) for p in pageviews(first)}
     assert len(before) == 2, "same IP and UA: one visitor and visit; another UA: another visitor"

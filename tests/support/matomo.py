@@ -53,10 +53,15 @@ async def replay_all(collector: RunningCollector, name: str, **headers: str) -> 
     return [(await replay(collector, record, **headers))[0] for record in captured(name)]
 
 
-async def hit(collector: RunningCollector, params: dict[str, Any], method: str = "GET", form: bool = False,
-              **headers: str) -> tuple[int, bytes]:
-    """One hand-made hit (in the query, or as a form body), with a desktop UA."""
-    sent = {"User-Agent": DESKTOP_UA, **headers}
+async def hit(
+    collector: RunningCollector,
+    params: dict[str, Any],
+    method: str = "GET",
+    form: bool = False,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """One hand-made hit (in the query, or as a form body), with a desktop UA unless `headers` name another."""
+    sent = {"User-Agent": DESKTOP_UA, **(headers or {})}
     query = urlencode({"idsite": 1, "rec": 1, **params})
     url = f"{collector.url}/matomo.php" + ("" if form else f"?{query}")
     if form:
