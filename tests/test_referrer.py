@@ -70,7 +70,7 @@ def _clarity_payload(url: str, referrer: str | None) -> bytes:
     """The captured first upload of a page view, with its URL, a referrer Dimension and an explicit grant."""
     document = clarity_fixture("default_001").document
     document["e"][11] = url
-    extra = [[5, 47, 5, 1, 1]]
+    extra: list[list[object]] = [[5, 47, 5, 1, 1]]
     if referrer is not None:
         extra.append([6, 1, 2, [referrer]])
     document["a"] = document["a"] + extra
