@@ -90,9 +90,12 @@ class SiteServer:
                 return web.Response(status=404)
             return web.Response(text=page_html(name, self.tracker), content_type="text/html")
 
+        async def vendored_js(_: web.Request) -> web.FileResponse:
+            return web.FileResponse(VENDORED_JS)
+
         app = web.Application()
         app.router.add_get("/{name}.html", serve)
-        app.router.add_get("/vendor/matomo.js", lambda _: web.FileResponse(VENDORED_JS))
+        app.router.add_get("/vendor/matomo.js", vendored_js)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()

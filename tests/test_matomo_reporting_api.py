@@ -13,7 +13,7 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 import pytest
@@ -77,7 +77,8 @@ async def started(collector_factory: CollectorFactory, **settings_overrides: Any
     return collector, await token_for(collector)
 
 
-async def api(collector: RunningCollector, verb: str = "GET", **params: Any) -> tuple[int, bytes, Any]:
+async def api(collector: RunningCollector, verb: str = "GET", /, **params: Any) -> tuple[int, bytes, Any]:
+    """One Reporting API call; `verb` is positional only, so any query parameter name goes to `params`."""
     params.setdefault("module", "API")
     if verb == "GET":
         async with collector.http.get(collector.url + "/index.php", params=params) as response:
@@ -296,9 +297,13 @@ async def test_published_client_periods_segments_and_bulk(collector_factory: Col
 
     def refused() -> list[type[Exception]]:
         errors: list[type[Exception]] = []
-        for call in (lambda: MatomoClient(collector.url, token_auth="wat_nope_nope").VisitsSummary.get(
-                         id_site=IDSITE, period="day", date="today"),
-                     lambda: client.VisitsSummary.get(period="fortnight", date="today")):
+        calls: tuple[Callable[[], object], ...] = (
+            lambda: MatomoClient(collector.url, token_auth="wat_nope_nope").VisitsSummary.get(
+                id_site=IDSITE, period="day", date="today"
+            ),
+            lambda: client.VisitsSummary.get(period="fortnight", date="today"),
+        )
+        for call in calls:
             try:
                 call()
             except (MatomoHTTPError, MatomoAuthenticationError, MatomoAPIError) as error:

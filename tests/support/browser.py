@@ -158,7 +158,7 @@ async def _body(response: Any) -> bytes:
         return b""
 
 
-async def collector_serving_pages(collector_factory: CollectorFactory, **site_options: Any) -> Any:
+async def collector_serving_pages(collector_factory: CollectorFactory, **site_options: Any) -> RunningCollector:
     """A collector whose own origin is the site's origin: it serves the /demo pages, so clarity-js
     can use the root-relative upload path the spec recommends."""
     port = free_port()
