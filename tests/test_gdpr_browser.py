@@ -61,8 +61,7 @@ PAGES = {
 def vendored_page(name: str, tracker: str) -> str:
     """Matomo's snippet as its UI shows it, loading matomo.js from the website itself."""
     calls, body = PAGES[name]
-    snippet = SNIPPET.format(calls=calls, tracker=tracker, idsite=2).replace(
-        "g.src=u+'matomo.js'", "g.src='/vendor/matomo.js'")
+    snippet = SNIPPET.format(calls=calls, tracker=tracker, idsite=2, script="'/vendor/matomo.js'")
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>{snippet}</head>"
             f"<body>{body}</body></html>")
 
