@@ -1,7 +1,7 @@
 """Matomo history import benchmark: N generated Matomo actions in a real MariaDB, imported into chdb.
 
-    python bench/bench_import.py                 # 1,000,000 actions
-    python bench/bench_import.py --actions 10000000
+    python -m bench.bench_import                 # 1,000,000 actions
+    python -m bench.bench_import --actions 10000000
 
 1. starts Debian's mariadbd on a temp datadir (as tests/test_matomo_import.py does) and fills Matomo's
    schema with generated visits (tests/support/matomo_db.py: about 3.4 actions a visit, conversions, orders,
@@ -21,23 +21,19 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sys
 import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from collector.core.sites import SiteRegistry, site_from_dict  # noqa: E402
-from collector.ingest.matomo.rows import EVENT_COLUMNS  # noqa: E402
-from collector.ingest.matomo_import.run import Options, run_import  # noqa: E402
-from collector.ingest.matomo_import.source import ACTION_COLUMNS, VISIT_COLUMNS, MatomoSource, SourceDsn  # noqa: E402
-from ingest_schema.hashing import Hasher  # noqa: E402
-from ingest_schema.storage import Storage  # noqa: E402
-from tests.support import matomo_db  # noqa: E402
+from collector.core.sites import SiteRegistry, site_from_dict
+from collector.ingest.matomo_import.run import Options, run_import
+from collector.ingest.matomo_import.source import ACTION_COLUMNS, VISIT_COLUMNS, MatomoSource, SourceDsn
+from ingest_schema.hashing import Hasher
+from ingest_schema.rows import EventRow
+from ingest_schema.storage import Storage
+from tests.support import matomo_db
 
 BASE_ACTIONS = 1_000_000  # generated row by row in Python; larger sizes are copies of these made by MariaDB
 
@@ -98,12 +94,12 @@ def raw_insert(storage: Storage, count: int) -> float:
     now = datetime.now(timezone.utc)
     row = ("shop", now.date(), 1, 2, 1, 3, now, "matomo-import", 1001, "event", "https://shop.example/products/1",
            0, 0, 0, "", "", "Intro", "", 0, 0, "Video", "play", 3.5, "{}")
-    assert len(row) == len(EVENT_COLUMNS)
+    assert len(row) == len(EventRow._fields)
     batch = [row] * 50_000
     started, written = time.monotonic(), 0
     while written < count:
         part = batch[: min(50_000, count - written)]
-        storage.insert("events", EVENT_COLUMNS, part)
+        storage.insert("events", EventRow._fields, part)
         written += len(part)
     return time.monotonic() - started
 

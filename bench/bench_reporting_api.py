@@ -25,12 +25,10 @@ from datetime import timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.bench_queries import BENCH_SITE, DATABASE, generate, percentile, timed  # noqa: E402
-from dashboards.model import Query  # noqa: E402
-from dashboards.queries import PANELS, parse_query, run_panel  # noqa: E402
-from ingest_schema.storage import Storage  # noqa: E402
+from bench.bench_queries import BENCH_SITE, DATABASE, generate, percentile, timed
+from dashboards.model import Query
+from dashboards.queries import PANELS, parse_query, run_panel
+from ingest_schema.storage import Storage
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ number or NaN in place of a number), so generation is not the bottleneck. Afterw
 SIGTERM (exit code), and a scan of every stored string column for the e-mails and card numbers
 planted in the cases. Prints cases tried, the status histogram, the 5xx count and the elapsed time.
 
-    .venv/bin/python bench/fuzz_collect.py [--base 20000] [--mutants 4] [--workers 2]
+    .venv/bin/python -m bench.fuzz_collect [--base 20000] [--mutants 4] [--workers 2]
 
 The collector runs with COLLECTOR_MAX_DECOMPRESSED_BYTES=4 MiB so the gzip bombs among the cases
 cost milliseconds, not a second each; everything else is the default configuration.
@@ -27,14 +27,11 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from hypothesis import HealthCheck, Phase, given, seed, settings
 
-from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
-from tests.collector_process import get, port_of, process_env, start_process, stop_process, stored_strings  # noqa: E402
-from tests.fuzz_cases import Case, KeepAliveClient, all_cases  # noqa: E402
-
-from tests.test_fuzz import SITES  # noqa: E402
+from tests.support.fuzz_cases import Case, KeepAliveClient, all_cases
+from tests.support.process import get, port_of, process_env, start_process, stop_process, stored_strings
+from tests.test_fuzz import SITES
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")

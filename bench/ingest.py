@@ -24,12 +24,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ingest_schema import TABLES
+from ingest_schema.storage import Storage
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from ingest_schema import TABLES  # noqa: E402
-from ingest_schema.storage import Storage  # noqa: E402
-
 FIXTURES = ROOT / "tests" / "fixtures" / "clarity"
 #: Page views whose consent is given at start (stored in "loader" mode): every event is kept.
 CONSENTED = ("default", "mutation", "relaxed", "strict", "reply", "twopage", "relative_url")
@@ -206,7 +204,7 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 def measure_bare(listing: Path, seconds: int, connections: int) -> LoadResult:
     port = free_port()
-    process = start([PYTHON, str(Path(__file__).with_name("bare_server.py")), str(port)], dict(os.environ), port)
+    process = start([PYTHON, "-m", "bench.bare_server", str(port)], dict(os.environ), port)
     try:
         run_wrk(port, listing, 2, connections)
         return run_wrk(port, listing, seconds, connections)
@@ -298,7 +296,7 @@ def playback_compression(workdir: Path, visitors: int) -> tuple[float, int, int]
     process = start([PYTHON, "-m", "collector"], env, port)
     try:
         for visitor in range(visitors):
-            ids = {}
+            ids: dict[tuple[object, object], tuple[str, str]] = {}
             shift = rng.randint(0, 400)
             for document in documents:
                 envelope = list(document["e"])

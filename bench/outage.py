@@ -7,14 +7,13 @@ socket. The script prints what was acknowledged (204), refused (503 + Retry-Afte
 budget), how the spool and the process memory grew during the outage, how long the backlog took to
 drain once the table came back, and how many acknowledged uploads are stored (must equal).
 
-    .venv/bin/python bench/outage.py [--seconds 60] [--rate 200] [--budget-mb 64]
+    .venv/bin/python -m bench.outage [--seconds 60] [--rate 200] [--budget-mb 64]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,15 +22,13 @@ import aiohttp
 import orjson
 from aiohttp import web
 
+from collector.core.keys import STORAGE
+from collector.core.settings import Settings
+from collector.core.sites import load_sites
+from collector.ingest.keys import WRITER
+from collector.server.app import init_app
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from collector.core.keys import STORAGE  # noqa: E402
-from collector.core.settings import Settings  # noqa: E402
-from collector.core.sites import load_sites  # noqa: E402
-from collector.ingest.keys import WRITER  # noqa: E402
-from collector.server.app import init_app  # noqa: E402
-
 FIXTURE = ROOT / "tests" / "fixtures" / "clarity" / "default_001.json"
 ORIGIN = "http://127.0.0.1:8765"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0 Safari/537.36"

@@ -22,13 +22,23 @@ from collector.core.client import URL_FILE, running_collector_url
 from collector.core.keys import SETTINGS
 from collector.core.sites import SiteRegistry
 from dashboards.__main__ import EXIT_REFUSED, EXIT_UNKNOWN, main
-from tests.support.collector import ROOT, free_port, start_collector, stop_collector
+from tests.support.collector import (
+    ROOT,
+    CollectorFactory,
+    RunningCollector,
+    SettingsFactory,
+    free_port,
+    start_collector,
+    stop_collector,
+)
 from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, log_in, seed
 
 OTHER = "other"
 
 
-def cli(collector: Any, capsys: pytest.CaptureFixture[str], *argv: str, stdin: str = "") -> tuple[int, dict[str, Any]]:
+def cli(
+    collector: RunningCollector, capsys: pytest.CaptureFixture[str], *argv: str, stdin: str = ""
+) -> tuple[int, dict[str, Any]]:
     """Run `python -m dashboards` in-process against the running collector; (exit code, its JSON line)."""
     sys.stdin = io.StringIO(stdin)
     try:
@@ -52,7 +62,7 @@ def run_child(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
     return done.returncode, done.stdout, done.stderr
 
 
-async def bearer_status(collector: Any, token: str, site: str = SITE) -> int:
+async def bearer_status(collector: RunningCollector, token: str, site: str = SITE) -> int:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{collector.url}/dashboard/api/v1/overview", params={"site": site},
                             headers={"Authorization": f"Bearer {token}"}) as response:
@@ -72,7 +82,10 @@ def test_cli_refuses_a_token_for_an_analyst_that_does_not_exist(tmp_path: Path) 
 
 
 async def test_cli_through_the_collector_refuses_unknown_duplicate_and_bogus(
-    collector_factory: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    collector_factory: CollectorFactory,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
 ) -> None:
     collector = await collector_factory(dashboard_site())
     monkeypatch.setenv("COLLECTOR_DATA_DIR", str(tmp_path / "cli"))
@@ -133,7 +146,7 @@ async def test_cli_through_the_collector_refuses_unknown_duplicate_and_bogus(
     assert [u["name"] for u in users["analysts"]] == ["admin"]
 
 
-async def test_a_token_stored_for_an_unknown_analyst_gets_no_access(collector_factory: Any) -> None:
+async def test_a_token_stored_for_an_unknown_analyst_gets_no_access(collector_factory: CollectorFactory) -> None:
     """Tokens issued by the old CLI for a name that never existed are worth nothing now."""
     collector = await collector_factory(dashboard_site())
     store = accounts(collector)
@@ -149,7 +162,7 @@ async def test_a_token_stored_for_an_unknown_analyst_gets_no_access(collector_fa
     assert collector.count("api_tokens", "revoked = 0") == 1
 
 
-async def test_cli_finds_a_collector_on_a_non_default_port(settings_factory: Any) -> None:
+async def test_cli_finds_a_collector_on_a_non_default_port(settings_factory: SettingsFactory) -> None:
     """The collector writes its URL into the data folder; the CLI (a child process, nothing but the data
     folder in its environment) reaches it there, and the file goes away when the collector stops."""
     port = free_port()
@@ -168,7 +181,7 @@ async def test_cli_finds_a_collector_on_a_non_default_port(settings_factory: Any
     assert not (settings.data_dir / URL_FILE).exists()
 
 
-async def test_roles_decide_what_a_session_or_token_sees_and_changes(collector_factory: Any) -> None:
+async def test_roles_decide_what_a_session_or_token_sees_and_changes(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(dashboard_site(), dashboard_site(id=OTHER, matomo_idsite=2))
     await seed(collector, matomo=False)
     store = accounts(collector)
@@ -218,7 +231,7 @@ async def test_roles_decide_what_a_session_or_token_sees_and_changes(collector_f
         await admin.close()
 
 
-async def test_accounts_api_invites_changes_and_refuses_bad_input(collector_factory: Any) -> None:
+async def test_accounts_api_invites_changes_and_refuses_bad_input(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(dashboard_site())
     admin = await log_in(collector, "boss")
     api = "/dashboard/api/v1/accounts"

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from tests.support.browser import wait_until
+from tests.support.collector import CollectorFactory, RunningCollector
 from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site
 from tests.support.dashboard_browser import logged_in_page
 
@@ -18,14 +19,14 @@ pytestmark = [pytest.mark.asyncio, pytest.mark.browser]
 OTHER = "other"
 
 
-async def bearer_status(collector: Any, token: str) -> int:
+async def bearer_status(collector: RunningCollector, token: str) -> int:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{collector.url}/dashboard/api/v1/overview", params={"site": SITE},
                             headers={"Authorization": f"Bearer {token}"}) as response:
             return response.status
 
 
-async def log_in_as(new_page: Any, collector: Any, name: str, password: str) -> Any:  # noqa: F811
+async def log_in_as(new_page: Any, collector: RunningCollector, name: str, password: str) -> Any:  # noqa: F811
     page = await new_page()
     await page.goto(f"{collector.url}/dashboard/traffic")
     await page.fill("input[name=name]", name)
@@ -35,7 +36,7 @@ async def log_in_as(new_page: Any, collector: Any, name: str, password: str) -> 
     return page
 
 
-async def test_accounts_page_invites_disables_and_revokes(collector_factory: Any, new_page: Any) -> None:  # noqa: F811
+async def test_accounts_page_invites_disables_and_revokes(collector_factory: CollectorFactory, new_page: Any) -> None:  # noqa: F811
     collector = await collector_factory(dashboard_site(), dashboard_site(id=OTHER, matomo_idsite=2))
     page, _, errors = await logged_in_page(collector, new_page, "/dashboard/accounts")
     store = accounts(collector)

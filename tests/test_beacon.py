@@ -18,7 +18,7 @@ from tests.support.browser import (
     stored_rows,
     wait_until,
 )
-from tests.support.collector import make_site, services
+from tests.support.collector import CollectorFactory, RunningCollector, make_site, services
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +29,7 @@ NO_NAVIGATION = """document.addEventListener("click", function (e) {
 });"""
 
 
-def _demo(collector: Any, path: str = "/demo", **options: str) -> str:
+def _demo(collector: RunningCollector, path: str = "/demo", **options: str) -> str:
     query = {"site": "proj123", "beacon": "1", "banner": "1", **options}
     return collector.url + path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
 
@@ -39,7 +39,7 @@ async def _open(new_page: Any, **context_options: Any) -> tuple[Any, UploadLog]:
     return page, UploadLog().attach(page.context)
 
 
-def _ledger(collector: Any, where: str = "1") -> list[tuple[Any, ...]]:
+def _ledger(collector: RunningCollector, where: str = "1") -> list[tuple[Any, ...]]:
     return collector.rows(
         "SELECT decision, consent_source, analytics, ad, categories_granted, categories_denied, ingest_path, "
         f"visitor_hash = 0 FROM {{db}}.consent_ledger WHERE {where} ORDER BY ts"
@@ -57,12 +57,12 @@ async def _remembered(page: Any) -> Any:
     return await page.evaluate("({analytics: waConsent.state.analytics, marketing: waConsent.state.marketing})")
 
 
-async def _collect_requests(collector: Any) -> float:
+async def _collect_requests(collector: RunningCollector) -> float:
     return sum([await metric(collector, "collector_requests_total", route="collect", status=s) for s in ("204", "403")])
 
 
 async def test_beacon_accept_all_after_nothing_sent_stores_pages_clicks_scroll_and_events(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -142,7 +142,7 @@ async def test_beacon_accept_all_after_nothing_sent_stores_pages_clicks_scroll_a
 
 
 async def test_beacon_reject_all_stores_nothing_and_the_refusal_reaches_the_ledger_anonymously(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -166,7 +166,7 @@ async def test_beacon_reject_all_stores_nothing_and_the_refusal_reaches_the_ledg
 
 
 async def test_beacon_customise_drives_clarity_js_too_and_the_change_link_withdraws_both(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -215,7 +215,7 @@ async def test_beacon_customise_drives_clarity_js_too_and_the_change_link_withdr
 
 
 async def test_beacon_banner_asks_again_after_six_months(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -249,7 +249,7 @@ async def test_beacon_banner_asks_again_after_six_months(
 
 
 async def test_browser_banner_is_accessible_keyboard_usable_styleable_and_not_blank(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, _ = await _open(new_page)
@@ -299,7 +299,7 @@ async def test_browser_banner_is_accessible_keyboard_usable_styleable_and_not_bl
     ids=["gpc", "dnt"],
 )
 async def test_beacon_honours_gpc_and_dnt_by_sending_nothing(
-    collector_factory: Any, new_page: Any, signal: str
+    collector_factory: CollectorFactory, new_page: Any, signal: str
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
@@ -318,7 +318,7 @@ async def test_beacon_honours_gpc_and_dnt_by_sending_nothing(
 
 
 async def test_beacon_cross_origin_site_uploads_with_cors(
-    collector_factory: Any, new_page: Any, page_server: Any
+    collector_factory: CollectorFactory, new_page: Any, page_server: Any
 ) -> None:
     """The website on one origin, the collector on another: the beacon's uploads pass CORS."""
     urls: dict[str, str] = {}

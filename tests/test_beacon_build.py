@@ -13,7 +13,7 @@ import pytest
 
 from collector.ingest.clarity.consent import consent_categories
 from collector.ingest.handlers.beacon import client_file
-from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT
+from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT, RunningCollector
 
 BUDGET = 6 * 1024
 
@@ -38,7 +38,7 @@ def test_beacon_never_reads_what_people_type() -> None:
     assert not re.search(r"""["'](input|change|keypress|keyup)["']""", source)
 
 
-async def test_beacon_and_banner_are_served_as_javascript(collector: Any) -> None:
+async def test_beacon_and_banner_are_served_as_javascript(collector: RunningCollector) -> None:
     for name in ("beacon", "banner"):
         async with collector.http.get(f"{collector.url}/{name}.js") as response:
             assert response.status == 200
@@ -46,13 +46,13 @@ async def test_beacon_and_banner_are_served_as_javascript(collector: Any) -> Non
             assert await response.read() == client_file(name).read_bytes()
 
 
-async def test_beacon_snippet_is_on_the_start_page(collector: Any) -> None:
+async def test_beacon_snippet_is_on_the_start_page(collector: RunningCollector) -> None:
     async with collector.http.get(collector.url + "/") as response:
         page = await response.text()
     assert "/beacon.js&quot; data-site=&quot;proj123&quot; data-banner" in page
 
 
-async def test_beacon_demo_page_loads_the_chosen_clients(collector: Any) -> None:
+async def test_beacon_demo_page_loads_the_chosen_clients(collector: RunningCollector) -> None:
     async with collector.http.get(f"{collector.url}/demo?site=proj123&beacon=1&banner=1") as response:
         page = await response.text()
     assert 'src="/beacon.js" data-site="proj123" data-banner' in page and "/clarity.js" not in page
@@ -69,13 +69,13 @@ def _beacon_payload(consent: list[Any], sequence: int = 1) -> bytes:
                                                                   "a.b", 1, 1, 10, 10, "button", "", "", 0]]})
 
 
-async def _post(collector: Any, body: bytes) -> int:
+async def _post(collector: RunningCollector, body: bytes) -> int:
     status, reply, _ = await collector.post("/collect", body, {"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
     assert reply == b""
     return status
 
 
-async def test_beacon_consent_categories_reach_the_ledger(collector: Any) -> None:
+async def test_beacon_consent_categories_reach_the_ledger(collector: RunningCollector) -> None:
     granted = ["necessary", "analytics", "preferences", "Bad Name", 42, "x" * 40, "<script>", "marketing"]
     denied = ["marketing", "ads-personalised", "preferences", "analytics"]
     assert await _post(collector, _beacon_payload([5, 0, 1, granted, denied])) == 204
@@ -95,14 +95,16 @@ async def test_beacon_consent_categories_reach_the_ledger(collector: Any) -> Non
     [[5, 1, 1, "necessary", "analytics"], [5, 1, 1, {"granted": ["x"]}, None], [5, 1, 1, ["ok"]], [5, 1, 1, [], [[]]]],
     ids=["strings", "objects", "one_list", "nested"],
 )
-async def test_beacon_malformed_consent_categories_fall_back_to_the_flags(collector: Any, consent: list[Any]) -> None:
+async def test_beacon_malformed_consent_categories_fall_back_to_the_flags(
+    collector: RunningCollector, consent: list[Any]
+) -> None:
     assert await _post(collector, _beacon_payload(consent)) == 204
     await collector.flush()
     rows = collector.rows("SELECT decision, categories_granted, categories_denied FROM {db}.consent_ledger")
     assert rows == [("grant", ["necessary", "analytics", "marketing"], [])]
 
 
-async def test_beacon_refusal_with_categories_is_recorded_without_identifiers(collector: Any) -> None:
+async def test_beacon_refusal_with_categories_is_recorded_without_identifiers(collector: RunningCollector) -> None:
     assert await _post(collector, _beacon_payload([5, 0, 0, ["necessary", "preferences"], ["analytics"]])) == 204
     await collector.flush()
     assert collector.rows(

@@ -3,11 +3,10 @@ matomo.js remembers in its `_pk_ref` cookie (`_rcn`/`_rck`)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from collector.ingest.attribution import classify
+from tests.support.collector import CollectorFactory
 from tests.support.matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
 
 CAMPAIGN_URLS = {
@@ -51,7 +50,7 @@ def test_campaign_absent_means_referrer_channel() -> None:
     assert classify("https://shop.example/?page=2&utm_campaign=", "").channel == "direct"
 
 
-async def test_campaign_of_matomo_hits_reaches_page_views_and_visits(collector_factory: Any) -> None:
+async def test_campaign_of_matomo_hits_reaches_page_views_and_visits(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     landing = SITE_ORIGIN + "/?utm_campaign=launch&utm_source=newsletter&utm_medium=email&email=jane@example.com"
     await hit(collector, {"url": landing, "_id": "00000000000000f1", "pv_id": "p1", "send_image": 0})

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from tests.support.browser import UploadLog, all_stored_text, collector_serving_pages, metric, stored_rows, wait_until
-from tests.support.collector import make_site, services
+from tests.support.collector import CollectorFactory, RunningCollector, make_site, services
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ SECRETS = (EMAIL, CARD, CARD.replace(" ", ""), "Typedname", "jane.doe")
 GRANT = "clarity('consentv2', {ad_Storage: 'denied', analytics_Storage: 'granted'})"
 
 
-async def _open(new_page: Any, collector: Any, options: str = "clarity=1") -> tuple[Any, UploadLog]:
+async def _open(new_page: Any, collector: RunningCollector, options: str = "clarity=1") -> tuple[Any, UploadLog]:
     page = await new_page()
     log = UploadLog().attach(page.context)
     await page.goto(f"{collector.url}/demo?site=proj123&{options}")
@@ -37,12 +37,12 @@ def _sent(log: UploadLog, predicate: Any) -> bool:
     return any(predicate(e) for u in log.uploads for e in u.document.get("a", []))
 
 
-async def _dropped(collector: Any, reason: str) -> float:
+async def _dropped(collector: RunningCollector, reason: str) -> float:
     return await metric(collector, "collector_dropped_total", reason=reason, unit="payload")
 
 
 async def test_clarity_js_with_explicit_consent_stores_pages_clicks_playback_and_no_typed_value(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page, collector)
@@ -79,7 +79,7 @@ async def test_clarity_js_with_explicit_consent_stores_pages_clicks_playback_and
 
 @pytest.mark.parametrize("options", ["clarity=1", "clarity=1&track=0"], ids=["implicit", "track_false"])
 async def test_clarity_js_without_consent_stores_nothing(
-    collector_factory: Any, new_page: Any, options: str
+    collector_factory: CollectorFactory, new_page: Any, options: str
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page, collector, options)
@@ -94,7 +94,7 @@ async def test_clarity_js_without_consent_stores_nothing(
 
 
 async def test_clarity_js_consent_then_withdrawal_stores_nothing_after_the_refusal(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page, collector)
@@ -123,7 +123,7 @@ async def test_clarity_js_consent_then_withdrawal_stores_nothing_after_the_refus
 
 
 async def test_clarity_js_custom_events_and_identify_are_stored_hashed(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, _ = await _open(new_page, collector)
@@ -138,7 +138,7 @@ async def test_clarity_js_custom_events_and_identify_are_stored_hashed(
 
 
 async def test_clarity_js_cross_origin_upload_with_credentials(
-    collector_factory: Any, new_page: Any, page_server: Any
+    collector_factory: CollectorFactory, new_page: Any, page_server: Any
 ) -> None:
     """The page on one origin, the collector on another: CORS must echo the origin with credentials."""
     urls: dict[str, str] = {}
@@ -160,7 +160,7 @@ clarity("consentv2", {{ad_Storage: "denied", analytics_Storage: "granted"}});</s
     assert not [u for u in failures if "/collect" in u], "the credentialed XHR passed CORS"
 
 
-async def test_clarity_js_driven_by_the_banner_alone(collector_factory: Any, new_page: Any) -> None:
+async def test_clarity_js_driven_by_the_banner_alone(collector_factory: CollectorFactory, new_page: Any) -> None:
     """banner.js without our beacon: its decision reaches clarity-js as consentv2, first explicit (5), then
     remembered (6) on the next page, and nothing is stored before the choice. On the grant banner.js
     restarts clarity-js, so the page the visitor accepted on is recorded whole (a DOM snapshot) from then."""

@@ -15,6 +15,7 @@ from tests.support.collector import (
     CLARITY_FIXTURES,
     DESKTOP_UA,
     ORIGIN,
+    RunningCollector,
     clarity_fixture,
     clarity_fixture_names,
     replay_headers,
@@ -86,7 +87,7 @@ def _masked(event: list[Any], node: dict[str, Any]) -> bool:
     return -node["id"] in event
 
 
-async def test_collect_replies_204_empty_with_cors_for_allowed_origin(loader_collector: Any) -> None:
+async def test_collect_replies_204_empty_with_cors_for_allowed_origin(loader_collector: RunningCollector) -> None:
     payload = clarity_fixture("default_001")
     status, body, headers = await loader_collector.post("/collect", payload.body, replay_headers(payload))
     assert status == 204 and body == b""
@@ -95,7 +96,7 @@ async def test_collect_replies_204_empty_with_cors_for_allowed_origin(loader_col
     assert "Vary" in headers and "Origin" in headers["Vary"]
 
 
-async def test_collect_preflight_allows_listed_origin_only(collector: Any) -> None:
+async def test_collect_preflight_allows_listed_origin_only(collector: RunningCollector) -> None:
     async with collector.http.options(
         collector.url + "/collect", headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST"}
     ) as response:
@@ -110,9 +111,9 @@ async def test_collect_preflight_allows_listed_origin_only(collector: Any) -> No
         assert "Access-Control-Allow-Origin" not in response.headers
 
 
-async def test_collect_replays_every_consented_fixture_into_rows(loader_collector: Any) -> None:
+async def test_collect_replays_every_consented_fixture_into_rows(loader_collector: RunningCollector) -> None:
     """A loader-mode site: every payload of a page view with consent at start lands as rows."""
-    page_views = {}
+    page_views: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for name in clarity_fixture_names("default_") + clarity_fixture_names("mutation_") + clarity_fixture_names(
         "strict_"
     ):
@@ -137,7 +138,7 @@ async def test_collect_replays_every_consented_fixture_into_rows(loader_collecto
     assert all(h for _, _, h in stored_clicks), "heatmaps need the target selector hash"
 
 
-async def test_collect_playback_rows_replay_in_order_and_decode(loader_collector: Any) -> None:
+async def test_collect_playback_rows_replay_in_order_and_decode(loader_collector: RunningCollector) -> None:
     for name in clarity_fixture_names("mutation_"):
         await loader_collector.send(clarity_fixture(name))
     await loader_collector.flush()
@@ -154,7 +155,7 @@ async def test_collect_playback_rows_replay_in_order_and_decode(loader_collector
             assert [n.id for n in read_nodes(event)] == [n.id for n in read_nodes(original_event)]
 
 
-async def test_collect_keeps_unknown_event_types_as_typed_raw_rows(loader_collector: Any) -> None:
+async def test_collect_keeps_unknown_event_types_as_typed_raw_rows(loader_collector: RunningCollector) -> None:
     document = clarity_fixture("default_001").document
     document["a"].append([500, 777, "future-field", 42, [1, 2]])
     await loader_collector.post("/collect", orjson.dumps(document), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
@@ -163,7 +164,7 @@ async def test_collect_keeps_unknown_event_types_as_typed_raw_rows(loader_collec
     assert rows == [("type_777", '["future-field",42,[1,2]]')]
 
 
-async def test_collect_accepts_plain_text_and_gzip_of_the_same_payload(loader_collector: Any) -> None:
+async def test_collect_accepts_plain_text_and_gzip_of_the_same_payload(loader_collector: RunningCollector) -> None:
     document = clarity_fixture("default_001").document
     text = orjson.dumps(document)
     headers = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture
+from tests.support.collector import DESKTOP_UA, ORIGIN, CollectorFactory, RunningCollector, clarity_fixture
 
 HEADERS = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
 
@@ -45,7 +45,7 @@ BAD_BODIES = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_BODIES))
-async def test_collect_limit_bad_input_gets_4xx_with_reason(collector: Any, case: str) -> None:
+async def test_collect_limit_bad_input_gets_4xx_with_reason(collector: RunningCollector, case: str) -> None:
     body, expected = BAD_BODIES[case]
     status, text, _ = await collector.post("/collect", body, HEADERS)
     assert status == expected, (case, text)
@@ -53,7 +53,7 @@ async def test_collect_limit_bad_input_gets_4xx_with_reason(collector: Any, case
     assert await collector.send(clarity_fixture("default_002")) == 204, "the service keeps working"
 
 
-async def test_collect_limit_gzip_bomb_is_refused_at_the_cap(collector_factory: Any) -> None:
+async def test_collect_limit_gzip_bomb_is_refused_at_the_cap(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(max_decompressed_bytes=1 << 20)
     bomb = gzip.compress(b'{"e":["' + b"A" * (200 << 20) + b'"]}', compresslevel=9)
     assert len(bomb) < 1 << 20
@@ -61,14 +61,14 @@ async def test_collect_limit_gzip_bomb_is_refused_at_the_cap(collector_factory: 
     assert status == 413 and b"decompressed" in text
 
 
-async def test_collect_limit_body_over_limit_is_413(collector_factory: Any) -> None:
+async def test_collect_limit_body_over_limit_is_413(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(max_body_bytes=10_000)
     status, _, _ = await collector.post("/collect", b"x" * 20_000, HEADERS)
     assert status == 413
     assert await collector.send(clarity_fixture("default_001")) == 204
 
 
-async def test_collect_limit_too_many_events_is_413(collector_factory: Any) -> None:
+async def test_collect_limit_too_many_events_is_413(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(max_events=100)
     document = _document()
     document["a"] = [[i, 25, 1] for i in range(101)]
@@ -76,7 +76,7 @@ async def test_collect_limit_too_many_events_is_413(collector_factory: Any) -> N
     assert status == 413 and b"events" in text
 
 
-async def test_collect_limit_origin_not_listed_is_403_without_cors(collector: Any) -> None:
+async def test_collect_limit_origin_not_listed_is_403_without_cors(collector: RunningCollector) -> None:
     status, _, headers = await collector.post(
         "/collect",
         clarity_fixture("default_001").body,
@@ -86,7 +86,7 @@ async def test_collect_limit_origin_not_listed_is_403_without_cors(collector: An
     assert "Access-Control-Allow-Origin" not in headers
 
 
-async def test_collect_limit_refusals_are_counted_by_reason(collector: Any) -> None:
+async def test_collect_limit_refusals_are_counted_by_reason(collector: RunningCollector) -> None:
     await collector.post("/collect", b"nope", HEADERS)
     await collector.post("/collect", _with_envelope(4, "nosuchsite"), HEADERS)
     async with collector.http.get(collector.url + "/metrics") as response:

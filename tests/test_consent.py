@@ -13,6 +13,8 @@ from ingest_schema.hashing import Hasher
 from tests.support.collector import (
     DESKTOP_UA,
     ORIGIN,
+    CollectorFactory,
+    RunningCollector,
     clarity_fixture,
     clarity_fixture_names,
     make_site,
@@ -22,14 +24,14 @@ from tests.support.collector import (
 DATA_TABLES = ("pageviews", "events", "playback")
 
 
-def _stored(collector: Any) -> int:
+def _stored(collector: RunningCollector) -> int:
     return sum(collector.count(t) for t in DATA_TABLES)
 
 
 @pytest.mark.parametrize(
     "scenario", ["default_", "mutation_", "relaxed_", "strict_", "twopage_", "deny_", "star_", "end_", "s400_"]
 )
-async def test_consent_implicit_fixtures_store_nothing_by_default(collector: Any, scenario: str) -> None:
+async def test_consent_implicit_fixtures_store_nothing_by_default(collector: RunningCollector, scenario: str) -> None:
     """Explicit-only (the default): clarity-js's implicit consent (source 0) is not consent."""
     names = [n for n in clarity_fixture_names(scenario) if n != "default_004"]
     for name in names:
@@ -41,7 +43,7 @@ async def test_consent_implicit_fixtures_store_nothing_by_default(collector: Any
     assert collector.count("consent_ledger", anonymous) == (1 if scenario == "deny_" else 0)
 
 
-async def test_consent_explicit_grant_mid_page_stores_only_from_that_moment(collector: Any) -> None:
+async def test_consent_explicit_grant_mid_page_stores_only_from_that_moment(collector: RunningCollector) -> None:
     """default_004 carries consentv2 granted (source 5) at t=3830: earlier payloads and events go."""
     for name in clarity_fixture_names("default_"):
         await collector.send(clarity_fixture(name))
@@ -56,7 +58,7 @@ async def test_consent_explicit_grant_mid_page_stores_only_from_that_moment(coll
     assert ledger == [("grant", 5, 1, 0, grant_time)]
 
 
-async def test_consent_notrack_then_consentv2_stores_after_grant_only(collector: Any) -> None:
+async def test_consent_notrack_then_consentv2_stores_after_grant_only(collector: RunningCollector) -> None:
     for name in clarity_fixture_names("notrack_"):
         await collector.send(clarity_fixture(name))
     await collector.flush()
@@ -65,7 +67,7 @@ async def test_consent_notrack_then_consentv2_stores_after_grant_only(collector:
     assert collector.count("playback") == 1
 
 
-async def test_consent_loader_mode_counts_implicit_source(loader_collector: Any) -> None:
+async def test_consent_loader_mode_counts_implicit_source(loader_collector: RunningCollector) -> None:
     for name in clarity_fixture_names("relaxed_"):
         await loader_collector.send(clarity_fixture(name))
     await loader_collector.flush()
@@ -74,7 +76,9 @@ async def test_consent_loader_mode_counts_implicit_source(loader_collector: Any)
 
 
 @pytest.mark.parametrize("name", ["notrack_005", "notrack_006", "notrack_007", "deny_011", "deny_012"])
-async def test_consent_refused_page_views_store_nothing_even_in_loader_mode(loader_collector: Any, name: str) -> None:
+async def test_consent_refused_page_views_store_nothing_even_in_loader_mode(
+    loader_collector: RunningCollector, name: str
+) -> None:
     """track:false (0/0 at start) and the page view after consent(false) (source 4, 0/0)."""
     prefix = name.rsplit("_", 1)[0]
     for other in clarity_fixture_names(prefix):
@@ -91,7 +95,7 @@ async def test_consent_refused_page_views_store_nothing_even_in_loader_mode(load
         assert _stored(loader_collector) == 0
 
 
-async def test_consent_withdrawal_stops_storage_of_the_page_view(collector: Any) -> None:
+async def test_consent_withdrawal_stops_storage_of_the_page_view(collector: RunningCollector) -> None:
     base = clarity_fixture("default_001").document
     first = {**base, "a": [e for e in base["a"] if e[1] != 47] + [[100, 47, 5, 1, 1]]}
     await _post(collector, first)
@@ -109,14 +113,14 @@ async def test_consent_withdrawal_stops_storage_of_the_page_view(collector: Any)
 
 
 @pytest.mark.parametrize("header,value", [("Sec-GPC", "1"), ("DNT", "1")])
-async def test_consent_gpc_and_dnt_mean_no_storage(loader_collector: Any, header: str, value: str) -> None:
+async def test_consent_gpc_and_dnt_mean_no_storage(loader_collector: RunningCollector, header: str, value: str) -> None:
     for name in clarity_fixture_names("default_"):
         assert await loader_collector.send(clarity_fixture(name), **{header: value}) == 204
     await loader_collector.flush()
     assert _stored(loader_collector) + loader_collector.count("consent_ledger") == 0
 
 
-async def test_consent_dnt_can_be_switched_off_by_a_site_but_gpc_cannot(collector_factory: Any) -> None:
+async def test_consent_dnt_can_be_switched_off_by_a_site_but_gpc_cannot(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader", honour_dnt=False))
     await collector.send(clarity_fixture("default_001"), DNT="1")
     await collector.send(clarity_fixture("mutation_005"), **{"Sec-GPC": "1"})
@@ -124,7 +128,7 @@ async def test_consent_dnt_can_be_switched_off_by_a_site_but_gpc_cannot(collecto
     assert collector.count("playback") == 1
 
 
-async def test_consent_page_view_memory_survives_a_restart(collector_factory: Any) -> None:
+async def test_consent_page_view_memory_survives_a_restart(collector_factory: CollectorFactory) -> None:
     """The grant arrives in payload 1; payload 2 (no consent event) reaches a restarted collector."""
     first = await collector_factory(make_site(consent="loader"))
     database = first.storage.database
@@ -138,7 +142,7 @@ async def test_consent_page_view_memory_survives_a_restart(collector_factory: An
     assert second.count("consent_ledger") == 1
 
 
-async def test_consent_cookie_source_needs_a_recent_explicit_grant(collector: Any) -> None:
+async def test_consent_cookie_source_needs_a_recent_explicit_grant(collector: RunningCollector) -> None:
     """Source 6 (remembered cookie) counts only with an explicit grant under 6 months in the ledger."""
     hasher = Hasher(b"test-secret-key")
     fresh_user, stale_user, unknown_user = "fresh1", "stale1", "nobody1"
@@ -163,7 +167,7 @@ async def test_consent_cookie_source_needs_a_recent_explicit_grant(collector: An
         assert 'reason="cookie_consent_expired"' in await response.text()
 
 
-async def test_consent_ledger_rows_hold_no_ip_or_user_agent(loader_collector: Any) -> None:
+async def test_consent_ledger_rows_hold_no_ip_or_user_agent(loader_collector: RunningCollector) -> None:
     await loader_collector.send(clarity_fixture("default_001"))
     await loader_collector.flush()
     columns = [r[0] for r in loader_collector.rows(
@@ -176,7 +180,7 @@ async def test_consent_ledger_rows_hold_no_ip_or_user_agent(loader_collector: An
 
 
 async def test_consent_refusal_leaves_counters_but_no_identifier_in_logs(
-    collector: Any, caplog: pytest.LogCaptureFixture
+    collector: RunningCollector, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     for name in clarity_fixture_names("notrack_")[:3]:
@@ -189,7 +193,7 @@ async def test_consent_refusal_leaves_counters_but_no_identifier_in_logs(
     assert 'collector_dropped_total{reason="no_consent",unit="payload"} 3.0' in text
 
 
-async def _post(collector: Any, document: dict[str, Any]) -> None:
+async def _post(collector: RunningCollector, document: dict[str, Any]) -> None:
     status, _, _ = await collector.post(
         "/collect", orjson.dumps(document), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
     )
@@ -197,7 +201,7 @@ async def _post(collector: Any, document: dict[str, Any]) -> None:
 
 
 async def test_consent_drops_before_a_grant_count_as_no_consent_and_after_a_withdrawal_as_withdrawn(
-    collector: Any,
+    collector: RunningCollector,
 ) -> None:
     base = clarity_fixture("default_001").document
     document = {**base, "e": [*base["e"][:1], 2, 0, 3000, *base["e"][4:]], "p": []}

@@ -20,6 +20,7 @@ from collector.core.keys import SETTINGS
 from dashboards.dataframe import frame, frame_from_storage
 from dashboards.export import CSV_FORMULA_PREFIX, as_document
 from dashboards.queries import PANELS, parse_query, run_panel
+from tests.support.collector import CollectorFactory, RunningCollector
 from tests.support.dashboard import SITE, Analyst, accounts, dashboard_site, log_in, seed, with_token
 
 pytestmark = pytest.mark.asyncio
@@ -41,13 +42,13 @@ def figures(document: dict[str, Any]) -> dict[str, float]:
     return {row["metric"]: row["value"] for row in document["rows"]}
 
 
-async def seeded(collector_factory: Any) -> tuple[Any, Analyst]:
+async def seeded(collector_factory: CollectorFactory) -> tuple[Any, Analyst]:
     collector = await collector_factory(dashboard_site())
     await seed(collector)
     return collector, await log_in(collector)
 
 
-async def test_api_figures_equal_counts_in_clickhouse(collector_factory: Any) -> None:
+async def test_api_figures_equal_counts_in_clickhouse(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         visitors, visits, pageviews = collector.rows(
@@ -125,7 +126,7 @@ async def test_api_figures_equal_counts_in_clickhouse(collector_factory: Any) ->
         await analyst.close()
 
 
-async def test_api_filters_apply_to_every_panel(collector_factory: Any) -> None:
+async def test_api_filters_apply_to_every_panel(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         other = "/default.html"
@@ -153,7 +154,7 @@ async def test_api_filters_apply_to_every_panel(collector_factory: Any) -> None:
         await analyst.close()
 
 
-async def test_api_previous_period_and_custom_range(collector_factory: Any) -> None:
+async def test_api_previous_period_and_custom_range(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         document = await analyst.api("overview", **params_for("overview", period="today"))
@@ -169,7 +170,7 @@ async def test_api_previous_period_and_custom_range(collector_factory: Any) -> N
         await analyst.close()
 
 
-async def test_api_materialized_view_and_raw_tables_agree(collector_factory: Any) -> None:
+async def test_api_materialized_view_and_raw_tables_agree(collector_factory: CollectorFactory) -> None:
     """visit_stats (the materialized view) and the raw pageviews fallback give the same rows for every panel."""
     collector, analyst = await seeded(collector_factory)
     await analyst.close()
@@ -182,7 +183,7 @@ async def test_api_materialized_view_and_raw_tables_agree(collector_factory: Any
             assert with_view.rows == without.rows, (name, filters)
 
 
-async def test_export_csv_and_pandas_agree_with_json(collector_factory: Any) -> None:
+async def test_export_csv_and_pandas_agree_with_json(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     script = await with_token(collector)
     token = script.extra_headers["Authorization"].removeprefix("Bearer ")
@@ -231,7 +232,7 @@ async def test_export_csv_and_pandas_agree_with_json(collector_factory: Any) -> 
         await script.close()
 
 
-async def test_export_csv_neutralises_spreadsheet_formulas(collector_factory: Any) -> None:
+async def test_export_csv_neutralises_spreadsheet_formulas(collector_factory: CollectorFactory) -> None:
     """A visitor-controlled value such as a referrer or page path must not run as a formula in a spreadsheet."""
     from dashboards.export import as_csv
     from dashboards.model import Result
@@ -242,7 +243,7 @@ async def test_export_csv_neutralises_spreadsheet_formulas(collector_factory: An
     assert rows[2] == ["/ok", "-1"], "numbers stay numbers"
 
 
-async def test_api_requires_auth(collector_factory: Any) -> None:
+async def test_api_requires_auth(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         http = collector.http
@@ -294,7 +295,7 @@ async def test_api_requires_auth(collector_factory: Any) -> None:
         await analyst.close()
 
 
-async def test_dashboard_login_form_is_hardened(collector_factory: Any) -> None:
+async def test_dashboard_login_form_is_hardened(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(dashboard_site())
     analyst = await log_in(collector)
     await analyst.close()
@@ -305,7 +306,7 @@ async def test_dashboard_login_form_is_hardened(collector_factory: Any) -> None:
         await http.close()
 
 
-async def login_checks(collector: Any, http: aiohttp.ClientSession) -> None:
+async def login_checks(collector: RunningCollector, http: aiohttp.ClientSession) -> None:
     async with http.get(collector.url + "/dashboard/login") as response:
         assert response.headers["X-Frame-Options"] == "SAMEORIGIN"
         assert "frame-ancestors 'self'" in response.headers["Content-Security-Policy"]
@@ -336,7 +337,7 @@ async def login_checks(collector: Any, http: aiohttp.ClientSession) -> None:
     assert stored and all(h.startswith("scrypt$") and "correct horse" not in h for (h,) in stored)
 
 
-async def test_api_recording_marks_keep_playback_13_months(collector_factory: Any) -> None:
+async def test_api_recording_marks_keep_playback_13_months(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         recording = (await analyst.api("recordings", **params_for("recordings")))["rows"][0]["recording"]
@@ -377,7 +378,7 @@ async def test_api_recording_marks_keep_playback_13_months(collector_factory: An
         await analyst.close()
 
 
-async def test_api_replay_payloads_are_the_stored_masked_playback(collector_factory: Any) -> None:
+async def test_api_replay_payloads_are_the_stored_masked_playback(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         recording = collector.rows(
@@ -401,7 +402,7 @@ async def test_api_replay_payloads_are_the_stored_masked_playback(collector_fact
         await analyst.close()
 
 
-async def test_api_refuses_bad_queries_with_4xx(collector_factory: Any) -> None:
+async def test_api_refuses_bad_queries_with_4xx(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         cases = [
@@ -424,7 +425,7 @@ async def test_api_refuses_bad_queries_with_4xx(collector_factory: Any) -> None:
         await analyst.close()
 
 
-async def test_api_openapi_document_lists_every_panel(collector_factory: Any) -> None:
+async def test_api_openapi_document_lists_every_panel(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         status, body, _ = await analyst.get("/dashboard/api/openapi.json")
@@ -447,7 +448,7 @@ async def test_api_openapi_document_lists_every_panel(collector_factory: Any) ->
 
 
 async def test_dashboard_accounts_cli_goes_through_a_running_collector(
-    collector_factory: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    collector_factory: CollectorFactory, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     from dashboards.__main__ import main
 
@@ -467,7 +468,7 @@ async def test_dashboard_accounts_cli_goes_through_a_running_collector(
     assert await asyncio.to_thread(main, ["create-token", "carol", "--collector", collector.url]) == 2
 
 
-async def test_export_frame_direct_rows_equal_json_rows(collector_factory: Any) -> None:
+async def test_export_frame_direct_rows_equal_json_rows(collector_factory: CollectorFactory) -> None:
     """`as_document` is the one conversion behind the JSON, the CSV and both pandas paths."""
     collector, analyst = await seeded(collector_factory)
     try:

@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from tests.support.browser import screenshot, wait_until
+from tests.support.collector import CollectorFactory, RunningCollector
 from tests.support.dashboard import SITE, dashboard_site, seed
 from tests.support.dashboard_browser import logged_in_page
 
@@ -23,7 +24,7 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
 
-def only_local(requests: list[str], collector: Any) -> None:
+def only_local(requests: list[str], collector: RunningCollector) -> None:
     outside = [u for u in requests if not u.startswith((collector.url, "about:", "data:", "blob:"))]
     assert outside == [], f"the dashboards made requests to other hosts: {outside[:5]}"
 
@@ -35,7 +36,7 @@ async def api(tab: Any, panel: str, **params: str) -> Any:
     return orjson.loads(text)
 
 
-async def test_dashboard_overview_renders_in_browser(collector_factory: Any, new_page: Any) -> None:
+async def test_dashboard_overview_renders_in_browser(collector_factory: CollectorFactory, new_page: Any) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector)
     page, requests, errors = await logged_in_page(collector, new_page, f"/dashboard/traffic?site={SITE}&period=7d")
@@ -66,7 +67,7 @@ async def test_dashboard_overview_renders_in_browser(collector_factory: Any, new
     assert errors == []
 
 
-async def test_heatmap_renders_over_the_recorded_page(collector_factory: Any, new_page: Any) -> None:
+async def test_heatmap_renders_over_the_recorded_page(collector_factory: CollectorFactory, new_page: Any) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector)
     target = f"/dashboard/heatmaps?site={SITE}&period=7d&page={PAGE}"
@@ -95,7 +96,7 @@ async def test_heatmap_renders_over_the_recorded_page(collector_factory: Any, ne
     assert errors == []
 
 
-async def test_replay_of_a_fixture_recording_renders(collector_factory: Any, new_page: Any) -> None:
+async def test_replay_of_a_fixture_recording_renders(collector_factory: CollectorFactory, new_page: Any) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector)
     recording = collector.rows(

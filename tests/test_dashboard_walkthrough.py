@@ -16,6 +16,7 @@ import pytest
 
 from dashboards import frame
 from tests.support.browser import UploadLog, collector_serving_pages, screenshot, wait_until
+from tests.support.collector import CollectorFactory, RunningCollector
 from tests.support.dashboard import PASSWORD, accounts, with_token
 
 pytestmark = pytest.mark.asyncio
@@ -23,7 +24,7 @@ SITE = "proj123"
 TYPED = "jane.doe@example.com"
 
 
-async def visitor_browses_the_demo_site(collector: Any, new_page: Any) -> None:
+async def visitor_browses_the_demo_site(collector: RunningCollector, new_page: Any) -> None:
     page = await new_page()
     log = UploadLog().attach(page.context)
     await page.goto(f"{collector.url}/demo?site={SITE}&clarity=1&track=0&banner=1")
@@ -44,7 +45,7 @@ async def visitor_browses_the_demo_site(collector: Any, new_page: Any) -> None:
 
 
 async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     collector = await collector_serving_pages(collector_factory)
     await visitor_browses_the_demo_site(collector, new_page)

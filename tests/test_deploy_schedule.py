@@ -43,7 +43,8 @@ class Job:
     """Records when it ran; answers the exit codes given, then 0."""
 
     def __init__(self, clock: FakeClock, codes: tuple[int, ...] = ()) -> None:
-        self.clock, self.codes, self.ran = clock, list(codes), []
+        self.clock, self.codes = clock, list(codes)
+        self.ran: list[datetime] = []
 
     def __call__(self) -> int:
         self.ran.append(self.clock.now())

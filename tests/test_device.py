@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from collector.ingest.matomo.device import describe_hit_device
+from tests.support.collector import CollectorFactory
 from tests.support.matomo import SITE_ORIGIN, hit, matomo_site, visits
 
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
@@ -48,14 +49,14 @@ def test_device_from_user_agent_and_client_hints(case: str) -> None:
     assert (device.browser, device.os, device.device) == expected
 
 
-async def test_device_of_matomo_hits_is_stored_without_the_user_agent(collector_factory: Any) -> None:
+async def test_device_of_matomo_hits_is_stored_without_the_user_agent(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     for index, case in enumerate(("iphone", "edge_by_client_hints", "tablet_by_client_hints", "mac_firefox")):
         user_agent, hints, _ = CASES[case]
         params = {"url": SITE_ORIGIN + "/", "_id": f"{index + 1:016x}", "send_image": 0, "res": "1280x800"}
         if hints:
             params["uadata"] = json.dumps(hints)
-        assert (await hit(collector, params, **{"User-Agent": user_agent}))[0] == 204
+        assert (await hit(collector, params, headers={"User-Agent": user_agent}))[0] == 204
     await collector.flush()
     stored = {(v["browser"], v["os"], v["device"]) for v in visits(collector)}
     assert stored == {CASES[c][2] for c in ("iphone", "edge_by_client_hints", "tablet_by_client_hints", "mac_firefox")}

@@ -11,7 +11,7 @@ import pytest
 from collector.core.sites import demo_site
 from collector.server.handlers.site import DEMO_PAGES
 from tests.support.browser import screenshot
-from tests.support.collector import free_port, make_site
+from tests.support.collector import CollectorFactory, RunningCollector, free_port, make_site
 
 
 class Links(HTMLParser):
@@ -31,20 +31,20 @@ class Links(HTMLParser):
             self.stylesheets.append(str(values["href"]))
 
 
-async def demo_collector(collector_factory: Any) -> Any:
+async def demo_collector(collector_factory: CollectorFactory) -> Any:
     """A collector with the demo site `./run` configures: its origin is the collector's own URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     return await collector_factory(demo_site(url), port=port, public_url=url)
 
 
-async def start_page(collector: Any) -> tuple[int, str, Any]:
+async def start_page(collector: RunningCollector) -> tuple[int, str, Any]:
     async with collector.http.get(collector.url + "/") as response:
         return response.status, await response.text(), response.headers
 
 
 async def test_first_minutes_start_page_links_dashboards_and_demo_and_every_link_answers(
-        collector_factory: Any) -> None:
+        collector_factory: CollectorFactory) -> None:
     collector = await demo_collector(collector_factory)
     status, body, headers = await start_page(collector)
     assert status == 200
@@ -62,7 +62,9 @@ async def test_first_minutes_start_page_links_dashboards_and_demo_and_every_link
     assert "data-site=&#34;demo&#34;" in body or "data-site=&quot;demo&quot;" in body  # snippets, escaped
 
 
-async def test_first_minutes_start_page_without_the_demo_site_has_no_demo_links(collector_factory: Any) -> None:
+async def test_first_minutes_start_page_without_the_demo_site_has_no_demo_links(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(make_site())
     _, body, _ = await start_page(collector)
     links = Links()
@@ -73,7 +75,7 @@ async def test_first_minutes_start_page_without_the_demo_site_has_no_demo_links(
 
 @pytest.mark.browser
 async def test_first_minutes_start_page_looks_like_the_dashboards_in_chromium(
-        collector_factory: Any, new_page: Any) -> None:
+        collector_factory: CollectorFactory, new_page: Any) -> None:
     collector = await demo_collector(collector_factory)
     page = await new_page()
     refused: list[str] = []  # policy violations, and anything the pages load that fails (but the favicon)

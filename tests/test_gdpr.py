@@ -17,24 +17,35 @@ from collector.ingest.keys import SERVICES
 from ingest_schema.hashing import Hasher, matomo_visitor_hash
 from retention.jobs import visitor_tables
 from retention.service import execute, validate
-from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, clarity_fixture_names, free_port
+from tests.support.collector import (
+    DESKTOP_UA,
+    ORIGIN,
+    ROOT,
+    CollectorFactory,
+    RunningCollector,
+    clarity_fixture,
+    clarity_fixture_names,
+    free_port,
+)
 
 VISITOR_A = "1wtsa02"  # the default_* page view's clarity user id
 VISITOR_B = "ljdebg"  # the mutation_* page view's
 
 
-async def _two_visitors(collector: Any) -> None:
+async def _two_visitors(collector: RunningCollector) -> None:
     for name in clarity_fixture_names("default_") + clarity_fixture_names("mutation_"):
         assert await collector.send(clarity_fixture(name)) == 204
     await collector.flush()
 
 
-def _rows_for(collector: Any, visitor: str) -> dict[str, int]:
+def _rows_for(collector: RunningCollector, visitor: str) -> dict[str, int]:
     visitor_hash = Hasher(b"test-secret-key").visitor("proj123", visitor)
     return {t: collector.count(t, f"visitor_hash = {visitor_hash}") for t in visitor_tables()}
 
 
-async def test_gdpr_export_visitor_returns_every_row_of_that_visitor(loader_collector: Any, tmp_path: Path) -> None:
+async def test_gdpr_export_visitor_returns_every_row_of_that_visitor(
+    loader_collector: RunningCollector, tmp_path: Path
+) -> None:
     await _two_visitors(loader_collector)
     expected = _rows_for(loader_collector, VISITOR_A)
     assert expected["events"] > 0 and expected["playback"] == 4 and expected["consent_ledger"] == 1
@@ -55,7 +66,9 @@ async def test_gdpr_export_visitor_returns_every_row_of_that_visitor(loader_coll
     assert len(files) == 1 + len(exported)
 
 
-async def test_gdpr_erase_leaves_zero_rows_touches_no_one_else_and_is_audited(loader_collector: Any) -> None:
+async def test_gdpr_erase_leaves_zero_rows_touches_no_one_else_and_is_audited(
+    loader_collector: RunningCollector
+) -> None:
     await _two_visitors(loader_collector)
     other_before = _rows_for(loader_collector, VISITOR_B)
     hasher = loader_collector.app[SERVICES].hasher
@@ -73,7 +86,7 @@ async def test_gdpr_erase_leaves_zero_rows_touches_no_one_else_and_is_audited(lo
     assert VISITOR_A not in audit_text and str(hasher.visitor("proj123", VISITOR_A)) not in audit_text
 
 
-async def test_gdpr_erase_by_the_sites_own_user_id(loader_collector: Any) -> None:
+async def test_gdpr_erase_by_the_sites_own_user_id(loader_collector: RunningCollector) -> None:
     document = clarity_fixture("default_001").document
     document["a"].append([300, 34, "userId", [hashlib.sha256(b"customer-42").hexdigest()]])
     status, _, _ = await loader_collector.post(
@@ -147,7 +160,9 @@ def test_gdpr_erase_and_retention_cli_against_a_running_collector(tmp_path: Path
     assert "via" not in json.loads(stopped.stdout), "with the collector stopped the CLI opens the folder itself"
 
 
-async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_else(collector_factory: Any) -> None:
+async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_else(
+    collector_factory: CollectorFactory
+) -> None:
     """Hits queued before consent come without an id (the cookieless hash), the user id only on a later
     hit: the visit links them, so `--kind user` finds and erases all of it."""
     from tests.support.matomo import SITE_ORIGIN, hit, matomo_site
@@ -162,7 +177,7 @@ async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_el
         assert (await hit(collector, {**params, "url": url, "consent": 1, "send_image": 0}))[0] == 204
     other_ua = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
     assert (await hit(collector, {"action_name": "other", "url": url, "consent": 1, "send_image": 0,
-                                  "_id": "fedcba0987654321"}, "GET", False, **{"User-Agent": other_ua}))[0] == 204
+                                  "_id": "fedcba0987654321"}, headers={"User-Agent": other_ua}))[0] == 204
     await collector.flush()
     [(session,)] = collector.rows("SELECT DISTINCT session_hash FROM {db}.visits WHERE user_hash != ''")
     mine = {t: collector.count(t, f"session_hash = {session}") for t in visitor_tables()}

@@ -25,7 +25,7 @@ from collector.ingest.keys import SERVICES
 from ingest_schema.hashing import matomo_visitor_hash
 from retention.service import execute, validate
 from tests.support.browser import UploadLog, collector_serving_pages, wait_until
-from tests.support.collector import DESKTOP_UA, ROOT, make_site, services
+from tests.support.collector import DESKTOP_UA, ROOT, CollectorFactory, RunningCollector, make_site, services
 from tests.support.matomo import hit
 from tests.support.matomo_browser import SNIPPET, SiteServer, Tracked
 
@@ -64,7 +64,7 @@ async def vendored_site() -> AsyncIterator[SiteServer]:
 
 
 @pytest_asyncio.fixture
-async def matomo_collector(collector_factory: Any, vendored_site: SiteServer) -> Any:
+async def matomo_collector(collector_factory: CollectorFactory, vendored_site: SiteServer) -> Any:
     collector = await collector_factory(
         make_site(id=CONSENT_SITE, origins=[vendored_site.origin], matomo_idsite=2),
         make_site(id="bystander", origins=[vendored_site.origin], matomo_idsite=3),
@@ -82,7 +82,7 @@ async def vendored_ready(page: Any) -> None:
 FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
 
 
-async def retention_cli(collector: Any, tmp_path: Path, *args: str) -> dict[str, Any]:
+async def retention_cli(collector: RunningCollector, tmp_path: Path, *args: str) -> dict[str, Any]:
     """`python -m retention ARGS` as a subprocess, through the running collector's admin endpoint."""
     sites = tmp_path / "cli-sites.toml"
     sites.write_text("".join(f'[[site]]\nid = "{s.id}"\norigins = {list(s.origins)!r}\n'.replace("'", '"')
@@ -98,7 +98,7 @@ async def retention_cli(collector: Any, tmp_path: Path, *args: str) -> dict[str,
     return report
 
 
-def rows_of_visits(collector: Any, site: str, sessions: set[int]) -> dict[str, int]:
+def rows_of_visits(collector: RunningCollector, site: str, sessions: set[int]) -> dict[str, int]:
     """An independent scan: rows in every visitor table that carry one of the sessions, or one of the
     visitor hashes (cookieless or not) that any row of those sessions carries."""
     database = collector.storage.database
@@ -178,7 +178,7 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
              "url": f"{vendored_site.origin}/x.html"}
     for action in ("other page", "other again"):
         headers = {"Origin": vendored_site.origin, "User-Agent": FIREFOX_UA}
-        assert (await hit(collector, {**other, "action_name": action}, "GET", False, **headers))[0] == 204
+        assert (await hit(collector, {**other, "action_name": action}, headers=headers))[0] == 204
     await collector.flush()
 
     own_hash = matomo_visitor_hash(collector.app[SERVICES].hasher, CONSENT_SITE, visitor_id)
@@ -213,7 +213,7 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
 
 
 async def test_gdpr_clarity_js_withdrawal_reaches_the_ledger_only_as_an_anonymous_deny(
-    collector_factory: Any, new_page: Any
+    collector_factory: CollectorFactory, new_page: Any
 ) -> None:
     """What the wire carries when clarity-js is told `consentv2` analytics denied: the granting page
     view ends with a final beacon that holds no Consent event, then a new page view under new ids

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -22,6 +23,7 @@ from tests.support.goals_funnels_data import (
     SITE,
     TOKEN,
     StepRef,
+    Test,
     Visit,
     converted,
     event,
@@ -36,7 +38,8 @@ from tests.support.goals_funnels_data import (
 pytestmark = pytest.mark.asyncio
 DEFS = "/dashboard/api/v1/definitions"
 
-GOALS = [
+#: each goal as the API takes it, and the test that says whether a generated visit converts
+GOALS: list[tuple[dict[str, Any], Test]] = [
     ({"name": "Checkout seen", "kind": "page", "match": "exact", "value": "/checkout", "revenue": 5},
      page("exact", "/checkout")),
     ({"name": "Any product", "kind": "page", "match": "prefix", "value": "/product/"}, page("prefix", "/product/")),
@@ -116,8 +119,10 @@ async def test_goal_breakdown_by_channel_country_device_and_page(collector_facto
     try:
         body, test = GOALS[3]
         goal = (await create(analyst, "goals", {**body, "revenue": 2.5}))["id"]
-        for by, key in (("channel", lambda v: v.channel), ("country", lambda v: v.country),
-                        ("device", lambda v: v.device), ("entry_page", lambda v: v.landing)):
+        keys: tuple[tuple[str, Callable[[Visit], str]], ...] = (
+            ("channel", lambda v: v.channel), ("country", lambda v: v.country), ("device", lambda v: v.device),
+            ("entry_page", lambda v: v.landing))
+        for by, key in keys:
             rows = (await analyst.api("goal_breakdown", site=SITE, period="7d", goal=goal, by=by, limit=50))["rows"]
             got = {r["value"]: (r["visits"], r["conversions"], r["revenue"]) for r in rows}
             want_visits = Counter(key(v) for v in visits)
@@ -140,7 +145,7 @@ async def test_goal_breakdown_by_channel_country_device_and_page(collector_facto
         await analyst.close()
 
 
-FUNNEL = {
+FUNNEL: dict[str, Any] = {
     "name": "Checkout",
     "steps": [
         {"kind": "page", "match": "prefix", "value": "/product/", "label": "Product"},

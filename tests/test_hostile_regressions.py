@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 
-from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
+from tests.support.collector import DESKTOP_UA, ORIGIN, CollectorFactory, clarity_fixture, make_site
 
 HEADERS = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
 
 
-async def test_hostile_float_node_number_beyond_64_bits_is_stored_not_a_500(collector_factory: Any) -> None:
+async def test_hostile_float_node_number_beyond_64_bits_is_stored_not_a_500(
+    collector_factory: CollectorFactory
+) -> None:
     """orjson reads 2**64 as a float; the DOM reader turned it back into an int too large to write."""
     collector = await collector_factory(make_site(consent="loader"))
     document = clarity_fixture("default_001").document
@@ -23,7 +23,7 @@ async def test_hostile_float_node_number_beyond_64_bits_is_stored_not_a_500(coll
     assert collector.count("playback") == 1
 
 
-async def test_hostile_broken_content_encoding_is_a_400(collector_factory: Any) -> None:
+async def test_hostile_broken_content_encoding_is_a_400(collector_factory: CollectorFactory) -> None:
     """A Content-Encoding whose bytes do not decode made aiohttp's body reader raise (a 500)."""
     collector = await collector_factory(make_site(consent="loader"))
     for content_type in ("text/plain", "multipart/form-data; boundary=x"):

@@ -15,7 +15,14 @@ from collector.core.sites import load_sites
 from collector.ingest.keys import METRICS, WRITER
 from ingest_schema import MIGRATIONS, TABLES
 from ingest_schema.storage import Storage
-from tests.support.collector import clarity_fixture, clarity_fixture_names, make_site, stop_collector
+from tests.support.collector import (
+    CollectorFactory,
+    RunningCollector,
+    clarity_fixture,
+    clarity_fixture_names,
+    make_site,
+    stop_collector,
+)
 from tests.support.rows import event_row_aged, playback_row_aged
 
 
@@ -28,19 +35,19 @@ async def _wait_for(predicate: Any, seconds: float = 10.0) -> bool:
     return False
 
 
-async def test_ingest_flushes_when_a_buffer_reaches_batch_rows(collector_factory: Any) -> None:
+async def test_ingest_flushes_when_a_buffer_reaches_batch_rows(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader"), batch_rows=5, batch_interval_ms=60_000)
     await collector.send(clarity_fixture("default_001"))
     assert await _wait_for(lambda: collector.count("events") >= 5)
 
 
-async def test_ingest_flushes_on_the_interval(collector_factory: Any) -> None:
+async def test_ingest_flushes_on_the_interval(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader"), batch_rows=100_000, batch_interval_ms=200)
     await collector.send(clarity_fixture("default_001"))
     assert await _wait_for(lambda: collector.count("playback") == 1)
 
 
-async def test_ingest_clean_shutdown_writes_every_accepted_event(collector_factory: Any) -> None:
+async def test_ingest_clean_shutdown_writes_every_accepted_event(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader"), batch_rows=100_000, batch_interval_ms=3_600_000)
     names = clarity_fixture_names("default_") + clarity_fixture_names("mutation_")
     for name in names:
@@ -57,7 +64,7 @@ async def test_ingest_clean_shutdown_writes_every_accepted_event(collector_facto
         storage.close()
 
 
-async def test_ingest_migrations_are_idempotent(collector: Any) -> None:
+async def test_ingest_migrations_are_idempotent(collector: RunningCollector) -> None:
     assert collector.storage.migrate() == []
     versions = collector.rows("SELECT version FROM {db}.schema_migrations FINAL ORDER BY version")
     assert versions == [(m.version,) for m in MIGRATIONS]
@@ -103,7 +110,7 @@ def test_ingest_sites_file_is_validated(tmp_path: Path) -> None:
     assert demo is not None and demo.consent == "explicit"
 
 
-async def test_ingest_a_busy_table_does_not_starve_the_others(collector: Any) -> None:
+async def test_ingest_a_busy_table_does_not_starve_the_others(collector: RunningCollector) -> None:
     """Rows keep arriving for one table while a flush runs: the flush still ends and the other
     tables' rows are written (a flush takes a snapshot instead of draining a moving buffer)."""
     writer = collector.app[WRITER]

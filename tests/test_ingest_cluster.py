@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from collector.core.sites import SiteRegistry
@@ -11,10 +9,17 @@ from ingest_schema import TABLES
 from ingest_schema.cluster import LOCAL_SUFFIX, SHARDING_KEYS, cluster_ddl, replicated_engine
 from ingest_schema.render import create_table_ddl
 from ingest_schema.storage import StorageError
-from tests.support.collector import make_site, start_collector, stop_collector
+from tests.support.collector import (
+    CollectorFactory,
+    RunningCollector,
+    SettingsFactory,
+    make_site,
+    start_collector,
+    stop_collector,
+)
 
 
-def _format(collector: Any, sql: str) -> str:
+def _format(collector: RunningCollector, sql: str) -> str:
     """ClickHouse's own parser and formatter (it also proves the statement is valid SQL)."""
     return str(collector.storage.query_rows("SELECT formatQuery({sql:String})", {"sql": sql})[0][0])
 
@@ -26,7 +31,7 @@ def _columns(formatted: str) -> str:
     return formatted[start:end].strip()
 
 
-async def test_ingest_cluster_ddl_matches_single_node_column_for_column(collector: Any) -> None:
+async def test_ingest_cluster_ddl_matches_single_node_column_for_column(collector: RunningCollector) -> None:
     statements = cluster_ddl("analytics", "prod")
     assert len(statements) == 1 + 2 * len(TABLES)
     for table in TABLES.values():
@@ -55,7 +60,7 @@ def test_ingest_cluster_replicated_engine_keeps_engine_arguments() -> None:
 
 
 async def test_ingest_cluster_mode_collector_checks_schema_instead_of_migrating(
-    collector_factory: Any, settings_factory: Any
+    collector_factory: CollectorFactory, settings_factory: SettingsFactory
 ) -> None:
     settings = settings_factory(clickhouse_cluster="prod")
     with pytest.raises(StorageError, match="ingest_schema"):

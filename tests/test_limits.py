@@ -9,18 +9,29 @@ import pytest
 
 from collector.ingest.keys import RATE_LIMITER
 from collector.ingest.ratelimit import RateLimiter
-from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, replay_headers, stop_collector
+from tests.support.collector import (
+    DESKTOP_UA,
+    ORIGIN,
+    CollectorFactory,
+    RunningCollector,
+    clarity_fixture,
+    make_site,
+    replay_headers,
+    stop_collector,
+)
 
 CLIENT = "203.0.113.7"
 OTHER = "198.51.100.23"
 
 
-async def _upload(collector: Any, ip: str) -> tuple[int, bytes, Any]:
+async def _upload(collector: RunningCollector, ip: str) -> tuple[int, bytes, Any]:
     payload = clarity_fixture("default_001")
     return await collector.post("/collect", payload.body, {**replay_headers(payload), "X-Real-IP": ip})
 
 
-async def test_limit_rate_per_ip_answers_429_with_retry_after_then_recovers(collector_factory: Any) -> None:
+async def test_limit_rate_per_ip_answers_429_with_retry_after_then_recovers(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(make_site(consent="loader"), rate_limit_per_minute=5,
                                         client_ip_header="X-Real-IP")
     assert [(await _upload(collector, CLIENT))[0] for _ in range(5)] == [204] * 5
@@ -49,7 +60,7 @@ async def test_limit_rate_per_ip_answers_429_with_retry_after_then_recovers(coll
     assert collector.count("playback") == 6, "refused uploads are not stored"
 
 
-async def test_limit_rate_keeps_no_ip_in_memory(collector_factory: Any) -> None:
+async def test_limit_rate_keeps_no_ip_in_memory(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader"), rate_limit_per_minute=50,
                                         client_ip_header="X-Real-IP")
     for ip in (CLIENT, OTHER):
@@ -61,7 +72,7 @@ async def test_limit_rate_keeps_no_ip_in_memory(collector_factory: Any) -> None:
     assert all(isinstance(key, int) for key in limiter._current), "keyed 64-bit hashes, not addresses"
 
 
-async def test_limit_rate_exempts_the_host_itself_by_default(collector_factory: Any) -> None:
+async def test_limit_rate_exempts_the_host_itself_by_default(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader"), rate_limit_per_minute=1)
     payload = clarity_fixture("default_001")
     statuses = [await collector.send(payload) for _ in range(4)]
@@ -93,7 +104,7 @@ def test_limit_rate_sliding_window_and_bounded_memory() -> None:
     assert RateLimiter(0).admit("a") is None, "0 turns the limit off"
 
 
-async def test_limit_html_pages_carry_security_headers(collector: Any) -> None:
+async def test_limit_html_pages_carry_security_headers(collector: RunningCollector) -> None:
     for path in ("/", "/demo?site=proj123", "/demo/second?site=proj123&beacon=1&banner=1", "/matomo.php"):
         async with collector.http.get(collector.url + path) as response:
             assert response.status == 200 and response.content_type == "text/html", path
@@ -116,7 +127,7 @@ async def test_limit_html_pages_carry_security_headers(collector: Any) -> None:
     assert status == 400 and headers["X-Content-Type-Options"] == "nosniff"
 
 
-async def test_limit_security_headers_do_not_override_the_dashboards_own(collector: Any) -> None:
+async def test_limit_security_headers_do_not_override_the_dashboards_own(collector: RunningCollector) -> None:
     async with collector.http.get(collector.url + "/dashboard/login") as response:
         headers = response.headers
         if response.status == 404:

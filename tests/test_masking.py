@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 
 from collector.core.sites import DEFAULT_SENSITIVE_PARAMS
 from collector.ingest.masking import clean_url, mask_input_value, mask_pii
-from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site, stop_collector
+from tests.support.collector import (
+    DESKTOP_UA,
+    ORIGIN,
+    CollectorFactory,
+    RunningCollector,
+    clarity_fixture,
+    make_site,
+    stop_collector,
+)
 from tests.support.masking import CARD, CARD_COMPACT, EMAIL, IBAN, PHONE, TYPED_NAME, forged_payload
 
 SECRETS = (EMAIL, CARD, CARD_COMPACT, PHONE, IBAN, "jane.doe%40example.com", "Typedname", "hunter2")
@@ -17,7 +23,7 @@ SECRETS = (EMAIL, CARD, CARD_COMPACT, PHONE, IBAN, "jane.doe%40example.com", "Ty
 
 
 
-def _all_stored_text(collector: Any) -> str:
+def _all_stored_text(collector: RunningCollector) -> str:
     """Every String and Array(String) column of every table, as one text."""
     parts = []
     database = collector.storage.database
@@ -31,7 +37,9 @@ def _all_stored_text(collector: Any) -> str:
 
 
 @pytest.mark.parametrize("mode", ["strict", "balanced", "relaxed"])
-async def test_masking_no_typed_personal_data_in_any_stored_column(collector_factory: Any, mode: str) -> None:
+async def test_masking_no_typed_personal_data_in_any_stored_column(
+    collector_factory: CollectorFactory, mode: str
+) -> None:
     collector = await collector_factory(make_site(masking=mode, sensitive_params=["step"]))
     status, _, _ = await collector.post(
         "/collect", orjson.dumps(forged_payload()), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
@@ -50,7 +58,7 @@ async def test_masking_no_typed_personal_data_in_any_stored_column(collector_fac
     assert all(set(v) <= {"•", " "} for v in values)
 
 
-async def test_masking_modes_differ_on_visible_text(collector_factory: Any) -> None:
+async def test_masking_modes_differ_on_visible_text(collector_factory: CollectorFactory) -> None:
     """Strict keeps only text lengths; balanced masks words with digits or '@'; relaxed keeps words.
     Names in page text are masked in strict mode only (Clarity's own modes); typed names always."""
     texts = {}
@@ -79,7 +87,7 @@ def test_masking_helpers_cover_card_iban_phone_email_and_url_parameters() -> Non
     assert mask_input_value("true") == "true" and mask_input_value("Jane Doe 42") == "••••• •••• ••••"
 
 
-async def test_masking_identify_user_id_is_a_keyed_hash_on_the_page_view(loader_collector: Any) -> None:
+async def test_masking_identify_user_id_is_a_keyed_hash_on_the_page_view(loader_collector: RunningCollector) -> None:
     import hashlib
 
     from ingest_schema.hashing import Hasher

@@ -12,7 +12,7 @@ from collector.ingest.masking import BULLET, mask_input_value, mask_pii, shape_m
 
 emails = st.from_regex(r"[a-z][a-z0-9._]{0,15}@[a-z]{2,10}\.(com|org|fr|de)", fullmatch=True)
 cards = st.sampled_from(["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117"])
-words = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40)
+words = st.text(alphabet=st.characters(exclude_categories=["Cs"]), max_size=40)
 
 
 @given(st.text(max_size=200))

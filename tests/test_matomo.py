@@ -20,7 +20,7 @@ import pytest
 
 from collector.ingest.keys import SERVICES
 from collector.ingest.matomo.wire import GIF
-from tests.support.collector import DESKTOP_UA, OUTPUT_DIR
+from tests.support.collector import DESKTOP_UA, OUTPUT_DIR, CollectorFactory, RunningCollector
 from tests.support.matomo import (
     SITE_ORIGIN,
     TOKEN,
@@ -52,7 +52,7 @@ STRING_COLUMNS_SQL = "SELECT table, name FROM system.columns WHERE database = '{
 
 
 
-def stored_text(collector: Any) -> str:
+def stored_text(collector: RunningCollector) -> str:
     """Every String, Array(String) and Map column of every table, as one text."""
     parts = []
     for table, column in collector.rows(STRING_COLUMNS_SQL):
@@ -74,7 +74,7 @@ def stored_text(collector: Any) -> str:
 # ---- the captured matomo.js traffic ---------------------------------------------------------------
 
 
-async def test_matomo_default_capture_stores_page_view_actions_and_visit(collector_factory: Any) -> None:
+async def test_matomo_default_capture_stores_page_view_actions_and_visit(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     statuses = await replay_all(collector, "cap_default")
     assert statuses == [204] * len(statuses), "matomo.js sends send_image=0: Matomo answers 204"
@@ -109,7 +109,7 @@ async def test_matomo_default_capture_stores_page_view_actions_and_visit(collect
     assert visit["dimensions"] == {"1": "blue", "cvar.visit.plan": "pro"}
 
 
-async def test_matomo_default_mode_stores_nothing_without_consent_param(collector_factory: Any) -> None:
+async def test_matomo_default_mode_stores_nothing_without_consent_param(collector_factory: CollectorFactory) -> None:
     """The default mode (consent_param): matomo.js without requireConsent sends no consent=1."""
     collector = await collector_factory(matomo_site())
     statuses = await replay_all(collector, "cap_default")
@@ -121,7 +121,9 @@ async def test_matomo_default_mode_stores_nothing_without_consent_param(collecto
     assert await metric(collector, 'collector_dropped_total{reason="no_consent"') == hits
 
 
-async def test_matomo_require_consent_capture_joins_the_consent_ping_to_its_visit(collector_factory: Any) -> None:
+async def test_matomo_require_consent_capture_joins_the_consent_ping_to_its_visit(
+    collector_factory: CollectorFactory
+) -> None:
     """requireConsent + setConsentGiven: queued hits arrive with `_id=` empty and consent=1, then a ping
     with the new id; all three are one visit, and the ledger holds the grant for both hashes."""
     collector = await collector_factory(matomo_site())
@@ -141,7 +143,9 @@ async def test_matomo_require_consent_capture_joins_the_consent_ping_to_its_visi
                                      (visit["visitor_hash"], "grant", 1, "matomo")])
 
 
-async def test_matomo_remembered_consent_covers_later_hits_without_consent_param(collector_factory: Any) -> None:
+async def test_matomo_remembered_consent_covers_later_hits_without_consent_param(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(matomo_site())
     assert await replay_all(collector, "cap_consent_remember") == [204, 204]
     await collector.flush()
@@ -150,9 +154,9 @@ async def test_matomo_remembered_consent_covers_later_hits_without_consent_param
     later = dict(parse_qsl(query_of(captured("cap_consent_remember")[1])))
     later.pop("consent")
     later.update(pv_id="Later1", action_name="third page, no consent param")
-    status, _ = await hit(collector, later, "POST", Origin=SITE_ORIGIN)
+    status, _ = await hit(collector, later, "POST", headers={"Origin": SITE_ORIGIN})
     stranger = {**later, "_id": "00000000000000aa", "pv_id": "Other1"}
-    assert status == 204 and (await hit(collector, stranger, "POST", Origin=SITE_ORIGIN))[0] == 204
+    assert status == 204 and (await hit(collector, stranger, "POST", headers={"Origin": SITE_ORIGIN}))[0] == 204
     await collector.flush()
     pages = pageviews(collector)
     assert [p["page_num"] for p in pages] == [1, 2, 3], "only the visitor with a remembered grant is stored"
@@ -160,7 +164,9 @@ async def test_matomo_remembered_consent_covers_later_hits_without_consent_param
     assert len(visits(collector)) == 1
 
 
-async def test_matomo_cookie_consent_capture_is_anonymous_in_cookieless_mode(collector_factory: Any) -> None:
+async def test_matomo_cookie_consent_capture_is_anonymous_in_cookieless_mode(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="cookieless"))
     assert await replay_all(collector, "cap_cookieconsent") == [204, 204, 204]
     await collector.flush()
@@ -174,14 +180,16 @@ async def test_matomo_cookie_consent_capture_is_anonymous_in_cookieless_mode(col
     assert collector.count("consent_ledger") == 0 and collector.count("daily_salts") == 1
 
 
-async def test_matomo_cookie_consent_capture_stores_nothing_in_default_mode(collector_factory: Any) -> None:
+async def test_matomo_cookie_consent_capture_stores_nothing_in_default_mode(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(matomo_site())
     assert await replay_all(collector, "cap_cookieconsent") == [204, 204, 204]
     await collector.flush()
     assert collector.count("pageviews") == collector.count("events") == collector.count("visits") == 0
 
 
-async def test_matomo_transport_captures_get_image_and_form_post(collector_factory: Any) -> None:
+async def test_matomo_transport_captures_get_image_and_form_post(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     [(status, body, headers)] = [await replay(collector, r) for r in captured("cap_transport_get")]
     assert (status, body, headers["Content-Type"], headers["Cache-Control"]) == (200, GIF, "image/gif", "no-store")
@@ -194,7 +202,7 @@ async def test_matomo_transport_captures_get_image_and_form_post(collector_facto
     assert "alice" not in stored_text(collector), "setUserId is stored as a keyed hash only"
 
 
-async def test_matomo_xhr_fallback_duplicate_is_one_page_view(collector_factory: Any) -> None:
+async def test_matomo_xhr_fallback_duplicate_is_one_page_view(collector_factory: CollectorFactory) -> None:
     """With no CORS headers matomo.js re-sends a POST as a GET image: the same pv_id, one page view."""
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     assert await replay_all(collector, "cap_transport_xhr_cors_none") == [204, 200]
@@ -203,7 +211,7 @@ async def test_matomo_xhr_fallback_duplicate_is_one_page_view(collector_factory:
     assert page["hits"] == 2 and visits(collector)[0]["pageviews"] == 1
 
 
-async def test_matomo_node_capture_single_and_bulk_answers(collector_factory: Any) -> None:
+async def test_matomo_node_capture_single_and_bulk_answers(collector_factory: CollectorFactory) -> None:
     """matomo-tracker 2.2.4: GET hits without a User-Agent header, a JSON bulk whose first item has
     an old `cdt` without token_auth (Matomo counts it invalid and tracks the rest)."""
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
@@ -227,7 +235,7 @@ async def test_matomo_node_capture_single_and_bulk_answers(collector_factory: An
 # ---- responses, CORS, the tracker script ----------------------------------------------------------
 
 
-async def test_matomo_cors_echoes_listed_origins_only(collector_factory: Any) -> None:
+async def test_matomo_cors_echoes_listed_origins_only(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site())
     preflight = {"Origin": SITE_ORIGIN, "Access-Control-Request-Method": "POST"}
     async with collector.http.options(collector.url + "/matomo.php", headers=preflight) as response:
@@ -240,7 +248,7 @@ async def test_matomo_cors_echoes_listed_origins_only(collector_factory: Any) ->
     assert status == 204 and headers["Access-Control-Allow-Origin"] == SITE_ORIGIN
 
 
-async def test_matomo_tracker_script_is_served_on_matomo_and_piwik_paths(collector_factory: Any) -> None:
+async def test_matomo_tracker_script_is_served_on_matomo_and_piwik_paths(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     bodies = []
     for path in ("/matomo.js", "/piwik.js", "/js/"):
@@ -261,7 +269,7 @@ async def test_matomo_tracker_script_is_served_on_matomo_and_piwik_paths(collect
 # ---- privacy --------------------------------------------------------------------------------------
 
 
-async def test_matomo_no_raw_ip_user_agent_or_id_is_stored(collector_factory: Any) -> None:
+async def test_matomo_no_raw_ip_user_agent_or_id_is_stored(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(
         matomo_site(matomo_consent="tracker_requires_consent"), client_ip_header="X-Forwarded-For",
         matomo_token_auth=TOKEN)
@@ -280,16 +288,17 @@ async def test_matomo_no_raw_ip_user_agent_or_id_is_stored(collector_factory: An
     assert countries == {"GB", "DE"}, "the country is looked up from the IP before it is dropped"
 
 
-async def test_matomo_country_ignores_forwarded_header_unless_configured(collector_factory: Any) -> None:
+async def test_matomo_country_ignores_forwarded_header_unless_configured(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
-    await hit(collector, {"url": SITE_ORIGIN + "/", "_id": "00000000000000bb"}, **{"X-Forwarded-For": "81.2.69.160"})
+    forwarded = {"X-Forwarded-For": "81.2.69.160"}
+    await hit(collector, {"url": SITE_ORIGIN + "/", "_id": "00000000000000bb"}, headers=forwarded)
     status, _ = await hit(collector, {"url": SITE_ORIGIN + "/", "cip": "81.2.69.160"})
     assert status == 400, "cip needs token_auth"
     await collector.flush()
     assert [p["country"] for p in pageviews(collector)] == [""], "a client cannot choose its own IP"
 
 
-async def test_matomo_gpc_and_dnt_mean_no_storage(collector_factory: Any) -> None:
+async def test_matomo_gpc_and_dnt_mean_no_storage(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     for header in ({"Sec-GPC": "1"}, {"DNT": "1"}):
         status, _, _ = await replay(collector, captured("cap_default")[0], **header)
@@ -318,7 +327,7 @@ BAD_HITS: dict[str, tuple[dict[str, Any], int]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_HITS))
-async def test_matomo_bad_hit_gets_matomos_400(collector_factory: Any, case: str) -> None:
+async def test_matomo_bad_hit_gets_matomos_400(collector_factory: CollectorFactory, case: str) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
                                         matomo_token_auth=TOKEN)
     params, expected = BAD_HITS[case]
@@ -338,7 +347,7 @@ HOSTILE_URLS = {
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_URLS))
-async def test_matomo_hostile_url_is_stored_masked_and_bounded(collector_factory: Any, case: str) -> None:
+async def test_matomo_hostile_url_is_stored_masked_and_bounded(collector_factory: CollectorFactory, case: str) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
                                         max_string_chars=1000)
     params = {**GOOD, "url": HOSTILE_URLS[case], "urlref": HOSTILE_URLS[case]}
@@ -361,14 +370,14 @@ BAD_BODIES: dict[str, tuple[bytes, int]] = {
 
 
 @pytest.mark.parametrize("case", sorted(BAD_BODIES))
-async def test_matomo_broken_body_gets_4xx(collector_factory: Any, case: str) -> None:
+async def test_matomo_broken_body_gets_4xx(collector_factory: CollectorFactory, case: str) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     body, expected = BAD_BODIES[case]
     status, text, _ = await collector.post("/matomo.php", body, {"User-Agent": DESKTOP_UA})
     assert status == expected and 0 < len(text) <= 200 and b"Traceback" not in text
 
 
-async def test_matomo_huge_bulk_and_huge_body_are_refused(collector_factory: Any) -> None:
+async def test_matomo_huge_bulk_and_huge_body_are_refused(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
                                         max_events=50, max_body_bytes=200_000)
     item = "?" + urlencode({"idsite": 1, "rec": 1, "url": SITE_ORIGIN + "/b", "_id": "00000000000000dd"})
@@ -389,9 +398,9 @@ async def test_matomo_huge_bulk_and_huge_body_are_refused(collector_factory: Any
     assert int(collector.rows("SELECT sum(payloads) FROM {db}.pageviews")[0][0]) == 49, "nothing accepted is lost"
 
 
-async def test_matomo_origin_not_listed_is_refused(collector_factory: Any) -> None:
+async def test_matomo_origin_not_listed_is_refused(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
-    status, body = await hit(collector, GOOD, "POST", Origin="https://evil.example")
+    status, body = await hit(collector, GOOD, "POST", headers={"Origin": "https://evil.example"})
     assert status == 403 and body == b"origin not allowed for this site"
 
 
@@ -408,7 +417,7 @@ def _as_visitor(record: dict[str, Any], visitor_id: str) -> dict[str, Any]:
     return copy
 
 
-async def test_matomo_replayed_captures_throughput(collector_factory: Any) -> None:
+async def test_matomo_replayed_captures_throughput(collector_factory: CollectorFactory) -> None:
     """Replays the captured default page (9 requests, 10 hits) for 300 visitors with their own ids,
     20 visitors at a time, checks every hit was stored, and writes the rate to
     test-output/matomo_throughput.json (a measurement, not an assertion on time)."""
@@ -440,7 +449,7 @@ async def test_matomo_replayed_captures_throughput(collector_factory: Any) -> No
 # ---- GDPR: the retention job finds Matomo visitors by their id -----------------------------------
 
 
-async def test_matomo_visitor_erased_by_its_matomo_id_everywhere(collector_factory: Any) -> None:
+async def test_matomo_visitor_erased_by_its_matomo_id_everywhere(collector_factory: CollectorFactory) -> None:
     from retention.jobs import erase_visitor, export_visitor
 
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
@@ -456,7 +465,7 @@ async def test_matomo_visitor_erased_by_its_matomo_id_everywhere(collector_facto
     assert collector.count("events") == 0 and len(pageviews(collector)) == 1
 
 
-async def test_matomo_cid_and_uid_identify_visitors_as_keyed_hashes(collector_factory: Any) -> None:
+async def test_matomo_cid_and_uid_identify_visitors_as_keyed_hashes(collector_factory: CollectorFactory) -> None:
     """`cid` forces the visitor id; `uid` gives the site's user hash even on a hit without a visitor id."""
     collector = await collector_factory(matomo_site())
     await hit(collector, {"url": SITE_ORIGIN + "/a", "cid": "ABCDEF0123456789", "_id": "1111111111111111",

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 
 from collector.ingest.keys import SERVICES
-from tests.support.collector import DESKTOP_UA, make_site
+from tests.support.collector import DESKTOP_UA, CollectorFactory, make_site
 from tests.support.matomo import events_by_type, metric, pageviews, visitor_hash, visits
 from tests.support.matomo_browser import SNIPPET, SiteServer, Tracked
 
@@ -83,7 +83,7 @@ async def site_server() -> AsyncIterator[SiteServer]:
 
 
 @pytest_asyncio.fixture
-async def tracked(collector_factory: Any, site_server: SiteServer) -> Any:
+async def tracked(collector_factory: CollectorFactory, site_server: SiteServer) -> Any:
     """A collector with three sites, one per Matomo consent mode, all on the site server's origin."""
     origins = [site_server.origin]
     collector = await collector_factory(

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from typing import Any
 
 import pytest
 
-from tests.support.collector import ROOT
+from tests.support.collector import ROOT, CollectorFactory
 from tests.support.matomo import events_by_type, matomo_site, pageviews, visitor_hash, visits
 
 NODE = shutil.which("node") or "node"
@@ -50,7 +49,9 @@ async def run_node(tracker_url: str) -> tuple[int, str, str]:
     return int(process.returncode or 0), stdout.decode(), stderr.decode()
 
 
-async def test_matomo_node_tracker_client_sends_page_views_events_and_orders(collector_factory: Any) -> None:
+async def test_matomo_node_tracker_client_sends_page_views_events_and_orders(
+    collector_factory: CollectorFactory
+) -> None:
     if not (ROOT / "node_modules" / "matomo-tracker").exists():
         pytest.fail("matomo-tracker is not installed: run `npm ci` (package.json devDependencies)")
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))

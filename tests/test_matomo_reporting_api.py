@@ -13,7 +13,7 @@ import csv
 import io
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 import pytest
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from matomopy import MatomoClient
 from matomopy.exceptions import MatomoAPIError, MatomoAuthenticationError, MatomoHTTPError
 
-from tests.support.collector import RunningCollector
+from tests.support.collector import CollectorFactory, RunningCollector
 from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, seed
 from tests.support.matomo import hit
 
@@ -71,13 +71,14 @@ async def token_for(collector: RunningCollector, name: str = "script") -> str:
     return str(await collector.storage.run(store.create_token, name, "reporting api"))
 
 
-async def started(collector_factory: Any, **settings_overrides: Any) -> tuple[RunningCollector, str]:
+async def started(collector_factory: CollectorFactory, **settings_overrides: Any) -> tuple[RunningCollector, str]:
     collector = await collector_factory(dashboard_site(), **settings_overrides)
     await seed_all(collector)
     return collector, await token_for(collector)
 
 
-async def api(collector: RunningCollector, verb: str = "GET", **params: Any) -> tuple[int, bytes, Any]:
+async def api(collector: RunningCollector, verb: str = "GET", /, **params: Any) -> tuple[int, bytes, Any]:
+    """One Reporting API call; `verb` is positional only, so any query parameter name goes to `params`."""
     params.setdefault("module", "API")
     if verb == "GET":
         async with collector.http.get(collector.url + "/index.php", params=params) as response:
@@ -131,7 +132,7 @@ def count_by(collector: RunningCollector, column: int) -> dict[str, int]:
 # --- figures --------------------------------------------------------------------------------------
 
 
-async def test_visits_summary_and_reports_equal_clickhouse(collector_factory: Any) -> None:
+async def test_visits_summary_and_reports_equal_clickhouse(collector_factory: CollectorFactory) -> None:
     collector, token = await started(collector_factory)
     common = {"idSite": IDSITE, "period": "day", "date": "today"}
     expected = expected_summary(collector)
@@ -230,7 +231,7 @@ async def test_visits_summary_and_reports_equal_clickhouse(collector_factory: An
     assert all(set(a) == {"type", "url", "pageTitle", "timestamp"} for v in live for a in v["actionDetails"])
 
 
-async def test_published_client_periods_segments_and_bulk(collector_factory: Any) -> None:
+async def test_published_client_periods_segments_and_bulk(collector_factory: CollectorFactory) -> None:
     collector, token = await started(collector_factory)
     expected = expected_summary(collector)
     client = MatomoClient(collector.url, token_auth=token, default_id_site=IDSITE)
@@ -296,9 +297,13 @@ async def test_published_client_periods_segments_and_bulk(collector_factory: Any
 
     def refused() -> list[type[Exception]]:
         errors: list[type[Exception]] = []
-        for call in (lambda: MatomoClient(collector.url, token_auth="wat_nope_nope").VisitsSummary.get(
-                         id_site=IDSITE, period="day", date="today"),
-                     lambda: client.VisitsSummary.get(period="fortnight", date="today")):
+        calls: tuple[Callable[[], object], ...] = (
+            lambda: MatomoClient(collector.url, token_auth="wat_nope_nope").VisitsSummary.get(
+                id_site=IDSITE, period="day", date="today"
+            ),
+            lambda: client.VisitsSummary.get(period="fortnight", date="today"),
+        )
+        for call in calls:
             try:
                 call()
             except (MatomoHTTPError, MatomoAuthenticationError, MatomoAPIError) as error:
@@ -332,7 +337,7 @@ REFERENCE_ROWS = {
 }
 
 
-async def test_shapes_formats_and_errors(collector_factory: Any) -> None:
+async def test_shapes_formats_and_errors(collector_factory: CollectorFactory) -> None:
     collector, token = await started(collector_factory)
     common = {"idSite": IDSITE, "period": "day", "date": "today", "token_auth": token}
     for method, keys in REFERENCE_SHAPES.items():
@@ -403,7 +408,7 @@ async def test_shapes_formats_and_errors(collector_factory: Any) -> None:
     assert status == 401
 
 
-async def test_failed_tokens_and_call_budget_are_limited(collector_factory: Any) -> None:
+async def test_failed_tokens_and_call_budget_are_limited(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(dashboard_site(), rate_limit_exempt="", rate_limit_per_minute=30)
     token = await token_for(collector)
     params = {"method": "VisitsSummary.get", "idSite": IDSITE, "period": "day", "date": "today", "format": "json"}
@@ -413,7 +418,7 @@ async def test_failed_tokens_and_call_budget_are_limited(collector_factory: Any)
     assert status == 429 and int(headers["Retry-After"]) >= 1, "the address stays blocked for a while"
 
 
-async def test_call_budget(collector_factory: Any) -> None:
+async def test_call_budget(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(dashboard_site(), rate_limit_exempt="", rate_limit_per_minute=4)
     token = await token_for(collector)
     params = {"method": "API.getMatomoVersion", "format": "json", "token_auth": token}
@@ -434,7 +439,7 @@ VALUE = st.one_of(st.text(max_size=30), st.sampled_from(["today", "last3", "prev
                                                          "2024-01-01,2024-01-31", "day", "week", "range", "1"]))
 
 
-async def test_fuzzed_parameters_never_give_5xx(collector_factory: Any) -> None:
+async def test_fuzzed_parameters_never_give_5xx(collector_factory: CollectorFactory) -> None:
     collector, token = await started(collector_factory)
     seen: set[int] = set()
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ingest_schema.storage import Storage
-from tests.support.collector import DESKTOP_UA
+from tests.support.collector import DESKTOP_UA, CollectorFactory
 from tests.support.matomo import SITE_ORIGIN, events_by_type, hit, matomo_site, visits
 from tests.support.matomo_semantics import panel_rows
 from tests.support.process import port_of, process_env, start_process, stop_process
@@ -29,7 +29,7 @@ def order(ec_id: str, revenue: float = 25, visitor: str = VISITOR, **extra: Any)
             "url": SITE_ORIGIN + "/thanks", "_id": visitor, "send_image": 0, **extra}
 
 
-async def test_repeated_order_id_is_refused_like_matomo(collector_factory: Any) -> None:
+async def test_repeated_order_id_is_refused_like_matomo(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
                                         matomo_site(id="other", matomo_idsite=2))
     await hit(collector, {"url": SITE_ORIGIN + "/cart", "_id": VISITOR, "send_image": 0})
@@ -43,7 +43,7 @@ async def test_repeated_order_id_is_refused_like_matomo(collector_factory: Any) 
     assert (goals["goal"], goals["conversions"], goals["revenue"]) == ("ecommerce order", 1, 25)
 
 
-async def test_racing_uploads_of_one_order_store_it_once(collector_factory: Any) -> None:
+async def test_racing_uploads_of_one_order_store_it_once(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     statuses = await asyncio.gather(*(hit(collector, order("RACE-1", visitor=f"{n:016x}")) for n in range(8)))
     assert sorted(s for s, _ in statuses) == [204] + [400] * 7
@@ -52,7 +52,7 @@ async def test_racing_uploads_of_one_order_store_it_once(collector_factory: Any)
     assert collector.count("matomo_orders") == 1, "losers of the in-process race never insert a claim"
 
 
-async def test_same_order_id_on_another_site_is_its_own_order(collector_factory: Any) -> None:
+async def test_same_order_id_on_another_site_is_its_own_order(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
                                         matomo_site(id="other", matomo_idsite=2,
                                                     matomo_consent="tracker_requires_consent"))
@@ -94,7 +94,7 @@ def test_order_is_refused_after_a_collector_restart(tmp_path: Path) -> None:
         storage.close()
 
 
-async def test_goal_converts_once_per_visit_unless_it_allows_several(collector_factory: Any) -> None:
+async def test_goal_converts_once_per_visit_unless_it_allows_several(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent",
                                                     matomo_goals_allow_multiple=[2]))
     base = {"url": SITE_ORIGIN + "/", "_id": VISITOR, "send_image": 0}
@@ -108,7 +108,7 @@ async def test_goal_converts_once_per_visit_unless_it_allows_several(collector_f
     assert goals == {"goal 1": 1, "goal 2": 2}
 
 
-async def test_campaign_names_and_keywords_are_lowercased(collector_factory: Any) -> None:
+async def test_campaign_names_and_keywords_are_lowercased(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     for visitor, name in (("00000000000000b1", "Spring"), ("00000000000000b2", "spring")):
         await hit(collector, {"url": f"{SITE_ORIGIN}/?mtm_campaign={name}&mtm_kwd=Shoes", "_id": visitor,
@@ -119,7 +119,7 @@ async def test_campaign_names_and_keywords_are_lowercased(collector_factory: Any
     assert (row["campaign"], row["visits"]) == ("spring", 2)
 
 
-async def test_remembered_campaign_credits_the_conversion_not_the_visit(collector_factory: Any) -> None:
+async def test_remembered_campaign_credits_the_conversion_not_the_visit(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     remembered = {"_id": VISITOR, "send_image": 0, "_rcn": "Spring", "_rck": "Promo",
                   "_ref": "https://www.google.com/"}
@@ -137,7 +137,9 @@ async def test_remembered_campaign_credits_the_conversion_not_the_visit(collecto
     assert (channel["channel"], channel["visits"]) == ("direct", 1)
 
 
-async def test_remembered_referrer_credits_the_conversion_without_a_campaign(collector_factory: Any) -> None:
+async def test_remembered_referrer_credits_the_conversion_without_a_campaign(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     base = {"_id": VISITOR, "send_image": 0, "_ref": "https://www.bing.com/search?q=x", "url": SITE_ORIGIN + "/"}
     await hit(collector, {**base, "idgoal": 1})
@@ -148,7 +150,7 @@ async def test_remembered_referrer_credits_the_conversion_without_a_campaign(col
     assert visits(collector)[0]["channel"] == "direct"
 
 
-async def test_one_performance_row_per_page_view(collector_factory: Any) -> None:
+async def test_one_performance_row_per_page_view(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     base = {"_id": VISITOR, "send_image": 0, "url": SITE_ORIGIN + "/a"}
     partial = {"pf_net": 1, "pf_srv": 20, "pf_tfr": 3, "pf_dm1": 40}
@@ -164,7 +166,7 @@ async def test_one_performance_row_per_page_view(collector_factory: Any) -> None
     assert json.loads(rows[0][2]) == {"net": 1, "srv": 20, "tfr": 3, "dm1": 40, "dm2": 50, "onl": 2}
 
 
-async def test_product_views_are_stored_masked_and_reported(collector_factory: Any) -> None:
+async def test_product_views_are_stored_masked_and_reported(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     base = {"_id": VISITOR, "send_image": 0, "url": SITE_ORIGIN + "/p/shoe"}
     product = {"_pks": "SKU-9", "_pkn": "Shoe for jane.doe@example.com", "_pkc": '["Shoes","Sale"]', "_pkp": "49.5"}

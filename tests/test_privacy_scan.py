@@ -20,7 +20,7 @@ import pytest
 
 from collector.core.keys import SETTINGS
 from tests.support.browser import UploadLog, all_stored_text, wait_until
-from tests.support.collector import FIXTURES, make_site
+from tests.support.collector import FIXTURES, CollectorFactory, RunningCollector, make_site
 from tests.support.matomo import hit, matomo_site
 
 EMAIL = "privacy.probe@example.org"
@@ -44,7 +44,7 @@ def planted_forms() -> tuple[str, ...]:
     return tuple(sorted(forms))
 
 
-def spool_text(collector: Any) -> str:
+def spool_text(collector: RunningCollector) -> str:
     """Every file under the collector's data folder (the spool segments), as text."""
     folder: Path = collector.app[SETTINGS].data_dir
     files = [p for p in folder.rglob("*") if p.is_file()]
@@ -58,7 +58,7 @@ def assert_nothing_planted(text: str, where: str) -> None:
     assert not leaked, f"planted personal data in {where}: {leaked}"
 
 
-async def assert_spool_then_database_clean(collector: Any) -> None:
+async def assert_spool_then_database_clean(collector: RunningCollector) -> None:
     """Scan the spool while the rows are on disk, then insert them and scan every table."""
     assert_nothing_planted(spool_text(collector), "the spool")
     await collector.flush()
@@ -91,7 +91,9 @@ def matomo_hits() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("mode", ["strict", "balanced", "relaxed"])
-async def test_privacy_scan_matomo_every_field_of_every_hit_kind(collector_factory: Any, mode: str) -> None:
+async def test_privacy_scan_matomo_every_field_of_every_hit_kind(
+    collector_factory: CollectorFactory, mode: str
+) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="consent_param", masking=mode), **KEEP_SPOOL)
     for params in matomo_hits():
         assert (await hit(collector, params))[0] == 204, params
@@ -102,7 +104,7 @@ async def test_privacy_scan_matomo_every_field_of_every_hit_kind(collector_facto
     assert len([k for k in dimensions if k.startswith("cvar.visit.")]) == 3, "the variables were kept, masked"
 
 
-async def test_privacy_scan_issue_reproduction_custom_variable_name(collector_factory: Any) -> None:
+async def test_privacy_scan_issue_reproduction_custom_variable_name(collector_factory: CollectorFactory) -> None:
     """The issue's request: an e-mail as a visit custom variable's name."""
     collector = await collector_factory(matomo_site(matomo_consent="consent_param"), **KEEP_SPOOL)
     params = {"send_image": 0, "consent": 1, "_id": "0718293041526374", "url": "https://shop.test/x",
@@ -149,7 +151,7 @@ def matomo_page(tracker: str) -> str:
 
 @pytest.mark.browser
 async def test_privacy_scan_matomo_js_calls_of_a_real_site(
-    collector_factory: Any, new_page: Any, page_server: Any  # noqa: F811
+    collector_factory: CollectorFactory, new_page: Any, page_server: Any  # noqa: F811
 ) -> None:
     """Matomo's own matomo.js (vendored, unchanged) stands in for the collector's /matomo.js."""
     urls: dict[str, str] = {}
@@ -190,7 +192,7 @@ clarity("identify", {EMAIL!r}, {PHONE!r}, {CARD!r}, {text!r});</script></head>
 @pytest.mark.browser
 @pytest.mark.parametrize("mode", ["balanced", "relaxed"])
 async def test_privacy_scan_clarity_js_set_event_identify_and_title(
-    collector_factory: Any, new_page: Any, page_server: Any, mode: str  # noqa: F811
+    collector_factory: CollectorFactory, new_page: Any, page_server: Any, mode: str  # noqa: F811
 ) -> None:
     urls: dict[str, str] = {}
     site_url = await page_server(lambda: clarity_page(urls["collector"]))

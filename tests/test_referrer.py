@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 
 from collector.ingest.attribution import classify, hosts_of
-from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, make_site
+from tests.support.collector import DESKTOP_UA, ORIGIN, CollectorFactory, clarity_fixture, make_site
 from tests.support.matomo import SITE_ORIGIN, hit, matomo_site, pageviews, visits
 
 PAGE = "https://shop.example/products"
@@ -49,7 +47,9 @@ def test_referrer_on_the_page_host_is_internal_without_a_site_list() -> None:
     assert classify("https://other.example/a", "https://other.example/b").channel == "direct"
 
 
-async def test_referrer_of_matomo_hits_is_classified_and_stored_without_query(collector_factory: Any) -> None:
+async def test_referrer_of_matomo_hits_is_classified_and_stored_without_query(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     cases = {"00000000000000e1": "https://www.google.de/search?q=jane+doe+diagnosis",
              "00000000000000e2": "https://www.facebook.com/some/page?fbclid=abc",
@@ -70,14 +70,14 @@ def _clarity_payload(url: str, referrer: str | None) -> bytes:
     """The captured first upload of a page view, with its URL, a referrer Dimension and an explicit grant."""
     document = clarity_fixture("default_001").document
     document["e"][11] = url
-    extra = [[5, 47, 5, 1, 1]]
+    extra: list[list[object]] = [[5, 47, 5, 1, 1]]
     if referrer is not None:
         extra.append([6, 1, 2, [referrer]])
     document["a"] = document["a"] + extra
     return orjson.dumps(document)
 
 
-async def test_referrer_and_campaign_of_clarity_page_views(collector_factory: Any) -> None:
+async def test_referrer_and_campaign_of_clarity_page_views(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site())
     headers = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
     payload = _clarity_payload(ORIGIN + "/page.html?utm_source=newsletter&utm_medium=email&utm_campaign=launch",
@@ -90,7 +90,7 @@ async def test_referrer_and_campaign_of_clarity_page_views(collector_factory: An
     assert row == ("campaign", "mail.example.net", "launch", "newsletter", "email")
 
 
-async def test_referrer_search_engine_on_a_clarity_page_view(collector_factory: Any) -> None:
+async def test_referrer_search_engine_on_a_clarity_page_view(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site())
     payload = _clarity_payload(ORIGIN + "/page.html", "https://www.qwant.com/?q=x")
     assert (await collector.post("/collect", payload, {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}))[0] == 204

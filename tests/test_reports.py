@@ -27,7 +27,7 @@ from dashboards.__main__ import main
 from dashboards.reports.periods import last_complete
 from dashboards.reports.scheduler import ReportDeps, send_due
 from dashboards.reports.store import Reports
-from tests.support.collector import free_port, stop_collector
+from tests.support.collector import CollectorFactory, RunningCollector, free_port, stop_collector
 from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, log_in, seed
 
 
@@ -59,7 +59,7 @@ def smtp_settings(port: int, **extra: Any) -> dict[str, Any]:
             "public_url": "http://analytics.example.org", **extra}
 
 
-def deps(collector: Any) -> ReportDeps:
+def deps(collector: RunningCollector) -> ReportDeps:
     return ReportDeps(collector.storage, accounts(collector), collector.app[SITES], collector.app[SETTINGS],
                       page_templates())
 
@@ -72,7 +72,9 @@ def parts(message: EmailMessage) -> tuple[str, str, dict[str, str]]:
     return str(text.get_content()), str(html.get_content()), attachments
 
 
-async def test_report_figures_and_csv_equal_the_api(collector_factory: Any, smtp: tuple[Inbox, int]) -> None:
+async def test_report_figures_and_csv_equal_the_api(
+    collector_factory: CollectorFactory, smtp: tuple[Inbox, int]
+) -> None:
     inbox, port = smtp
     collector = await collector_factory(dashboard_site(), **smtp_settings(port))
     await seed(collector)
@@ -142,7 +144,7 @@ async def test_report_figures_and_csv_equal_the_api(collector_factory: Any, smtp
         await analyst.close()
 
 
-async def test_report_schedules_refuse_bad_input_and_foreign_sites(collector_factory: Any) -> None:
+async def test_report_schedules_refuse_bad_input_and_foreign_sites(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(dashboard_site(), dashboard_site(id="other", matomo_idsite=2))
     await collector.storage.run(accounts(collector).create_analyst, "vic", PASSWORD, {SITE: "view"})
     viewer = await log_in(collector, "vic")
@@ -168,7 +170,7 @@ async def test_report_schedules_refuse_bad_input_and_foreign_sites(collector_fac
 
 
 async def test_scheduler_sends_once_across_restarts_retries_failures_and_cli(
-    collector_factory: Any, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+    collector_factory: CollectorFactory, smtp: tuple[Inbox, int], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
     inbox, port = smtp
     database = "t_reports_" + datetime.now().strftime("%H%M%S%f")

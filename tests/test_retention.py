@@ -9,17 +9,17 @@ from collector.ingest.keys import SERVICES
 from ingest_schema import TABLES
 from retention import jobs
 from retention.service import execute, validate
-from tests.support.collector import clarity_fixture, clarity_fixture_names
+from tests.support.collector import RunningCollector, clarity_fixture, clarity_fixture_names
 
 
-async def _ingest(collector: Any, *prefixes: str) -> None:
+async def _ingest(collector: RunningCollector, *prefixes: str) -> None:
     for prefix in prefixes:
         for name in clarity_fixture_names(prefix):
             assert await collector.send(clarity_fixture(name)) == 204
     await collector.flush()
 
 
-def _age(collector: Any, table: str, days: int, **extra: Any) -> None:
+def _age(collector: RunningCollector, table: str, days: int, **extra: Any) -> None:
     """Insert copies of a table's rows moved `days` into the past (key columns cannot be updated)."""
     columns = TABLES[table].column_names
     shifted = {
@@ -33,11 +33,11 @@ def _age(collector: Any, table: str, days: int, **extra: Any) -> None:
     collector.storage.command(f"INSERT INTO {target} ({', '.join(columns)}) SELECT {select} FROM {target}")
 
 
-def _remove_ttl(collector: Any, table: str) -> None:
+def _remove_ttl(collector: RunningCollector, table: str) -> None:
     collector.storage.command(f"ALTER TABLE {collector.storage.table(table)} REMOVE TTL")
 
 
-async def test_retention_run_leaves_nothing_older_than_policy(loader_collector: Any) -> None:
+async def test_retention_run_leaves_nothing_older_than_policy(loader_collector: RunningCollector) -> None:
     await _ingest(loader_collector, "default_", "mutation_")
     storage = loader_collector.storage
     fresh = {t: loader_collector.count(t) for t in ("events", "pageviews", "playback")}
@@ -62,7 +62,9 @@ async def test_retention_run_leaves_nothing_older_than_policy(loader_collector: 
     assert {t: loader_collector.count(t) for t in ("events", "pageviews", "playback")} == fresh, "recent rows stay"
 
 
-async def test_retention_favourited_playback_survives_30_days_and_unmarked_goes(loader_collector: Any) -> None:
+async def test_retention_favourited_playback_survives_30_days_and_unmarked_goes(
+    loader_collector: RunningCollector
+) -> None:
     await _ingest(loader_collector, "default_", "mutation_")
     storage = loader_collector.storage
     sessions = [r[0] for r in loader_collector.rows("SELECT DISTINCT session_hash FROM {db}.playback ORDER BY 1")]
@@ -80,7 +82,7 @@ async def test_retention_favourited_playback_survives_30_days_and_unmarked_goes(
     assert loader_collector.count("playback", f"{old} AND session_hash = {other}") == 0, "unmarked one expired"
 
 
-async def test_retention_verify_catches_a_row_a_broken_ttl_left_behind(loader_collector: Any) -> None:
+async def test_retention_verify_catches_a_row_a_broken_ttl_left_behind(loader_collector: RunningCollector) -> None:
     await _ingest(loader_collector, "default_")
     storage = loader_collector.storage
     assert jobs.verify(storage)["ok"]
@@ -91,7 +93,7 @@ async def test_retention_verify_catches_a_row_a_broken_ttl_left_behind(loader_co
     assert report["tables"]["events"]["older_than_policy"] > 0 and not report["tables"]["events"]["ttl_declared"]
 
 
-async def test_retention_dry_run_deletes_nothing_and_runs_are_idempotent(loader_collector: Any) -> None:
+async def test_retention_dry_run_deletes_nothing_and_runs_are_idempotent(loader_collector: RunningCollector) -> None:
     await _ingest(loader_collector, "default_")
     _remove_ttl(loader_collector, "events")
     _age(loader_collector, "events", 500)
@@ -108,7 +110,9 @@ async def test_retention_dry_run_deletes_nothing_and_runs_are_idempotent(loader_
     assert len(audit) == 3 and {a for _, a in audit} == {"run"}
 
 
-async def test_retention_reports_cookie_consent_without_a_recent_explicit_grant(loader_collector: Any) -> None:
+async def test_retention_reports_cookie_consent_without_a_recent_explicit_grant(
+    loader_collector: RunningCollector
+) -> None:
     await _ingest(loader_collector, "relaxed_")
     storage = loader_collector.storage
     assert jobs.verify(storage)["stale_cookie_consent_visitors"] == 0
@@ -121,7 +125,9 @@ async def test_retention_reports_cookie_consent_without_a_recent_explicit_grant(
     assert report["stale_cookie_consent_visitors"] == 1 and not report["ok"]
 
 
-async def test_retention_admin_endpoint_requires_the_token_and_a_valid_request(loader_collector: Any) -> None:
+async def test_retention_admin_endpoint_requires_the_token_and_a_valid_request(
+    loader_collector: RunningCollector
+) -> None:
     from collector.core.keys import SETTINGS
 
     url = loader_collector.url + "/admin/retention"

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 import ingest_schema.rows as rows
 from collector.ingest.keys import WRITER
 from ingest_schema.tables import TABLES, Column
-from tests.support.collector import clarity_fixture, make_site
+from tests.support.collector import CollectorFactory, RunningCollector, clarity_fixture, make_site
 from tests.support.matomo import hit, matomo_site, metric
 from tests.support.rows import event_row_aged, playback_row_aged
 
@@ -26,15 +25,16 @@ def test_row_types_have_their_tables_columns_in_order() -> None:
 def test_a_column_without_its_field_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     events = TABLES["events"]
     grown = dataclasses.replace(events, columns=events.columns + (Column("new_column", "String"),))
-    monkeypatch.setitem(rows.TABLES, "events", grown)
+    monkeypatch.setitem(TABLES, "events", grown)  # the same dict rows.py checks against
     with pytest.raises(TypeError, match="EventRow fields differ from table events"):
         rows.check_rows_match_tables()
 
 
-async def test_the_writer_takes_named_rows_of_one_table_only(collector: Any) -> None:
+async def test_the_writer_takes_named_rows_of_one_table_only(collector: RunningCollector) -> None:
     writer = collector.app[WRITER]
     with pytest.raises(TypeError):
-        writer.add([tuple(event_row_aged(timedelta(0), 9))])
+        # a plain tuple on purpose: the runtime check must refuse what mypy refuses for typed callers
+        writer.add([tuple(event_row_aged(timedelta(0), 9))])  # type: ignore[list-item]
     with pytest.raises(TypeError):
         writer.add([event_row_aged(timedelta(0), 9), playback_row_aged(timedelta(0), 0, 1)])
     writer.add([event_row_aged(timedelta(0), 9)])
@@ -42,7 +42,7 @@ async def test_the_writer_takes_named_rows_of_one_table_only(collector: Any) -> 
     assert collector.count("events") == 1
 
 
-async def test_every_ingest_step_is_timed_in_metrics(collector_factory: Any) -> None:
+async def test_every_ingest_step_is_timed_in_metrics(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader"), matomo_site())
     assert await collector.send(clarity_fixture("default_001")) == 204
     page_view = {"action_name": "home", "url": "http://127.0.0.1:18081/", "consent": 1, "send_image": 0}

@@ -26,6 +26,7 @@ from tests.support.collector import (
     DESKTOP_UA,
     ORIGIN,
     ROOT,
+    CollectorFactory,
     clarity_fixture,
     clarity_fixture_names,
     free_port,
@@ -42,7 +43,7 @@ def _unique_payload(number: int) -> bytes:
     return orjson.dumps({**document, "e": envelope})
 
 
-async def test_spool_acknowledges_only_after_the_rows_are_on_disk(collector_factory: Any) -> None:
+async def test_spool_acknowledges_only_after_the_rows_are_on_disk(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site(consent="loader"), batch_interval_ms=3_600_000)
     assert await collector.send(clarity_fixture("default_001")) == 204
     spool = collector.app[WRITER].spool
@@ -53,7 +54,9 @@ async def test_spool_acknowledges_only_after_the_rows_are_on_disk(collector_fact
     assert collector.count("playback") == 0, "written to ClickHouse later, by the drain"
 
 
-async def test_spool_leftover_segments_are_replayed_once_after_a_crash(collector_factory: Any, tmp_path: Path) -> None:
+async def test_spool_leftover_segments_are_replayed_once_after_a_crash(
+    collector_factory: CollectorFactory, tmp_path: Path
+) -> None:
     first = await collector_factory(make_site(consent="loader"), batch_interval_ms=3_600_000)
     for name in clarity_fixture_names("default_"):
         assert await first.send(clarity_fixture(name)) == 204
@@ -73,7 +76,9 @@ async def test_spool_leftover_segments_are_replayed_once_after_a_crash(collector
     assert list(spool_folder.glob("segment-*.log")) == []
 
 
-async def test_spool_outage_keeps_accepting_then_drains_and_refuses_past_the_budget(collector_factory: Any) -> None:
+async def test_spool_outage_keeps_accepting_then_drains_and_refuses_past_the_budget(
+    collector_factory: CollectorFactory
+) -> None:
     collector = await collector_factory(make_site(consent="loader"), batch_interval_ms=100, spool_max_bytes=400_000)
     storage = collector.storage
     storage.command(f"DETACH TABLE {storage.table('playback')}")
@@ -166,7 +171,7 @@ def test_spool_kill_9_mid_load_loses_no_acknowledged_event_and_stores_none_twice
 
 
 async def test_spool_segments_of_the_earlier_pickle_format_are_replayed_after_an_upgrade(
-    collector_factory: Any, tmp_path: Path
+    collector_factory: CollectorFactory, tmp_path: Path
 ) -> None:
     """A collector upgraded over a spool left by the version that pickled its records stores those rows."""
     import pickle

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from tests.support.browser import UploadLog, all_stored_text, wait_until
-from tests.support.collector import DESKTOP_UA, ORIGIN, make_site
+from tests.support.collector import DESKTOP_UA, ORIGIN, CollectorFactory, RunningCollector, make_site
 from tests.support.masking import forged_payload
 from tests.support.matomo import hit, matomo_site
 
@@ -39,7 +39,7 @@ clarity("consentv2", {{ad_Storage: "denied", analytics_Storage: "granted"}});</s
 <input id="q" type="search" name="q" placeholder="{w['placeholder']}"></div></body></html>"""
 
 
-def payload_text(collector: Any) -> str:
+def payload_text(collector: RunningCollector) -> str:
     """The stored playback payloads as the replay reads them (JSON decoded and re-encoded)."""
     rows = collector.rows("SELECT payload FROM {db}.playback")
     return "\n".join(orjson.dumps(orjson.loads(payload)).decode() for (payload,) in rows)
@@ -47,7 +47,7 @@ def payload_text(collector: Any) -> str:
 
 @pytest.mark.browser
 async def test_strict_masking_clarity_js_title_and_unlisted_attributes(
-    collector_factory: Any, new_page: Any, page_server: Any  # noqa: F811
+    collector_factory: CollectorFactory, new_page: Any, page_server: Any  # noqa: F811
 ) -> None:
     urls: dict[str, str] = {}
     site_url = await page_server(lambda: strict_page(urls["collector"]))
@@ -73,7 +73,7 @@ async def test_strict_masking_clarity_js_title_and_unlisted_attributes(
     assert "who=someone" not in stored and "x.png" in stored, "URLs lose their query in strict mode"
 
 
-async def test_strict_masking_forged_title_alt_and_label_attributes(collector_factory: Any) -> None:
+async def test_strict_masking_forged_title_alt_and_label_attributes(collector_factory: CollectorFactory) -> None:
     """What clarity-js leaves out itself (title, alt, aria-label), a forged client can send."""
     collector = await collector_factory(make_site(masking="strict"))
     document = forged_payload()
@@ -89,7 +89,7 @@ async def test_strict_masking_forged_title_alt_and_label_attributes(collector_fa
     assert "keepid" in stored and "keepclass" in stored
 
 
-async def test_strict_masking_matomo_title(collector_factory: Any) -> None:
+async def test_strict_masking_matomo_title(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(masking="strict"))
     params = {"consent": 1, "send_image": 0, "url": "https://shop.test/p", "action_name": "Quokkatitle page"}
     assert (await hit(collector, params))[0] == 204

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
 
 from ingest_schema import TABLES
 from ingest_schema.tables import VISITOR_TABLES
+from tests.support.collector import RunningCollector
 from tests.support.rows import NOW, event_row_aged, playback_row_aged
 
 
-def _materialize(collector: Any, table: str) -> None:
+def _materialize(collector: RunningCollector, table: str) -> None:
     collector.storage.command(
         f"ALTER TABLE {collector.storage.table(table)} MATERIALIZE TTL", settings={"mutations_sync": 2}
     )
     collector.storage.command(f"OPTIMIZE TABLE {collector.storage.table(table)} FINAL")
 
 
-async def test_ttl_playback_expires_after_30_days_unless_kept(collector: Any) -> None:
+async def test_ttl_playback_expires_after_30_days_unless_kept(collector: RunningCollector) -> None:
     rows = [
         playback_row_aged(timedelta(days=29), keep=0, sequence=1),
         playback_row_aged(timedelta(days=31), keep=0, sequence=2),
@@ -30,7 +30,7 @@ async def test_ttl_playback_expires_after_30_days_unless_kept(collector: Any) ->
     assert [r[0] for r in collector.rows("SELECT sequence FROM {db}.playback ORDER BY sequence")] == [1, 3, 4]
 
 
-async def test_ttl_unkept_recording_is_removed_when_ttl_is_materialised(collector: Any) -> None:
+async def test_ttl_unkept_recording_is_removed_when_ttl_is_materialised(collector: RunningCollector) -> None:
     """A favourite older than 30 days survives; once unmarked, MATERIALIZE TTL removes it."""
     collector.storage.insert(
         "playback", TABLES["playback"].column_names, [playback_row_aged(timedelta(days=45), keep=1, sequence=1)]
@@ -45,7 +45,7 @@ async def test_ttl_unkept_recording_is_removed_when_ttl_is_materialised(collecto
     assert collector.count("playback") == 0
 
 
-async def test_ttl_heatmap_and_analytics_expire_after_13_months(collector: Any) -> None:
+async def test_ttl_heatmap_and_analytics_expire_after_13_months(collector: RunningCollector) -> None:
     rows = [event_row_aged(timedelta(days=d), 9) for d in (1, 360, 380, 400, 700)]
     collector.storage.insert("events", TABLES["events"].column_names, rows)
     _materialize(collector, "events")
@@ -59,7 +59,7 @@ async def test_ttl_heatmap_and_analytics_expire_after_13_months(collector: Any) 
     assert collector.count("consent_ledger") == 1
 
 
-async def test_ttl_clauses_are_declared_on_every_visitor_table(collector: Any) -> None:
+async def test_ttl_clauses_are_declared_on_every_visitor_table(collector: RunningCollector) -> None:
     for table in VISITOR_TABLES:
         ddl = collector.rows(
             "SELECT create_table_query FROM system.tables WHERE database = '{db}' AND name = {t:String}", t=table

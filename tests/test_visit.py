@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.support.collector import stop_collector
+from tests.support.collector import CollectorFactory, RunningCollector, stop_collector
 from tests.support.matomo import SITE_ORIGIN, TOKEN, hit, matomo_site, pageviews, visitor_hash, visits
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -22,8 +22,14 @@ def site(**overrides: Any) -> Any:
     return matomo_site(matomo_consent="tracker_requires_consent", **overrides)
 
 
-async def at(collector: Any, when: datetime, path: str = "/", visitor: str = "00000000000000a1", idsite: int = 1,
-             **params: Any) -> None:
+async def at(
+    collector: RunningCollector,
+    when: datetime,
+    path: str = "/",
+    visitor: str = "00000000000000a1",
+    idsite: int = 1,
+    **params: Any,
+) -> None:
     """A page view (or, with e_c/e_a, an event) by `visitor` at `when`."""
     values = {"idsite": idsite, "url": SITE_ORIGIN + path, "action_name": path, "_id": visitor,
               "cdt": str(int(when.timestamp())), "token_auth": TOKEN, "send_image": 0, **params}
@@ -31,7 +37,7 @@ async def at(collector: Any, when: datetime, path: str = "/", visitor: str = "00
     assert status == 204, body
 
 
-async def test_visit_continues_within_30_minutes_and_ends_after_30_idle(collector_factory: Any) -> None:
+async def test_visit_continues_within_30_minutes_and_ends_after_30_idle(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(site(), matomo_token_auth=TOKEN)
     t0 = NOW - timedelta(hours=3)
     for minutes, path in ((0, "/a"), (10, "/b"), (39, "/c"), (70, "/d")):
@@ -44,7 +50,7 @@ async def test_visit_continues_within_30_minutes_and_ends_after_30_idle(collecto
     assert first["visitor_hash"] == second["visitor_hash"] == visitor_hash(collector, "00000000000000a1")
 
 
-async def test_visit_new_campaign_starts_a_new_visit(collector_factory: Any) -> None:
+async def test_visit_new_campaign_starts_a_new_visit(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(site(), matomo_token_auth=TOKEN)
     t0 = NOW - timedelta(hours=2)
     await at(collector, t0, "/?mtm_campaign=spring")
@@ -65,7 +71,7 @@ def _last_local_midnight(zone: str) -> datetime:
     return local.replace(hour=0, minute=0, second=0).astimezone(timezone.utc)
 
 
-async def test_visit_midnight_in_the_site_time_zone_starts_a_new_visit(collector_factory: Any) -> None:
+async def test_visit_midnight_in_the_site_time_zone_starts_a_new_visit(collector_factory: CollectorFactory) -> None:
     tokyo = site(timezone="Asia/Tokyo")
     utc_site = matomo_site(id="utc", matomo_idsite=2, matomo_consent="tracker_requires_consent")
     collector = await collector_factory(tokyo, utc_site, matomo_token_auth=TOKEN)
@@ -80,7 +86,7 @@ async def test_visit_midnight_in_the_site_time_zone_starts_a_new_visit(collector
     assert per_site == {"shop": 2, "utc": 1}
 
 
-async def test_visit_entry_exit_bounce_duration_and_action_numbers(collector_factory: Any) -> None:
+async def test_visit_entry_exit_bounce_duration_and_action_numbers(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(site(), matomo_token_auth=TOKEN)
     t0 = NOW - timedelta(hours=1)
     await at(collector, t0, "/entry", pv_id="pvA")
@@ -99,7 +105,7 @@ async def test_visit_entry_exit_bounce_duration_and_action_numbers(collector_fac
     assert event == (2, visit["session_hash"])
 
 
-async def test_visit_new_visit_parameter_forces_a_new_visit(collector_factory: Any) -> None:
+async def test_visit_new_visit_parameter_forces_a_new_visit(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(site(), matomo_token_auth=TOKEN)
     t0 = NOW - timedelta(minutes=30)
     await at(collector, t0, "/one")
@@ -108,7 +114,7 @@ async def test_visit_new_visit_parameter_forces_a_new_visit(collector_factory: A
     assert [v["entry_title"] for v in visits(collector)] == ["/one", "/two"]
 
 
-async def test_visit_survives_a_collector_restart(collector_factory: Any) -> None:
+async def test_visit_survives_a_collector_restart(collector_factory: CollectorFactory) -> None:
     """The visit lives in ClickHouse too: a restarted collector (or another process) continues it."""
     database = "t_visit_" + uuid.uuid4().hex[:10]
     first = await collector_factory(site(), matomo_token_auth=TOKEN, database=database)
@@ -127,7 +133,7 @@ async def test_visit_survives_a_collector_restart(collector_factory: Any) -> Non
 
 
 async def test_visit_cookieless_hash_uses_a_daily_salt_shared_across_processes(
-    collector_factory: Any, tmp_path: Path
+    collector_factory: CollectorFactory, tmp_path: Path
 ) -> None:
     database = "t_salt_" + uuid.uuid4().hex[:10]
     anonymous = matomo_site(matomo_consent="cookieless")
@@ -137,7 +143,7 @@ async def test_visit_cookieless_hash_uses_a_daily_salt_shared_across_processes(
     await hit(first, {**params, "pv_id": "p2"})
     safari = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) "
               "Version/17.0 Safari/605.1.15")
-    await hit(first, {**params, "pv_id": "p3"}, **{"User-Agent": safari})
+    await hit(first, {**params, "pv_id": "p3"}, headers={"User-Agent": safari})
     await first.flush()
     before = {(p["visitor_hash"], p["session_hash"]) for p in pageviews(first)}
     assert len(before) == 2, "same IP and UA: one visitor and visit; another UA: another visitor"
@@ -153,7 +159,7 @@ async def test_visit_cookieless_hash_uses_a_daily_salt_shared_across_processes(
     assert second.count("daily_salts") == 1
 
 
-async def test_visit_salts_are_deleted_by_ttl_after_their_day(collector_factory: Any) -> None:
+async def test_visit_salts_are_deleted_by_ttl_after_their_day(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="cookieless"))
     await hit(collector, {"url": SITE_ORIGIN + "/", "send_image": 0})
     today = date.today()

@@ -23,7 +23,7 @@ import pytest_asyncio
 from aiohttp import web
 from PIL import Image, ImageStat
 
-from tests.support.collector import DESKTOP_UA, OUTPUT_DIR, free_port, make_site
+from tests.support.collector import DESKTOP_UA, OUTPUT_DIR, CollectorFactory, RunningCollector, free_port, make_site
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -158,7 +158,7 @@ async def _body(response: Any) -> bytes:
         return b""
 
 
-async def collector_serving_pages(collector_factory: Any, **site_options: Any) -> Any:
+async def collector_serving_pages(collector_factory: CollectorFactory, **site_options: Any) -> RunningCollector:
     """A collector whose own origin is the site's origin: it serves the /demo pages, so clarity-js
     can use the root-relative upload path the spec recommends."""
     port = free_port()
@@ -188,7 +188,7 @@ async def page_server() -> AsyncIterator[Callable[[Callable[[], str]], Awaitable
         await runner.cleanup()
 
 
-def all_stored_text(collector: Any) -> str:
+def all_stored_text(collector: RunningCollector) -> str:
     """Every String, Array/Map/Tuple of String and JSON column of every table of the collector's
     database (found in system.columns, never listed by hand), as one text."""
     database = collector.storage.database
@@ -202,11 +202,11 @@ def all_stored_text(collector: Any) -> str:
     return "\n".join(parts)
 
 
-def stored_rows(collector: Any) -> int:
+def stored_rows(collector: RunningCollector) -> int:
     return sum(collector.count(table) for table in DATA_TABLES)
 
 
-async def metric(collector: Any, name: str, **labels: str) -> float:
+async def metric(collector: RunningCollector, name: str, **labels: str) -> float:
     """A Prometheus sample of the running collector (0 when it has not been counted yet)."""
     async with collector.http.get(collector.url + "/metrics") as response:
         text = await response.text()

@@ -11,7 +11,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, AsyncIterator, Iterator, Protocol
 
 import aiohttp
 import pytest
@@ -20,7 +20,7 @@ from aiohttp import web
 
 from collector.core.keys import STORAGE
 from collector.core.settings import Settings
-from collector.core.sites import SiteRegistry, site_from_dict
+from collector.core.sites import Site, SiteRegistry, site_from_dict
 from collector.ingest.keys import SERVICES, WRITER
 from collector.server.accesslog import PrivacyAccessLogger
 from collector.server.app import init_app
@@ -75,7 +75,7 @@ def replay_headers(payload: FixturePayload) -> dict[str, str]:
     return headers
 
 
-def make_site(**overrides: Any) -> Any:
+def make_site(**overrides: Any) -> Site:
     raw = {"id": "proj123", "origins": [ORIGIN], "consent": "explicit", "masking": "balanced"}
     raw.update(overrides)
     return site_from_dict(raw)
@@ -119,13 +119,25 @@ class RunningCollector:
         return self.count(table, where)
 
 
+class SettingsFactory(Protocol):
+    """The `settings_factory` fixture: test settings (own database, short batches) with overrides."""
+
+    def __call__(self, **overrides: Any) -> Settings: ...
+
+
+class CollectorFactory(Protocol):
+    """The `collector_factory` fixture: start a collector for these sites (default: `make_site()`)."""
+
+    async def __call__(self, *sites: Site, port: int = 0, **settings_overrides: Any) -> RunningCollector: ...
+
+
 @pytest.fixture(scope="session")
 def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb") / "clickhouse"
 
 
 @pytest.fixture
-def settings_factory(chdb_folder: Path, tmp_path: Path) -> Any:
+def settings_factory(chdb_folder: Path, tmp_path: Path) -> SettingsFactory:
     def build(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
             "data_dir": tmp_path / "data",
@@ -157,11 +169,11 @@ async def stop_collector(collector: RunningCollector) -> None:
 
 
 @pytest_asyncio.fixture
-async def collector_factory(settings_factory: Any) -> AsyncIterator[Any]:
+async def collector_factory(settings_factory: SettingsFactory) -> AsyncIterator[CollectorFactory]:
     """Start collectors (one at a time: chdb holds one folder per process); all stop at the end."""
     started: list[RunningCollector] = []
 
-    async def start(*sites: Any, port: int = 0, **settings_overrides: Any) -> RunningCollector:
+    async def start(*sites: Site, port: int = 0, **settings_overrides: Any) -> RunningCollector:
         settings = settings_factory(**settings_overrides)
         registry = SiteRegistry({s.id: s for s in (sites or (make_site(),))})
         running = await start_collector(settings, registry, port)
@@ -175,13 +187,13 @@ async def collector_factory(settings_factory: Any) -> AsyncIterator[Any]:
 
 
 @pytest_asyncio.fixture
-async def collector(collector_factory: Any) -> RunningCollector:
+async def collector(collector_factory: CollectorFactory) -> RunningCollector:
     """A collector for site `proj123` (explicit consent, balanced masking)."""
     return await collector_factory()
 
 
 @pytest_asyncio.fixture
-async def loader_collector(collector_factory: Any) -> RunningCollector:
+async def loader_collector(collector_factory: CollectorFactory) -> RunningCollector:
     """A collector whose site loads the tracker only after consent (source 0 counts)."""
     return await collector_factory(make_site(consent="loader"))
 

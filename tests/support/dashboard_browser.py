@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.support.collector import RunningCollector
 from tests.support.dashboard import PASSWORD, accounts
 
 
-async def logged_in_page(collector: Any, new_page: Any, target: str) -> tuple[Any, list[str], list[str]]:
+async def logged_in_page(collector: RunningCollector, new_page: Any, target: str) -> tuple[Any, list[str], list[str]]:
     """A browser page logged in through the real form, landing on `target`; it logs requests and errors."""
     await collector.storage.run(accounts(collector).save_analyst, "analyst", PASSWORD)
     page = await new_page()

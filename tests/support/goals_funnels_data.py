@@ -65,7 +65,7 @@ def plan(seed: int = 15, visits: int = 48) -> list[Visit]:
     """Visits over the last two hours, none crossing midnight UTC; visits 0 and 1 are one returning visitor."""
     rng = random.Random(seed)
     now = time.time()
-    out = []
+    out: list[Visit] = []
     for i in range(visits):
         start = now - 7200 + i * 120 + rng.uniform(0, 20)
         midnight = (start // 86400 + 1) * 86400

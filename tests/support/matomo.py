@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 from collector.ingest.keys import SERVICES
 from ingest_schema.hashing import matomo_visitor_hash
-from tests.support.collector import DESKTOP_UA, MATOMO_FIXTURES, make_site
+from tests.support.collector import DESKTOP_UA, MATOMO_FIXTURES, RunningCollector, make_site
 
 SITE_ORIGIN = "http://127.0.0.1:18081"
 
@@ -37,7 +37,7 @@ def query_of(record: dict[str, Any]) -> str:
     return str(record.get("raw_query", record["query"]) if isinstance(record["query"], list) else record["query"])
 
 
-async def replay(collector: Any, record: dict[str, Any], user_agent: str = DESKTOP_UA,
+async def replay(collector: RunningCollector, record: dict[str, Any], user_agent: str = DESKTOP_UA,
                  **headers: str) -> tuple[int, bytes, Any]:
     """Send one captured request as recorded; returns (status, body, headers)."""
     sent = {k: v for k, v in record["headers"].items() if k in REPLAYED_HEADERS}
@@ -49,14 +49,19 @@ async def replay(collector: Any, record: dict[str, Any], user_agent: str = DESKT
         return response.status, await response.read(), response.headers
 
 
-async def replay_all(collector: Any, name: str, **headers: str) -> list[int]:
+async def replay_all(collector: RunningCollector, name: str, **headers: str) -> list[int]:
     return [(await replay(collector, record, **headers))[0] for record in captured(name)]
 
 
-async def hit(collector: Any, params: dict[str, Any], method: str = "GET", form: bool = False,
-              **headers: str) -> tuple[int, bytes]:
-    """One hand-made hit (in the query, or as a form body), with a desktop UA."""
-    sent = {"User-Agent": DESKTOP_UA, **headers}
+async def hit(
+    collector: RunningCollector,
+    params: dict[str, Any],
+    method: str = "GET",
+    form: bool = False,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, bytes]:
+    """One hand-made hit (in the query, or as a form body), with a desktop UA unless `headers` name another."""
+    sent = {"User-Agent": DESKTOP_UA, **(headers or {})}
     query = urlencode({"idsite": 1, "rec": 1, **params})
     url = f"{collector.url}/matomo.php" + ("" if form else f"?{query}")
     if form:
@@ -65,18 +70,18 @@ async def hit(collector: Any, params: dict[str, Any], method: str = "GET", form:
         return response.status, await response.read()
 
 
-def events_by_type(collector: Any) -> dict[int, int]:
+def events_by_type(collector: RunningCollector) -> dict[int, int]:
     return {int(t): int(n) for t, n in collector.rows(
         "SELECT type, count() FROM {db}.events WHERE source = 'matomo' GROUP BY type")}
 
 
-def visits(collector: Any) -> list[dict[str, Any]]:
+def visits(collector: RunningCollector) -> list[dict[str, Any]]:
     result = collector.storage.client.query(
         f"SELECT * FROM {collector.storage.table('visits')} FINAL ORDER BY started_at")
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
-def pageviews(collector: Any) -> list[dict[str, Any]]:
+def pageviews(collector: RunningCollector) -> list[dict[str, Any]]:
     result = collector.storage.client.query(
         f"SELECT site, visitor_hash, session_hash, page_num, pageview_id, any(source) AS source, "
         f"max(url) AS url, max(title) AS title, max(referrer) AS referrer, sum(payloads) AS hits, "
@@ -90,11 +95,11 @@ def pageviews(collector: Any) -> list[dict[str, Any]]:
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
-def visitor_hash(collector: Any, visitor_id: str, site: str = "shop") -> int:
+def visitor_hash(collector: RunningCollector, visitor_id: str, site: str = "shop") -> int:
     return matomo_visitor_hash(collector.app[SERVICES].hasher, site, visitor_id)
 
 
-async def metric(collector: Any, needle: str) -> float:
+async def metric(collector: RunningCollector, needle: str) -> float:
     async with collector.http.get(collector.url + "/metrics") as response:
         text = await response.text()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(needle))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests.support.collector import free_port
+from tests.support.collector import RunningCollector, free_port
 from tests.support.matomo import metric
 
 #: The snippet Matomo shows in its UI, unchanged but for the tracker URL (and the site id).
@@ -76,7 +76,7 @@ class SiteServer:
 class Tracked:
     """A browser context on the site, recording every request its pages send to the tracker."""
 
-    def __init__(self, context: Any, collector: Any) -> None:
+    def __init__(self, context: Any, collector: RunningCollector) -> None:
         self.context = context
         self.collector = collector
         self.sent: list[str] = []

@@ -109,7 +109,7 @@ async def generated(collector_factory: Any) -> tuple[RunningCollector, Analyst, 
 def sql_visits(collector: RunningCollector, where: str = "1", **params: Any) -> tuple[int, int, int]:
     """(visitors, visits, page views) of the generated site's visits whose first page view passes `where`
     (columns: c country, d device, ch channel, entry, n page views, s session_hash)."""
-    return tuple(collector.rows(  # type: ignore[return-value]
+    return tuple(collector.rows(
         "SELECT uniqExact(visitor), count(), sum(n) FROM (SELECT session_hash AS s, any(visitor_hash) AS visitor, "
         "argMin(country, started_at) AS c, argMin(device, started_at) AS d, argMin(channel, started_at) AS ch, "
         "argMin(path(url), started_at) AS entry, uniqExact(pageview_id) AS n "
