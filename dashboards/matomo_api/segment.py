@@ -36,6 +36,8 @@ BROWSER_CODES = {"CH": "Chrome", "CM": "Chrome Mobile", "FF": "Firefox", "SF": "
 OS_NAMES = {"Mac": "Mac OS X", "GNU/Linux": "Linux"}
 OS_CODES = {"WIN": "Windows", "MAC": "Mac OS X", "IOS": "iOS", "AND": "Android", "LIN": "Linux", "UBT": "Ubuntu",
             "COS": "Chrome OS"}
+#: Matomo's code for an unknown country (our visits then have none)
+UNKNOWN_COUNTRY = "XX"
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
 _PROTOCOL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.I)
 
@@ -58,7 +60,7 @@ SEGMENTS: dict[str, Dimension] = {
     "referrerType": Dimension("channel", EQUALITY, str.lower),
     "campaignName": Dimension("campaign", value=str.lower),
     "campaignMedium": Dimension("medium"),
-    "countryCode": Dimension("country", value=str.upper),
+    "countryCode": Dimension("country", value=lambda v: "" if v.upper() == UNKNOWN_COUNTRY else v.upper()),
     "deviceType": Dimension("device", EQUALITY, lambda v: DEVICE_NAMES.get(v.lower(), v.lower())),
     "browserName": Dimension("browser", value=lambda v: BROWSER_NAMES.get(v, v)),
     "browserCode": Dimension("browser", EQUALITY, lambda v: BROWSER_CODES.get(v.upper(), v)),
