@@ -8,7 +8,10 @@ then times through `run_panel`, each `--runs` times after a warm-up:
 - visit_metrics (VisitsSummary.get), 1 and 30 days; by country (UserCountry.getCountry), 30 days;
 - VisitsSummary.get with date=last30: the 30 one-day queries the API runs for it;
 - page_metrics (Actions.getPageUrls), action_metrics (Actions.get), event_metrics (Events.getCategory),
-  last_visits (Live.getLastVisitsDetails, 100 visits), 30 days.
+  last_visits (Live.getLastVisitsDetails, 100 visits), 30 days;
+- VisitsSummary.get with `segment=referrerType==search` (an unsaved segment definition, as the API
+  applies it) beside the same visits through the channel filter, and with an OR/AND segment that reads
+  page views, 30 days.
 
 Prints p50/p95 in milliseconds (wall clock on a shared machine: read orders of magnitude).
 """
@@ -26,8 +29,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from bench.bench_queries import BENCH_SITE, DATABASE, generate, percentile, timed
-from dashboards.model import Query
+from dashboards.matomo_api.segment import parse_segment
+from dashboards.model import Filters, Query
 from dashboards.queries import PANELS, parse_query, run_panel
+from dashboards.segments import with_definition
 from ingest_schema.storage import Storage
 
 
@@ -59,6 +64,12 @@ def main() -> None:
                 run_panel(storage, PANELS["visit_metrics"],
                           replace(month, period=replace(month.period, first_day=first, last_day=first)))
 
+        def segmented(text: str) -> Callable[[], Any]:
+            definition = parse_segment(text)
+            assert definition is not None
+            q = with_definition(replace(month, options={}, limit=100), definition, text)
+            return lambda: run_panel(storage, PANELS["visit_metrics"], q)
+
         cases = [
             ("baseline: overview panel, 30 days", panel("overview", month)),
             ("VisitsSummary.get (visit_metrics), 1 day", panel("visit_metrics", day)),
@@ -69,6 +80,11 @@ def main() -> None:
             ("Actions.get (action_metrics), 30 days", panel("action_metrics", month)),
             ("Events.getCategory (event_metrics), 30 days", panel("event_metrics", month)),
             ("Live.getLastVisitsDetails (last_visits, 100), 30 days", panel("last_visits", month)),
+            ("VisitsSummary.get, channel filter search, 30 days",
+             panel("visit_metrics", replace(month, filters=Filters(channel="search")))),
+            ("VisitsSummary.get segment=referrerType==search, 30 days", segmented("referrerType==search")),
+            ("VisitsSummary.get segment=…search,…social;pageUrl=@pricing", segmented(
+                "referrerType==search,referrerType==social;pageUrl=@pricing")),
         ]
         visits = run_panel(storage, PANELS["visit_metrics"], replace(month, options={})).records()[0]["visits"]
         print(f"{args.events:,} events; site {BENCH_SITE!r}: {visits:,} visits in the 30 days timed")

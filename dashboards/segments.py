@@ -13,7 +13,7 @@ the other filters.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Mapping, Union
 
@@ -181,6 +181,20 @@ class SegmentSelection:
         first, last = utc_days(start, end)
         days = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
         return _group_sql(ctx, params, days, self.definition)
+
+
+#: the selector name an unsaved definition is recorded under (it is never resolved from storage)
+ADHOC = "adhoc_segment"
+
+
+def with_definition(query: Query, definition: Group, label: str) -> Query:
+    """The query pre-selecting the visits of an unsaved definition (the Reporting API's `segment`)
+    exactly as a saved segment does. It is added resolved, so the query's other selectors must be
+    resolved already (or absent): run_panel would otherwise try to resolve this one too."""
+    if len(query.selections) != len(query.selectors):
+        raise ValueError("resolve the query's selectors before adding an unsaved segment")
+    return replace(query, selectors={**query.selectors, ADHOC: {"segment": label}},
+                   selections=(*query.selections, SegmentSelection("", label, definition)))
 
 
 def _conditions(group: Group) -> list[Condition]:

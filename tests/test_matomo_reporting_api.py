@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import re
 import xml.etree.ElementTree as ET
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Callable
+from urllib.parse import urlencode, urlsplit
 
 import orjson
 import pytest
@@ -26,6 +28,7 @@ from matomopy.exceptions import MatomoAPIError, MatomoAuthenticationError, Matom
 from tests.support.collector import CollectorFactory, RunningCollector
 from tests.support.dashboard import PASSWORD, SITE, accounts, dashboard_site, seed
 from tests.support.matomo import hit
+from tests.support.segments import GEN_SITE, create_segment, generated
 
 pytestmark = pytest.mark.asyncio
 
@@ -387,7 +390,7 @@ async def test_shapes_formats_and_errors(collector_factory: CollectorFactory) ->
         ({"method": "VisitsSummary.get", **common, "period": "range", "date": "2024-01-01"}, 200,
          "not a correct date range"),
         ({"method": "VisitsSummary.get", **common, "idSite": 99}, 200, "unexpected website"),
-        ({"method": "VisitsSummary.get", **common, "segment": "browserName!=Chrome"}, 200, "not supported"),
+        ({"method": "VisitsSummary.get", **common, "segment": "deviceType=@mobile"}, 200, "not supported"),
         ({"method": "VisitsSummary.get", **common, "segment": "visitorType==new"}, 200, "not a supported segment"),
         ({"method": "VisitsSummary.get", **common, "date": "last9999"}, 200, "lastN"),
     ]
@@ -461,3 +464,244 @@ async def test_fuzzed_parameters_never_give_5xx(collector_factory: CollectorFact
 
     await asyncio.to_thread(fuzz)
     assert 200 in seen
+
+
+# --- segments -------------------------------------------------------------------------------------
+
+#: One row per visit of the generated site, straight from the stored page views and events.
+SEGMENT_VISITS_SQL = (
+    "SELECT session_hash, any(visitor_hash), argMin(channel, started_at), argMin(country, started_at), "
+    "argMin(device, started_at), argMin(browser, started_at), argMin(os, started_at), "
+    "argMin(if(referrer_name != '', referrer_name, referrer_host), started_at), argMin(campaign_name, started_at), "
+    "(toUnixTimestamp64Milli(max(last_at)) - toUnixTimestamp64Milli(min(started_at))) / 1000, "
+    "argMin(path(url), started_at), max((started_at, path(url))).2, groupUniqArray(url), groupUniqArray(title) "
+    "FROM {db}.pageviews WHERE site = {site:String} GROUP BY session_hash"
+)
+SEGMENT_EVENTS_SQL = "SELECT session_hash, type, key, value, text FROM {db}.events WHERE site = {site:String}"
+
+
+def stored_visits(collector: RunningCollector, site: str) -> list[dict[str, Any]]:
+    """Each visit's attributes as Matomo's segments read them, for expectations written in plain Python."""
+    events: dict[str, list[tuple[int, str, str, str]]] = {}
+    for session, kind, key, value, text in collector.rows(SEGMENT_EVENTS_SQL, site=site):
+        events.setdefault(session, []).append((kind, key, value, text))
+    names = ("s", "visitor", "channel", "country", "device", "browser", "os", "referrer", "campaign", "seconds",
+             "entry", "exit", "urls", "titles")
+    visits = [dict(zip(names, row, strict=True)) for row in collector.rows(SEGMENT_VISITS_SQL, site=site)]
+    for visit in visits:
+        visit["events"] = events.get(visit["s"], [])
+    return visits
+
+
+def _bare(url: str) -> str:
+    return re.sub(r"^[a-z]+://(www\.)?", "", url)
+
+
+def _event(visit: dict[str, Any], test: Any, column: int, types: tuple[int, ...] = (24, 1001)) -> bool:
+    return any(kind in types and test(e[column]) for e in visit["events"] for kind in [e[0]])
+
+
+def _referrer_name(visit: dict[str, Any]) -> str:
+    return str(visit["campaign"] if visit["channel"] == "campaign" else visit["referrer"])
+
+
+#: (segment as a client sends it, which visits it keeps): one row per operator and per segment name.
+SEGMENT_CASES: list[tuple[str, Any]] = [
+    ("referrerType==search", lambda v: v["channel"] == "search"),
+    ("referrerType!=search", lambda v: v["channel"] != "search"),
+    ("countryCode==de", lambda v: v["country"] == "DE"),
+    ("countryCode!=de", lambda v: v["country"] != "DE"),
+    ("deviceType==smartphone", lambda v: v["device"] == "mobile"),
+    ("deviceType!=desktop", lambda v: v["device"] != "desktop"),
+    ("browserName=@safari", lambda v: "safari" in v["browser"].lower()),
+    ("browserName!@safari", lambda v: "safari" not in v["browser"].lower()),
+    ("browserCode==MF", lambda v: v["browser"] == "Mobile Safari"),
+    ("operatingSystemName==GNU%2FLinux", lambda v: v["os"] == "Linux"),
+    ("operatingSystemCode==IOS", lambda v: v["os"] == "iOS"),
+    ("pageUrl==http%3A%2F%2Fwww.shop.example%2Fpricing", lambda v: "shop.example/pricing" in map(_bare, v["urls"])),
+    ("pageUrl!=http%3A%2F%2Fshop.example%2Fpricing", lambda v: "shop.example/pricing" not in map(_bare, v["urls"])),
+    ("pageUrl=^https%3A%2F%2Fshop.example%2Fblog", lambda v: any(_bare(u).startswith("shop.example/blog")
+                                                                   for u in v["urls"])),
+    ("pageUrl=@BLOG", lambda v: any("blog" in u.lower() for u in v["urls"])),
+    ("pageUrl!@blog", lambda v: not any("blog" in u.lower() for u in v["urls"])),
+    ("pageUrl=$%2Fhowto", lambda v: any(urlsplit(u).path.endswith("/howto") for u in v["urls"])),  # a path
+    ("pageUrl=$howto", lambda v: any(u.endswith("howto") for u in v["urls"])),
+    ("pageUrl=^%2Fdocs", lambda v: any(_bare(u).startswith("shop.example/docs") for u in v["urls"])),
+    ("pageTitle==Title%20%2Fpricing", lambda v: "Title /pricing" in v["titles"]),
+    ("pageTitle=$ing", lambda v: any(t.endswith("ing") for t in v["titles"])),
+    ("entryPageUrl==http%3A%2F%2Fshop.example%2Fdocs%2Finstall", lambda v: v["entry"] == "/docs/install"),
+    ("entryPageUrl!=%2F", lambda v: v["entry"] != "/"),
+    ("exitPageUrl=^%2Fblog", lambda v: v["exit"].startswith("/blog")),
+    ("eventCategory==Video", lambda v: _event(v, lambda x: x == "Video", 1)),
+    ("eventAction==Play", lambda v: _event(v, lambda x: x == "Play", 2)),
+    ("eventAction!=Play", lambda v: not _event(v, lambda x: x == "Play", 2)),
+    ("eventName=@INTR", lambda v: _event(v, lambda x: "intr" in x.lower(), 3, (1001,))),
+    ("visitConvertedGoalId==2", lambda v: _event(v, lambda x: x == "2", 1, (1005,))),
+    ("visitConvertedGoalId!=2", lambda v: not _event(v, lambda x: x == "2", 1, (1005,))),
+    ("campaignName==Spring", lambda v: v["campaign"] == "spring"),
+    ("campaignName==", lambda v: v["campaign"] == ""),
+    ("campaignName!=", lambda v: v["campaign"] != ""),
+    ("referrerName==Spring", lambda v: _referrer_name(v).lower() == "spring"),
+    ("referrerName=@google", lambda v: "google" in _referrer_name(v).lower()),
+    ("referrerName!@google", lambda v: "google" not in _referrer_name(v).lower()),
+]
+
+
+async def matomo_segment_counts(collector: RunningCollector, token: str, segments: list[str],
+                                **common: Any) -> list[Any]:
+    """VisitsSummary.get of each segment in one bulk request (each url encodes its segment once more)."""
+    urls = {f"urls[{i}]": urlencode({"method": "VisitsSummary.get", **common, "segment": s})
+            for i, s in enumerate(segments)}
+    answers = await api_json(collector, token, "API.getBulkRequest", **urls)
+    assert len(answers) == len(segments)
+    return list(answers)
+
+
+async def test_segment_operators_and_precedence_equal_clickhouse(collector_factory: Any) -> None:
+    collector, analyst, _ = await generated(collector_factory)
+    try:
+        token = await token_for(collector)
+        common = {"idSite": 7, "period": "range", "date": "last7"}
+        visits = stored_visits(collector, GEN_SITE)
+        durations = sorted(v["seconds"] for v in visits)
+        middle = durations[len(durations) // 2]
+        cases = [*SEGMENT_CASES, (f"visitDuration>{middle}", lambda v: v["seconds"] > middle),
+                 (f"visitDuration<={middle}", lambda v: v["seconds"] <= middle),
+                 (f"visitDuration>={middle}", lambda v: v["seconds"] >= middle),
+                 (f"visitDuration<{middle}", lambda v: v["seconds"] < middle)]
+        answers = await matomo_segment_counts(collector, token, [s for s, _ in cases], **common)
+        for (segment, keep), answer in zip(cases, answers, strict=True):
+            kept = [v for v in visits if keep(v)]
+            assert (answer["nb_visits"], answer["nb_uniq_visitors"]) == (
+                len(kept), len({v["visitor"] for v in kept})), segment
+        # the data make each case a real test: most keep some visits and drop others
+        sizes = [sum(1 for v in visits if keep(v)) for _, keep in cases]
+        assert sum(1 for n in sizes if 0 < n < len(visits)) >= len(cases) - 3, list(zip(cases, sizes, strict=True))
+
+        # OR binds tighter than AND, as in Matomo: a;b,c is a AND (b OR c)
+        def search(v: dict[str, Any]) -> bool:
+            return bool(v["channel"] == "search")
+
+        def social(v: dict[str, Any]) -> bool:
+            return bool(v["channel"] == "social")
+
+        def mobile(v: dict[str, Any]) -> bool:
+            return bool(v["device"] == "mobile")
+
+        precedence: list[tuple[str, Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], bool]]] = [
+            ("referrerType==search,referrerType==social;deviceType==smartphone",
+             lambda v: (search(v) or social(v)) and mobile(v), lambda v: search(v) or (social(v) and mobile(v))),
+            ("deviceType==smartphone;referrerType==search,referrerType==social",
+             lambda v: mobile(v) and (search(v) or social(v)), lambda v: (mobile(v) and search(v)) or social(v)),
+            ("countryCode==de,countryCode==fr;pageUrl=@blog;eventCategory!=Video",
+             lambda v: v["country"] in ("DE", "FR") and any("blog" in u for u in v["urls"])
+             and not _event(v, lambda x: x == "Video", 1),
+             lambda v: v["country"] == "DE" or (v["country"] == "FR" and any("blog" in u for u in v["urls"]))),
+        ]
+        answers = await matomo_segment_counts(collector, token, [s for s, _, _ in precedence], **common)
+        for (segment, keep, other_reading), answer in zip(precedence, answers, strict=True):
+            expected = sum(1 for v in visits if keep(v))
+            assert answer["nb_visits"] == expected, segment
+            assert expected != sum(1 for v in visits if other_reading(v)), f"{segment}: the readings differ here"
+
+        # the same visits as the dashboards' overview with the equivalent saved segment
+        definition = {"match": "all", "conditions": [
+            {"match": "any", "conditions": [{"field": "channel", "op": "is", "value": "search"},
+                                            {"field": "channel", "op": "is", "value": "social"}]},
+            {"field": "device", "op": "is", "value": "mobile"}]}
+        ident = await create_segment(analyst, "search or social, on phones", definition)
+        overview = {r["metric"]: r["value"] for r in (await analyst.api(
+            "overview", site=GEN_SITE, period="7d", segment=ident))["rows"]}
+        summary = await api_json(collector, token, "VisitsSummary.get", segment=precedence[0][0], **common)
+        assert (summary["nb_visits"], summary["nb_uniq_visitors"]) == (overview["visits"], overview["visitors"])
+        assert summary["nb_visits"] == sum(1 for v in visits if precedence[0][1](v)) > 0
+    finally:
+        await analyst.close()
+
+
+async def test_segments_apply_to_every_report_and_round_trip(collector_factory: Any) -> None:
+    collector, analyst, _ = await generated(collector_factory)
+    await analyst.close()
+    token = await token_for(collector)
+    common = {"idSite": 7, "period": "range", "date": "last7"}
+    visits = stored_visits(collector, GEN_SITE)
+    phones = {v["s"] for v in visits if v["device"] == "mobile"}
+
+    # a report under a segment counts only the segment's visits
+    pages = await api_json(collector, token, "Actions.getPageUrls", flat=1, filter_limit=-1,
+                           segment="deviceType==smartphone", **common)
+    stored_hits = collector.rows(
+        "SELECT count() FROM (SELECT DISTINCT pageview_id FROM {db}.pageviews WHERE site = {site:String} "
+        "AND session_hash IN {phones:Array(UInt64)})", site=GEN_SITE, phones=list(phones))[0][0]
+    assert sum(r["nb_hits"] for r in pages) == stored_hits > 0
+    channels = await api_json(collector, token, "Referrers.getReferrerType", segment="deviceType==smartphone",
+                              **common)
+    assert sum(r["nb_visits"] for r in channels) == len(phones)
+    assert await api_json(collector, token, "Referrers.getWebsites", segment="referrerType==search", **common) == []
+
+    # each report row's own segment selects exactly that row's visits
+    reports = ["Referrers.getReferrerType", "Referrers.getWebsites", "Referrers.getSearchEngines",
+               "Referrers.getSocials", "Referrers.getCampaigns", "DevicesDetection.getType",
+               "DevicesDetection.getBrowsers", "DevicesDetection.getOsFamilies", "UserCountry.getCountry",
+               "Events.getCategory", "Events.getAction", "Actions.getPageTitles"]
+    rows = [row for method in reports for row in await api_json(collector, token, method, **common)
+            if row.get("segment")]
+    assert len(rows) >= 20
+    answers = await matomo_segment_counts(collector, token, [r["segment"] for r in rows], **common)
+    assert [a["nb_visits"] for a in answers] == [r["nb_visits"] for r in rows], [r["segment"] for r in rows]
+
+    # the published client passes a segment as a script would
+    client = MatomoClient(collector.url, token_auth=token, default_id_site=7)
+    segment = "referrerType==search,referrerType==social;deviceType!=smartphone"
+    got = await asyncio.to_thread(client.VisitsSummary.get, period="range", date="last7", segment=segment)
+    assert got["nb_visits"] == sum(1 for v in visits if v["channel"] in ("search", "social")
+                                   and v["device"] != "mobile") > 0
+
+
+async def test_bad_segments_get_matomo_errors(collector_factory: Any) -> None:
+    collector, analyst, _ = await generated(collector_factory)
+    await analyst.close()
+    token = await token_for(collector)
+    common = {"method": "VisitsSummary.get", "idSite": 7, "period": "range", "date": "last7", "token_auth": token}
+    cases = {
+        "visitorType==new": "Segment 'visitorType' is not a supported segment.",
+        "referrerType==search;actions>3": "Segment 'actions' is not a supported segment.",
+        "referrerType": "The segment condition 'referrerType' is not valid.",
+        "pageUrl=@": "has no value specified",
+        "deviceType=@phone": "not supported for 'deviceType'",
+        "referrerName<3": "not supported for 'referrerName'",
+        "visitDuration==long": "must be a number",
+        ";".join(["pageUrl=@a"] * 31): "at most 30 conditions",
+        "pageTitle==" + "x" * 600: "longer than 500",
+        "x" * 5000: "too long",
+    }
+    for segment, text in cases.items():
+        for fmt in ("json", "xml"):
+            status, body, _ = await api(collector, "POST", format=fmt, segment=segment, **common)
+            assert status == 200, (segment, body[:200])
+            if fmt == "json":
+                error = orjson.loads(body)
+                assert error["result"] == "error" and text in error["message"], (segment, error)
+            else:
+                assert ET.fromstring(body).find("error") is not None, body
+
+    seen: set[int] = set()
+    names = st.sampled_from(["referrerType", "referrerName", "pageUrl", "pageTitle", "visitDuration", "deviceType",
+                             "countryCode", "eventAction", "visitConvertedGoalId", "browserCode", "nope"])
+    operators = st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "=@", "!@", "=^", "=$", "=", ""])
+    condition = st.builds(lambda n, o, v: n + o + v, names, operators, st.text(max_size=12))
+    segments = st.lists(st.tuples(condition, st.sampled_from([";", ","])), min_size=1, max_size=5).map(
+        lambda parts: "".join(c + j for c, j in parts)[:-1])
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(segment=segments)
+    def fuzz(segment: str) -> None:
+        response = requests.post(collector.url + "/index.php", data={**common, "format": "json", "segment": segment},
+                                 timeout=60)
+        assert response.status_code == 200, (segment, response.text[:300])
+        seen.add(200)
+        answer = response.json()
+        assert "nb_visits" in answer or answer.get("result") == "error", (segment, answer)
+
+    await asyncio.to_thread(fuzz)
+    assert seen == {200}

@@ -21,7 +21,8 @@ from dashboards.keys import ACCOUNTS, STATE
 from dashboards.matomo_api import methods, render
 from dashboards.matomo_api.errors import ApiError, Blocked, NoAccess
 from dashboards.matomo_api.limits import ApiLimits, client_ip
-from dashboards.matomo_api.request import parse_periods, parse_segment, row_window
+from dashboards.matomo_api.request import parse_periods, row_window
+from dashboards.matomo_api.segment import parse_segment
 from dashboards.model import Query, Result
 from dashboards.queries import panel_named, run_panel
 from ingest_schema.storage import StorageError

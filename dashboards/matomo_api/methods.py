@@ -6,7 +6,7 @@ out rather than invented (docs/matomo-reporting-api.md lists them with the reaso
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Awaitable, Callable, Mapping, Protocol
 from urllib.parse import quote
@@ -16,9 +16,10 @@ import pycountry
 from collector.core.sites import Site
 from dashboards.matomo_api.errors import ApiError, BadRequest, NoAccess
 from dashboards.matomo_api.render import Data, Map, Records, Row, Scalar, Simple, Table
-from dashboards.matomo_api.request import Periods, merged_filters
+from dashboards.matomo_api.request import Periods
 from dashboards.model import Filters, Query, Result
 from dashboards.periods import Period
+from dashboards.segments import Group, with_definition
 
 #: What getMatomoVersion answers: the Matomo release whose API this one follows.
 MATOMO_VERSION = "5.2.0"
@@ -38,7 +39,7 @@ class Call:
     sites: tuple[Site, ...]  # the sites this analyst may read that have a matomo_idsite
     site: Site | None = None
     periods: Periods | None = None
-    filters: Filters = field(default_factory=Filters)
+    segment: Group | None = None  # the `segment` parameter as a definition (matomo_api.segment)
     limit: int = 100
     offset: int = 0
 
@@ -60,8 +61,12 @@ Method = Callable[[Runner, Call], Awaitable[Data]]
 
 
 def _query(call: Call, period: Period, filters: Filters | None = None, **options: str) -> Query:
+    """The panel query of one period: the method's own filters, and the call's segment as the visit
+    pre-selection a saved segment would be."""
     rows = max(1, min(call.offset + call.limit, 1000))
-    return Query(call.need_site().id, period, filters if filters is not None else call.filters, rows, options)
+    query = Query(call.need_site().id, period, filters or Filters(), rows, options)
+    segment = call.params.get("segment", "").strip()
+    return with_definition(query, call.segment, segment) if call.segment is not None else query
 
 
 def _window(call: Call, rows: list[Row]) -> Table:
@@ -150,9 +155,7 @@ class VisitReport:
 def visit_report(report: VisitReport) -> Method:
     async def method(run: Runner, call: Call) -> Data:
         async def one(period: Period) -> Table:
-            filters = merged_filters(call.filters, channel=report.channel) if report.channel else call.filters
-            if filters is None:
-                return Table([])
+            filters = Filters(channel=report.channel) if report.channel else None
             result = await run("visit_metrics", _query(call, period, filters, by=report.by))
             rows = [Row({"label": report.label(str(r["label"])), **_visit_columns(r)}, report.metadata(str(r["label"])))
                     for r in result.records()]

@@ -1,5 +1,5 @@
 """Matomo's request parameters turned into the query layer's terms: `period` + `date` into one or more
-dashboard periods, `segment` into the dashboards' filters, `filter_limit`/`filter_offset` into a row window.
+dashboard periods, `filter_limit`/`filter_offset` into a row window (`segment`: matomo_api.segment).
 
 Periods are calendar days, Monday-to-Sunday weeks, months and years in the site's time zone, as in
 Matomo. `date=lastN`/`previousN` (and a `YYYY-MM-DD,YYYY-MM-DD` range with period day/week/month/year)
@@ -13,11 +13,9 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Mapping
-from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from dashboards.matomo_api.errors import ApiError
-from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Filters
 from dashboards.periods import FIRST_DAY, LAST_DAY, Period
 
 PERIOD_KINDS = ("day", "week", "month", "year", "range")
@@ -26,7 +24,6 @@ MAX_PERIODS = 400
 DEFAULT_LIMIT, MAX_ROWS = 100, 1000
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _LAST = re.compile(r"^(last|previous)(\d{1,6})$")
-_CONDITION = re.compile(r"^([A-Za-z][A-Za-z0-9_.]{0,60})(==|!=|<=|>=|=@|!@|=\^|=\$|<|>)(.*)$", re.S)
 
 
 @dataclass(frozen=True)
@@ -148,70 +145,6 @@ def parse_periods(period: str, date_value: str, tz: str, now: datetime | None = 
         return Periods(tuple(items), True)
     first, last = _bounds(period, _day(date_value, today))
     return Periods((_make(period, first, last, tz),), False)
-
-
-# --- segments -------------------------------------------------------------------------------------
-
-#: Matomo segment name → dashboard filter, and how a Matomo value becomes the filter's value.
-SEGMENT_FILTERS = {
-    "referrerType": "channel", "referrerName": "source", "countryCode": "country", "deviceType": "device",
-    "browserName": "browser", "operatingSystemName": "os", "pageUrl": "page",
-}
-DEVICE_VALUES = {"smartphone": "mobile", "phablet": "mobile", "feature phone": "mobile"}
-SUPPORTED = ("== on " + ", ".join(SEGMENT_FILTERS) + " and =^ on pageUrl, joined with ';' (AND); "
-             "one condition per segment name")
-
-
-def _filter_value(name: str, operator: str, value: str) -> str:
-    if name == "countryCode":
-        return value.upper()
-    if name == "deviceType":
-        return DEVICE_VALUES.get(value.lower(), value.lower())
-    if name == "pageUrl":
-        path = urlsplit(value).path if "://" in value else value
-        path = path or "/"
-        return path + "*" if operator == "=^" else path
-    return value
-
-
-def parse_segment(segment: str) -> Filters:
-    """A Matomo segment as the dashboards' filters. The filters compare for equality (and a page
-    prefix), so only those conditions are taken; anything else is refused with the reason."""
-    if not segment:
-        return Filters()
-    if len(segment) > 4 * MAX_FILTER_CHARS:
-        raise ApiError("The segment is too long.")
-    values: dict[str, str] = {}
-    for condition in segment.split(";"):
-        if "," in condition:
-            raise ApiError(f"OR (',') in segments is not supported here; supported: {SUPPORTED}.")
-        match = _CONDITION.match(condition)
-        if not match:
-            raise ApiError(f"The segment condition '{condition[:60]}' is not valid.")
-        name, operator, raw = match.groups()
-        if name not in SEGMENT_FILTERS:
-            raise ApiError(f"Segment '{name}' is not a supported segment.")
-        if operator != "==" and not (operator == "=^" and name == "pageUrl"):
-            raise ApiError(f"The segment operator '{operator}' is not supported here; supported: {SUPPORTED}.")
-        target = SEGMENT_FILTERS[name]
-        if target in values:
-            raise ApiError(f"Segment '{name}' appears twice; supported: {SUPPORTED}.")
-        value = _filter_value(name, operator, unquote(raw).strip())
-        if not value or len(value) > MAX_FILTER_CHARS:
-            raise ApiError(f"The segment condition '{condition[:60]}' has no value or a value that is too long.")
-        values[target] = value
-    return Filters(**{name: values.get(name, "") for name in FILTER_NAMES})
-
-
-def merged_filters(filters: Filters, **extra: str) -> Filters | None:
-    """The filters with a method's own condition added (Referrers.getWebsites: channel=website); None when
-    the segment already asks for another value (no visit can match both)."""
-    values = {name: getattr(filters, name) for name in FILTER_NAMES}
-    for name, value in extra.items():
-        if values[name] and values[name] != value:
-            return None
-        values[name] = value
-    return Filters(**values)
 
 
 # --- rows -----------------------------------------------------------------------------------------
