@@ -85,7 +85,7 @@ def parse_action(raw: Any, where: str = "") -> Action:
         return Action("event", event_category=category, event_action=action, event_name=name)
     if not value:
         raise BadQuery(f"{where}value: the {'custom event key' if kind == 'custom_event' else 'Matomo goal id'}")
-    if kind == "matomo_goal" and not value.isdigit():
+    if kind == "matomo_goal" and not value.isdecimal():
         raise BadQuery(f"{where}value: a Matomo goal id is a whole number")
     return Action(kind, value=value)
 

@@ -231,7 +231,7 @@ class StepVisits:
 
 
 def _check(values: Mapping[str, str]) -> None:
-    if "step" in values and not values["step"].isdigit():
+    if "step" in values and not values["step"].isdecimal():
         raise BadQuery("step: a step number, from 1")
     if "step" in values and "funnel" not in values:
         raise BadQuery("funnel: the funnel id, with step")

@@ -56,7 +56,7 @@ def parse_goal(raw: Any) -> tuple[str, dict[str, Any]]:
     kind = raw.get("kind")
     if kind in VISIT_KINDS:
         threshold = raw.get("value")
-        if isinstance(threshold, str) and threshold.strip().isdigit():
+        if isinstance(threshold, str) and threshold.strip().isdecimal():
             threshold = int(threshold)
         if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= MAX_THRESHOLD:
             raise BadQuery(f"value: a whole number of {'seconds' if kind == 'duration' else 'page views'} "

@@ -51,7 +51,7 @@ def _goal_condition(params: Params, goal: str) -> str:
         return f"type IN ({GOAL}, {ORDER})"
     if goal == "ecommerceOrder":
         return f"type = {ORDER}"
-    if goal.isdigit() and len(goal) < 10:
+    if goal.isdecimal() and len(goal) < 10:
         return f"(type = {GOAL} AND key = {params.p(goal, 'String')})"
     raise BadQuery("goal must be a goal id or ecommerceOrder")
 

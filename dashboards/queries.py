@@ -52,7 +52,7 @@ def panel_named(name: str) -> Panel:
 def _limit(raw: str, default: int) -> int:
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not raw.isdecimal() or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadQuery(f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 

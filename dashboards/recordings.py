@@ -38,7 +38,7 @@ def _seconds(query: Query, name: str) -> int | None:
     raw = query.option(name)
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > 86400 * 7:
+    if not raw.isdecimal() or int(raw) > 86400 * 7:
         raise BadQuery(f"{name} must be a number of seconds")
     return int(raw)
 

@@ -42,7 +42,7 @@ def hex_id(query: Query, name: str, required: bool = False) -> int | None:
 
 def _offset(query: Query) -> int:
     raw = query.option("offset")
-    if raw and (not raw.isdigit() or int(raw) > MAX_OFFSET):
+    if raw and (not raw.isdecimal() or int(raw) > MAX_OFFSET):
         raise BadQuery(f"offset must be a whole number from 0 to {MAX_OFFSET}")
     return int(raw or 0)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 
 from tests.support.collector import DESKTOP_UA, ORIGIN, CollectorFactory, clarity_fixture, make_site
+from tests.support.dashboard import SITE, dashboard_site, with_token
 
 HEADERS = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
 
@@ -31,3 +32,20 @@ async def test_hostile_broken_content_encoding_is_a_400(collector_factory: Colle
             "/collect", b"not gzip at all", {**HEADERS, "Content-Encoding": "gzip", "Content-Type": content_type})
         assert status == 400 and b"could not be read" in text, (content_type, status, text)
     assert await collector.send(clarity_fixture("default_002")) == 204, "the service keeps working"
+
+
+async def test_hostile_superscript_digits_are_refused_not_a_500(collector_factory: CollectorFactory) -> None:
+    """"²".isdigit() is true but int("²") fails (the Reporting API answered 500): numbers in requests are
+    read with isdecimal()."""
+    collector = await collector_factory(dashboard_site())
+    client = await with_token(collector)
+    try:
+        status, body, _ = await client.get("/index.php", module="API", method="VisitsSummary.get", idSite="²",
+                                           period="day", date="today", format="JSON")
+        assert status < 500 and b"error" in body, (status, body[:200])
+        for panel, params in (("top_pages", {"limit": "²"}), ("recordings", {"min_duration": "²"}),
+                              ("visitor_log", {"offset": "²"})):
+            status, body, _ = await client.get(f"/dashboard/api/v1/{panel}", site=SITE, **params)
+            assert status == 400, (panel, status, body[:200])
+    finally:
+        await client.close()

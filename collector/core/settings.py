@@ -130,7 +130,7 @@ def _int(env: Mapping[str, str], name: str) -> int:
 
 def _non_negative(env: Mapping[str, str], name: str) -> int:
     raw = env.get(name, ENVIRONMENT[name][0])
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise ConfigError(f"{name} must be a whole number, got {raw!r}")
     return int(raw)
 

@@ -96,7 +96,7 @@ class Api:
         if self.analyst is None:  # no token: the same answer whether the site exists or not
             raise NoAccess(f"You can't access this resource as it requires 'view' access for the website id = "
                            f"{raw[:20]}.")
-        site = self.registry.by_matomo_id(int(raw)) if raw.isdigit() and len(raw) < 10 else None
+        site = self.registry.by_matomo_id(int(raw)) if raw.isdecimal() and len(raw) < 10 else None
         if site is None or site not in self.sites:
             raise ApiError(f"An unexpected website was found in the request: website id was set to '{raw[:20]}' .")
         return site

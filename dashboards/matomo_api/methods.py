@@ -272,7 +272,7 @@ def event_report(by: str, segment: str) -> Method:
 
 async def goals_get(run: Runner, call: Call) -> Data:
     goal = call.params.get("idGoal", "").strip()
-    if goal and not (goal.isdigit() or goal == "ecommerceOrder"):
+    if goal and not (goal.isdecimal() or goal == "ecommerceOrder"):
         raise ApiError("idGoal must be a goal id or ecommerceOrder.")
 
     async def one(period: Period) -> Simple:

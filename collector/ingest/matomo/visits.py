@@ -254,7 +254,7 @@ class Sessionizer:
             {"site": visit.site, "since": since, "session": visit.session_hash},
         )
         for kind, pageview_id, key in rows:
-            if kind == GOAL and str(key).lstrip("-").isdigit():
+            if kind == GOAL and str(key).lstrip("-").isdecimal():
                 visit.converted_goals.add(int(key))
             elif kind == PERFORMANCE and int(pageview_id) in visit.pages:
                 visit.pages[int(pageview_id)].timings_stored = True

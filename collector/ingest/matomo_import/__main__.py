@@ -35,7 +35,7 @@ from ingest_schema.storage import Storage, StorageError, folder_is_held
 
 def _site_pair(text: str) -> tuple[int, str]:
     idsite, sep, site = text.partition("=")
-    if not sep or not idsite.strip().isdigit() or int(idsite) <= 0 or not site.strip():
+    if not sep or not idsite.strip().isdecimal() or int(idsite) <= 0 or not site.strip():
         raise argparse.ArgumentTypeError(f"expected MATOMO_IDSITE=OUR_SITE such as 1=shop, got {text!r}")
     return int(idsite), site.strip()
 

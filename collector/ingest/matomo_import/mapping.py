@@ -166,7 +166,7 @@ def _name(batch: Batch, idaction: Any) -> tuple[str, int, int | None]:
 
 def _screen(resolution: str) -> tuple[int, int]:
     width, _, height = resolution.partition("x")
-    return (min(int(width), 65535), min(int(height), 65535)) if width.isdigit() and height.isdigit() else (0, 0)
+    return (min(int(width), 65535), min(int(height), 65535)) if width.isdecimal() and height.isdecimal() else (0, 0)
 
 
 def device_of(row: Row) -> Device:
