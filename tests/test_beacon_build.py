@@ -117,3 +117,32 @@ def test_beacon_consent_categories_are_empty_for_clarity_js_events() -> None:
     assert consent_categories([0, 47, 5, 1, 1]) == ((), ())
     assert consent_categories([0, 47, 5, 0, 1, ["necessary", "analytics"], ["marketing"]]) == (
         ("necessary", "analytics"), ("marketing",))
+
+
+def _upload(version: str, sequence: int, events: list[list[Any]], page: int = 1) -> bytes:
+    envelope = [version, sequence, 0, 100, "proj123", "u1", "s1", page, 0, 0, 0, ORIGIN + "/shop"]
+    return orjson.dumps({"e": envelope, "a": events})
+
+
+CLICK_FIELDS = [0, 10, 20, 0, 0, 0, 0, 0, "Buy", None]
+
+
+async def test_both_clients_clicks_store_one_element_identity_and_beacon_payloads_only_when_rules_need_them(
+    collector: Any
+) -> None:
+    consent = [0, 47, 5, 1, 1]
+    # clarity-js: "alpha.beta"; the beacon: beta alone (same page view: the beacon follows clarity-js)
+    clarity_click = [50, 9, *CLICK_FIELDS, "alphaonly.b3t4", 1, 1, 10, 10, "button", "", "", 0]
+    beacon_click = [60, 9, *CLICK_FIELDS, "b3t4", 1, 1, 10, 10, "button", "", "", 0]
+    assert await _post(collector, _upload("0.8.70", 1, [consent, clarity_click])) == 204
+    assert await _post(collector, _upload("wa/1.2.0", 1001, [[70, 24, "engagement", "900"]])) == 204
+    assert await _post(collector, _upload("wa/1.2.0", 1002, [[80, 24, "outbound", "https://example.org/"]])) == 204
+    assert await _post(collector, _upload("wa/1.2.0", 1, [consent, beacon_click, [61, 6, 1]], page=2)) == 204
+    await collector.flush()
+    assert collector.rows("SELECT source, target_hash FROM {db}.events WHERE type = 9 ORDER BY ts") == [
+        ("clarity", "b3t4"), ("beacon", "b3t4")]
+    assert collector.rows("SELECT data FROM {db}.events WHERE type = 6") == [("[1]",)], "the marker, unchanged"
+    # the recording of page 1 holds clarity-js's upload only; page 2's beacon upload is kept for its click
+    playback = collector.rows("SELECT page_num, sequence FROM {db}.playback ORDER BY page_num, sequence")
+    assert playback == [(1, 1), (2, 1)]
+    assert collector.rows("SELECT uniqExact(pageview_id) FROM {db}.pageviews") == [(2,)]

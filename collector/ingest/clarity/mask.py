@@ -136,7 +136,8 @@ def mask_event(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) ->
     if kind in DROPPED_EVENTS:
         return None
     if kind in ev.DOM_EVENTS:
-        return _mask_dom(event, policy, parents)
+        # our beacon's DOM-change marker [t, 6, kind] holds no node and no text: kept as it is
+        return list(event) if len(event) == 3 and type(event[2]) is int else _mask_dom(event, policy, parents)
     event = list(event)
     done = _mask_fields(event, policy)
     return [

@@ -16,7 +16,7 @@ from collector.core.errors import Forbidden
 from collector.core.sites import Site
 from collector.ingest.clarity.consent import apply_consent
 from collector.ingest.clarity.mask import mask_events
-from collector.ingest.clarity.rows import PageContext, PayloadRows, page_attribution, payload_rows
+from collector.ingest.clarity.rows import BEACON, CLARITY, PageContext, PayloadRows, page_attribution, payload_rows
 from collector.ingest.clarity.wire import Limits, Payload, parse_payload
 from collector.ingest.consent import ConsentTimeline
 from collector.ingest.enrich import describe_device, is_bot
@@ -27,8 +27,6 @@ from collector.ingest.services import IngestServices
 from collector.ingest.steps import Drop, Step, Steps
 from ingest_schema.hashing import PageViewKeys
 
-CLARITY = "clarity"
-BEACON = "beacon"
 BEACON_VERSION_PREFIX = "wa/"
 PATH = "collect"
 

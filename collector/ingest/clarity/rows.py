@@ -1,7 +1,8 @@
 """Rows for ClickHouse from one masked, consented Clarity payload.
 
 One page-view row per payload (ClickHouse merges them by key), one row per analytics event,
-and one playback row holding the masked payload for replay.
+and one playback row holding the masked payload for replay (for our beacon, only when the frustration
+rules need it: see `keeps_payload`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,29 @@ class PageContext:
     country: str
     consent_source: int
     attribution: Attribution = Attribution()
+
+
+#: The two clients of `/collect`, as stored in the `source` columns (the ingest path they are counted under).
+CLARITY, BEACON = "clarity", "beacon"
+#: Beacon events the dead-click rule reads from stored payloads: clicks, and the beacon's Mutation marker
+#: (`[t, 6, 1]` the DOM changed, `[t, 6, 2]` the page view ended, within 1 s of a click).
+BEACON_PAYLOAD_EVENTS = frozenset({ev.CLICK, ev.MUTATION})
+
+
+def element_identity(selector_hashes: str) -> str:
+    """One name for an element whichever client clicked it: clarity-js sends "alpha.beta" (hashes of its
+    two selectors), our beacon the beta hash alone, computed the same way (docs/beacon.md). Beta is a
+    function of the page's structure only (alpha also depends on the order clarity-js discovered nodes),
+    so it is the identity; an empty beta falls back to alpha."""
+    alpha, _, beta = selector_hashes.rpartition(".")
+    return beta or alpha
+
+
+def keeps_payload(source: str, analytics: list[list[Any]]) -> bool:
+    """clarity-js payloads are the recording; a beacon payload is kept only when it holds a click or a DOM
+    change marker, which the dead-click rule reads (so a beacon following clarity-js, which sends neither,
+    never adds to clarity-js's recording)."""
+    return source != BEACON or any(e[1] in BEACON_PAYLOAD_EVENTS for e in analytics)
 
 
 def _clamp(value: int, low: int, high: int) -> int:
@@ -106,9 +130,9 @@ def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> Event
     num = 0.0
     if kind == ev.CLICK or kind == ev.CONTEXT_MENU:
         target, x, y = _i(f[2], _INT64), _i(f[3]), _i(f[4])
-        text, link, target_hash, tag = _s(f[10]), _s(f[11]), _s(f[12]), _s(f[17])[:16]
+        text, link, target_hash, tag = _s(f[10]), _s(f[11]), element_identity(_s(f[12])), _s(f[17])[:16]
     elif kind == ev.SCROLL:
-        target, x, y, target_hash = _i(f[2], _INT64), _i(f[3]), _i(f[4]), _s(f[5])
+        target, x, y, target_hash = _i(f[2], _INT64), _i(f[3]), _i(f[4]), element_identity(_s(f[5]))
     elif kind in ev.POINTER_EVENTS:
         target, x, y = _i(f[2], _INT64), _i(f[3]), _i(f[4])
     elif kind == ev.CUSTOM:
@@ -182,6 +206,8 @@ def payload_rows(
         payloads=1, ended=envelope.end, consent_source=ctx.consent_source, user_hash=user_hash,
         **ctx.attribution.columns(),
     )
+    if not keeps_payload(ctx.source, analytics):
+        return PayloadRows(pageview, rows, None)
     playback_row = PlaybackRow(
         site=ctx.site, day=day, visitor_hash=keys.visitor_hash, session_hash=keys.session_hash,
         page_num=keys.page_num, pageview_id=keys.pageview_id, ts=first, sequence=envelope.sequence,
