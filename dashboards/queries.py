@@ -9,13 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from dashboards import heatmaps, recordings, traffic
+from dashboards import heatmaps, insights, recordings, traffic
 from dashboards.errors import BadQuery
 from dashboards.model import FILTER_NAMES, MAX_FILTER_CHARS, Context, Filters, Panel, Query, Result
 from dashboards.periods import parse_period
 from ingest_schema.storage import Storage
 
-PANELS: dict[str, Panel] = {p.name: p for p in (*traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS)}
+PANELS: dict[str, Panel] = {
+    p.name: p for p in (*traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *insights.PANELS)
+}
 COMMON_PARAMETERS = ("site", "period", "from", "to", "limit", "format", *FILTER_NAMES)
 DEFAULT_LIMIT, MAX_LIMIT = 10, 1000
 
@@ -52,7 +54,7 @@ def parse_query(
     if panel.needs_page and not filters.page:
         raise BadQuery(f"{panel.name} needs a page (a path such as /pricing)")
     period = parse_period(raw.get("period", "30d"), raw.get("from", ""), raw.get("to", ""), timezone, now)
-    default = 50 if panel.name == "recordings" else DEFAULT_LIMIT
+    default = 50 if panel.name in ("recordings", "heatmap_areas") else DEFAULT_LIMIT
     options = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in panel.options if raw.get(name)}
     return Query(site, period, filters, _limit(raw.get("limit", ""), default), options)
 
