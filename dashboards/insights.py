@@ -65,8 +65,8 @@ def clicks_sql(scope: Scope, with_data: bool = False) -> str:
     """Clicks with `t` (ms), `page` and `width`: the document width of the click's page view (clarity-js sends
     its Document event in the first upload only, so later clicks carry none of their own)."""
     return (
-        "SELECT * FROM (SELECT session_hash, pageview_id, type, ts, toUnixTimestamp64Milli(ts) AS t, x, y, target, "
-        f"target_hash, target_tag, text, link, path(url) AS page, {'data, ' if with_data else ''}"
+        "SELECT * FROM (SELECT session_hash, pageview_id, source, type, ts, toUnixTimestamp64Milli(ts) AS t, x, y, "
+        f"target, target_hash, target_tag, text, link, path(url) AS page, {'data, ' if with_data else ''}"
         "if(doc_width > 0, doc_width, max(doc_width) OVER (PARTITION BY pageview_id)) AS width "
         f"FROM {scope.table('events')} WHERE {scope.where} AND type IN ({CLICK}, {DOCUMENT})) WHERE type = {CLICK}"
     )
@@ -98,20 +98,21 @@ def _payload_pages(scope: Scope) -> str:
     return (
         r"SELECT pageview_id, "
         r"arrayMap(m -> toInt64(m), groupArrayArray(extractAll(payload, '(?:\\[|\\],)\\[(\\d+),6,'))) AS muts, "
-        r" groupArrayArray(extractAllGroupsVertical(payload, '\\[(\\d+),9,(-?\\d+),(-?\\d+),(-?\\d+),')) "
-        r"AS clicks, max(arraySum(arrayMap(v -> toInt64(v), "
-        r"extractAll(payload, '^\\{\"e\":\\[\"[^\"]*\",\\d+,(\\d+),(\\d+),')))) "
+        r"groupArrayArray(extractAllGroupsVertical(payload, '\\[(\\d+),9,(-?\\d+),(-?\\d+),(-?\\d+),')) "
+        r"AS clicks, max(arraySum(arrayMap(v -> toInt64(v), arrayFlatten("
+        r"extractAllGroupsVertical(payload, '^\\{\"e\":\\[\"[^\"]*\",\\d+,(\\d+),(\\d+),'))))) "
         f"AS page_end FROM ({uploads}) GROUP BY pageview_id"
     )
 
 
 def dead_sql(scope: Scope) -> str:
-    """Clicks (not on links or form fields) after which the recorded DOM did not change and the page view did not
-    end for DEAD_WINDOW_MS. Payload clicks and stored click rows are paired by page view, target, position and
-    their rank among identical ones, so repeated clicks on one spot are judged one by one."""
+    """Clarity-js clicks (not on links or form fields) after which the recorded DOM did not change and the page
+    view did not end for DEAD_WINDOW_MS (the beacon records no DOM changes: see docs/insights.md). Payload
+    clicks and stored click rows are paired by page view, target, position and their rank among identical
+    ones, so repeated clicks on one spot are judged one by one."""
     in_payload = (
         "SELECT pageview_id, toInt64(c[2]) AS target, toInt32(c[3]) AS x, toInt32(c[4]) AS y, toInt64(c[1]) AS pt, "
-        f"NOT arrayExists(m -> m > pt AND m <= pt + {DEAD_WINDOW_MS}, muts) AND pt + {DEAD_WINDOW_MS} < page_end "
+        f"NOT arrayExists(m -> m >= pt AND m <= pt + {DEAD_WINDOW_MS}, muts) AND pt + {DEAD_WINDOW_MS} < page_end "
         f"AS dead FROM ({_payload_pages(scope)}) ARRAY JOIN clicks AS c"
     )
     ranked_payload = ("SELECT pageview_id, target, x, y, row_number() OVER (PARTITION BY pageview_id, target, x, y "
@@ -124,7 +125,7 @@ def dead_sql(scope: Scope) -> str:
     select = _row("dead_click", "session_hash", "pageview_id", "page", "ts", "target_hash", "text", "x", "y", "width",
                   "target_tag")
     return (
-        f"{select} FROM ({ranked_rows}) WHERE link = '' AND lower(target_tag) NOT IN ({forms}) "
+        f"{select} FROM ({ranked_rows}) WHERE source = 'clarity' AND link = '' AND lower(target_tag) NOT IN ({forms}) "
         f"AND (pageview_id, target, x, y, k) IN (SELECT pageview_id, target, x, y, k FROM ({ranked_payload}) "
         "WHERE dead)"
     )
@@ -134,19 +135,18 @@ def quick_back_sql(scope: Scope) -> str:
     """A page view B whose previous page A is also the page after it, within QUICK_BACK_MS of B's start; the
     occurrence belongs to A (the page the visitor left and came back to), B is its label."""
     views = (
-        "SELECT session_hash, pageview_id, min(started_at) AS t0, path(max(url)) AS page "
-        f"FROM {scope.table('pageviews')} WHERE {scope.where} GROUP BY session_hash, pageview_id"
+        "SELECT session_hash AS s, pageview_id AS pv, min(started_at) AS t0, path(max(url)) AS here "
+        f"FROM {scope.table('pageviews')} WHERE {scope.where} GROUP BY s, pv"
     )
-    w = "PARTITION BY session_hash ORDER BY t0, pageview_id ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING"
+    w = "PARTITION BY s ORDER BY t0, pv ROWS BETWEEN 1 PRECEDING AND 1 FOLLOWING"
     around = (
-        "SELECT *, row_number() OVER (PARTITION BY session_hash ORDER BY t0, pageview_id) AS n, "
-        "count() OVER (PARTITION BY session_hash) AS views, lagInFrame(page) OVER w AS before, "
-        "leadInFrame(page) OVER w AS after, leadInFrame(t0) OVER w AS back_at "
+        "SELECT *, row_number() OVER (PARTITION BY s ORDER BY t0, pv) AS n, count() OVER (PARTITION BY s) AS views, "
+        "lagInFrame(here) OVER w AS before, leadInFrame(here) OVER w AS after, leadInFrame(t0) OVER w AS back_at "
         f"FROM ({views}) WINDOW w AS ({w})"
     )
     spent = "toUnixTimestamp64Milli(back_at) - toUnixTimestamp64Milli(t0)"
-    select = _row("quick_back", "session_hash", "pageview_id", "before", "t0", "''", "page", "0", "0", "0", spent)
-    return (f"{select} FROM ({around}) WHERE n > 1 AND n < views AND after = before AND page != before "
+    select = _row("quick_back", "s", "pv", "before", "t0", "''", "here", "0", "0", "0", spent)
+    return (f"{select} FROM ({around}) WHERE n > 1 AND n < views AND after = before AND here != before "
             f"AND {spent} <= {QUICK_BACK_MS}")
 
 
