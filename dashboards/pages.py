@@ -23,7 +23,8 @@ from dashboards.recordings import RECORDING_OPTIONS
 
 PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
                  "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}
-NAV = (("traffic", "Traffic"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("tokens", "API tokens"))
+NAV = (("traffic", "Traffic"), ("insights", "Insights"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"),
+       ("tokens", "API tokens"))
 
 
 def render(request: web.Request, template: str, **values: Any) -> web.Response:
@@ -61,6 +62,10 @@ async def home(request: web.Request) -> web.StreamResponse:
 
 async def traffic(request: web.Request) -> web.Response:
     return _page(request, "traffic.html", "traffic")
+
+
+async def insights(request: web.Request) -> web.Response:
+    return _page(request, "insights.html", "insights")
 
 
 async def heatmaps(request: web.Request) -> web.Response:
@@ -139,6 +144,7 @@ async def logout(request: web.Request) -> web.StreamResponse:
 def setup_routes(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/traffic", traffic)
+    app.router.add_get("/insights", insights)
     app.router.add_get("/heatmaps", heatmaps)
     app.router.add_get("/recordings", recordings)
     app.router.add_get("/replay", replay)

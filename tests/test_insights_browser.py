@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.browser import collector_serving_pages, wait_until
-from tests.support.dashboard import SITE, log_in
+from tests.support.browser import collector_serving_pages, screenshot, wait_until
+from tests.support.dashboard import PASSWORD, SITE, accounts, log_in
 
 pytestmark = pytest.mark.browser
 
@@ -135,13 +135,14 @@ async def mobile_visit(browser: Any, url: str, truth: Truth) -> None:
     await context.close()
 
 
-async def beacon_visit(new_page: Any, url: str) -> None:
-    """Our beacon only: page views and clicks, nothing to replay."""
+async def beacon_visit(new_page: Any, url: str, truth: Truth) -> None:
+    """Our beacon only: page views and clicks (on the desktop heatmap too), nothing to replay."""
     page = await new_page()
     await page.goto(f"{url}/demo?site={SITE}&beacon=1&banner=1")
     await page.click("[data-wa=accept]")
     await page.wait_for_function("window.wa && window.wa.started")
     await page.click("#buy")
+    truth.click("desktop", "#buy")
     await asyncio.sleep(1.5)
     await page.goto("about:blank")
 
@@ -151,8 +152,8 @@ async def scripted(collector_factory: Any, new_page: Any, browser: Any) -> tuple
     truth = Truth()
     await desktop_visit(new_page, collector.url, truth)
     await mobile_visit(browser, collector.url, truth)
-    await beacon_visit(new_page, collector.url)
-    expected_clicks = sum(sum(c.values()) for c in truth.clicks.values())
+    await beacon_visit(new_page, collector.url, truth)
+    expected_clicks = sum(sum(c.values()) for c in truth.clicks.values()) - 1  # one is the beacon's
 
     async def arrived() -> bool:
         await collector.flush()
@@ -177,6 +178,95 @@ async def test_insights_signals_heatmaps_and_recordings_equal_the_scripted_groun
         await _api_counts(collector, analyst, truth)
     finally:
         await analyst.close()
+    page = await _dashboard(browser, collector)
+    await _insights_page(page, collector, truth)
+    for layout in ("desktop", "mobile"):
+        await _heatmap_lands_on_the_clicked_elements(page, collector, truth, layout)
+    await _replay_with_timeline(page, collector)
+
+
+async def _dashboard(browser: Any, collector: Any) -> Any:
+    await collector.storage.run(accounts(collector).save_analyst, "viewer", PASSWORD)
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    await page.goto(f"{collector.url}/dashboard/login")
+    await page.fill("input[name=name]", "viewer")
+    await page.fill("input[name=password]", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/dashboard/traffic**")
+    return page
+
+
+async def _insights_page(page: Any, collector: Any, truth: Truth) -> None:
+    await page.goto(f"{collector.url}/dashboard/insights?site={SITE}&period=today")
+    assert await wait_until(lambda: page.evaluate("document.body.dataset.ready || ''"), seconds=60)
+    rage = page.locator('[data-signal="rage_click"] .value')
+    assert await rage.inner_text() == str(sum(truth.rage.values()))
+    assert await page.locator('[data-signal="quick_back"] .value').inner_text() == str(truth.quick_backs)
+    await screenshot(page, "insights-page", full_page=True)
+    await page.click('[data-signal="quick_back"]')
+    await page.wait_for_url("**/dashboard/recordings?**signal=quick_back**")
+    cards = page.locator(".rec")
+    assert await wait_until(lambda: page.locator('[data-panel="recordings"]').get_attribute("data-ready"))
+    assert await cards.count() == 1 and "quick back" in await cards.first.inner_text()
+    await screenshot(page, "insights-recordings-quick-back", element=page.locator('[data-panel="recordings"]'))
+
+
+#: the elements the script clicked on /demo
+CLICKED = ("#title", "#buy", "#signup", "#next")
+
+
+async def _heatmap_lands_on_the_clicked_elements(page: Any, collector: Any, truth: Truth, layout: str) -> None:
+    """Every click cell of the layout, drawn where the page draws it, falls on the element the script clicked,
+    in the recorded view of that layout (element boxes measured in the rendered snapshot)."""
+    await page.goto(f"{collector.url}/dashboard/heatmaps?site={SITE}&period=today&page=/demo&layout={layout}")
+    stage = page.locator("#stage")
+    assert await wait_until(lambda: stage.get_attribute("data-ready"), seconds=60)
+    assert await stage.get_attribute("data-ready") == "1", await page.locator("#heatmap-status").inner_text()
+    frame = page.frame_locator("#page-frame")
+    width = await frame.locator("html").evaluate("e => e.scrollWidth")
+    boxes = {}
+    for selector in CLICKED:
+        boxes[selector] = await frame.locator(selector).evaluate(
+            "e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }")
+    cells = await page.evaluate(
+        f"fetch('/dashboard/api/v1/heatmap_clicks?site={SITE}&period=today&page=/demo&layout={layout}')"
+        ".then(r => r.json())")
+    landed: Counter[str] = Counter()
+    tolerance = 3  # a cell is 1/200 of the document width: its centre is within 2.5 px of the click
+    for cell in cells["rows"]:
+        x, y = cell["x"] * width, cell["y"] * width
+        hit = [s for s, (left, top, right, bottom) in boxes.items()
+               if left - tolerance <= x <= right + tolerance and top - tolerance <= y <= bottom + tolerance]
+        assert len(hit) == 1, (layout, cell, boxes)
+        landed[hit[0]] += cell["clicks"]
+    assert landed == truth.clicks[layout], layout
+    await page.select_option("#mode", "areas")
+    await screenshot(page, f"insights-heatmap-{layout}-areas", element=page.locator(".stage-card").first)
+    await page.select_option("#mode", "clicks")
+    await screenshot(page, f"insights-heatmap-{layout}-clicks", element=page.locator(".stage-card").first)
+    await page.select_option("#mode", "attention")
+    await screenshot(page, f"insights-heatmap-{layout}-attention", element=page.locator(".stage-card").first)
+
+
+async def _replay_with_timeline(page: Any, collector: Any) -> None:
+    await page.goto(f"{collector.url}/dashboard/recordings?site={SITE}&period=today&signal=rage_click")
+    assert await wait_until(lambda: page.locator('[data-panel="recordings"]').get_attribute("data-ready"))
+    await page.locator(".rec", has_text="desktop").click()
+    player = page.locator("#player")
+    assert await wait_until(lambda: player.get_attribute("data-ready"), seconds=60)
+    assert await player.get_attribute("data-ready") == "1", await page.locator("#page-label").inner_text()
+    items = page.locator("#timeline li")
+    assert await items.count() > 20
+    error = page.locator("#timeline li.js_error").first
+    await error.click()
+    at = int(await error.get_attribute("data-at"))
+    clock = await page.locator("#clock").inner_text()
+    assert clock.split(" / ")[0] == f"{at // 60000}:{at // 1000 % 60:02d}" or at % 1000 >= 500
+    assert await page.get_attribute("#previous", "href"), "the mobile recording is before it in the filtered list"
+    await screenshot(page, "insights-replay-timeline", element=page.locator("#player"))
+    await page.keyboard.press("p")
+    await page.wait_for_url("**/dashboard/replay?**")
 
 
 async def _api_counts(collector: Any, analyst: Any, truth: Truth) -> None:
@@ -207,7 +297,8 @@ async def _api_counts(collector: Any, analyst: Any, truth: Truth) -> None:
     assert sorted(by_device["desktop"]["tags"]) == sorted(
         ["rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error"])
     assert by_device["desktop"]["pageviews"] == 3 and by_device["mobile"]["pageviews"] == 1
-    desktop_clicks = sum(truth.clicks["desktop"].values()) + sum(truth.clicks["second page"].values())
+    # the desktop recording holds every desktop click but the beacon visit's one
+    desktop_clicks = sum(truth.clicks["desktop"].values()) - 1 + sum(truth.clicks["second page"].values())
     assert by_device["desktop"]["clicks"] == desktop_clicks
     assert by_device["mobile"]["tags"] == ["rage_click", "dead_click"]
     for signal, expected in (("quick_back", ["desktop"]), ("rage_click", ["desktop", "mobile"])):
