@@ -21,7 +21,7 @@ SIGNALS = ("rage_click", "dead_click", "quick_back", "excessive_scroll", "js_err
 #: rage: a burst of at least RAGE_MIN clicks, each within RAGE_GAP_MS of the one before it and on the same
 #: element or within RAGE_BOX_PX of it (page pixels, both axes)
 RAGE_MIN, RAGE_GAP_MS, RAGE_BOX_PX = 3, 1000, 60
-#: dead: no DOM mutation and no end of the page view within DEAD_WINDOW_MS after the click
+#: dead: no DOM mutation within DEAD_WINDOW_MS after the click, nor (for the page view's last click) its end
 DEAD_WINDOW_MS = 1000
 FORM_TAGS = ("input", "select", "textarea", "option", "label")
 #: quick back: the page after this one is this one's previous page again, within QUICK_BACK_MS
@@ -106,14 +106,16 @@ def _payload_pages(scope: Scope) -> str:
 
 
 def dead_sql(scope: Scope) -> str:
-    """Clarity-js clicks (not on links or form fields) after which the recorded DOM did not change and the page
-    view did not end for DEAD_WINDOW_MS (the beacon records no DOM changes: see docs/insights.md). Payload
+    """Clarity-js clicks (not on links or form fields) after which the recorded DOM did not change for
+    DEAD_WINDOW_MS, and which did not lead away (the page view's last click, its end within that window); the
+    beacon records no DOM changes (see docs/insights.md). Payload
     clicks and stored click rows are paired by page view, target, position and their rank among identical
     ones, so repeated clicks on one spot are judged one by one."""
     in_payload = (
         "SELECT pageview_id, toInt64(c[2]) AS target, toInt32(c[3]) AS x, toInt32(c[4]) AS y, toInt64(c[1]) AS pt, "
-        f"NOT arrayExists(m -> m >= pt AND m <= pt + {DEAD_WINDOW_MS}, muts) AND pt + {DEAD_WINDOW_MS} < page_end "
-        f"AS dead FROM ({_payload_pages(scope)}) ARRAY JOIN clicks AS c"
+        f"NOT arrayExists(m -> m >= pt AND m <= pt + {DEAD_WINDOW_MS}, muts) AND NOT (pt = last_click "
+        f"AND pt + {DEAD_WINDOW_MS} >= page_end) AS dead FROM (SELECT *, arrayMax(arrayMap(c -> toInt64(c[1]), "
+        f"clicks)) AS last_click FROM ({_payload_pages(scope)})) ARRAY JOIN clicks AS c"
     )
     ranked_payload = ("SELECT pageview_id, target, x, y, row_number() OVER (PARTITION BY pageview_id, target, x, y "
                       f"ORDER BY pt) AS k, dead FROM ({in_payload})")

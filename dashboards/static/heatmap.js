@@ -32,7 +32,8 @@
     function canvas() {
       if (overlay) overlay.remove();
       overlay = document.createElement("canvas");
-      overlay.className = "heatmap-overlay"; overlay.width = width; overlay.height = height;
+      overlay.className = "heatmap-overlay"; overlay.id = stage.id === "stage" ? "heatmap-overlay" : `heatmap-overlay-${stage.id}`;
+      overlay.width = width; overlay.height = height;
       Object.assign(overlay.style, { position: "absolute", left: "0", top: "0", pointerEvents: "none", transformOrigin: "0 0", transform: frame.style.transform });
       stage.appendChild(overlay);
       return overlay.getContext("2d");
