@@ -757,7 +757,10 @@ def timed(fn: Callable[[], Any], runs: int, warmup: int = 2) -> tuple[list[float
     return times, result
 
 
-CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings")
+CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings", "insights", "heatmap_areas",
+         "heatmap_attention", "recordings_rage")
+#: cases that run a panel with options: case name → (panel, options)
+CASE_PANELS: dict[str, tuple[str, dict[str, str]]] = {"recordings_rage": ("recordings", {"signal": "rage_click"})}
 
 
 def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[Timing]:
@@ -773,13 +776,14 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str) -> list[T
         out.append(Timing("baseline: SELECT count() FROM pageviews", period, False, times, [], int(result[0][0]), None))
         print(f"  {period:4} baseline count(): p50 {percentile(times, .5):.1f} ms", file=sys.stderr)
         for name in CASES:
+            panel_name, options = CASE_PANELS.get(name, (name, {}))
             for filtered in (False, True):
-                raw = {"site": BENCH_SITE, "period": period}
-                if name == "heatmap_clicks":
+                raw = {"site": BENCH_SITE, "period": period, **options}
+                if PANELS[panel_name].needs_page:
                     raw["page"] = top_page
                 if filtered:
                     raw[FILTER[0]] = FILTER[1]
-                panel = PANELS[name]
+                panel = PANELS[panel_name]
                 query = parse_query(panel, raw, now=now)
                 results = {}
                 timings = {}
