@@ -627,7 +627,9 @@ class Generator:
         rng = self.rng
         muts = rng.integers(2, 12, k).tolist()
         rel = (start - pv["start"][g]).tolist()
+        # an upload's first one opens with the DOM snapshot (Discover, 5): the recordings list holds replayable visits
         payload = [f'{{"e":["0.8.9",{r},0,{m * 400},0,"u","s",{p},{q},0,"url"],"a":[],"p":['
+                   + (f'[{r},5,1,null,"HTML"],' if q == 1 else "")
                    + ",".join(f'[{r + j * 137},6,{j * 3 + 41},"div",{j + 7},null,"txt"]' for j in range(m)) + "]}"
                    for r, m, p, q in zip(rel, muts, pv["num"][g].tolist(), seq.tolist(), strict=True)]
         return {
