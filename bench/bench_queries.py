@@ -629,7 +629,9 @@ class Generator:
         rng = self.rng
         muts = rng.integers(2, 12, k).tolist()
         rel = (start - pv["start"][g]).tolist()
+        # an upload's first one opens with the DOM snapshot (Discover, 5): the recordings list holds replayable visits
         payload = [f'{{"e":["0.8.9",{r},0,{m * 400},0,"u","s",{p},{q},0,"url"],"a":[],"p":['
+                   + (f'[{r},5,1,null,"HTML"],' if q == 1 else "")
                    + ",".join(f'[{r + j * 137},6,{j * 3 + 41},"div",{j + 7},null,"txt"]' for j in range(m)) + "]}"
                    for r, m, p, q in zip(rel, muts, pv["num"][g].tolist(), seq.tolist(), strict=True)]
         return {
@@ -760,8 +762,10 @@ def timed(fn: Callable[[], T], runs: int, warmup: int = 2) -> tuple[list[float],
     return times, result
 
 
-CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings",
-         "goal_conversions", "funnel")
+CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings", "insights", "heatmap_areas",
+         "heatmap_attention", "recordings_rage", "goal_conversions", "funnel")
+#: cases that run a panel with options: case name → (panel, options)
+CASE_PANELS: dict[str, tuple[str, dict[str, str]]] = {"recordings_rage": ("recordings", {"signal": "rage_click"})}
 #: issue 15 rows: (label, panel, extra parameters); "{segment}" is the id of the segment saved below
 WORKBENCH_CASES = (
     ("overview, segmented", "overview", {"segment": "{segment}"}),
@@ -830,10 +834,12 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str,
         count = int(counted.result_rows[0][0])
         out.append(Timing("baseline: SELECT count() FROM pageviews", period, False, times, [], count, None))
         print(f"  {period:4} baseline count(): p50 {percentile(times, .5):.1f} ms", file=sys.stderr)
-        cases = [(name, name, {"page": top_page} if name == "heatmap_clicks" else {}) for name in CASES]
+        cases = [(name, *CASE_PANELS.get(name, (name, {}))) for name in CASES]
         for label, name, extra in cases + workbench_cases(segment):
             for filtered in (False, True):
                 raw = {"site": BENCH_SITE, "period": period, **extra}
+                if PANELS[name].needs_page:
+                    raw["page"] = top_page
                 raw.update((options or {}).get(name, {}))
                 if filtered:
                     raw[FILTER[0]] = FILTER[1]

@@ -213,8 +213,7 @@ def openapi_document(sites: Sequence[Site]) -> dict[str, Any]:
     }}
     paths["/dashboard/api/v1/snapshot"] = {"get": {
         "summary": "Payloads of the latest recorded view of a page (heatmap background)",
-        "operationId": "snapshot", "parameters": _panel_path(
-            next(p for p in PANELS.values() if p.needs_page), sites)["get"]["parameters"],
+        "operationId": "snapshot", "parameters": _panel_path(PANELS["heatmap_clicks"], sites)["get"]["parameters"],
         "responses": _with_errors({"200": {"description": "payloads"},
                                    "404": {"description": "no recorded view"}}),
     }}

@@ -25,9 +25,9 @@ from dashboards.segments import FIELD_GROUPS as SEGMENT_FIELDS
 
 PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
                  "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}
-NAV = (("traffic", "Traffic"), ("goals", "Goals"), ("funnels", "Funnels"), ("visitors", "Visitor log"),
-       ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("segments", "Segments"), ("reports", "Reports"),
-       ("tokens", "API tokens"))
+NAV = (("traffic", "Traffic"), ("insights", "Insights"), ("goals", "Goals"), ("funnels", "Funnels"),
+       ("visitors", "Visitor log"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("segments", "Segments"),
+       ("reports", "Reports"), ("tokens", "API tokens"))
 #: shown only to analysts who manage accounts (admin of every site)
 ADMIN_NAV = (("accounts", "Accounts"),)
 
@@ -76,6 +76,10 @@ async def goals(request: web.Request) -> web.Response:
 
 async def funnels(request: web.Request) -> web.Response:
     return _page(request, "funnels.html", "funnels")
+
+
+async def insights(request: web.Request) -> web.Response:
+    return _page(request, "insights.html", "insights")
 
 
 async def heatmaps(request: web.Request) -> web.Response:
@@ -174,6 +178,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/traffic", traffic)
     app.router.add_get("/goals", goals)
     app.router.add_get("/funnels", funnels)
+    app.router.add_get("/insights", insights)
     app.router.add_get("/heatmaps", heatmaps)
     app.router.add_get("/recordings", recordings)
     app.router.add_get("/replay", replay)

@@ -14,6 +14,7 @@ from dashboards import (
     funnels,
     goals,
     heatmaps,
+    insights,
     matomo_reports,
     recordings,
     segments,
@@ -29,7 +30,7 @@ from ingest_schema.storage import Storage
 
 PANELS: dict[str, Panel] = {p.name: p for p in (
     *traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *visitor_log.PANELS, *segments.PANELS,
-    *chart_annotations.PANELS, *matomo_reports.PANELS, *goals.PANELS, *funnels.PANELS,
+    *chart_annotations.PANELS, *matomo_reports.PANELS, *goals.PANELS, *funnels.PANELS, *insights.PANELS,
 )}
 #: Session selectors of the filter parser: request parameters that pre-select visits from a stored
 #: definition, in every panel. A funnel step's drop-off (`funnel=<id>&step=<n>&dropped=1`) registers here.
@@ -77,7 +78,7 @@ def parse_query(
         if not raw.get(name, "").strip():
             raise BadQuery(f"{name} is required by {panel.name}")
     period = parse_period(raw.get("period", "30d"), raw.get("from", ""), raw.get("to", ""), timezone, now)
-    default = 50 if panel.name == "recordings" else DEFAULT_LIMIT
+    default = 50 if panel.name in ("recordings", "heatmap_areas") else DEFAULT_LIMIT
     options = {name: raw[name].strip()[:MAX_FILTER_CHARS] for name in panel.options if raw.get(name)}
     selectors = parse_selectors(SELECTORS, raw)
     return Query(site, period, filters, _limit(raw.get("limit", ""), default), options, selectors)

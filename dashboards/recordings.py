@@ -13,17 +13,23 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 from dashboards.errors import BadQuery, NotFound
-from dashboards.heatmaps import CLICK, RAGE_BOX_PX, RAGE_CLICKS, RAGE_WINDOW_MS
+from dashboards.heatmaps import layout_views
+from dashboards.insights import SIGNALS, Scope, query_scope, signal_option, signals_sql
 from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
-from dashboards.visits import page_condition, visit_sessions, visits_sql
+from dashboards.visits import visits_sql
 from ingest_schema.storage import Storage
 
-RECORDING_OPTIONS = ("min_duration", "max_duration", "rage", "label", "tag", "favourite")
+RECORDING_OPTIONS = ("min_duration", "max_duration", "signal", "rage", "label", "tag", "favourite")
 MAX_LABELS, MAX_LABEL_CHARS = 20, 40
 _LABEL = re.compile(r"^[\w .:/-]{1,40}$")
 _SESSION = re.compile(r"^[0-9a-f]{1,16}$")
 SYNC = {"mutations_sync": 2}
+#: a stored upload that starts with clarity-js's DOM snapshot (Discover, 5): a page view that can be replayed
+SNAPSHOT = r'"p":\[\[\d+,5,'
+TAG_COLUMNS = ("rage_clicks", "dead_clicks", "quick_backs", "excessive_scrolls", "js_errors")
 
 
 def session_hash(value: str) -> int:
@@ -43,17 +49,17 @@ def _seconds(query: Query, name: str) -> int | None:
     return int(raw)
 
 
-def _rage_sessions(ctx: Context, params: Params, query: Query, sessions: str) -> str:
+def replayable(ctx: Context, params: Params, query: Query) -> str:
+    """Sessions with at least one page view recorded from its DOM snapshot (beacon-only visits have none)."""
     first, last = utc_days(query.period.start, query.period.end)
-    window = (f"PARTITION BY pageview_id ORDER BY toUnixTimestamp64Milli(ts) "
-              f"RANGE BETWEEN {RAGE_WINDOW_MS} PRECEDING AND CURRENT ROW")
-    return (
-        "SELECT session_hash, countIf(burst = {n} AND sx <= {box} AND sy <= {box}) AS rage FROM (SELECT session_hash, "
-        "count() OVER w AS burst, max(x) OVER w - min(x) OVER w AS sx, max(y) OVER w - min(y) OVER w AS sy "
-        f"FROM {ctx.table('events')} WHERE site = {params.p(query.site, 'String')} AND day BETWEEN "
-        f"{params.day(first)} AND {params.day(last)} AND type = {CLICK} AND session_hash IN ({sessions}) "
-        f"WINDOW w AS ({window})) GROUP BY session_hash"
-    ).replace("{n}", str(RAGE_CLICKS)).replace("{box}", str(RAGE_BOX_PX))
+    return (f"SELECT session_hash FROM {ctx.table('playback')} WHERE site = {params.p(query.site, 'String')} "
+            f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND sequence = 1 "
+            f"AND match(payload, {params.p(SNAPSHOT, 'String')})")
+
+
+def _wanted_signal(query: Query) -> str:
+    signal = signal_option(query)
+    return signal or ("rage_click" if query.option("rage") in ("1", "true") else "")
 
 
 def recordings_sql(ctx: Context, query: Query) -> Sql:
@@ -67,38 +73,44 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
             having.append(f"{duration} {op} {params.p(seconds, 'UInt32')}")
     visits = visits_sql(ctx, params, query, period.start, period.end,
                         ("v_entry_page", "v_country", "v_device", "v_browser"), " AND ".join(having))
-    first, last = utc_days(period.start, period.end)
     site = params.p(query.site, "String")
-    recorded = (f"SELECT DISTINCT session_hash FROM {ctx.table('playback')} WHERE site = {site} "
-                f"AND day BETWEEN {params.day(first)} AND {params.day(last)}")
     marks = (f"SELECT session_hash, argMax(favourite, updated_at) AS favourite, argMax(labels, updated_at) AS labels "
              f"FROM {ctx.table('recordings')} WHERE site = {site} GROUP BY session_hash")
-    where = [f"v.session_hash IN ({recorded})"]
+    where = [f"v.session_hash IN ({replayable(ctx, params, query)})"]
     if query.option("favourite") in ("1", "true"):
         where.append("m.favourite = 1")
     if query.option("label"):
         where.append(f"has(m.labels, {params.p(query.option('label'), 'String')})")
     if query.option("tag"):
         where.append(f"v.session_hash IN ({_tagged(ctx, params, query)})")
+    signal = _wanted_signal(query)
+    if signal:
+        # the signal decides which visits are listed: look for it in every visit of the period
+        having_it = signals_sql(query_scope(ctx, params, query), (signal,))
+        where.append(f"v.session_hash IN (SELECT session_hash FROM ({having_it}))")
     limit = params.p(query.limit, "UInt32")
-    listed = (f"SELECT v.*, m.favourite AS favourite, m.labels AS labels FROM ({visits}) AS v "
-              f"LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash WHERE {' AND '.join(where)}")
-    if query.option("rage") in ("1", "true"):
-        # rage clicks decide which visits are listed: count them for every visit of the period
-        rage = _rage_sessions(ctx, params, query, visit_sessions(ctx, params, query))
-        chosen, rage_only = listed, "WHERE r.rage > 0"
-    else:
-        # the newest `limit` visits first, then rage clicks of those only (the window over every click of
-        # the period was most of this panel's time at 10M events)
-        chosen = f"{listed} ORDER BY v.v_start DESC LIMIT {limit}"
-        rage = _rage_sessions(ctx, params, query, f"SELECT session_hash FROM ({chosen})")
-        rage_only = ""
+    chosen = (f"SELECT v.*, m.favourite AS favourite, m.labels AS labels FROM ({visits}) AS v "
+              f"LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash WHERE {' AND '.join(where)} "
+              f"ORDER BY v.v_start DESC LIMIT {limit}")
+    # then the signals and clicks of those visits only (a window over every click of the period was most of
+    # this panel's time at 10M events)
+    mine = f"SELECT session_hash FROM ({chosen})"
+    scope = Scope(ctx, params, query.site, period.start, period.end, mine)
+    counts = ", ".join(f"countIf(signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
+    tags = f"SELECT session_hash, {counts} FROM ({signals_sql(scope)}) GROUP BY session_hash"
+    first, last = utc_days(period.start, period.end)
+    clicks = (f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = {site} "
+              f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND session_hash IN ({mine}) "
+              "GROUP BY session_hash")
+    present = ", ".join(f"if(t.{c} > 0, '{s}', '')" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
     return Sql(
         f"SELECT lower(hex(l.session_hash)) AS recording, l.v_start AS started, round({duration}, 1) AS seconds, "
-        "l.v_pageviews AS views, l.v_entry_page AS entry, l.v_country AS c, l.v_device AS d, l.v_browser AS b, "
-        "r.rage AS rage, toBool(l.favourite = 1) AS fav, l.labels AS marks "
-        f"FROM ({chosen}) AS l LEFT JOIN ({rage}) AS r ON r.session_hash = l.session_hash {rage_only} "
-        f"ORDER BY started DESC LIMIT {limit}",
+        "l.v_pageviews AS views, k.n AS clicks, l.v_entry_page AS entry, l.v_country AS c, l.v_device AS d, "
+        f"l.v_browser AS b, {', '.join('t.' + c for c in TAG_COLUMNS)}, "
+        f"arrayFilter(x -> x != '', [{present}]) AS tags, "
+        "toBool(l.favourite = 1) AS fav, l.labels AS marks "
+        f"FROM ({chosen}) AS l LEFT JOIN ({tags}) AS t ON t.session_hash = l.session_hash "
+        f"LEFT JOIN ({clicks}) AS k ON k.session_hash = l.session_hash ORDER BY started DESC",
         params.values,
     )
 
@@ -118,14 +130,19 @@ def _tagged(ctx: Context, params: Params, query: Query) -> str:
 
 RECORDINGS = Panel(
     "recordings", "Recordings",
-    "Visits with a recording, newest first. Options: min_duration, max_duration (seconds), rage=1 (with rage "
-    "clicks), favourite=1, label (an analyst's label), tag (a Clarity custom tag or event).",
+    "Visits that can be replayed (recorded by clarity-js from a page snapshot), newest first, with their "
+    "frustration signals. Options: min_duration, max_duration (seconds), signal (rage_click, dead_click, quick_back, "
+    "excessive_scroll or js_error: visits with it; rage=1 is signal=rage_click), favourite=1, label (an analyst's "
+    "label), tag (a Clarity custom tag or event).",
     (Column("recording", "string", "recording id (session hash, hex)"),
      Column("started_at", "datetime", "visit start, UTC"),
      Column("duration", "number", "seconds from the first to the last event"),
-     Column("pageviews", "integer", "page views"), Column("entry_page", "string", "first page"),
+     Column("pageviews", "integer", "page views"), Column("clicks", "integer", "clicks"),
+     Column("entry_page", "string", "first page"),
      Column("country", "string", "country"), Column("device", "string", "device class"),
-     Column("browser", "string", "browser family"), Column("rage_clicks", "integer", "rage-click bursts"),
+     Column("browser", "string", "browser family"),
+     *(Column(c, "integer", f"{s.replace('_', ' ')} occurrences") for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True)),
+     Column("tags", "array", "the frustration signals of the visit"),
      Column("favourite", "boolean", "favourited"), Column("labels", "array", "analyst labels"),
      Column("duration_label", "string", "duration with units", label=("duration", "duration")),
      Column("country_name", "string", "country name", label=("country", "country")),
@@ -133,14 +150,67 @@ RECORDINGS = Panel(
     recordings_sql, options=RECORDING_OPTIONS,
 )
 
-PANELS = (RECORDINGS,)
+
+def timeline_sql(ctx: Context, query: Query) -> Sql:
+    """What happened in one recording, on the replay's clock: ms since its first recorded moment."""
+    params = Params()
+    if not query.option("recording"):
+        return Sql("SELECT toInt64(0), '', '', '', '' WHERE 0", {})  # a listing of no recording is empty
+    session = params.p(session_hash(query.option("recording")), "UInt64")
+    first, last = utc_days(query.period.start, query.period.end)
+    site = params.p(query.site, "String")
+    where = f"site = {site} AND day BETWEEN {params.day(first)} AND {params.day(last)} AND session_hash = {session}"
+    origin = f"(SELECT toUnixTimestamp64Milli(min(ts)) FROM {ctx.table('playback')} WHERE {where})"
+    scope = Scope(ctx, params, query.site, query.period.start, query.period.end, f"SELECT {session}")
+    items = (
+        f"SELECT min(started_at) AS at, 'page' AS kind, path(max(url)) AS label, max(title) AS detail, "
+        f"path(max(url)) AS page FROM {ctx.table('pageviews')} WHERE {where} GROUP BY pageview_id "
+        "UNION ALL SELECT ts, 'click', if(text != '', text, target_tag), target_hash, path(url) "
+        f"FROM {ctx.table('events')} WHERE {where} AND type = 9 "
+        "UNION ALL SELECT ts, 'custom', key, value, path(url) "
+        f"FROM {ctx.table('events')} WHERE {where} AND type = 24 "
+        f"UNION ALL SELECT at, signal, label, detail, page FROM ({signals_sql(scope)})"
+    )
+    return Sql(
+        f"SELECT toUnixTimestamp64Milli(at) - {origin} AS at_ms, kind, label, detail, page FROM ({items}) "
+        "ORDER BY at_ms, kind LIMIT 5000",
+        params.values,
+    )
+
+
+RECORDING_TIMELINE = Panel(
+    "recording_timeline", "Recording timeline",
+    "Page changes, clicks, custom events, frustration signals and errors of one recording (option recording: "
+    "its id; without it, no rows) in time order, at ms on the replay's clock (0 = its first recorded moment; one "
+    "clock across pages).",
+    (Column("at_ms", "integer", "ms since the recording's first recorded moment"),
+     Column("kind", "string", f"page, click, custom or a signal ({', '.join(SIGNALS)})"),
+     Column("label", "string", "path, element text, event name or error message"),
+     Column("detail", "string", "title, element hash, event value, or the signal's detail"),
+     Column("page", "string", "path of the page it happened on")),
+    timeline_sql, options=("recording",),
+)
+
+PANELS = (RECORDINGS, RECORDING_TIMELINE)
 
 
 # --- one recording --------------------------------------------------------------------------------
 
 
+def _first_moment(payload: str) -> int:
+    """The earliest page-relative time in a stored upload (what its playback row's `ts` stands for)."""
+    try:
+        document = orjson.loads(payload)
+        times = [e[0] for key in ("a", "p") for e in document.get(key) or () if e and isinstance(e[0], int)]
+        return min(times) if times else int(document["e"][2])
+    except (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError):
+        return 0
+
+
 def recording_pages(storage: Storage, site: str, session: int) -> list[dict[str, Any]]:
-    """The masked payloads of one recording, grouped by page view in the order they were viewed."""
+    """The masked payloads of one recording, grouped by page view in the order they were viewed, each with
+    `offset_ms` (its first recorded moment on the recording's clock) and `first_ms` (that moment in the page's
+    own time), so the replay keeps one clock across pages: visit time = offset_ms + (t - first_ms)."""
     rows = storage.query_rows(
         "SELECT pageview_id, page_num, min(ts) OVER (PARTITION BY pageview_id) AS first, sequence, payload "
         f"FROM {storage.table('playback')} WHERE site = {{site:String}} AND session_hash = {{session:UInt64}} "
@@ -150,26 +220,33 @@ def recording_pages(storage: Storage, site: str, session: int) -> list[dict[str,
     if not rows:
         raise NotFound("no such recording")
     pages: dict[int, dict[str, Any]] = {}
+    origin = rows[0][2]
     for pageview_id, page_num, first, _, payload in rows:
-        page = pages.setdefault(int(pageview_id), {
-            "page_num": int(page_num), "started_at": _iso(first), "payloads": [],
-        })
+        page = pages.get(int(pageview_id))
+        if page is None:
+            page = pages[int(pageview_id)] = {
+                "page_num": int(page_num), "started_at": _iso(first), "payloads": [],
+                "offset_ms": _ms_between(origin, first), "first_ms": _first_moment(payload),
+            }
         page["payloads"].append(payload)
     return list(pages.values())
 
 
+def _ms_between(a: Any, b: Any) -> int:
+    return round((b - a).total_seconds() * 1000) if isinstance(a, datetime) and isinstance(b, datetime) else 0
+
+
 def page_snapshot(storage: Storage, ctx: Context, query: Query) -> list[str]:
-    """The payloads of the latest recorded view of the query's page (by the query's visits, so a device
-    filter picks a view of that device class) that starts with its DOM snapshot."""
+    """The payloads of the latest recorded view of the query's page in its layout (the option, the device
+    filter, else the page's most viewed device class; see heatmaps.layout_views), from its DOM snapshot."""
     params = Params()
     first, last = utc_days(query.period.start, query.period.end)
     site = params.p(query.site, "String")
     days = f"day BETWEEN {params.day(first)} AND {params.day(last)}"
-    views = (f"SELECT pageview_id FROM {ctx.table('pageviews')} WHERE site = {site} AND {days} "
-             f"AND {page_condition(params, query.filters.page)}")
+    views, _ = layout_views(ctx, params, query)
     rows = storage.query_rows(
         f"SELECT session_hash, pageview_id FROM {ctx.table('playback')} WHERE site = {site} AND {days} "
-        f"AND sequence = 1 AND pageview_id IN ({views}) AND session_hash IN ({visit_sessions(ctx, params, query)}) "
+        f"AND sequence = 1 AND pageview_id IN ({views}) AND match(payload, {params.p(SNAPSHOT, 'String')}) "
         "ORDER BY ts DESC LIMIT 1",
         params.values,
     )

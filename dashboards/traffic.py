@@ -255,12 +255,22 @@ def _events_where(ctx: Context, params: Params, query: Query, types: tuple[int, 
 
 
 def events_sql(ctx: Context, query: Query) -> Sql:
+    """Events by name: counts, visitors and a summary of their values instead of one row per value. The beacon's
+    `engagement` event repeats the page view's running total, so only its last (largest) value per page view
+    counts, once."""
     params = Params()
     name, detail = EVENT_LABELS
+    number = "if(type = 24, toFloat64OrNull(value), if(type = 1001 AND num != 0, num, NULL))"
+    plain = (f"SELECT name AS kind, {name} AS event, {detail} AS detail, {number} AS amount, visitor_hash "
+             f"{_events_where(ctx, params, query, EVENT_TYPES)} AND NOT (type = 24 AND key = 'engagement')")
+    engagement = (f"SELECT any(name), 'engagement', '', max(toFloat64OrNull(value)), any(visitor_hash) "
+                  f"{_events_where(ctx, params, query, (24,))} AND key = 'engagement' GROUP BY pageview_id")
     return Sql(
-        f"SELECT name AS kind, {name} AS event, {detail} AS detail, count() AS events, "
-        f"uniqExact(visitor_hash) AS visitors {_events_where(ctx, params, query, EVENT_TYPES)} "
-        f"GROUP BY kind, event, detail ORDER BY events DESC, kind, event LIMIT {params.p(query.limit, 'UInt32')}",
+        "SELECT kind, event, count() AS events, uniqExact(visitor_hash) AS visitors, "
+        "uniqExactIf(detail, detail != '') AS values, topKIf(1)(detail, detail != '')[1] AS top_value, "
+        "round(sum(amount), 2) AS total, round(avg(amount), 2) AS average "
+        f"FROM ({plain} UNION ALL {engagement}) GROUP BY kind, event "
+        f"ORDER BY events DESC, kind, event LIMIT {params.p(query.limit, 'UInt32')}",
         params.values,
     )
 
@@ -268,11 +278,14 @@ def events_sql(ctx: Context, query: Query) -> Sql:
 EVENTS = Panel(
     "events", "Events",
     "Custom events (Clarity `event`, our beacon) and Matomo events, site searches, outlinks, downloads and "
-    "content interactions.",
+    "content interactions, by name; their values summarised (engagement: milliseconds per page view).",
     (Column("kind", "string", "custom, event, site_search, outlink, download or content"),
      Column("event", "string", "custom event key, Matomo category, search keyword or link"),
-     Column("detail", "string", "custom event value, Matomo action or search category"),
-     Column("events", "integer", "occurrences"), VISITORS),
+     Column("events", "integer", "occurrences (engagement: page views)"), VISITORS,
+     Column("values", "integer", "distinct values (custom event value, Matomo action, search category)"),
+     Column("top_value", "string", "the most frequent value"),
+     Column("total", "number", "sum of the numeric values (null when none is a number)"),
+     Column("average", "number", "average of the numeric values")),
     events_sql,
 )
 

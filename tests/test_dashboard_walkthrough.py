@@ -78,7 +78,7 @@ async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
     await screenshot(page, "walkthrough-heatmap", element=page.locator(".stage-card"))
 
     await page.goto(f"{collector.url}/dashboard/recordings?site={SITE}&period=today")
-    link = page.locator("table a[href*='/dashboard/replay']").first
+    link = page.locator("a[href*='/dashboard/replay']").first
     assert await wait_until(lambda: link.count())
     await link.click()
     player = page.locator("#player")

@@ -91,6 +91,7 @@ const Dash = (() => {
         if (i === 0 && opts.link) {
           const a = document.createElement("a"); a.href = opts.link(row); a.textContent = text; td.appendChild(a);
         } else { td.textContent = text; }
+        if (c.type === "string" || c.type === "array") td.title = text;  // cells are cut to one line: the whole value on hover
         if (c.type === "integer" || c.type === "number") td.className = "num";
         if (i === 0 && opts.bars) { const bar = document.createElement("span"); bar.className = "bar"; bar.style.width = `${Math.round(100 * (Number(row[measure.name]) || 0) / max)}%`; td.appendChild(bar); }
       });

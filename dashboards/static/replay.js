@@ -1,6 +1,7 @@
-// Replay page: a recording's masked payloads decoded by clarity-decode and played by clarity-visualize
-// into a sandboxed same-origin iframe (scripts of the recorded page never run), with play/pause,
-// speed, skip idle, seek, page by page; favourite and labels are saved through the API.
+// Replay page: a recording's masked payloads decoded by clarity-decode and played by clarity-visualize into a
+// sandboxed same-origin iframe (the recorded page's scripts never run). One clock runs across the pages of the
+// visit (page i starts at its offset_ms); beside it the timeline (pages, clicks, custom events, frustration
+// signals, errors) jumps to any moment; previous/next walk the filtered list; keys: Space, ←/→, N/P.
 "use strict";
 (() => {
   const V = window.clarity.visualize;
@@ -13,14 +14,19 @@
   const seek = document.getElementById("seek");
   const clock = document.getElementById("clock");
   const label = document.getElementById("page-label");
-  const IDLE_MS = 2000;
+  const list = document.getElementById("timeline");
+  const OPTIONS = ["min_duration", "max_duration", "signal", "rage", "favourite", "label", "tag"];
+  const IDLE_MS = 2000, STEP_MS = 5000;
 
-  let pages = [];          // decoded payload lists, one per page view
-  let index = 0;           // page being shown
-  let events = [];         // merged events of that page
-  let cursor = 0;          // next event to render
-  let start = 0, end = 0;  // page time of the first and last event
-  let time = 0, playing = false, last = 0;
+  let pages = [];          // {merged, offset, first, last}: one per page view, in order
+  let index = -1;          // page shown
+  let events = [], cursor = 0;
+  let now = 0, total = 0;  // the recording's clock (ms since its first recorded moment) and its length
+  let playing = false, last = 0, items = [];
+
+  const mmss = (ms) => { const s = Math.max(0, Math.round(ms / 1000)); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; };
+  const local = (i, t) => pages[i].first + (t - pages[i].offset);       // recording clock → page time
+  const global = (i, t) => pages[i].offset + (t - pages[i].first);      // page time → recording clock
 
   function fit(width, height) {
     frame.width = width; frame.height = height;
@@ -29,65 +35,110 @@
     stage.style.height = `${Math.ceil(height * scale) + 2}px`;
   }
 
-  function mmss(ms) { const s = Math.max(0, Math.round(ms / 1000)); return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`; }
-
-  function show() {
-    clock.textContent = `${mmss(time - start)} / ${mmss(end - start)}`;
-    seek.value = end > start ? Math.round(1000 * (time - start) / (end - start)) : 0;
-    label.textContent = `page ${index + 1} of ${pages.length}`;
+  function pageAt(t) {
+    let found = -1;
+    pages.forEach((p, i) => { if (p.merged.dom && p.offset <= t) found = i; });
+    return found < 0 ? pages.findIndex((p) => p.merged.dom) : found;
   }
 
-  async function open(i, at) {
+  function show() {
+    clock.textContent = `${mmss(now)} / ${mmss(total)}`;
+    seek.value = total ? Math.round(1000 * now / total) : 0;
+    label.textContent = `page ${index + 1} of ${pages.length}`;
+    let current = null;
+    for (const li of items) { const past = Number(li.dataset.at) <= now; li.classList.toggle("past", past); li.classList.remove("now"); if (past) current = li; }
+    if (current) current.classList.add("now");
+  }
+
+  async function open(i) {
     index = i;
-    const merged = V.merge(pages[i].slice());
-    if (!merged.dom) { label.textContent = "this page view has no initial snapshot"; return false; }
+    const merged = pages[i].merged;
     const viewport = merged.events.find((e) => e.event === 11);
     fit(viewport ? viewport.data.width : 1000, viewport ? viewport.data.height : 700);
     await V.setup(frame.contentWindow, { version: merged.envelope.version, dom: merged.dom, onresize: fit, pointer: true });
     events = merged.events.filter((e) => e.time >= merged.dom.time);
     cursor = 0;
-    start = merged.dom.time;
-    end = events.length ? events[events.length - 1].time : start;
-    time = start;
-    if (at !== undefined) advance(at);
-    show();
-    return true;
   }
 
-  function advance(target) {
-    const batch = [];
+  function advance(t) {
+    const target = local(index, t), batch = [];
     while (cursor < events.length && events[cursor].time <= target) batch.push(events[cursor++]);
     if (batch.length) V.render(batch);
-    time = target;
+    now = t;
   }
 
-  async function tick(now) {
+  async function jump(t) {
+    t = Math.max(0, Math.min(total, t));
+    const i = pageAt(t);
+    if (i !== index || t < now) await open(i);
+    advance(Math.max(t, pages[i].offset));
+    now = t; show();
+  }
+
+  async function tick(time) {
     if (!playing) return;
     const speed = Number(document.getElementById("speed").value);
-    let target = time + (now - last) * speed;
-    last = now;
-    if (document.getElementById("skip-idle").checked && cursor < events.length && events[cursor].time - target > IDLE_MS) {
-      target = events[cursor].time - 100;
+    let target = now + (time - last) * speed;
+    last = time;
+    if (document.getElementById("skip-idle").checked) {
+      const next = cursor < events.length ? global(index, events[cursor].time) : (pages[index + 1] ? pages[index + 1].offset : total);
+      if (next - target > IDLE_MS) target = next - 100;
     }
-    advance(Math.min(target, end));
-    show();
-    if (time >= end) {
-      if (index + 1 < pages.length && await open(index + 1)) { last = performance.now(); requestAnimationFrame(tick); return; }
-      playing = false; playButton.textContent = "Play"; return;
-    }
+    target = Math.min(target, total);
+    const i = pageAt(target);
+    if (i !== index) { await open(i); }
+    advance(target); show();
+    if (now >= total) { playing = false; playButton.textContent = "Play"; return; }
     requestAnimationFrame(tick);
   }
 
-  playButton.addEventListener("click", () => {
+  function toggle() {
     playing = !playing;
     playButton.textContent = playing ? "Pause" : "Play";
-    if (playing) { if (time >= end && index + 1 >= pages.length) open(0); last = performance.now(); requestAnimationFrame(tick); }
-  });
+    if (playing) { if (now >= total) jump(0); last = performance.now(); requestAnimationFrame(tick); }
+  }
+  playButton.addEventListener("click", toggle);
+  seek.addEventListener("input", () => jump(total * Number(seek.value) / 1000));
 
-  seek.addEventListener("input", async () => {
-    const target = start + (end - start) * Number(seek.value) / 1000;
-    if (target < time) await open(index, target); else advance(target);
-    show();
+  async function timeline() {
+    const data = await Dash.api("recording_timeline", { recording, limit: 1000 }, []);
+    list.innerHTML = "";
+    items = data.rows.map((row) => {
+      const li = document.createElement("li");
+      li.className = row.kind; li.dataset.at = row.at_ms; li.tabIndex = 0;
+      const what = row.kind === "page" ? `→ ${row.label}` : row.kind === "click" ? `click ${row.label}` :
+        row.kind === "custom" ? `event ${row.label}${row.detail ? " = " + row.detail : ""}` : `${row.kind.replace("_", " ")} ${row.label || row.detail}`;
+      li.innerHTML = `<span class="when"></span><span class="what"></span>`;
+      li.querySelector(".when").textContent = mmss(row.at_ms);
+      li.querySelector(".what").textContent = what; li.title = `${what} (${row.page})`;
+      li.addEventListener("click", () => jump(row.at_ms));
+      list.appendChild(li);
+      return li;
+    });
+  }
+
+  async function neighbours() {
+    const data = await Dash.api("recordings", { limit: 1000 }, OPTIONS);
+    const at = data.rows.findIndex((r) => r.recording === recording);
+    const link = (id, row) => {
+      const a = document.getElementById(id);
+      if (!row) { a.removeAttribute("href"); a.setAttribute("aria-disabled", "true"); return; }
+      a.href = `/dashboard/replay?${Dash.query({ recording: row.recording }, OPTIONS)}`;
+    };
+    link("previous", at > 0 ? data.rows[at - 1] : null);
+    link("next", at >= 0 ? data.rows[at + 1] : null);
+    const mine = data.rows[at];
+    if (mine) { document.getElementById("favourite").checked = mine.favourite; document.getElementById("labels").value = mine.labels.join(", "); }
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest && event.target.closest("input, select, textarea")) return;
+    const go = (id) => { const a = document.getElementById(id); if (a.href) location.href = a.href; };
+    if (event.key === " ") { event.preventDefault(); toggle(); }
+    else if (event.key === "ArrowRight") { event.preventDefault(); jump(now + STEP_MS); }
+    else if (event.key === "ArrowLeft") { event.preventDefault(); jump(now - STEP_MS); }
+    else if (event.key === "n" || event.key === "N") go("next");
+    else if (event.key === "p" || event.key === "P") go("previous");
   });
 
   async function saveMarks() {
@@ -102,11 +153,17 @@
 
   async function load() {
     const data = await Dash.api("recording", { recording }, []);
-    pages = data.pages.map((page) => page.payloads.map((text) => decode(text)));
-    const marks = await Dash.api("recordings", { period: "12mo", limit: 1000 }, []).catch(() => null);
-    const mine = marks && marks.rows.find((r) => r.recording === recording);
-    if (mine) { document.getElementById("favourite").checked = mine.favourite; document.getElementById("labels").value = mine.labels.join(", "); }
-    for (let i = 0; i < pages.length; i++) { if (await open(i)) break; }
+    pages = data.pages.map((page) => {
+      const merged = V.merge(page.payloads.map((text) => decode(text)));
+      const times = merged.events.map((e) => e.time);
+      const lastTime = Math.max(page.first_ms, ...(times.length ? times : [page.first_ms]));
+      return { merged, offset: page.offset_ms, first: page.first_ms, last: lastTime };
+    });
+    if (!pages.some((p) => p.merged.dom)) { label.textContent = "this recording has no page snapshot"; player.dataset.ready = "error"; return; }
+    total = Math.max(...pages.map((p) => p.offset + (p.last - p.first)));
+    await jump(0);
+    await Promise.all([timeline().catch((e) => { list.textContent = e.message; }), neighbours().catch(() => {})]);
+    show();
     player.dataset.ready = "1";
   }
   load().catch((error) => { label.textContent = error.message; player.dataset.ready = "error"; });
