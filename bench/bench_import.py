@@ -58,19 +58,26 @@ def generate(server: matomo_db.MariaDB, actions: int) -> tuple[float, int, int]:
 def replicate(conn: object, copy: int, visits: int, links: int) -> None:
     """Copy the generated visits once more with new ids: idvisit, idlink_va, visitor ids and order ids shifted."""
     cursor = conn.cursor()  # type: ignore[attr-defined]
-    shift = {"idvisit": f"idvisit + {copy * visits}", "idlink_va": f"idlink_va + {copy * links}",
-             "idvisitor": f"UNHEX(SUBSTR(MD5(CONCAT(idvisitor, '{copy}')), 1, 16))",
-             "idorder": f"IF(idorder = '0', idorder, CONCAT(idorder, '-{copy}'))",
-             "buster": f"buster + {copy * visits}"}
+    shift = {
+        "idvisit": f"idvisit + {copy * visits}",
+        "idlink_va": f"idlink_va + {copy * links}",
+        "idvisitor": f"UNHEX(SUBSTR(MD5(CONCAT(idvisitor, '{copy}')), 1, 16))",
+        "idorder": f"IF(idorder = '0', idorder, CONCAT(idorder, '-{copy}'))",
+        "buster": f"buster + {copy * visits}",
+    }
     for table in ("log_visit", "log_link_visit_action", "log_conversion", "log_conversion_item"):
-        cursor.execute("SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-                       f"AND TABLE_NAME = 'matomo_{table}' ORDER BY ORDINAL_POSITION")
+        cursor.execute(
+            "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+            f"AND TABLE_NAME = 'matomo_{table}' ORDER BY ORDINAL_POSITION"
+        )
         columns = [str(r[0]) for r in cursor.fetchall()]
         chosen = ", ".join(shift.get(c, f"`{c}`") for c in columns)
         last = "idvisit" if table != "log_link_visit_action" else "idlink_va"
         bound = visits if last == "idvisit" else links
-        cursor.execute(f"INSERT INTO matomo_{table} ({', '.join(f'`{c}`' for c in columns)}) "
-                       f"SELECT {chosen} FROM matomo_{table} WHERE {last} <= {bound}")
+        cursor.execute(
+            f"INSERT INTO matomo_{table} ({', '.join(f'`{c}`' for c in columns)}) "
+            f"SELECT {chosen} FROM matomo_{table} WHERE {last} <= {bound}"
+        )
     cursor.close()
 
 
@@ -92,8 +99,32 @@ def raw_select(server: matomo_db.MariaDB) -> tuple[float, int]:
 
 def raw_insert(storage: Storage, count: int) -> float:
     now = datetime.now(timezone.utc)
-    row = ("shop", now.date(), 1, 2, 1, 3, now, "matomo-import", 1001, "event", "https://shop.example/products/1",
-           0, 0, 0, "", "", "Intro", "", 0, 0, "Video", "play", 3.5, "{}")
+    row = (
+        "shop",
+        now.date(),
+        1,
+        2,
+        1,
+        3,
+        now,
+        "matomo-import",
+        1001,
+        "event",
+        "https://shop.example/products/1",
+        0,
+        0,
+        0,
+        "",
+        "",
+        "Intro",
+        "",
+        0,
+        0,
+        "Video",
+        "play",
+        3.5,
+        "{}",
+    )
     assert len(row) == len(EventRow._fields)
     batch = [row] * 50_000
     started, written = time.monotonic(), 0
@@ -119,8 +150,10 @@ def main() -> None:
 
         storage = Storage(f"chdb://{folder / 'clickhouse'}", "analytics", workers=1)
         storage.migrate()
-        sites = [site_from_dict({"id": s, "origins": [f"https://{s}.example"], "timezone": z, "matomo_idsite": i})
-                 for s, z, i in (("shop", "Europe/Berlin", 1), ("blog", "America/New_York", 2))]
+        sites = [
+            site_from_dict({"id": s, "origins": [f"https://{s}.example"], "timezone": z, "matomo_idsite": i})
+            for s, z, i in (("shop", "Europe/Berlin", 1), ("blog", "America/New_York", 2))
+        ]
         source = MatomoSource(SourceDsn.parse(server.dsn("matomo")), "matomo_")
         started, cpu = time.monotonic(), time.process_time()
         seen = {"batches": 0, "visits": 0}
@@ -132,11 +165,22 @@ def main() -> None:
             seen["visits"] += event["visits"]
             if seen["batches"] % 20 == 0:
                 elapsed = time.monotonic() - started
-                print(f"  … {seen['visits']:,} visits in {elapsed:.0f} s ({seen['visits'] / elapsed:,.0f} visits/s, "
-                      f"{time.process_time() - cpu:.0f} CPU s)", flush=True)
+                print(
+                    f"  … {seen['visits']:,} visits in {elapsed:.0f} s ({seen['visits'] / elapsed:,.0f} visits/s, "
+                    f"{time.process_time() - cpu:.0f} CPU s)",
+                    flush=True,
+                )
 
-        report = run_import(storage, source, "bench", Hasher(b"bench-key"), SiteRegistry({s.id: s for s in sites}),
-                            Options(batch_visits=args.batch_visits), 65536, every_20_batches)
+        report = run_import(
+            storage,
+            source,
+            "bench",
+            Hasher(b"bench-key"),
+            SiteRegistry({s.id: s for s in sites}),
+            Options(batch_visits=args.batch_visits),
+            65536,
+            every_20_batches,
+        )
         import_s, import_cpu = time.monotonic() - started, time.process_time() - cpu
         source.close()
         written = sum(sum(s["rows"].values()) for s in report["sites"])
@@ -149,20 +193,32 @@ def main() -> None:
         insert_s = raw_insert(raw, written)
 
         print()
-        print(f"Matomo import benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, "
-              f"{actions:,} actions / {visits:,} visits")
+        print(
+            f"Matomo import benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, "
+            f"{actions:,} actions / {visits:,} visits"
+        )
         print("| figure | rows | seconds | rows/s |")
         print("|---|---|---|---|")
-        print(f"| import (read MariaDB, map, mask, write chdb) | {imported_actions:,} actions | {import_s:.0f} | "
-              f"{imported_actions / import_s:,.0f} actions/s |")
-        print(f"| import, CPU seconds of this process (chdb included, MariaDB not) | {imported_actions:,} actions | "
-              f"{import_cpu:.0f} | {imported_actions / import_cpu:,.0f} actions per CPU second |")
-        print(f"| import, rows written (pageviews, events, visits, orders) | {written:,} | {import_s:.0f} | "
-              f"{written / import_s:,.0f} |")
-        print(f"| baseline A: raw SELECT of the visits and actions (mysqlclient) | {selected:,} | {select_s:.1f} | "
-              f"{selected / select_s:,.0f} |")
-        print(f"| baseline B: raw clickhouse-connect insert, 50k-row batches | {written:,} | {insert_s:.1f} | "
-              f"{written / insert_s:,.0f} |")
+        print(
+            f"| import (read MariaDB, map, mask, write chdb) | {imported_actions:,} actions | {import_s:.0f} | "
+            f"{imported_actions / import_s:,.0f} actions/s |"
+        )
+        print(
+            f"| import, CPU seconds of this process (chdb included, MariaDB not) | {imported_actions:,} actions | "
+            f"{import_cpu:.0f} | {imported_actions / import_cpu:,.0f} actions per CPU second |"
+        )
+        print(
+            f"| import, rows written (pageviews, events, visits, orders) | {written:,} | {import_s:.0f} | "
+            f"{written / import_s:,.0f} |"
+        )
+        print(
+            f"| baseline A: raw SELECT of the visits and actions (mysqlclient) | {selected:,} | {select_s:.1f} | "
+            f"{selected / select_s:,.0f} |"
+        )
+        print(
+            f"| baseline B: raw clickhouse-connect insert, 50k-row batches | {written:,} | {insert_s:.1f} | "
+            f"{written / insert_s:,.0f} |"
+        )
         print(f"| generating the Matomo data (LOAD DATA) | {actions:,} | {gen_s:.0f} | {actions / gen_s:,.0f} |")
         storage.close()
         raw.close()

@@ -61,8 +61,11 @@ def main() -> None:
         def last30() -> None:
             for n in range(30):
                 first = month.period.first_day + timedelta(days=n)
-                run_panel(storage, PANELS["visit_metrics"],
-                          replace(month, period=replace(month.period, first_day=first, last_day=first)))
+                run_panel(
+                    storage,
+                    PANELS["visit_metrics"],
+                    replace(month, period=replace(month.period, first_day=first, last_day=first)),
+                )
 
         def segmented(text: str) -> Callable[[], Any]:
             definition = parse_segment(text)
@@ -80,17 +83,21 @@ def main() -> None:
             ("Actions.get (action_metrics), 30 days", panel("action_metrics", month)),
             ("Events.getCategory (event_metrics), 30 days", panel("event_metrics", month)),
             ("Live.getLastVisitsDetails (last_visits, 100), 30 days", panel("last_visits", month)),
-            ("VisitsSummary.get, channel filter search, 30 days",
-             panel("visit_metrics", replace(month, filters=Filters(channel="search")))),
+            (
+                "VisitsSummary.get, channel filter search, 30 days",
+                panel("visit_metrics", replace(month, filters=Filters(channel="search"))),
+            ),
             ("VisitsSummary.get segment=referrerType==search, 30 days", segmented("referrerType==search")),
-            ("VisitsSummary.get segment=…search,…social;pageUrl=@pricing", segmented(
-                "referrerType==search,referrerType==social;pageUrl=@pricing")),
+            (
+                "VisitsSummary.get segment=…search,…social;pageUrl=@pricing",
+                segmented("referrerType==search,referrerType==social;pageUrl=@pricing"),
+            ),
         ]
         visits = run_panel(storage, PANELS["visit_metrics"], replace(month, options={})).records()[0]["visits"]
         print(f"{args.events:,} events; site {BENCH_SITE!r}: {visits:,} visits in the 30 days timed")
         for label, fn in cases:
             times, _ = timed(fn, args.runs, warmup=1)
-            print(f"  {label:55} p50 {percentile(times, .5):8.1f}  p95 {percentile(times, .95):8.1f} ms")
+            print(f"  {label:55} p50 {percentile(times, 0.5):8.1f}  p95 {percentile(times, 0.95):8.1f} ms")
         storage.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -36,8 +36,22 @@ from tests.test_fuzz import SITES
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){12,}")
 NUMBER = re.compile(rb"-?\d+")
-JUNK = [b"\x00", b"\xff\xfe", b"NaN", b"1e999", b"99999999999999999999999", b"[" * 64, b'"\\ud800"', b"\x1f\x8b",
-        "\u202e😀".encode(), b'{"e":', b"]]]]", b"%00", b"&idsite=", b"?rec=1&"]
+JUNK = [
+    b"\x00",
+    b"\xff\xfe",
+    b"NaN",
+    b"1e999",
+    b"99999999999999999999999",
+    b"[" * 64,
+    b'"\\ud800"',
+    b"\x1f\x8b",
+    "\u202e😀".encode(),
+    b'{"e":',
+    b"]]]]",
+    b"%00",
+    b"&idsite=",
+    b"?rec=1&",
+]
 
 
 def mutate(case: Case, rng: random.Random) -> Case:
@@ -82,8 +96,13 @@ def worker(port: int, base: int, mutants: int, worker_seed: int) -> tuple[Counte
             failures.append(f"{status} {case.method} {case.path[:120]} {case.body[:200]!r}")
 
     @seed(worker_seed)
-    @settings(max_examples=base, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=base,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(all_cases)
     def one(case: Case) -> None:
         planted.extend(case.secrets)
@@ -105,10 +124,10 @@ def leaked(folder: Path, planted: set[str]) -> list[str]:
         if "@" in value:
             for match in EMAIL.finditer(value):
                 if match.group(0) in emails or _suffixes(match.group(0), emails):
-                    found.append(value[max(0, match.start() - 80): match.end() + 80])
+                    found.append(value[max(0, match.start() - 80) : match.end() + 80])
         for match in DIGIT_RUN.finditer(value):
             if _whole_card_in(match.group(0), cards):
-                found.append(value[max(0, match.start() - 80): match.end() + 80])
+                found.append(value[max(0, match.start() - 80) : match.end() + 80])
     return found
 
 

@@ -88,8 +88,17 @@ def fixture_bodies(workdir: Path) -> tuple[Path, float, int]:
 
 def run_wrk(port: int, listing: Path, seconds: int, connections: int, delay_ms: float = 0) -> LoadResult:
     command = [
-        "wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s", "-s", str(WRK_SCRIPT),
-        f"http://127.0.0.1:{port}", "--", str(listing),
+        "wrk",
+        "-t1",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(WRK_SCRIPT),
+        f"http://127.0.0.1:{port}",
+        "--",
+        str(listing),
     ]
     if delay_ms:
         command.append(str(delay_ms))
@@ -97,8 +106,12 @@ def run_wrk(port: int, listing: Path, seconds: int, connections: int, delay_ms: 
     line = next(x for x in output.splitlines() if x.startswith("{"))
     data = json.loads(line)
     return LoadResult(
-        requests=data["requests"], seconds=data["duration_us"] / 1e6, non2xx=data["non2xx"],
-        socket_errors=data["socket_errors"], p50_ms=data["p50_us"] / 1000, p99_ms=data["p99_us"] / 1000,
+        requests=data["requests"],
+        seconds=data["duration_us"] / 1e6,
+        non2xx=data["non2xx"],
+        socket_errors=data["socket_errors"],
+        p50_ms=data["p50_us"] / 1000,
+        p99_ms=data["p99_us"] / 1000,
     )
 
 
@@ -220,8 +233,12 @@ def measure_collector(
     data_dir.mkdir(parents=True, exist_ok=True)
     sites.write_text(SITES)
     env = {
-        **os.environ, "COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_PORT": str(port),
-        "COLLECTOR_SITES_FILE": str(sites), "COLLECTOR_LOG_LEVEL": "WARNING", **extra_env,
+        **os.environ,
+        "COLLECTOR_DATA_DIR": str(data_dir),
+        "COLLECTOR_PORT": str(port),
+        "COLLECTOR_SITES_FILE": str(sites),
+        "COLLECTOR_LOG_LEVEL": "WARNING",
+        **extra_env,
     }
     process = start([PYTHON, "-m", "collector"], env, port)
     sampler = Sampler(process.pid)
@@ -233,7 +250,8 @@ def measure_collector(
         per_connection_rate = peak.rps / 2 / connections
         half = (
             run_wrk(port, listing, seconds, connections, delay_ms=1000 / per_connection_rate)
-            if half_load else LoadResult(0, 0.0, 0, 0, 0.0, 0.0)
+            if half_load
+            else LoadResult(0, 0.0, 0, 0, 0.0, 0.0)
         )
         idle_rss = rss_mb(process.pid)
     finally:
@@ -241,22 +259,32 @@ def measure_collector(
         stop(process)
         flush_seconds = time.monotonic() - flush_started
     peak_rss, peak_anon = sampler.stop()
-    profile = {step: ((after[1] - steps_before.get(step, (0.0, 0.0))[1]) / max(peak.requests, 1) * 1e6)
-               for step, after in steps_after.items()}
+    profile = {
+        step: ((after[1] - steps_before.get(step, (0.0, 0.0))[1]) / max(peak.requests, 1) * 1e6)
+        for step, after in steps_after.items()
+    }
     return {
-        "warm": warm, "peak": peak, "half": half, "peak_rss": peak_rss, "peak_anon": peak_anon, "end_rss": idle_rss,
-        "total_rss": sampler.total_peak, "profile": profile,
+        "warm": warm,
+        "peak": peak,
+        "half": half,
+        "peak_rss": peak_rss,
+        "peak_anon": peak_anon,
+        "end_rss": idle_rss,
+        "total_rss": sampler.total_peak,
+        "profile": profile,
         "cpu_us": (cpu_after - cpu_before) / max(peak.requests, 1) * 1e6,
-        "flush_seconds": flush_seconds, "acked": warm.requests + peak.requests + half.requests
-        - warm.non2xx - peak.non2xx - half.non2xx,
+        "flush_seconds": flush_seconds,
+        "acked": warm.requests + peak.requests + half.requests - warm.non2xx - peak.non2xx - half.non2xx,
     }
 
 
 def stored_counts(data_dir: Path) -> dict[str, Any]:
     storage = Storage(f"chdb://{data_dir / 'clickhouse'}", "analytics")
     try:
-        counts = {t: storage.query_rows(f"SELECT count() FROM {storage.table(t)}")[0][0]
-                  for t in ("events", "playback", "pageviews")}
+        counts = {
+            t: storage.query_rows(f"SELECT count() FROM {storage.table(t)}")[0][0]
+            for t in ("events", "playback", "pageviews")
+        }
         counts["playback_payloads"] = storage.query_rows(
             f"SELECT sum(length(JSONExtractArrayRaw(payload, 'p')) + length(JSONExtractArrayRaw(payload, 'a'))) "
             f"FROM {storage.table('playback')}"
@@ -287,10 +315,16 @@ def playback_compression(workdir: Path, visitors: int) -> tuple[float, int, int]
     data_dir.mkdir(parents=True)
     (data_dir / "sites.toml").write_text(SITES)
     port = free_port()
-    env = {**os.environ, "COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_PORT": str(port),
-           "COLLECTOR_SITES_FILE": str(data_dir / "sites.toml"), "COLLECTOR_LOG_LEVEL": "WARNING"}
-    documents = [json.loads(p.read_text()) for p in sorted(FIXTURES.glob("*.json"))
-                 if p.stem.rsplit("_", 1)[0] in CONSENTED]
+    env = {
+        **os.environ,
+        "COLLECTOR_DATA_DIR": str(data_dir),
+        "COLLECTOR_PORT": str(port),
+        "COLLECTOR_SITES_FILE": str(data_dir / "sites.toml"),
+        "COLLECTOR_LOG_LEVEL": "WARNING",
+    }
+    documents = [
+        json.loads(p.read_text()) for p in sorted(FIXTURES.glob("*.json")) if p.stem.rsplit("_", 1)[0] in CONSENTED
+    ]
     rng = random.Random(7)
     wire = 0
     process = start([PYTHON, "-m", "collector"], env, port)
@@ -303,16 +337,21 @@ def playback_compression(workdir: Path, visitors: int) -> tuple[float, int, int]
                 key = (envelope[5], envelope[6])
                 ids.setdefault(key, (f"u{visitor:x}{rng.randint(0, 1 << 30):x}", f"s{rng.randint(0, 1 << 30):x}"))
                 envelope[5], envelope[6] = ids[key]
-                varied = {**document, "e": envelope,
-                          "a": [[e[0] + shift, *e[1:]] for e in document.get("a", [])]}
+                varied = {**document, "e": envelope, "a": [[e[0] + shift, *e[1:]] for e in document.get("a", [])]}
                 if "p" in document:
                     varied["p"] = [[e[0] + shift, *e[1:]] for e in document["p"]]
                 body = json.dumps(varied, separators=(",", ":")).encode()
                 wire += len(body)
                 request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/collect", data=body, method="POST",
-                    headers={"Origin": "http://127.0.0.1:8765", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) "
-                             "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"})
+                    f"http://127.0.0.1:{port}/collect",
+                    data=body,
+                    method="POST",
+                    headers={
+                        "Origin": "http://127.0.0.1:8765",
+                        "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) "
+                        "AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+                    },
+                )
                 urllib.request.urlopen(request).read()
     finally:
         stop(process)
@@ -340,7 +379,7 @@ def raw_insert_baseline(data_dir: Path, batch_sizes: tuple[int, ...]) -> dict[in
             storage.command("TRUNCATE TABLE analytics.events_baseline")
             started = time.perf_counter()
             for offset in range(0, len(rows), size):
-                storage.insert("events_baseline", columns, rows[offset: offset + size])
+                storage.insert("events_baseline", columns, rows[offset : offset + size])
             results[size] = len(rows) / (time.perf_counter() - started)
         return results
     finally:
@@ -348,8 +387,14 @@ def raw_insert_baseline(data_dir: Path, batch_sizes: tuple[int, ...]) -> dict[in
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     system = f"{platform.system()} {platform.release()}"
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
@@ -360,8 +405,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--output", type=Path, default=Path(__file__).with_name("RESULTS.md"))
     parser.add_argument("--workers", default="1,2", help="COLLECTOR_WORKERS values to measure, comma-separated")
-    parser.add_argument("--quick", action="store_true",
-                        help="only the bare handler and the worker runs (no asyncio run, compression, raw inserts)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the bare handler and the worker runs (no asyncio run, compression, raw inserts)",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: run bench/run (it installs Debian's wrk)")
@@ -374,12 +422,15 @@ def main() -> None:
         runs: dict[int, dict[str, Any]] = {}
         for workers in [int(w) for w in args.workers.split(",")]:
             folder = workdir / f"workers-{workers}"
-            runs[workers] = measure_collector(listing, folder, args.seconds, args.connections,
-                                              {"COLLECTOR_WORKERS": str(workers)})
+            runs[workers] = measure_collector(
+                listing, folder, args.seconds, args.connections, {"COLLECTOR_WORKERS": str(workers)}
+            )
             runs[workers]["counts"] = stored_counts(folder)
             peak = runs[workers]["peak"]
-            print(f"collector, {workers} worker(s): {peak.rps:,.0f} req/s p50 {peak.p50_ms:.2f} ms "
-                  f"p99 {peak.p99_ms:.2f} ms")
+            print(
+                f"collector, {workers} worker(s): {peak.rps:,.0f} req/s p50 {peak.p50_ms:.2f} ms "
+                f"p99 {peak.p99_ms:.2f} ms"
+            )
         report = workers_report(args, bare, runs, events_per_body)
         print(report)
         if args.quick:
@@ -390,7 +441,10 @@ def main() -> None:
         counts = run["counts"]
         raw = raw_insert_baseline(data_dir, (100, 1000, 5000, 20000))
         plain_loop = measure_collector(
-            listing, workdir / "asyncio", args.seconds, args.connections,
+            listing,
+            workdir / "asyncio",
+            args.seconds,
+            args.connections,
             {"COLLECTOR_EVENT_LOOP": "asyncio", "COLLECTOR_WORKERS": "1"},
             half_load=False,
         )["peak"]
@@ -407,8 +461,9 @@ def main() -> None:
 STEP_ORDER = ("decode", "site", "privacy", "bots", "identify", "consent", "mask", "rows", "spool")
 
 
-def workers_report(args: argparse.Namespace, bare: LoadResult, runs: dict[int, dict[str, Any]],
-                   events_per_body: float) -> str:
+def workers_report(
+    args: argparse.Namespace, bare: LoadResult, runs: dict[int, dict[str, Any]], events_per_body: float
+) -> str:
     """Throughput, latency, memory and loss per COLLECTOR_WORKERS beside the bare handler, and the
     per-step CPU profile of one upload (from /metrics of a one-worker run: with more workers /metrics
     is the primary's alone)."""
@@ -458,8 +513,14 @@ def workers_report(args: argparse.Namespace, bare: LoadResult, runs: dict[int, d
 
 
 def write_report(
-    args: argparse.Namespace, bare: LoadResult, run: dict[str, Any], counts: dict[str, Any],
-    raw: dict[int, float], events_per_body: float, plain_loop: LoadResult, compression: tuple[float, int, int],
+    args: argparse.Namespace,
+    bare: LoadResult,
+    run: dict[str, Any],
+    counts: dict[str, Any],
+    raw: dict[int, float],
+    events_per_body: float,
+    plain_loop: LoadResult,
+    compression: tuple[float, int, int],
 ) -> None:
     peak: LoadResult = run["peak"]
     half: LoadResult = run["half"]
@@ -508,8 +569,11 @@ def write_report(
         "",
         "| table | rows | MB per million rows |",
         "|---|---|---|",
-        *[f"| {table} | {d['rows']:,} | {d['compressed'] / max(d['rows'], 1):.1f} |"
-          for table, d in sorted(counts["disk"].items()) if d["rows"]],
+        *[
+            f"| {table} | {d['rows']:,} | {d['compressed'] / max(d['rows'], 1):.1f} |"
+            for table, d in sorted(counts["disk"].items())
+            if d["rows"]
+        ],
         "",
     ]
     text = "\n".join(lines)

@@ -55,10 +55,14 @@ def payload(number: int, document: dict[str, object]) -> bytes:
 async def run(seconds: float, rate: float, budget_mb: int) -> None:
     folder = Path(tempfile.mkdtemp(prefix="outage-"))
     (folder / "sites.toml").write_text(SITES)
-    settings = Settings.from_env({
-        "COLLECTOR_DATA_DIR": str(folder / "data"), "COLLECTOR_SITES_FILE": str(folder / "sites.toml"),
-        "COLLECTOR_SPOOL_MAX_BYTES": str(budget_mb * 1024 * 1024), "COLLECTOR_LOG_LEVEL": "WARNING",
-    })
+    settings = Settings.from_env(
+        {
+            "COLLECTOR_DATA_DIR": str(folder / "data"),
+            "COLLECTOR_SITES_FILE": str(folder / "sites.toml"),
+            "COLLECTOR_SPOOL_MAX_BYTES": str(budget_mb * 1024 * 1024),
+            "COLLECTOR_LOG_LEVEL": "WARNING",
+        }
+    )
     app = init_app(settings, load_sites(settings.sites_file, settings.public_url))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -75,9 +79,11 @@ async def run(seconds: float, rate: float, budget_mb: int) -> None:
     rss_before = rss_mb()
 
     async with aiohttp.ClientSession() as http:
+
         async def send(number: int) -> None:
-            async with http.post(url, data=payload(number, document),
-                                 headers={"Origin": ORIGIN, "User-Agent": UA}) as response:
+            async with http.post(
+                url, data=payload(number, document), headers={"Origin": ORIGIN, "User-Agent": UA}
+            ) as response:
                 await response.read()
                 statuses[response.status] = statuses.get(response.status, 0) + 1
                 if response.status == 204:
@@ -86,8 +92,9 @@ async def run(seconds: float, rate: float, budget_mb: int) -> None:
                     retry_after.add(response.headers.get("Retry-After", ""))
 
         storage.command(f"DETACH TABLE {storage.table('playback')}")
-        print(f"outage begins: playback detached; {rate:.0f} uploads/s for {seconds:.0f} s "
-              f"(spool budget {budget_mb} MB)")
+        print(
+            f"outage begins: playback detached; {rate:.0f} uploads/s for {seconds:.0f} s (spool budget {budget_mb} MB)"
+        )
         started = time.monotonic()
         number, tasks = 0, []
         while (elapsed := time.monotonic() - started) < seconds:
@@ -115,12 +122,14 @@ async def run(seconds: float, rate: float, budget_mb: int) -> None:
     print(f"| answers | {', '.join(f'{k}: {v}' for k, v in sorted(statuses.items()))} |")
     print(f"| 5xx other than 503 past the budget | {sum(v for k, v in statuses.items() if k >= 500 and k != 503)} |")
     print(f"| Retry-After on 503 | {', '.join(sorted(retry_after)) or '-'} |")
-    print(f"| acknowledged / stored (distinct visitors) / stored rows | {len(acknowledged)} / {stored[0]} / "
-          f"{stored[1]} |")
+    print(
+        f"| acknowledged / stored (distinct visitors) / stored rows | {len(acknowledged)} / {stored[0]} / {stored[1]} |"
+    )
     print(f"| lost | {len(acknowledged) - int(stored[0])} |")
     print(f"| backlog drained after the table came back | {drained:.1f} s |")
-    print(f"| RSS before / during (every 5 s) | {rss_before:.0f} MB / "
-          f"{' '.join(f'{r:.0f}' for _, r, _ in samples)} MB |")
+    print(
+        f"| RSS before / during (every 5 s) | {rss_before:.0f} MB / {' '.join(f'{r:.0f}' for _, r, _ in samples)} MB |"
+    )
     print(f"| spool during (every 5 s) | {' '.join(f'{b / 1e6:.1f}' for _, _, b in samples)} MB |")
 
 

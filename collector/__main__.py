@@ -88,8 +88,7 @@ def run_worker(settings: Settings) -> int:
         return 2
     app.on_startup.append(workers.announce_ready)
     install_loop(settings)
-    web.run_app(app, host=settings.host, port=settings.port, reuse_port=True, print=None,
-                **server_options(settings))
+    web.run_app(app, host=settings.host, port=settings.port, reuse_port=True, print=None, **server_options(settings))
     return 0
 
 
@@ -114,8 +113,9 @@ def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.s
     for the printed URLs, the demo site's origin and the URL file; connections made meanwhile wait in the
     backlog until the server accepts them. `reuse_port`: every worker binds the same port and the kernel
     spreads new connections over them."""
-    family, kind, proto, _, address = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
-                                                         flags=socket.AI_PASSIVE)[0]
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -152,8 +152,10 @@ def start_message(app: web.Application) -> str:
     settings = app[SETTINGS]
     base = settings.public_url.rstrip("/")
     processes = f", {settings.workers} workers" if settings.workers > 1 else ""
-    lines = [f"collector listening on {base}/  (data in {settings.data_dir}{processes})",
-             f"  dashboards: {base}/dashboard/"]
+    lines = [
+        f"collector listening on {base}/  (data in {settings.data_dir}{processes})",
+        f"  dashboards: {base}/dashboard/",
+    ]
     lines += [f"  demo:       {href}  ({label})" for href, label in demo_links(settings, app[SITES])]
     return "\n".join(lines)
 

@@ -38,8 +38,9 @@ def frame(panel: str, **options: Any) -> Any:
 
 def page_templates() -> jinja2.Environment:
     """The Jinja2 environment of the pages and report e-mails (autoescaped, strict about missing values)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
 
 
 async def bootstrap_first_analyst(accounts: Accounts) -> None:
@@ -49,8 +50,11 @@ async def bootstrap_first_analyst(accounts: Accounts) -> None:
         return
     password = generated_password()
     await storage.run(accounts.save_analyst, FIRST_ANALYST, password)
-    print(f"dashboards: created analyst '{FIRST_ANALYST}' with password {password}  (shown once; change it with "
-          f"python -m dashboards set-password {FIRST_ANALYST})", flush=True)
+    print(
+        f"dashboards: created analyst '{FIRST_ANALYST}' with password {password}  (shown once; change it with "
+        f"python -m dashboards set-password {FIRST_ANALYST})",
+        flush=True,
+    )
 
 
 def _context(parent: web.Application) -> Any:

@@ -46,20 +46,28 @@ NEEDS_PASSWORD = ("create-user", "set-password")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m dashboards", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m dashboards", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=ACTIONS)
-    parser.add_argument("name", nargs="?", default="",
-                        help="analyst name (create-token: its owner; revoke-token: the token or its id)")
+    parser.add_argument(
+        "name", nargs="?", default="", help="analyst name (create-token: its owner; revoke-token: the token or its id)"
+    )
     parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     parser.add_argument("--role", help="create-user: view or admin (default admin); set-role: view, admin or none")
-    parser.add_argument("--site", action="append", default=[],
-                        help="a site id the role applies to (repeatable; default: every site)")
+    parser.add_argument(
+        "--site", action="append", default=[], help="a site id the role applies to (repeatable; default: every site)"
+    )
     parser.add_argument("--label", default="", help="create-token: what the token is for")
-    parser.add_argument("--now", action="store_true",
-                        help="send-reports: send each schedule's last complete period unless already sent")
-    parser.add_argument("--url", "--collector", dest="url",
-                        help="send the request to the collector at this URL (default: the one holding the data folder)")
+    parser.add_argument(
+        "--now", action="store_true", help="send-reports: send each schedule's last complete period unless already sent"
+    )
+    parser.add_argument(
+        "--url",
+        "--collector",
+        dest="url",
+        help="send the request to the collector at this URL (default: the one holding the data folder)",
+    )
     args = parser.parse_args(argv)
     if args.action in NEEDS_NAME and not args.name:
         parser.error(f"{args.action} needs a name")
@@ -101,8 +109,13 @@ def _error_text(body: bytes) -> str:
 
 def run_locally(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     sites = load_sites(settings.sites_file, settings.public_url)
-    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1, user=settings.clickhouse_user,
-                      password=settings.clickhouse_password)
+    storage = Storage(
+        settings.clickhouse_dsn,
+        settings.database,
+        workers=1,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password,
+    )
     try:
         storage.migrate()
         accounts = Accounts(storage, settings.secret_key)
@@ -116,8 +129,13 @@ def run_locally(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_request(args: argparse.Namespace) -> dict[str, Any]:
-    request: dict[str, Any] = {"action": args.action, "name": args.name, "label": args.label, "sites": args.site,
-                               "now": args.now}
+    request: dict[str, Any] = {
+        "action": args.action,
+        "name": args.name,
+        "label": args.label,
+        "sites": args.site,
+        "now": args.now,
+    }
     if args.role:
         request["role"] = args.role
     if args.action in NEEDS_PASSWORD:
@@ -131,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         request = build_request(args)
         if args.url or folder_is_held(settings.clickhouse_dsn):
-            result = run_remotely(args.url or running_collector_url(settings.data_dir) or local_url(settings),
-                                  settings.admin_token, request)
+            result = run_remotely(
+                args.url or running_collector_url(settings.data_dir) or local_url(settings),
+                settings.admin_token,
+                request,
+            )
         else:
             result = run_locally(settings, request)
     except StorageError as exc:

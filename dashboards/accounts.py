@@ -69,8 +69,9 @@ def verify_password(password: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        computed = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                                  maxmem=SCRYPT_MAXMEM)
+        computed = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(computed, base64.b64decode(digest))
@@ -145,7 +146,8 @@ class Accounts:
     def analyst_count(self) -> int:
         rows = self.storage.query_rows(
             f"SELECT count() FROM (SELECT name FROM {self.storage.table('analysts')} "
-            "GROUP BY name HAVING argMax(deleted, version) = 0)")
+            "GROUP BY name HAVING argMax(deleted, version) = 0)"
+        )
         return int(rows[0][0]) if rows else 0
 
     def _analysts(self, name: str | None = None) -> list[_Analyst]:
@@ -154,7 +156,8 @@ class Accounts:
         rows = self.storage.query_rows(
             "SELECT name, argMax(password_hash, version), argMax(disabled, version), min(created_at) "
             f"FROM {self.storage.table('analysts')} {where} GROUP BY name HAVING argMax(deleted, version) = 0 "
-            "ORDER BY name", {"name": name} if name is not None else None,
+            "ORDER BY name",
+            {"name": name} if name is not None else None,
         )
         return [_Analyst(str(r[0]), str(r[1]), bool(r[2]), _aware(r[3])) for r in rows]
 
@@ -166,8 +169,9 @@ class Accounts:
         return found[0]
 
     def _write_analyst(self, name: str, password_hash: str, disabled: bool, deleted: bool = False) -> None:
-        self.storage.insert("analysts", _ANALYST_COLUMNS,
-                            [(name, password_hash, int(disabled), int(deleted), _now(), time.time_ns())])
+        self.storage.insert(
+            "analysts", _ANALYST_COLUMNS, [(name, password_hash, int(disabled), int(deleted), _now(), time.time_ns())]
+        )
         self._forget()
 
     def create_analyst(self, name: str, password: str, roles: Mapping[str, str]) -> None:
@@ -209,8 +213,10 @@ class Accounts:
 
     def list_analysts(self) -> list[dict[str, Any]]:
         roles = self._all_roles()
-        return [{"name": a.name, "disabled": a.disabled, "created_at": a.created_at,
-                 "roles": roles.get(a.name, {})} for a in self._analysts()]
+        return [
+            {"name": a.name, "disabled": a.disabled, "created_at": a.created_at, "roles": roles.get(a.name, {})}
+            for a in self._analysts()
+        ]
 
     def _stored_hash(self, name: str) -> str | None:
         found = self._analysts(name)
@@ -273,7 +279,8 @@ class Accounts:
         value = secrets.token_urlsafe(32)
         now = _now()
         self.storage.insert(
-            "dashboard_sessions", ("id_hash", "analyst", "created_at", "expires_at", "revoked", "version"),
+            "dashboard_sessions",
+            ("id_hash", "analyst", "created_at", "expires_at", "revoked", "version"),
             [(_sha256(value), analyst, now, now + timedelta(hours=SESSION_HOURS), 0, time.time_ns())],
         )
         return value
@@ -281,7 +288,8 @@ class Accounts:
     def end_session(self, value: str) -> None:
         now = _now()
         self.storage.insert(
-            "dashboard_sessions", ("id_hash", "analyst", "created_at", "expires_at", "revoked", "version"),
+            "dashboard_sessions",
+            ("id_hash", "analyst", "created_at", "expires_at", "revoked", "version"),
             [(_sha256(value), "", now, now, 1, time.time_ns())],
         )
         self._sessions.pop(_sha256(value), None)
@@ -341,8 +349,11 @@ class Accounts:
         """Tokens not revoked (never their secret), oldest first; of one analyst or of all."""
         where, params = ("WHERE analyst = {a:String}", {"a": analyst}) if analyst else ("", {})
         existing = {a.name for a in self._analysts()}
-        return [{"token_id": str(r[0]), "analyst": str(r[2]), "label": str(r[3]), "created_at": _aware(r[4])}
-                for r in self._token_rows(where, params) if not r[5] and str(r[2]) in existing]
+        return [
+            {"token_id": str(r[0]), "analyst": str(r[2]), "label": str(r[3]), "created_at": _aware(r[4])}
+            for r in self._token_rows(where, params)
+            if not r[5] and str(r[2]) in existing
+        ]
 
     def token_owner(self, token_id: str) -> str:
         """The analyst a token (not revoked) belongs to; NotFound for an unknown or revoked id."""
@@ -358,15 +369,16 @@ class Accounts:
         if not rows:
             raise NotFound(f"no token with id {token_id}")
         _, secret_hash, analyst, label, created_at, _revoked = rows[0]
-        self.storage.insert("api_tokens", _TOKEN_COLUMNS,
-                            [(token_id, secret_hash, analyst, label, created_at, 1, time.time_ns())])
+        self.storage.insert(
+            "api_tokens", _TOKEN_COLUMNS, [(token_id, secret_hash, analyst, label, created_at, 1, time.time_ns())]
+        )
         self._tokens = {k: v for k, v in self._tokens.items() if not k.startswith(token_id + ":")}
         return token_id
 
     def token_identity(self, token: str) -> Identity | None:
         if not token.startswith(TOKEN_PREFIX) or token.count("_") < 2:
             return None
-        token_id, _, secret = token[len(TOKEN_PREFIX):].partition("_")
+        token_id, _, secret = token[len(TOKEN_PREFIX) :].partition("_")
         key = f"{token_id}:{_sha256(secret)}"
         cached = self._cached(self._tokens, key)
         if cached is not None:

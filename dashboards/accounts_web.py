@@ -46,12 +46,22 @@ async def invite(request: web.Request, name: str, role: str, sites: list[str]) -
 # --- pages ----------------------------------------------------------------------------------------
 
 
-async def accounts_page(request: web.Request, invited: dict[str, str] | None = None, error: str = "",
-                        status: int = 200) -> web.Response:
+async def accounts_page(
+    request: web.Request, invited: dict[str, str] | None = None, error: str = "", status: int = 200
+) -> web.Response:
     require_account_admin(request)
-    response = _page(request, "accounts.html", "accounts", analysts=await _call(request, "list_analysts"),
-                     tokens=await _call(request, "list_tokens", None), roles=ROLES, all_sites=ALL_SITES,
-                     site_ids=_known_sites(request), invited=invited or {}, error=error)
+    response = _page(
+        request,
+        "accounts.html",
+        "accounts",
+        analysts=await _call(request, "list_analysts"),
+        tokens=await _call(request, "list_tokens", None),
+        roles=ROLES,
+        all_sites=ALL_SITES,
+        site_ids=_known_sites(request),
+        invited=invited or {},
+        error=error,
+    )
     response.set_status(status)
     return response
 
@@ -201,35 +211,74 @@ def openapi_paths(errors: dict[str, Any]) -> dict[str, Any]:
     name = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
     return {
         f"/dashboard{API}/analysts": {
-            "get": {"summary": "Analysts with their roles by site ('*': every site)", "operationId": "analysts",
-                    "responses": {**errors, **forbidden, "200": {"description": "analysts", "content": {
-                        "application/json": {"schema": listed}}}}},
-            "post": {"summary": "Invite an analyst: {name, role, sites}; the generated password is answered once",
-                     "operationId": "invite_analyst",
-                     "responses": {**errors, **forbidden, "201": {"description": "created"},
-                                   "404": {"description": "unknown site"}, "409": {"description": "name exists"}}},
+            "get": {
+                "summary": "Analysts with their roles by site ('*': every site)",
+                "operationId": "analysts",
+                "responses": {
+                    **errors,
+                    **forbidden,
+                    "200": {"description": "analysts", "content": {"application/json": {"schema": listed}}},
+                },
+            },
+            "post": {
+                "summary": "Invite an analyst: {name, role, sites}; the generated password is answered once",
+                "operationId": "invite_analyst",
+                "responses": {
+                    **errors,
+                    **forbidden,
+                    "201": {"description": "created"},
+                    "404": {"description": "unknown site"},
+                    "409": {"description": "name exists"},
+                },
+            },
         },
         f"/dashboard{API}/analysts/{{name}}": {
-            "patch": {"summary": "Disable/enable ({disabled}) or change roles ({roles: {site: role}})",
-                      "operationId": "change_analyst", "parameters": [name],
-                      "responses": {**errors, **forbidden, "200": {"description": "the analyst"},
-                                    "404": {"description": "unknown analyst or site"}}},
-            "delete": {"summary": "Delete an analyst, their roles and tokens", "operationId": "delete_analyst",
-                       "parameters": [name], "responses": {**errors, **forbidden, "200": {"description": "deleted"},
-                                                           "404": {"description": "unknown analyst"}}},
+            "patch": {
+                "summary": "Disable/enable ({disabled}) or change roles ({roles: {site: role}})",
+                "operationId": "change_analyst",
+                "parameters": [name],
+                "responses": {
+                    **errors,
+                    **forbidden,
+                    "200": {"description": "the analyst"},
+                    "404": {"description": "unknown analyst or site"},
+                },
+            },
+            "delete": {
+                "summary": "Delete an analyst, their roles and tokens",
+                "operationId": "delete_analyst",
+                "parameters": [name],
+                "responses": {
+                    **errors,
+                    **forbidden,
+                    "200": {"description": "deleted"},
+                    "404": {"description": "unknown analyst"},
+                },
+            },
         },
         f"/dashboard{API}/tokens": {
-            "get": {"summary": "Active API tokens (never their secret)", "operationId": "tokens",
-                    "parameters": [{"name": "analyst", "in": "query", "required": False,
-                                    "schema": {"type": "string"}}],
-                    "responses": {**errors, **forbidden, "200": {"description": "tokens", "content": {
-                        "application/json": {"schema": listed}}}}},
+            "get": {
+                "summary": "Active API tokens (never their secret)",
+                "operationId": "tokens",
+                "parameters": [{"name": "analyst", "in": "query", "required": False, "schema": {"type": "string"}}],
+                "responses": {
+                    **errors,
+                    **forbidden,
+                    "200": {"description": "tokens", "content": {"application/json": {"schema": listed}}},
+                },
+            },
         },
         f"/dashboard{API}/tokens/{{token_id}}": {
-            "delete": {"summary": "Revoke a token", "operationId": "revoke_token",
-                       "parameters": [{"name": "token_id", "in": "path", "required": True,
-                                       "schema": {"type": "string"}}],
-                       "responses": {**errors, **forbidden, "200": {"description": "revoked"},
-                                     "404": {"description": "unknown token"}}},
+            "delete": {
+                "summary": "Revoke a token",
+                "operationId": "revoke_token",
+                "parameters": [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    **errors,
+                    **forbidden,
+                    "200": {"description": "revoked"},
+                    "404": {"description": "unknown token"},
+                },
+            },
         },
     }

@@ -22,8 +22,19 @@ from dashboards.errors import BadQuery, NotFound, Unauthorized
 from dashboards.keys import ACCOUNTS
 from dashboards.reports.scheduler import deps_of, send_due
 
-ACTIONS = ("create-user", "set-password", "disable-user", "enable-user", "delete-user", "set-role",
-           "create-token", "revoke-token", "list-users", "list-tokens", "send-reports")
+ACTIONS = (
+    "create-user",
+    "set-password",
+    "disable-user",
+    "enable-user",
+    "delete-user",
+    "set-role",
+    "create-token",
+    "revoke-token",
+    "list-users",
+    "list-tokens",
+    "send-reports",
+)
 
 
 def _sites(request: dict[str, Any]) -> list[str]:
@@ -53,8 +64,11 @@ def account_action(accounts: Accounts, request: dict[str, Any], known_sites: Ite
     if action == "set-role":
         role = str(request.get("role", ""))
         sites = _sites(request) or [ALL_SITES]
-        roles = {s: "" for s in parse_roles(sites, "view", known_sites)} if role == "none" else \
-            parse_roles(sites, check_role(role), known_sites)
+        roles = (
+            {s: "" for s in parse_roles(sites, "view", known_sites)}
+            if role == "none"
+            else parse_roles(sites, check_role(role), known_sites)
+        )
         accounts.set_roles(name, roles)
         return {**done, "name": name, "roles": accounts.roles_of(name)}
     if action == "create-token":
@@ -86,8 +100,9 @@ async def accounts_request(request: web.Request) -> web.Response:
     if body.get("action") == "send-reports":  # needs the running collector's parts, not only accounts
         deps = deps_of(request.config_dict, request.app)
         sent = await asyncio.to_thread(send_due, deps, datetime.now(timezone.utc), bool(body.get("now")))
-        return web.Response(body=orjson.dumps({"ok": True, "action": "send-reports", "reports": sent}),
-                            content_type="application/json")
+        return web.Response(
+            body=orjson.dumps({"ok": True, "action": "send-reports", "reports": sent}), content_type="application/json"
+        )
     storage = request.config_dict[STORAGE]
     known = [site.id for site in request.config_dict[SITES].all()]
     result = await storage.run(account_action, request.app[ACCOUNTS], body, known)

@@ -53,7 +53,9 @@ async def panel_data(request: web.Request) -> web.Response:
     result = await storage.run(run_panel, storage, panel, query, request.app[STATE].use_view)
     if csv:
         return web.Response(
-            text=as_csv(result), content_type="text/csv", charset="utf-8",
+            text=as_csv(result),
+            content_type="text/csv",
+            charset="utf-8",
             headers={"Content-Disposition": f'attachment; filename="{panel.name}-{query.site}.csv"'},
         )
     return web.Response(body=as_json(panel, query, result), content_type="application/json")
@@ -87,7 +89,7 @@ async def marks(request: web.Request) -> web.Response:
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as exc:
-        raise BadQuery("body must be JSON: {\"favourite\": true, \"labels\": [\"…\"]}") from exc
+        raise BadQuery('body must be JSON: {"favourite": true, "labels": ["…"]}') from exc
     if not isinstance(body, dict) or not isinstance(body.get("favourite", False), bool):
         raise BadQuery("favourite must be true or false")
     labels = clean_labels(body.get("labels", []))

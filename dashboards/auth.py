@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 COOKIE = "wa_dashboard"
 LOGIN_COOKIE = "wa_login_csrf"
 PUBLIC_PREFIXES = (
-    "/dashboard/login", "/dashboard/static/", "/dashboard/vendor/",
+    "/dashboard/login",
+    "/dashboard/static/",
+    "/dashboard/vendor/",
     "/dashboard/admin/",  # checks the admin token itself
     "/dashboard/reports/unsubscribe",  # a signed link from a report e-mail, works without log-in
 )
@@ -55,8 +57,15 @@ def secure_cookies(request: web.Request) -> bool:
 
 
 def set_session_cookie(request: web.Request, response: web.StreamResponse, value: str) -> None:
-    response.set_cookie(COOKIE, value, max_age=SESSION_HOURS * 3600, path="/dashboard", httponly=True,
-                        samesite="Strict", secure=secure_cookies(request))
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=SESSION_HOURS * 3600,
+        path="/dashboard",
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookies(request),
+    )
 
 
 def login_token(request: web.Request) -> str:
@@ -65,8 +74,15 @@ def login_token(request: web.Request) -> str:
 
 
 def set_login_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
-    response.set_cookie(LOGIN_COOKIE, token, max_age=3600, path="/dashboard/login", httponly=True,
-                        samesite="Strict", secure=secure_cookies(request))
+    response.set_cookie(
+        LOGIN_COOKIE,
+        token,
+        max_age=3600,
+        path="/dashboard/login",
+        httponly=True,
+        samesite="Strict",
+        secure=secure_cookies(request),
+    )
 
 
 async def _identity(request: web.Request) -> tuple[Identity | None, str | None]:
@@ -122,8 +138,7 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         response = error_response(request, error)
     except StorageError as error:
         log.warning("dashboard query failed: %s", str(error)[:200])
-        response = web.Response(status=503, text="storage unavailable, try again",
-                                headers={"Retry-After": "5"})
+        response = web.Response(status=503, text="storage unavailable, try again", headers={"Retry-After": "5"})
     _security_headers(request, response)
     return response
 

@@ -18,8 +18,13 @@ STORE = DefinitionTable("annotations", "annotation_id", ("day", "note"), "annota
 
 
 def annotation_record(row: dict[str, Any]) -> dict[str, Any]:
-    return {"id": row["annotation_id"], "day": row["day"].isoformat(), "note": row["note"], "author": row["author"],
-            "updated_at": row["updated_at"]}
+    return {
+        "id": row["annotation_id"],
+        "day": row["day"].isoformat(),
+        "note": row["note"],
+        "author": row["author"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def _values(body: Any) -> dict[str, Any]:
@@ -54,12 +59,17 @@ def annotations_sql(ctx: Context, query: Query) -> Sql:
 
 
 ANNOTATIONS = Panel(
-    "annotations", "Annotations",
+    "annotations",
+    "Annotations",
     "Notes on days of the period (site time zone); filters do not apply. Create with POST, edit with PUT and "
     "remove with DELETE on /dashboard/api/v1/annotations[/<id>].",
-    (Column("id", "string", "annotation id"), Column("day", "string", "the day it marks (YYYY-MM-DD, site time zone)"),
-     Column("note", "string", "the note"), Column("author", "string", "analyst who wrote it last"),
-     Column("updated_at", "datetime", "last change, UTC")),
+    (
+        Column("id", "string", "annotation id"),
+        Column("day", "string", "the day it marks (YYYY-MM-DD, site time zone)"),
+        Column("note", "string", "the note"),
+        Column("author", "string", "analyst who wrote it last"),
+        Column("updated_at", "datetime", "last change, UTC"),
+    ),
     annotations_sql,
 )
 

@@ -28,8 +28,14 @@ API_PATH = "/dashboard/api/v1/"
 
 
 def frame(
-    panel: str, *, site: str, url: str | None = None, token: str | None = None, dsn: str | None = None,
-    database: str | None = None, **params: Any,
+    panel: str,
+    *,
+    site: str,
+    url: str | None = None,
+    token: str | None = None,
+    dsn: str | None = None,
+    database: str | None = None,
+    **params: Any,
 ) -> Any:
     """A `pandas.DataFrame` of one panel: `params` are the API's query parameters (period, from, to,
     limit, filters such as country="DE", panel options such as page="/pricing")."""
@@ -49,8 +55,13 @@ def frame(
     if known is None:
         raise BadQuery(f"unknown site {site[:40]!r}")
     own = dsn is None  # the configured DSN comes with the configured credentials
-    storage = Storage(target, database or settings.database, workers=1, user=settings.clickhouse_user if own else "",
-                      password=settings.clickhouse_password if own else "")
+    storage = Storage(
+        target,
+        database or settings.database,
+        workers=1,
+        user=settings.clickhouse_user if own else "",
+        password=settings.clickhouse_password if own else "",
+    )
     try:
         return frame_from_storage(storage, panel, known.timezone, raw)
     finally:
@@ -77,7 +88,8 @@ def _from_api(url: str, token: str | None, panel: str, raw: dict[str, str]) -> l
             raise Unauthorized(f"the collector refused the token: {detail}") from exc
         if 0 < exc.status < 500:
             raise BadQuery(f"the collector refused the query ({exc.status}): {detail}") from exc
-        raise StorageError(str(exc) if not exc.status else f"the collector could not answer ({exc.status}): "
-                           f"{detail}") from exc
+        raise StorageError(
+            str(exc) if not exc.status else f"the collector could not answer ({exc.status}): {detail}"
+        ) from exc
     rows: list[dict[str, Any]] = document["rows"]
     return rows

@@ -35,8 +35,10 @@ class DefinitionTable:
         """`SELECT <key>, <fields…>, author, updated_at` of the live definitions of a site."""
         picked = ", ".join(f"argMax({c}, version) AS {c}" for c in (*self.fields, *META))
         only = f"AND {self.key} IN {params.p(list(ids), 'Array(String)')}" if ids else ""
-        return (f"SELECT {self.key}, {picked} FROM {table} WHERE site = {params.p(site, 'String')} {only} "
-                f"GROUP BY {self.key} HAVING argMax(deleted, version) = 0")
+        return (
+            f"SELECT {self.key}, {picked} FROM {table} WHERE site = {params.p(site, 'String')} {only} "
+            f"GROUP BY {self.key} HAVING argMax(deleted, version) = 0"
+        )
 
     def latest(self, storage: Storage, site: str, ids: Sequence[str] = ()) -> list[dict[str, Any]]:
         params = Params()
@@ -50,8 +52,9 @@ class DefinitionTable:
             raise NotFound(f"no {self.what} {ident[:40]!r} on this site")
         return found[0]
 
-    def save(self, storage: Storage, site: str, ident: str | None, values: dict[str, Any],
-             author: str) -> dict[str, Any]:
+    def save(
+        self, storage: Storage, site: str, ident: str | None, values: dict[str, Any], author: str
+    ) -> dict[str, Any]:
         """Create (ident None) or replace a definition; replacing an unknown id is a 404."""
         if ident is None:
             ident = secrets.token_hex(6)
@@ -64,8 +67,9 @@ class DefinitionTable:
         current = self.one(storage, site, ident)
         self._write(storage, site, ident, {f: current[f] for f in self.fields}, author, deleted=1)
 
-    def _write(self, storage: Storage, site: str, ident: str, values: dict[str, Any], author: str,
-               deleted: int) -> None:
+    def _write(
+        self, storage: Storage, site: str, ident: str, values: dict[str, Any], author: str, deleted: int
+    ) -> None:
         now = datetime.now(timezone.utc)
         row = (site, ident, *(values[f] for f in self.fields), author, now, deleted, time.time_ns())
         storage.insert(self.table, ("site", self.key, *self.fields, *META, "deleted", "version"), [row])

@@ -38,8 +38,9 @@ class Kind:
 
 KINDS = {
     "segments": Kind(segments.STORE, segments.save_segment, segments.segment_record),
-    "annotations": Kind(chart_annotations.STORE, chart_annotations.save_annotation,
-                        chart_annotations.annotation_record),
+    "annotations": Kind(
+        chart_annotations.STORE, chart_annotations.save_annotation, chart_annotations.annotation_record
+    ),
 }
 
 

@@ -36,8 +36,10 @@ class Kind:
     parse: Callable[[Any], tuple[str, dict[str, Any]]]
 
 
-KINDS = {k.name: k for k in (Kind("goals", goals.STORE, goals.parse_goal),
-                             Kind("funnels", funnels.STORE, funnels.parse_funnel))}
+KINDS = {
+    k.name: k
+    for k in (Kind("goals", goals.STORE, goals.parse_goal), Kind("funnels", funnels.STORE, funnels.parse_funnel))
+}
 
 
 def _kind(request: web.Request) -> Kind:

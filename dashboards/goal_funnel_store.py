@@ -35,8 +35,13 @@ class Stored:
     updated_at: datetime
 
     def document(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, **self.definition, "updated_by": self.updated_by,
-                "updated_at": self.updated_at.replace(tzinfo=None).isoformat(timespec="milliseconds")}
+        return {
+            "id": self.id,
+            "name": self.name,
+            **self.definition,
+            "updated_by": self.updated_by,
+            "updated_at": self.updated_at.replace(tzinfo=None).isoformat(timespec="milliseconds"),
+        }
 
 
 def new_id() -> str:
@@ -84,19 +89,37 @@ class DefinitionStore:
             raise NotFound(f"no such {self.what}")
         return found[0]
 
-    def save(self, storage: Storage, site: str, ident: str, name: str, definition: dict[str, Any],
-             analyst: str) -> Stored:
+    def save(
+        self, storage: Storage, site: str, ident: str, name: str, definition: dict[str, Any], analyst: str
+    ) -> Stored:
         """Insert a (new or changed) definition; the caller validated it whole."""
         if not ident:
             if len(self._latest(storage, site)) >= MAX_PER_SITE:
                 raise BadQuery(f"a site has at most {MAX_PER_SITE} {self.what}s")
             ident = new_id()
         now = datetime.now(timezone.utc)
-        storage.insert(self.table, COLUMNS, [(site, ident, name, orjson.dumps(definition).decode(), analyst, now,
-                                              time.time_ns(), 0)])
+        storage.insert(
+            self.table,
+            COLUMNS,
+            [(site, ident, name, orjson.dumps(definition).decode(), analyst, now, time.time_ns(), 0)],
+        )
         return Stored(ident, name, definition, analyst, now)
 
     def delete(self, storage: Storage, site: str, raw_id: str, analyst: str) -> None:
         stored = self.get(storage, site, raw_id)
-        storage.insert(self.table, COLUMNS, [(site, stored.id, stored.name, orjson.dumps(stored.definition).decode(),
-                                              analyst, datetime.now(timezone.utc), time.time_ns(), 1)])
+        storage.insert(
+            self.table,
+            COLUMNS,
+            [
+                (
+                    site,
+                    stored.id,
+                    stored.name,
+                    orjson.dumps(stored.definition).decode(),
+                    analyst,
+                    datetime.now(timezone.utc),
+                    time.time_ns(),
+                    1,
+                )
+            ],
+        )

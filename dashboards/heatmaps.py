@@ -34,16 +34,20 @@ def layout_of(ctx: Context, params: Params, query: Query, where: str) -> str:
         if wanted not in LAYOUTS:
             raise BadQuery(f"layout must be one of {', '.join(LAYOUTS)}")
         return params.p(wanted, "String")
-    return (f"(SELECT argMax(d, (n, d)) FROM (SELECT CAST(device, 'String') AS d, uniqExact(pageview_id) AS n "
-            f"FROM {ctx.table('pageviews')} WHERE {where} GROUP BY d))")
+    return (
+        f"(SELECT argMax(d, (n, d)) FROM (SELECT CAST(device, 'String') AS d, uniqExact(pageview_id) AS n "
+        f"FROM {ctx.table('pageviews')} WHERE {where} GROUP BY d))"
+    )
 
 
 def layout_views(ctx: Context, params: Params, query: Query) -> tuple[str, str]:
     """(page views of the query's page in its visits and layout, the layout expression)."""
     first, last = utc_days(query.period.start, query.period.end)
-    where = (f"site = {params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)} "
-             f"AND {page_condition(params, query.filters.page)} "
-             f"AND session_hash IN ({visit_sessions(ctx, params, query)})")
+    where = (
+        f"site = {params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)} "
+        f"AND {page_condition(params, query.filters.page)} "
+        f"AND session_hash IN ({visit_sessions(ctx, params, query)})"
+    )
     layout = layout_of(ctx, params, query, where)
     views = f"SELECT pageview_id FROM {ctx.table('pageviews')} WHERE {where} AND device = {layout}"
     return views, layout
@@ -71,11 +75,17 @@ def layouts_sql(ctx: Context, query: Query) -> Sql:
 
 
 HEATMAP_LAYOUTS = Panel(
-    "heatmap_layouts", "Layouts of a page",
+    "heatmap_layouts",
+    "Layouts of a page",
     "The device classes the page was viewed on, each with its own heatmaps.",
-    (LAYOUT, Column("pageviews", "integer", "page views"), Column("clicks", "integer", "clicks"),
-     Column("screen_width", "number", "median screen width, px")),
-    layouts_sql, needs_page=True,
+    (
+        LAYOUT,
+        Column("pageviews", "integer", "page views"),
+        Column("clicks", "integer", "clicks"),
+        Column("screen_width", "number", "median screen width, px"),
+    ),
+    layouts_sql,
+    needs_page=True,
 )
 
 
@@ -91,10 +101,13 @@ def clicks_panel_sql(ctx: Context, query: Query) -> Sql:
 
 
 HEATMAP_CLICKS = Panel(
-    "heatmap_clicks", "Click heatmap",
+    "heatmap_clicks",
+    "Click heatmap",
     f"Clicks on the page in cells of 1/{GRID} of the document width, for one layout (option layout).",
     (LAYOUT, X, Y, Column("clicks", "integer", "clicks in the cell")),
-    clicks_panel_sql, needs_page=True, options=OPTIONS,
+    clicks_panel_sql,
+    needs_page=True,
+    options=OPTIONS,
 )
 
 
@@ -120,18 +133,25 @@ def areas_sql(ctx: Context, query: Query) -> Sql:
 
 
 HEATMAP_AREAS = Panel(
-    "heatmap_areas", "Area heatmap",
+    "heatmap_areas",
+    "Area heatmap",
     "Clicks per element region of the page for one layout, with the share of the page's clicks and the element's "
     "box (left, top, width, height in document widths).",
-    (LAYOUT, Column("element", "string", "selector hash of the element"),
-     Column("text", "string", "masked text of the element"), Column("tag", "string", "tag name"),
-     Column("clicks", "integer", "clicks on it"),
-     Column("share", "number", "percent of the layout's clicks on the page"),
-     Column("left", "number", "box left, fraction of the document width"),
-     Column("top", "number", "box top, in document widths"),
-     Column("width", "number", "box width, fraction of the document width"),
-     Column("height", "number", "box height, in document widths")),
-    areas_sql, needs_page=True, options=OPTIONS,
+    (
+        LAYOUT,
+        Column("element", "string", "selector hash of the element"),
+        Column("text", "string", "masked text of the element"),
+        Column("tag", "string", "tag name"),
+        Column("clicks", "integer", "clicks on it"),
+        Column("share", "number", "percent of the layout's clicks on the page"),
+        Column("left", "number", "box left, fraction of the document width"),
+        Column("top", "number", "box top, in document widths"),
+        Column("width", "number", "box width, fraction of the document width"),
+        Column("height", "number", "box height, in document widths"),
+    ),
+    areas_sql,
+    needs_page=True,
+    options=OPTIONS,
 )
 
 
@@ -153,9 +173,11 @@ def _view_facts(ctx: Context, params: Params, query: Query) -> tuple[str, str, s
 def scroll_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     facts, events, layout = _view_facts(ctx, params, query)
-    depths = (f"SELECT f.pageview_id, least(max(p.scroll_bottom) / any(f.h), 1) * 100 AS reach FROM ({facts}) AS f "
-              f"JOIN {ctx.table('pageviews')} AS p ON p.pageview_id = f.pageview_id WHERE p.{events} "
-              "GROUP BY f.pageview_id")
+    depths = (
+        f"SELECT f.pageview_id, least(max(p.scroll_bottom) / any(f.h), 1) * 100 AS reach FROM ({facts}) AS f "
+        f"JOIN {ctx.table('pageviews')} AS p ON p.pageview_id = f.pageview_id WHERE p.{events} "
+        "GROUP BY f.pageview_id"
+    )
     return Sql(
         f"SELECT {layout} AS layout, depth, countIf(reach >= depth) AS pageviews, "
         "round(countIf(reach >= depth) * 100 / count(), 1) AS share "
@@ -165,13 +187,19 @@ def scroll_sql(ctx: Context, query: Query) -> Sql:
 
 
 HEATMAP_SCROLL = Panel(
-    "heatmap_scroll", "Scroll depth",
+    "heatmap_scroll",
+    "Scroll depth",
     "Share of the page's views (one layout) whose deepest scroll (bottom of the viewport) reached each 5% of the "
     "page height.",
-    (LAYOUT, Column("depth", "integer", "percent of the page height"),
-     Column("pageviews", "integer", "page views that reached it"),
-     Column("share", "number", "percent of the page's views")),
-    scroll_sql, needs_page=True, options=OPTIONS,
+    (
+        LAYOUT,
+        Column("depth", "integer", "percent of the page height"),
+        Column("pageviews", "integer", "page views that reached it"),
+        Column("share", "number", "percent of the page's views"),
+    ),
+    scroll_sql,
+    needs_page=True,
+    options=OPTIONS,
 )
 
 
@@ -180,10 +208,12 @@ def attention_sql(ctx: Context, query: Query) -> Sql:
     band's time in view is the sum of the intervals whose viewport overlapped it (each capped)."""
     params = Params()
     facts, events, layout = _view_facts(ctx, params, query)
-    moves = ("SELECT pageview_id, "
-             "arraySort(groupArrayIf((toUnixTimestamp64Milli(ts), toInt64(y)), type = 10)) AS pos, "
-             "argMaxIf(y, ts, type = 11 AND y > 0) AS vh "
-             f"FROM {ctx.table('events')} WHERE {events} AND type IN (10, 11) GROUP BY pageview_id")
+    moves = (
+        "SELECT pageview_id, "
+        "arraySort(groupArrayIf((toUnixTimestamp64Milli(ts), toInt64(y)), type = 10)) AS pos, "
+        "argMaxIf(y, ts, type = 11 AND y > 0) AS vh "
+        f"FROM {ctx.table('events')} WHERE {events} AND type IN (10, 11) GROUP BY pageview_id"
+    )
     per_view = (
         "SELECT f.pageview_id AS pageview_id, f.h AS h, if(m.vh > 0, m.vh, f.sh) AS view_h, "
         "arrayConcat([f.t0], arrayMap(p -> p.1, m.pos)) AS starts, "
@@ -191,8 +221,10 @@ def attention_sql(ctx: Context, query: Query) -> Sql:
         "arrayPushBack(arrayPopFront(starts), greatest(f.t1, starts[-1])) AS ends "
         f"FROM ({facts}) AS f LEFT JOIN ({moves}) AS m ON m.pageview_id = f.pageview_id"
     )
-    seen = (f"arraySum((s, e, top) -> if(top < (band + 1) * h / {BANDS} AND top + view_h > band * h / {BANDS}, "
-            f"least(greatest(e - s, 0), {ATTENTION_CAP_MS}), 0), starts, ends, tops)")
+    seen = (
+        f"arraySum((s, e, top) -> if(top < (band + 1) * h / {BANDS} AND top + view_h > band * h / {BANDS}, "
+        f"least(greatest(e - s, 0), {ATTENTION_CAP_MS}), 0), starts, ends, tops)"
+    )
     return Sql(
         f"SELECT {layout} AS layout, band * {100 // BANDS} AS depth, round(avg({seen}) / 1000, 2) AS seconds, "
         "round(avg(least(view_h / h, 1)) * 100, 1) AS fold, count() AS pageviews "
@@ -202,15 +234,21 @@ def attention_sql(ctx: Context, query: Query) -> Sql:
 
 
 HEATMAP_ATTENTION = Panel(
-    "heatmap_attention", "Attention",
+    "heatmap_attention",
+    "Attention",
     f"Average seconds each {100 // BANDS}% band of the page (one layout) was inside the viewport per page view "
     f"(an interval without scrolling counts at most {ATTENTION_CAP_MS // 1000} s), and the average fold (viewport "
     "height as a percent of the page height).",
-    (LAYOUT, Column("depth", "integer", "top of the band, percent of the page height"),
-     Column("seconds", "number", "average seconds in view per page view"),
-     Column("fold", "number", "average viewport height, percent of the page height"),
-     Column("pageviews", "integer", "page views of the layout")),
-    attention_sql, needs_page=True, options=OPTIONS,
+    (
+        LAYOUT,
+        Column("depth", "integer", "top of the band, percent of the page height"),
+        Column("seconds", "number", "average seconds in view per page view"),
+        Column("fold", "number", "average viewport height, percent of the page height"),
+        Column("pageviews", "integer", "page views of the layout"),
+    ),
+    attention_sql,
+    needs_page=True,
+    options=OPTIONS,
 )
 
 PANELS = (HEATMAP_LAYOUTS, HEATMAP_CLICKS, HEATMAP_AREAS, HEATMAP_SCROLL, HEATMAP_ATTENTION)

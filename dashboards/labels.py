@@ -14,8 +14,13 @@ import pycountry
 
 from dashboards.model import Panel
 
-CHANNELS = {"direct": "Direct entry", "search": "Search engines", "social": "Social networks",
-            "website": "Websites", "campaign": "Campaigns"}
+CHANNELS = {
+    "direct": "Direct entry",
+    "search": "Search engines",
+    "social": "Social networks",
+    "website": "Websites",
+    "campaign": "Campaigns",
+}
 DEVICES = {"desktop": "Desktop", "mobile": "Smartphone", "tablet": "Tablet", "unknown": "Unknown device"}
 UNKNOWN_COUNTRY = "Unknown"
 
@@ -61,8 +66,10 @@ def duration_text(seconds: Any) -> str:
 
 
 LABELLERS: dict[str, Callable[[Any], str]] = {
-    "country": lambda v: country_name(str(v or "")), "flag": lambda v: country_flag(str(v or "")),
-    "channel": lambda v: channel_label(str(v or "")), "device": lambda v: device_label(str(v or "")),
+    "country": lambda v: country_name(str(v or "")),
+    "flag": lambda v: country_flag(str(v or "")),
+    "channel": lambda v: channel_label(str(v or "")),
+    "device": lambda v: device_label(str(v or "")),
     "duration": duration_text,
 }
 
@@ -75,6 +82,7 @@ def with_labels(panel: Panel, rows: Sequence[tuple[Any, ...]]) -> list[tuple[Any
     out = []
     for row in rows:
         values = dict(zip(stored, row, strict=True))
-        out.append(tuple(LABELLERS[c.label[0]](values[c.label[1]]) if c.label else values[c.name]
-                         for c in panel.columns))
+        out.append(
+            tuple(LABELLERS[c.label[0]](values[c.label[1]]) if c.label else values[c.name] for c in panel.columns)
+        )
     return out

@@ -21,8 +21,14 @@ EVENT, SITE_SEARCH, OUTLINK, DOWNLOAD, GOAL, ORDER = 1001, 1002, 1003, 1004, 100
 
 #: `by` option of visit_metrics → the visit column grouped on ("" = one row for all visits).
 VISIT_GROUPS = {
-    "": "", "channel": "v_channel", "source": "v_source_name", "campaign": "v_campaign_name",
-    "country": "v_country", "device": "v_device", "browser": "v_browser", "os": "v_os",
+    "": "",
+    "channel": "v_channel",
+    "source": "v_source_name",
+    "campaign": "v_campaign_name",
+    "country": "v_country",
+    "device": "v_device",
+    "browser": "v_browser",
+    "os": "v_os",
 }
 PAGE_GROUPS = {"url": "page", "title": "title"}
 EVENT_GROUPS = {"category": "key", "action": "value", "name": "text"}
@@ -83,19 +89,25 @@ def visit_metrics_sql(ctx: Context, query: Query) -> Sql:
 
 
 VISIT_METRICS = Panel(
-    "visit_metrics", "Visit metrics",
+    "visit_metrics",
+    "Visit metrics",
     "Visits with their actions (page views, events, site searches, outlinks, downloads), lengths, bounces "
     "and conversions, for all visits (by='') or grouped by channel, source, campaign, country, device, "
     "browser or os. goal: count only this goal id (or ecommerceOrder) as a conversion.",
-    (Column("label", "string", "the group's value ('' without by)"), VISITORS, VISITS,
-     Column("actions", "integer", "page views plus Matomo events, site searches, outlinks and downloads"),
-     Column("max_actions", "integer", "most actions in one visit"),
-     Column("bounces", "integer", "visits with one page view (the overview's bounce)"),
-     Column("visit_seconds", "integer", "sum of visit lengths, first to last hit, in seconds"),
-     Column("converted_visits", "integer", "visits with at least one conversion"),
-     Column("conversions", "integer", "goal conversions and orders"),
-     Column("revenue", "number", "their revenue")),
-    visit_metrics_sql, options=("by", "goal"),
+    (
+        Column("label", "string", "the group's value ('' without by)"),
+        VISITORS,
+        VISITS,
+        Column("actions", "integer", "page views plus Matomo events, site searches, outlinks and downloads"),
+        Column("max_actions", "integer", "most actions in one visit"),
+        Column("bounces", "integer", "visits with one page view (the overview's bounce)"),
+        Column("visit_seconds", "integer", "sum of visit lengths, first to last hit, in seconds"),
+        Column("converted_visits", "integer", "visits with at least one conversion"),
+        Column("conversions", "integer", "goal conversions and orders"),
+        Column("revenue", "number", "their revenue"),
+    ),
+    visit_metrics_sql,
+    options=("by", "goal"),
 )
 
 
@@ -121,15 +133,21 @@ def action_metrics_sql(ctx: Context, query: Query) -> Sql:
 
 
 ACTION_METRICS = Panel(
-    "action_metrics", "Action counts",
+    "action_metrics",
+    "Action counts",
     "Page views (and per visit and path), downloads and outlinks (and per visit and link), site searches, "
     "distinct search keywords and Matomo events of the period's visits.",
-    (Column("pageviews", "integer", "page views"),
-     Column("unique_pageviews", "integer", "distinct (visit, path) pairs"),
-     Column("downloads", "integer", "download clicks"), Column("unique_downloads", "integer", "distinct (visit, link)"),
-     Column("outlinks", "integer", "outlink clicks"), Column("unique_outlinks", "integer", "distinct (visit, link)"),
-     Column("searches", "integer", "site searches"), Column("keywords", "integer", "distinct search keywords"),
-     Column("events", "integer", "Matomo events")),
+    (
+        Column("pageviews", "integer", "page views"),
+        Column("unique_pageviews", "integer", "distinct (visit, path) pairs"),
+        Column("downloads", "integer", "download clicks"),
+        Column("unique_downloads", "integer", "distinct (visit, link)"),
+        Column("outlinks", "integer", "outlink clicks"),
+        Column("unique_outlinks", "integer", "distinct (visit, link)"),
+        Column("searches", "integer", "site searches"),
+        Column("keywords", "integer", "distinct search keywords"),
+        Column("events", "integer", "Matomo events"),
+    ),
     action_metrics_sql,
 )
 
@@ -163,16 +181,23 @@ def page_metrics_sql(ctx: Context, query: Query) -> Sql:
 
 
 PAGE_METRICS = Panel(
-    "page_metrics", "Page metrics",
+    "page_metrics",
+    "Page metrics",
     "Page views grouped by path (by=url) or title (by=title), with visits, time on page (first to last hit "
     "of each page view), entries, bounces and exits.",
-    (Column("label", "string", "path or title"), Column("url", "string", "one full URL of the group"),
-     VISITORS, VISITS, Column("hits", "integer", "page views"),
-     Column("time_spent", "integer", "sum of time on page, seconds"),
-     Column("entries", "integer", "visits that began here"),
-     Column("bounces", "integer", "visits that began here and viewed one page"),
-     Column("exits", "integer", "visits that ended here")),
-    page_metrics_sql, options=("by",),
+    (
+        Column("label", "string", "path or title"),
+        Column("url", "string", "one full URL of the group"),
+        VISITORS,
+        VISITS,
+        Column("hits", "integer", "page views"),
+        Column("time_spent", "integer", "sum of time on page, seconds"),
+        Column("entries", "integer", "visits that began here"),
+        Column("bounces", "integer", "visits that began here and viewed one page"),
+        Column("exits", "integer", "visits that ended here"),
+    ),
+    page_metrics_sql,
+    options=("by",),
 )
 
 
@@ -192,13 +217,21 @@ def event_metrics_sql(ctx: Context, query: Query) -> Sql:
 
 
 EVENT_METRICS = Panel(
-    "event_metrics", "Event metrics",
+    "event_metrics",
+    "Event metrics",
     "Matomo events grouped by category (by=category), action or name, with visits and values.",
-    (Column("label", "string", "category, action or name"), VISITORS, VISITS,
-     Column("events", "integer", "events"), Column("events_with_value", "integer", "events with a non-zero value"),
-     Column("value_sum", "number", "sum of values"), Column("value_min", "number", "smallest value"),
-     Column("value_max", "number", "largest value")),
-    event_metrics_sql, options=("by",),
+    (
+        Column("label", "string", "category, action or name"),
+        VISITORS,
+        VISITS,
+        Column("events", "integer", "events"),
+        Column("events_with_value", "integer", "events with a non-zero value"),
+        Column("value_sum", "number", "sum of values"),
+        Column("value_min", "number", "smallest value"),
+        Column("value_max", "number", "largest value"),
+    ),
+    event_metrics_sql,
+    options=("by",),
 )
 
 
@@ -236,15 +269,25 @@ def last_visits_sql(ctx: Context, query: Query) -> Sql:
 
 
 LAST_VISITS = Panel(
-    "last_visits", "Last visits",
+    "last_visits",
+    "Last visits",
     "The period's latest visits, newest first, each with its pages (time, URL, title).",
-    (Column("visit", "string", "visit id (hex)"), Column("visitor", "string", "visitor id (hex keyed hash)"),
-     Column("start", "datetime", "first hit, UTC"), Column("end", "datetime", "last hit, UTC"),
-     Column("pageviews", "integer", "page views"), Column("actions", "integer", "page views and Matomo actions"),
-     Column("channel", "string", "acquisition channel"), Column("source", "string", "referrer or campaign source"),
-     Column("campaign", "string", "campaign name"), Column("country", "string", "ISO 3166 code"),
-     Column("device", "string", "device class"), Column("browser", "string", "browser family"),
-     Column("os", "string", "OS family"), Column("pages", "array", "(time UTC, URL, title) of each page view")),
+    (
+        Column("visit", "string", "visit id (hex)"),
+        Column("visitor", "string", "visitor id (hex keyed hash)"),
+        Column("start", "datetime", "first hit, UTC"),
+        Column("end", "datetime", "last hit, UTC"),
+        Column("pageviews", "integer", "page views"),
+        Column("actions", "integer", "page views and Matomo actions"),
+        Column("channel", "string", "acquisition channel"),
+        Column("source", "string", "referrer or campaign source"),
+        Column("campaign", "string", "campaign name"),
+        Column("country", "string", "ISO 3166 code"),
+        Column("device", "string", "device class"),
+        Column("browser", "string", "browser family"),
+        Column("os", "string", "OS family"),
+        Column("pages", "array", "(time UTC, URL, title) of each page view"),
+    ),
     last_visits_sql,
 )
 

@@ -23,11 +23,28 @@ from dashboards.recordings import RECORDING_OPTIONS
 from dashboards.roles import identity, visible_sites
 from dashboards.segments import FIELD_GROUPS as SEGMENT_FIELDS
 
-PERIOD_LABELS = {"today": "Today", "yesterday": "Yesterday", "7d": "Last 7 days", "30d": "Last 30 days",
-                 "month": "This month", "last_month": "Last month", "12mo": "Last 12 months", "custom": "Custom"}
-NAV = (("traffic", "Traffic"), ("insights", "Insights"), ("goals", "Goals"), ("funnels", "Funnels"),
-       ("visitors", "Visitor log"), ("heatmaps", "Heatmaps"), ("recordings", "Recordings"), ("segments", "Segments"),
-       ("reports", "Reports"), ("tokens", "API tokens"))
+PERIOD_LABELS = {
+    "today": "Today",
+    "yesterday": "Yesterday",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "month": "This month",
+    "last_month": "Last month",
+    "12mo": "Last 12 months",
+    "custom": "Custom",
+}
+NAV = (
+    ("traffic", "Traffic"),
+    ("insights", "Insights"),
+    ("goals", "Goals"),
+    ("funnels", "Funnels"),
+    ("visitors", "Visitor log"),
+    ("heatmaps", "Heatmaps"),
+    ("recordings", "Recordings"),
+    ("segments", "Segments"),
+    ("reports", "Reports"),
+    ("tokens", "API tokens"),
+)
 #: shown only to analysts who manage accounts (admin of every site)
 ADMIN_NAV = (("accounts", "Accounts"),)
 
@@ -53,12 +70,20 @@ def _page(request: web.Request, template: str, section: str, **values: Any) -> w
     params = {k: request.query[k] for k in request.query if k != "site"}
     session_value = request.get(SESSION_COOKIE_VALUE)
     return render(
-        request, template, section=section, nav=NAV + (ADMIN_NAV if identity(request).manages_accounts else ()),
-        analyst=request[ANALYST], site=site, sites=visible_sites(request), params=params,
+        request,
+        template,
+        section=section,
+        nav=NAV + (ADMIN_NAV if identity(request).manages_accounts else ()),
+        analyst=request[ANALYST],
+        site=site,
+        sites=visible_sites(request),
+        params=params,
         period=params.get("period", "30d"),
-        periods=[(p, PERIOD_LABELS[p]) for p in PERIODS], filters={f: params.get(f, "") for f in FILTER_NAMES},
+        periods=[(p, PERIOD_LABELS[p]) for p in PERIODS],
+        filters={f: params.get(f, "") for f in FILTER_NAMES},
         csrf=request.app[ACCOUNTS].csrf_token(session_value) if session_value else "",
-        query_string=urlencode({"site": site, **params}), **values,
+        query_string=urlencode({"site": site, **params}),
+        **values,
     )
 
 

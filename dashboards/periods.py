@@ -53,8 +53,12 @@ class Period:
         return self.days <= 2
 
     def describe(self) -> dict[str, str]:
-        return {"name": self.name, "from": self.first_day.isoformat(), "to": self.last_day.isoformat(),
-                "timezone": self.timezone}
+        return {
+            "name": self.name,
+            "from": self.first_day.isoformat(),
+            "to": self.last_day.isoformat(),
+            "timezone": self.timezone,
+        }
 
 
 def site_zone(name: str) -> str:

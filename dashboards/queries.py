@@ -28,10 +28,21 @@ from dashboards.periods import parse_period
 from dashboards.selections import Selector, parse_selectors, resolve_selections
 from ingest_schema.storage import Storage
 
-PANELS: dict[str, Panel] = {p.name: p for p in (
-    *traffic.PANELS, *heatmaps.PANELS, *recordings.PANELS, *visitor_log.PANELS, *segments.PANELS,
-    *chart_annotations.PANELS, *matomo_reports.PANELS, *goals.PANELS, *funnels.PANELS, *insights.PANELS,
-)}
+PANELS: dict[str, Panel] = {
+    p.name: p
+    for p in (
+        *traffic.PANELS,
+        *heatmaps.PANELS,
+        *recordings.PANELS,
+        *visitor_log.PANELS,
+        *segments.PANELS,
+        *chart_annotations.PANELS,
+        *matomo_reports.PANELS,
+        *goals.PANELS,
+        *funnels.PANELS,
+        *insights.PANELS,
+    )
+}
 #: Session selectors of the filter parser: request parameters that pre-select visits from a stored
 #: definition, in every panel. A funnel step's drop-off (`funnel=<id>&step=<n>&dropped=1`) registers here.
 SELECTORS: tuple[Selector, ...] = (
@@ -58,9 +69,7 @@ def _limit(raw: str, default: int) -> int:
     return int(raw)
 
 
-def parse_query(
-    panel: Panel, raw: Mapping[str, str], timezone: str = "UTC", now: datetime | None = None
-) -> Query:
+def parse_query(panel: Panel, raw: Mapping[str, str], timezone: str = "UTC", now: datetime | None = None) -> Query:
     """A validated `Query` from request parameters (the site itself is checked by the caller)."""
     unknown = sorted(set(raw) - set(COMMON_PARAMETERS) - set(panel.options))
     if unknown:

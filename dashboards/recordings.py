@@ -52,9 +52,11 @@ def _seconds(query: Query, name: str) -> int | None:
 def replayable(ctx: Context, params: Params, query: Query) -> str:
     """Sessions with at least one page view recorded from its DOM snapshot (beacon-only visits have none)."""
     first, last = utc_days(query.period.start, query.period.end)
-    return (f"SELECT session_hash FROM {ctx.table('playback')} WHERE site = {params.p(query.site, 'String')} "
-            f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND sequence = 1 "
-            f"AND match(payload, {params.p(SNAPSHOT, 'String')})")
+    return (
+        f"SELECT session_hash FROM {ctx.table('playback')} WHERE site = {params.p(query.site, 'String')} "
+        f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND sequence = 1 "
+        f"AND match(payload, {params.p(SNAPSHOT, 'String')})"
+    )
 
 
 def _wanted_signal(query: Query) -> str:
@@ -71,11 +73,20 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
         seconds = _seconds(query, name)
         if seconds is not None:
             having.append(f"{duration} {op} {params.p(seconds, 'UInt32')}")
-    visits = visits_sql(ctx, params, query, period.start, period.end,
-                        ("v_entry_page", "v_country", "v_device", "v_browser"), " AND ".join(having))
+    visits = visits_sql(
+        ctx,
+        params,
+        query,
+        period.start,
+        period.end,
+        ("v_entry_page", "v_country", "v_device", "v_browser"),
+        " AND ".join(having),
+    )
     site = params.p(query.site, "String")
-    marks = (f"SELECT session_hash, argMax(favourite, updated_at) AS favourite, argMax(labels, updated_at) AS labels "
-             f"FROM {ctx.table('recordings')} WHERE site = {site} GROUP BY session_hash")
+    marks = (
+        f"SELECT session_hash, argMax(favourite, updated_at) AS favourite, argMax(labels, updated_at) AS labels "
+        f"FROM {ctx.table('recordings')} WHERE site = {site} GROUP BY session_hash"
+    )
     where = [f"v.session_hash IN ({replayable(ctx, params, query)})"]
     if query.option("favourite") in ("1", "true"):
         where.append("m.favourite = 1")
@@ -89,9 +100,11 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
         having_it = signals_sql(query_scope(ctx, params, query), (signal,))
         where.append(f"v.session_hash IN (SELECT session_hash FROM ({having_it}))")
     limit = params.p(query.limit, "UInt32")
-    chosen = (f"SELECT v.*, m.favourite AS favourite, m.labels AS labels FROM ({visits}) AS v "
-              f"LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash WHERE {' AND '.join(where)} "
-              f"ORDER BY v.v_start DESC LIMIT {limit}")
+    chosen = (
+        f"SELECT v.*, m.favourite AS favourite, m.labels AS labels FROM ({visits}) AS v "
+        f"LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash WHERE {' AND '.join(where)} "
+        f"ORDER BY v.v_start DESC LIMIT {limit}"
+    )
     # then the signals and clicks of those visits only (a window over every click of the period was most of
     # this panel's time at 10M events)
     mine = f"SELECT session_hash FROM ({chosen})"
@@ -99,9 +112,11 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     counts = ", ".join(f"countIf(signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
     tags = f"SELECT session_hash, {counts} FROM ({signals_sql(scope)}) GROUP BY session_hash"
     first, last = utc_days(period.start, period.end)
-    clicks = (f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = {site} "
-              f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND session_hash IN ({mine}) "
-              "GROUP BY session_hash")
+    clicks = (
+        f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = {site} "
+        f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND session_hash IN ({mine}) "
+        "GROUP BY session_hash"
+    )
     present = ", ".join(f"if(t.{c} > 0, '{s}', '')" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
     return Sql(
         f"SELECT lower(hex(l.session_hash)) AS recording, l.v_start AS started, round({duration}, 1) AS seconds, "
@@ -129,25 +144,35 @@ def _tagged(ctx: Context, params: Params, query: Query) -> str:
 
 
 RECORDINGS = Panel(
-    "recordings", "Recordings",
+    "recordings",
+    "Recordings",
     "Visits that can be replayed (recorded by clarity-js from a page snapshot), newest first, with their "
     "frustration signals. Options: min_duration, max_duration (seconds), signal (rage_click, dead_click, quick_back, "
     "excessive_scroll or js_error: visits with it; rage=1 is signal=rage_click), favourite=1, label (an analyst's "
     "label), tag (a Clarity custom tag or event).",
-    (Column("recording", "string", "recording id (session hash, hex)"),
-     Column("started_at", "datetime", "visit start, UTC"),
-     Column("duration", "number", "seconds from the first to the last event"),
-     Column("pageviews", "integer", "page views"), Column("clicks", "integer", "clicks"),
-     Column("entry_page", "string", "first page"),
-     Column("country", "string", "country"), Column("device", "string", "device class"),
-     Column("browser", "string", "browser family"),
-     *(Column(c, "integer", f"{s.replace('_', ' ')} occurrences") for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True)),
-     Column("tags", "array", "the frustration signals of the visit"),
-     Column("favourite", "boolean", "favourited"), Column("labels", "array", "analyst labels"),
-     Column("duration_label", "string", "duration with units", label=("duration", "duration")),
-     Column("country_name", "string", "country name", label=("country", "country")),
-     Column("device_label", "string", "device class, readable", label=("device", "device"))),
-    recordings_sql, options=RECORDING_OPTIONS,
+    (
+        Column("recording", "string", "recording id (session hash, hex)"),
+        Column("started_at", "datetime", "visit start, UTC"),
+        Column("duration", "number", "seconds from the first to the last event"),
+        Column("pageviews", "integer", "page views"),
+        Column("clicks", "integer", "clicks"),
+        Column("entry_page", "string", "first page"),
+        Column("country", "string", "country"),
+        Column("device", "string", "device class"),
+        Column("browser", "string", "browser family"),
+        *(
+            Column(c, "integer", f"{s.replace('_', ' ')} occurrences")
+            for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True)
+        ),
+        Column("tags", "array", "the frustration signals of the visit"),
+        Column("favourite", "boolean", "favourited"),
+        Column("labels", "array", "analyst labels"),
+        Column("duration_label", "string", "duration with units", label=("duration", "duration")),
+        Column("country_name", "string", "country name", label=("country", "country")),
+        Column("device_label", "string", "device class, readable", label=("device", "device")),
+    ),
+    recordings_sql,
+    options=RECORDING_OPTIONS,
 )
 
 
@@ -179,16 +204,20 @@ def timeline_sql(ctx: Context, query: Query) -> Sql:
 
 
 RECORDING_TIMELINE = Panel(
-    "recording_timeline", "Recording timeline",
+    "recording_timeline",
+    "Recording timeline",
     "Page changes, clicks, custom events, frustration signals and errors of one recording (option recording: "
     "its id; without it, no rows) in time order, at ms on the replay's clock (0 = its first recorded moment; one "
     "clock across pages).",
-    (Column("at_ms", "integer", "ms since the recording's first recorded moment"),
-     Column("kind", "string", f"page, click, custom or a signal ({', '.join(SIGNALS)})"),
-     Column("label", "string", "path, element text, event name or error message"),
-     Column("detail", "string", "title, element hash, event value, or the signal's detail"),
-     Column("page", "string", "path of the page it happened on")),
-    timeline_sql, options=("recording",),
+    (
+        Column("at_ms", "integer", "ms since the recording's first recorded moment"),
+        Column("kind", "string", f"page, click, custom or a signal ({', '.join(SIGNALS)})"),
+        Column("label", "string", "path, element text, event name or error message"),
+        Column("detail", "string", "title, element hash, event value, or the signal's detail"),
+        Column("page", "string", "path of the page it happened on"),
+    ),
+    timeline_sql,
+    options=("recording",),
 )
 
 PANELS = (RECORDINGS, RECORDING_TIMELINE)
@@ -225,8 +254,11 @@ def recording_pages(storage: Storage, site: str, session: int) -> list[dict[str,
         page = pages.get(int(pageview_id))
         if page is None:
             page = pages[int(pageview_id)] = {
-                "page_num": int(page_num), "started_at": _iso(first), "payloads": [],
-                "offset_ms": _ms_between(origin, first), "first_ms": _first_moment(payload),
+                "page_num": int(page_num),
+                "started_at": _iso(first),
+                "payloads": [],
+                "offset_ms": _ms_between(origin, first),
+                "first_ms": _first_moment(payload),
             }
         page["payloads"].append(payload)
     return list(pages.values())
@@ -276,16 +308,21 @@ def set_marks(storage: Storage, site: str, session: int, favourite: bool, labels
     """Record the marks, then keep (or release) the recording's playback rows accordingly."""
     if not storage.query_rows(
         f"SELECT 1 FROM {storage.table('playback')} WHERE site = {{site:String}} AND session_hash = {{s:UInt64}} "
-        "LIMIT 1", {"site": site, "s": session},
+        "LIMIT 1",
+        {"site": site, "s": session},
     ):
         raise NotFound("no such recording")
-    storage.insert("recordings", ("site", "session_hash", "favourite", "labels", "updated_at"),
-                   [(site, session, int(favourite), labels, datetime.now(timezone.utc))])
+    storage.insert(
+        "recordings",
+        ("site", "session_hash", "favourite", "labels", "updated_at"),
+        [(site, session, int(favourite), labels, datetime.now(timezone.utc))],
+    )
     keep = int(favourite or bool(labels))
     storage.command(
         f"ALTER TABLE {storage.table('playback')} UPDATE keep = {keep} "
         "WHERE site = {site:String} AND session_hash = {s:UInt64}",
-        {"site": site, "s": session}, settings=SYNC,
+        {"site": site, "s": session},
+        settings=SYNC,
     )
     return {"favourite": bool(favourite), "labels": labels, "kept": bool(keep)}
 

@@ -27,9 +27,16 @@ from ingest_schema.storage import Storage
 
 #: visit field → visit column of visits_sql
 VISIT_FIELDS = {
-    "channel": "v_channel", "source": "v_source_name", "campaign": "v_campaign_name",
-    "medium": "v_campaign_medium", "country": "v_country", "device": "v_device", "browser": "v_browser",
-    "os": "v_os", "entry_page": "v_entry_page", "exit_page": "v_exit_page",
+    "channel": "v_channel",
+    "source": "v_source_name",
+    "campaign": "v_campaign_name",
+    "medium": "v_campaign_medium",
+    "country": "v_country",
+    "device": "v_device",
+    "browser": "v_browser",
+    "os": "v_os",
+    "entry_page": "v_entry_page",
+    "exit_page": "v_exit_page",
 }
 DURATION = "(toUnixTimestamp64Milli(v_end) - toUnixTimestamp64Milli(v_start)) / 1000"
 NUMBER_FIELDS = {"pageviews": "v_pageviews", "duration": DURATION}
@@ -38,13 +45,19 @@ PAGE_FIELDS = {"page": "path(url)", "page_url": "url", "page_title": "title"}
 #: event field → (events column, event types): Clarity custom events (24) and Matomo events (1001, see
 #: docs/matomo.md), Matomo goals (1005) and site searches (1002)
 EVENT_FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
-    "event": ("key", (24, 1001)), "event_action": ("value", (24, 1001)), "event_name": ("text", (1001,)),
-    "goal": ("key", (1005,)), "site_search": ("text", (1002,)),
+    "event": ("key", (24, 1001)),
+    "event_action": ("value", (24, 1001)),
+    "event_name": ("text", (1001,)),
+    "goal": ("key", (1005,)),
+    "site_search": ("text", (1002,)),
 }
 FIELDS = (*VISIT_FIELDS, *NUMBER_FIELDS, *PAGE_FIELDS, *EVENT_FIELDS)
 #: the fields as the segment editor groups them
-FIELD_GROUPS = (("Visit", (*VISIT_FIELDS, *NUMBER_FIELDS)), ("Page viewed", tuple(PAGE_FIELDS)),
-                ("Event", tuple(EVENT_FIELDS)))
+FIELD_GROUPS = (
+    ("Visit", (*VISIT_FIELDS, *NUMBER_FIELDS)),
+    ("Page viewed", tuple(PAGE_FIELDS)),
+    ("Event", tuple(EVENT_FIELDS)),
+)
 STRING_OPS = ("is", "is_not", "contains", "not_contains", "prefix", "matches", "not_matches")
 NUMBER_OPS = ("is", "is_not", "gt", "gte", "lt", "lte")
 NEGATIVE = {"is_not": "is", "not_contains": "contains", "not_matches": "matches"}
@@ -159,8 +172,10 @@ def _test(params: Params, op: str, expression: str, value: str) -> str:
     """A positive string test (is, contains, prefix, matches)."""
     bound = params.p(value, "String")
     return {
-        "is": f"{expression} = {bound}", "contains": f"positionCaseInsensitiveUTF8({expression}, {bound}) > 0",
-        "prefix": f"startsWith({expression}, {bound})", "matches": f"match({expression}, {bound})",
+        "is": f"{expression} = {bound}",
+        "contains": f"positionCaseInsensitiveUTF8({expression}, {bound}) > 0",
+        "prefix": f"startsWith({expression}, {bound})",
+        "matches": f"match({expression}, {bound})",
     }[op]
 
 
@@ -174,8 +189,9 @@ class SegmentSelection:
 
     @property
     def attributes(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(VISIT_FIELDS[c.field] for c in _conditions(self.definition)
-                                   if c.field in VISIT_FIELDS))
+        return tuple(
+            dict.fromkeys(VISIT_FIELDS[c.field] for c in _conditions(self.definition) if c.field in VISIT_FIELDS)
+        )
 
     def condition(self, ctx: Context, params: Params, site: str, start: datetime, end: datetime) -> str:
         first, last = utc_days(start, end)
@@ -193,8 +209,11 @@ def with_definition(query: Query, definition: Group, label: str) -> Query:
     resolved already (or absent): run_panel would otherwise try to resolve this one too."""
     if len(query.selections) != len(query.selectors):
         raise ValueError("resolve the query's selectors before adding an unsaved segment")
-    return replace(query, selectors={**query.selectors, ADHOC: {"segment": label}},
-                   selections=(*query.selections, SegmentSelection("", label, definition)))
+    return replace(
+        query,
+        selectors={**query.selectors, ADHOC: {"segment": label}},
+        selections=(*query.selections, SegmentSelection("", label, definition)),
+    )
 
 
 def _conditions(group: Group) -> list[Condition]:
@@ -205,8 +224,10 @@ def _conditions(group: Group) -> list[Condition]:
 
 
 def _group_sql(ctx: Context, params: Params, days: str, group: Group) -> str:
-    parts = [_group_sql(ctx, params, days, x) if isinstance(x, Group) else _condition_sql(ctx, params, days, x)
-             for x in group.items]
+    parts = [
+        _group_sql(ctx, params, days, x) if isinstance(x, Group) else _condition_sql(ctx, params, days, x)
+        for x in group.items
+    ]
     return "(" + (" AND " if group.match == "all" else " OR ").join(parts) + ")"
 
 
@@ -218,12 +239,16 @@ def _condition_sql(ctx: Context, params: Params, days: str, c: Condition) -> str
     if c.field in VISIT_FIELDS:
         return f"{negate}{_test(params, positive, VISIT_FIELDS[c.field], c.value)}"
     if c.field in PAGE_FIELDS:
-        rows = (f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {days} "
-                f"AND {_test(params, positive, PAGE_FIELDS[c.field], c.value)}")
+        rows = (
+            f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {days} "
+            f"AND {_test(params, positive, PAGE_FIELDS[c.field], c.value)}"
+        )
     else:
         column, types = EVENT_FIELDS[c.field]
-        rows = (f"SELECT session_hash FROM {ctx.table('events')} WHERE {days} "
-                f"AND type IN ({', '.join(map(str, types))}) AND {_test(params, positive, column, c.value)}")
+        rows = (
+            f"SELECT session_hash FROM {ctx.table('events')} WHERE {days} "
+            f"AND type IN ({', '.join(map(str, types))}) AND {_test(params, positive, column, c.value)}"
+        )
     return f"session_hash {negate}IN ({rows})"
 
 
@@ -234,8 +259,13 @@ STORE = DefinitionTable("segments", "segment_id", ("name", "definition"), "segme
 
 def segment_record(row: dict[str, Any]) -> dict[str, Any]:
     """A stored segment as the API shows it."""
-    return {"id": row["segment_id"], "name": row["name"], "definition": orjson.loads(row["definition"]),
-            "author": row["author"], "updated_at": row["updated_at"]}
+    return {
+        "id": row["segment_id"],
+        "name": row["name"],
+        "definition": orjson.loads(row["definition"]),
+        "author": row["author"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def save_segment(storage: Storage, site: str, ident: str | None, body: Any, author: str) -> dict[str, Any]:
@@ -262,26 +292,35 @@ def _resolve(storage: Storage, site: str, values: Mapping[str, str]) -> SegmentS
 
 
 SELECTOR = Selector(
-    "segment", {"segment": "id of a saved segment of the site: only its visits count, in every panel"},
-    _check, _resolve,
+    "segment",
+    {"segment": "id of a saved segment of the site: only its visits count, in every panel"},
+    _check,
+    _resolve,
 )
 
 
 def segments_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     latest = STORE.latest_sql(ctx.table("segments"), params, query.site)
-    return Sql(f"SELECT segment_id, name, definition, author, updated_at FROM ({latest}) ORDER BY name, segment_id "
-               f"LIMIT {params.p(query.limit, 'UInt32')}", params.values)
+    return Sql(
+        f"SELECT segment_id, name, definition, author, updated_at FROM ({latest}) ORDER BY name, segment_id "
+        f"LIMIT {params.p(query.limit, 'UInt32')}",
+        params.values,
+    )
 
 
 SEGMENTS = Panel(
-    "segments", "Saved segments",
+    "segments",
+    "Saved segments",
     "The site's saved segments (the period and filters do not apply). Create with POST, change with PUT and "
     "remove with DELETE on /dashboard/api/v1/segments[/<id>]; apply one to any panel with segment=<id>.",
-    (Column("id", "string", "segment id"), Column("name", "string", "segment name"),
-     Column("definition", "string", "the conditions as JSON: {match: all|any, conditions: [...]}"),
-     Column("author", "string", "analyst who saved it last"),
-     Column("updated_at", "datetime", "last change, UTC")),
+    (
+        Column("id", "string", "segment id"),
+        Column("name", "string", "segment name"),
+        Column("definition", "string", "the conditions as JSON: {match: all|any, conditions: [...]}"),
+        Column("author", "string", "analyst who saved it last"),
+        Column("updated_at", "datetime", "last change, UTC"),
+    ),
     segments_sql,
 )
 

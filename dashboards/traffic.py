@@ -46,8 +46,11 @@ def overview_sql(ctx: Context, query: Query) -> Sql:
 def _figures(row: tuple[Any, ...] | None) -> dict[str, float]:
     _, visitors, visits, pageviews, bounces, seconds = row or (0, 0, 0, 0, 0, 0.0)
     return {
-        "visitors": int(visitors), "visits": int(visits), "pageviews": int(pageviews),
-        "views_per_visit": _ratio(pageviews, visits), "bounce_rate": _ratio(bounces, visits, 100, 1),
+        "visitors": int(visitors),
+        "visits": int(visits),
+        "pageviews": int(pageviews),
+        "views_per_visit": _ratio(pageviews, visits),
+        "bounce_rate": _ratio(bounces, visits, 100, 1),
         "visit_duration": _ratio(float(seconds), visits, 1, 1),
     }
 
@@ -65,23 +68,33 @@ def overview_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any,
     current = _figures(next((r for r in rows if r[0]), None))
     previous = _figures(next((r for r in rows if not r[0]), None))
     return [
-        (name, current[name], previous[name],
-         _ratio(current[name] - previous[name], previous[name], 100, 1) if previous[name] else None,
-         figure_text(name, current[name]), figure_text(name, previous[name]))
+        (
+            name,
+            current[name],
+            previous[name],
+            _ratio(current[name] - previous[name], previous[name], 100, 1) if previous[name] else None,
+            figure_text(name, current[name]),
+            figure_text(name, previous[name]),
+        )
         for name in FIGURES
     ]
 
 
 OVERVIEW = Panel(
-    "overview", "Overview",
+    "overview",
+    "Overview",
     "Visitors, visits, page views, views per visit, bounce rate and visit duration (seconds), with the "
     "previous period of the same length.",
-    (Column("metric", "string", "figure name"), Column("value", "number", "this period"),
-     Column("previous", "number", "the period of the same length just before"),
-     Column("change", "number", "change in percent (null when the previous value is 0)"),
-     Column("display", "string", "this period's value with its unit (durations as 1 min 05 s, rates in %)"),
-     Column("previous_display", "string", "the previous value with its unit")),
-    overview_sql, overview_shape,
+    (
+        Column("metric", "string", "figure name"),
+        Column("value", "number", "this period"),
+        Column("previous", "number", "the period of the same length just before"),
+        Column("change", "number", "change in percent (null when the previous value is 0)"),
+        Column("display", "string", "this period's value with its unit (durations as 1 min 05 s, rates in %)"),
+        Column("previous_display", "string", "the previous value with its unit"),
+    ),
+    overview_sql,
+    overview_shape,
 )
 
 
@@ -129,15 +142,23 @@ def timeseries_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[An
 
 
 TIMESERIES = Panel(
-    "timeseries", "Visitors over time",
+    "timeseries",
+    "Visitors over time",
     "Per hour (periods of one or two days) or per day, in the site's time zone, by visit start; each bucket "
     "beside the bucket at the same position of the previous period (the chart's second line).",
-    (Column("bucket", "datetime", "start of the hour or day, site time zone"), VISITORS, VISITS, PAGEVIEWS, BOUNCE,
-     Column("previous_bucket", "datetime", "the previous period's bucket at the same position"),
-     Column("previous_visitors", "integer", "visitors in that bucket"),
-     Column("previous_visits", "integer", "visits in that bucket"),
-     Column("previous_pageviews", "integer", "page views in that bucket")),
-    timeseries_sql, timeseries_shape,
+    (
+        Column("bucket", "datetime", "start of the hour or day, site time zone"),
+        VISITORS,
+        VISITS,
+        PAGEVIEWS,
+        BOUNCE,
+        Column("previous_bucket", "datetime", "the previous period's bucket at the same position"),
+        Column("previous_visitors", "integer", "visitors in that bucket"),
+        Column("previous_visits", "integer", "visits in that bucket"),
+        Column("previous_pageviews", "integer", "page views in that bucket"),
+    ),
+    timeseries_sql,
+    timeseries_shape,
 )
 
 
@@ -163,37 +184,67 @@ def _breakdown(dimensions: tuple[tuple[str, str], ...]) -> Any:
     return build
 
 
-def _breakdown_panel(name: str, title: str, description: str, dimensions: tuple[tuple[str, str, str], ...],
-                     labels: tuple[Column, ...] = ()) -> Panel:
+def _breakdown_panel(
+    name: str,
+    title: str,
+    description: str,
+    dimensions: tuple[tuple[str, str, str], ...],
+    labels: tuple[Column, ...] = (),
+) -> Panel:
     return Panel(
-        name, title, description,
+        name,
+        title,
+        description,
         tuple(Column(n, "string", d) for n, _, d in dimensions) + labels + (VISITORS, VISITS, PAGEVIEWS, BOUNCE),
         _breakdown(tuple((n, c) for n, c, _ in dimensions)),
     )
 
 
 BREAKDOWNS = (
-    _breakdown_panel("sources", "Sources", "Campaign source, search engine or social network, or referring host "
-                     "('' is direct).", (("source", "v_source_name", "where the visit came from"),)),
-    _breakdown_panel("channels", "Channels", "direct, search, social, website or campaign.",
-                     (("channel", "v_channel", "acquisition channel"),),
-                     (Column("channel_label", "string", "channel, readable", label=("channel", "channel")),)),
-    _breakdown_panel("campaigns", "Campaigns", "utm_/mtm_ campaign name and medium of the visit's first page.",
-                     (("campaign", "v_campaign_name", "campaign name"),
-                      ("medium", "v_campaign_medium", "campaign medium"))),
-    _breakdown_panel("countries", "Countries", "ISO country code from the IP at ingest (the IP is not stored).",
-                     (("country", "v_country", "ISO 3166 code"),),
-                     (Column("country_name", "string", "country name", label=("country", "country")),
-                      Column("flag", "string", "country flag (emoji)", label=("flag", "country")))),
-    _breakdown_panel("devices", "Devices", "desktop, mobile, tablet or unknown.",
-                     (("device", "v_device", "device class"),),
-                     (Column("device_label", "string", "device class, readable", label=("device", "device")),)),
+    _breakdown_panel(
+        "sources",
+        "Sources",
+        "Campaign source, search engine or social network, or referring host ('' is direct).",
+        (("source", "v_source_name", "where the visit came from"),),
+    ),
+    _breakdown_panel(
+        "channels",
+        "Channels",
+        "direct, search, social, website or campaign.",
+        (("channel", "v_channel", "acquisition channel"),),
+        (Column("channel_label", "string", "channel, readable", label=("channel", "channel")),),
+    ),
+    _breakdown_panel(
+        "campaigns",
+        "Campaigns",
+        "utm_/mtm_ campaign name and medium of the visit's first page.",
+        (("campaign", "v_campaign_name", "campaign name"), ("medium", "v_campaign_medium", "campaign medium")),
+    ),
+    _breakdown_panel(
+        "countries",
+        "Countries",
+        "ISO country code from the IP at ingest (the IP is not stored).",
+        (("country", "v_country", "ISO 3166 code"),),
+        (
+            Column("country_name", "string", "country name", label=("country", "country")),
+            Column("flag", "string", "country flag (emoji)", label=("flag", "country")),
+        ),
+    ),
+    _breakdown_panel(
+        "devices",
+        "Devices",
+        "desktop, mobile, tablet or unknown.",
+        (("device", "v_device", "device class"),),
+        (Column("device_label", "string", "device class, readable", label=("device", "device")),),
+    ),
     _breakdown_panel("browsers", "Browsers", "Browser family.", (("browser", "v_browser", "browser family"),)),
     _breakdown_panel("os", "Operating systems", "Operating system family.", (("os", "v_os", "OS family"),)),
-    _breakdown_panel("entry_pages", "Entry pages", "The first page of each visit.",
-                     (("page", "v_entry_page", "path"),)),
-    _breakdown_panel("exit_pages", "Exit pages", "The page of each visit's last page view.",
-                     (("page", "v_exit_page", "path"),)),
+    _breakdown_panel(
+        "entry_pages", "Entry pages", "The first page of each visit.", (("page", "v_entry_page", "path"),)
+    ),
+    _breakdown_panel(
+        "exit_pages", "Exit pages", "The page of each visit's last page view.", (("page", "v_exit_page", "path"),)
+    ),
 )
 
 
@@ -225,9 +276,15 @@ def top_pages_sql(ctx: Context, query: Query) -> Sql:
 
 
 TOP_PAGES = Panel(
-    "top_pages", "Top pages", "Page views by path (with the page filter: only the matching pages).",
-    (Column("page", "string", "path"), VISITORS, PAGEVIEWS,
-     Column("scroll_depth", "number", "average deepest scroll, percent of the page height")),
+    "top_pages",
+    "Top pages",
+    "Page views by path (with the page filter: only the matching pages).",
+    (
+        Column("page", "string", "path"),
+        VISITORS,
+        PAGEVIEWS,
+        Column("scroll_depth", "number", "average deepest scroll, percent of the page height"),
+    ),
     top_pages_sql,
 )
 
@@ -261,10 +318,14 @@ def events_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     name, detail = EVENT_LABELS
     number = "if(type = 24, toFloat64OrNull(value), if(type = 1001 AND num != 0, num, NULL))"
-    plain = (f"SELECT name AS kind, {name} AS event, {detail} AS detail, {number} AS amount, visitor_hash "
-             f"{_events_where(ctx, params, query, EVENT_TYPES)} AND NOT (type = 24 AND key = 'engagement')")
-    engagement = (f"SELECT any(name), 'engagement', '', max(toFloat64OrNull(value)), any(visitor_hash) "
-                  f"{_events_where(ctx, params, query, (24,))} AND key = 'engagement' GROUP BY pageview_id")
+    plain = (
+        f"SELECT name AS kind, {name} AS event, {detail} AS detail, {number} AS amount, visitor_hash "
+        f"{_events_where(ctx, params, query, EVENT_TYPES)} AND NOT (type = 24 AND key = 'engagement')"
+    )
+    engagement = (
+        f"SELECT any(name), 'engagement', '', max(toFloat64OrNull(value)), any(visitor_hash) "
+        f"{_events_where(ctx, params, query, (24,))} AND key = 'engagement' GROUP BY pageview_id"
+    )
     return Sql(
         "SELECT kind, event, count() AS events, uniqExact(visitor_hash) AS visitors, "
         "uniqExactIf(detail, detail != '') AS values, topKIf(1)(detail, detail != '')[1] AS top_value, "
@@ -276,16 +337,20 @@ def events_sql(ctx: Context, query: Query) -> Sql:
 
 
 EVENTS = Panel(
-    "events", "Events",
+    "events",
+    "Events",
     "Custom events (Clarity `event`, our beacon) and Matomo events, site searches, outlinks, downloads and "
     "content interactions, by name; their values summarised (engagement: milliseconds per page view).",
-    (Column("kind", "string", "custom, event, site_search, outlink, download or content"),
-     Column("event", "string", "custom event key, Matomo category, search keyword or link"),
-     Column("events", "integer", "occurrences (engagement: page views)"), VISITORS,
-     Column("values", "integer", "distinct values (custom event value, Matomo action, search category)"),
-     Column("top_value", "string", "the most frequent value"),
-     Column("total", "number", "sum of the numeric values (null when none is a number)"),
-     Column("average", "number", "average of the numeric values")),
+    (
+        Column("kind", "string", "custom, event, site_search, outlink, download or content"),
+        Column("event", "string", "custom event key, Matomo category, search keyword or link"),
+        Column("events", "integer", "occurrences (engagement: page views)"),
+        VISITORS,
+        Column("values", "integer", "distinct values (custom event value, Matomo action, search category)"),
+        Column("top_value", "string", "the most frequent value"),
+        Column("total", "number", "sum of the numeric values (null when none is a number)"),
+        Column("average", "number", "average of the numeric values"),
+    ),
     events_sql,
 )
 
@@ -304,10 +369,16 @@ def goals_sql(ctx: Context, query: Query) -> Sql:
 
 
 GOALS = Panel(
-    "goals", "Goals", "Matomo goal conversions and e-commerce orders.",
-    (Column("goal", "string", "goal id or 'ecommerce order'"), Column("conversions", "integer", "conversions"),
-     VISITORS, Column("revenue", "number", "sum of revenue"),
-     Column("conversion_rate", "number", "percentage of visits that converted")),
+    "goals",
+    "Goals",
+    "Matomo goal conversions and e-commerce orders.",
+    (
+        Column("goal", "string", "goal id or 'ecommerce order'"),
+        Column("conversions", "integer", "conversions"),
+        VISITORS,
+        Column("revenue", "number", "sum of revenue"),
+        Column("conversion_rate", "number", "percentage of visits that converted"),
+    ),
     goals_sql,
 )
 
@@ -324,12 +395,17 @@ def product_views_sql(ctx: Context, query: Query) -> Sql:
 
 
 PRODUCT_VIEWS = Panel(
-    "product_views", "Product views",
+    "product_views",
+    "Product views",
     "Product and category pages marked with Matomo's `setEcommerceView` (SKU, name, category, price).",
-    (Column("sku", "string", "product SKU ('' for a category page)"), Column("name", "string", "product name"),
-     Column("category", "string", "product category (several joined by ', ')"),
-     Column("views", "integer", "product page views"), VISITORS,
-     Column("price", "number", "average price sent with the views")),
+    (
+        Column("sku", "string", "product SKU ('' for a category page)"),
+        Column("name", "string", "product name"),
+        Column("category", "string", "product category (several joined by ', ')"),
+        Column("views", "integer", "product page views"),
+        VISITORS,
+        Column("price", "number", "average price sent with the views"),
+    ),
     product_views_sql,
 )
 
@@ -343,14 +419,23 @@ def realtime_sql(ctx: Context, query: Query) -> Sql:
     """Visits begun in the last day, active in the last 30 minutes (period ignored, filters apply)."""
     params = Params()
     now = datetime.now(timezone.utc)
-    visits = visits_sql(ctx, params, query, now - timedelta(days=1), now + timedelta(minutes=1),
-                        having=f"v_end >= {params.instant(now - timedelta(minutes=REALTIME_MINUTES))}")
+    visits = visits_sql(
+        ctx,
+        params,
+        query,
+        now - timedelta(days=1),
+        now + timedelta(minutes=1),
+        having=f"v_end >= {params.instant(now - timedelta(minutes=REALTIME_MINUTES))}",
+    )
     return Sql(f"SELECT uniqExact(v_visitor), count(), sum(v_pageviews) FROM ({visits})", params.values)
 
 
 REALTIME = Panel(
-    "realtime", "Visitors now", f"Visitors active in the last {REALTIME_MINUTES} minutes (the period is ignored).",
-    (VISITORS, VISITS, PAGEVIEWS), realtime_sql,
+    "realtime",
+    "Visitors now",
+    f"Visitors active in the last {REALTIME_MINUTES} minutes (the period is ignored).",
+    (VISITORS, VISITS, PAGEVIEWS),
+    realtime_sql,
     lambda query, rows: [tuple(int(v or 0) for v in rows[0])] if rows else [(0, 0, 0)],
 )
 

@@ -54,7 +54,7 @@ def local_table(table: Table, database: str) -> Table:
 def _on_cluster(ddl: str, database: str, name: str, cluster: str) -> str:
     head = f"CREATE TABLE IF NOT EXISTS `{database}`.`{name}`"
     assert ddl.startswith(head)
-    return f"{head} ON CLUSTER `{cluster}`" + ddl[len(head):]
+    return f"{head} ON CLUSTER `{cluster}`" + ddl[len(head) :]
 
 
 def cluster_ddl(database: str, cluster: str) -> list[str]:
@@ -73,9 +73,7 @@ def cluster_ddl(database: str, cluster: str) -> list[str]:
 
 
 def single_node_ddl(database: str) -> list[str]:
-    return [f"CREATE DATABASE IF NOT EXISTS `{database}`"] + [
-        create_table_ddl(t, database) for t in TABLES.values()
-    ]
+    return [f"CREATE DATABASE IF NOT EXISTS `{database}`"] + [create_table_ddl(t, database) for t in TABLES.values()]
 
 
 def converge_statements(database: str, cluster: str) -> list[str]:

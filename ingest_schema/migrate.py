@@ -65,9 +65,7 @@ def _accounts(db: str) -> list[str]:
 
 
 def _add_columns(table: str, columns: tuple[Column, ...]) -> Callable[[str], list[str]]:
-    return lambda db: [
-        f"ALTER TABLE `{db}`.`{table}` ADD COLUMN IF NOT EXISTS {column_ddl(c)}" for c in columns
-    ]
+    return lambda db: [f"ALTER TABLE `{db}`.`{table}` ADD COLUMN IF NOT EXISTS {column_ddl(c)}" for c in columns]
 
 
 MIGRATIONS: tuple[Migration, ...] = (

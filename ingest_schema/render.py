@@ -27,6 +27,4 @@ def create_table_ddl(table: Table, database: str) -> str:
         clauses.append(f"SETTINGS {table.settings}")
     if table.comment:
         clauses.append("COMMENT '" + table.comment.replace("'", "\\'") + "'")
-    return (
-        f"CREATE TABLE IF NOT EXISTS `{database}`.`{table.name}` (\n    {columns}\n)\n" + "\n".join(clauses)
-    )
+    return f"CREATE TABLE IF NOT EXISTS `{database}`.`{table.name}` (\n    {columns}\n)\n" + "\n".join(clauses)

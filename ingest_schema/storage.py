@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 class StorageError(Exception):
     """ClickHouse did not accept a query or an insert (connection, schema or write failure)."""
 
+
 T = TypeVar("T")
 
 
@@ -154,17 +155,20 @@ class Storage:
         """Insert rows; `dedup_token` makes a replayed batch a no-op (ClickHouse insert dedup)."""
         settings = {"insert_deduplication_token": dedup_token} if dedup_token else None
         with _refused_insert(table):
-            self.client.insert(
-                self.table(table), list(rows), column_names=list(column_names), settings=settings
-            )
+            self.client.insert(self.table(table), list(rows), column_names=list(column_names), settings=settings)
 
     def insert_json(self, table: str, column_names: Sequence[str], data: bytes, dedup_token: str) -> None:
         """Insert rows given as JSONCompactEachRow lines (the spool's format): ClickHouse parses them,
         no Python object per value; `dedup_token` makes a replayed batch a no-op."""
         settings = {"insert_deduplication_token": dedup_token, "date_time_input_format": "best_effort"}
         with _refused_insert(table):
-            self.client.raw_insert(self.table(table), column_names=list(column_names), insert_block=data,
-                                   fmt="JSONCompactEachRow", settings=settings)
+            self.client.raw_insert(
+                self.table(table),
+                column_names=list(column_names),
+                insert_block=data,
+                fmt="JSONCompactEachRow",
+                settings=settings,
+            )
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking storage call without blocking the event loop."""

@@ -464,6 +464,7 @@ REPORT_SENDS = Table(
     ttl=f"toDateTime(at) + INTERVAL {ANALYTICS_MONTHS} MONTH",
 )
 
+
 #: Added by the workbench goals/funnels migration: what analysts define in the dashboards, evaluated over
 #: the stored events at query time (so a new definition also counts the past). A change or a deletion is a
 #: new row with a higher version (`deleted = 1` for a deletion); readers use FINAL and skip deleted rows.
@@ -564,9 +565,27 @@ ANNOTATIONS = Table(
 TABLES: dict[str, Table] = {
     t.name: t
     for t in (
-        PAGEVIEWS, EVENTS, PLAYBACK, RECORDINGS, CONSENT_LEDGER, RETENTION_AUDIT, VISITS, DAILY_SALTS,
-        SCHEMA_MIGRATIONS, ANALYSTS, DASHBOARD_SESSIONS, API_TOKENS, VISIT_STATS, MATOMO_ORDERS,
-        ANALYST_ROLES, REPORT_SCHEDULES, REPORT_SENDS, SEGMENTS, ANNOTATIONS, GOAL_DEFINITIONS, FUNNEL_DEFINITIONS,
+        PAGEVIEWS,
+        EVENTS,
+        PLAYBACK,
+        RECORDINGS,
+        CONSENT_LEDGER,
+        RETENTION_AUDIT,
+        VISITS,
+        DAILY_SALTS,
+        SCHEMA_MIGRATIONS,
+        ANALYSTS,
+        DASHBOARD_SESSIONS,
+        API_TOKENS,
+        VISIT_STATS,
+        MATOMO_ORDERS,
+        ANALYST_ROLES,
+        REPORT_SCHEDULES,
+        REPORT_SENDS,
+        SEGMENTS,
+        ANNOTATIONS,
+        GOAL_DEFINITIONS,
+        FUNNEL_DEFINITIONS,
         MATOMO_IMPORT_PROGRESS,
     )
 }

@@ -36,12 +36,17 @@ from retention.service import ACTIONS, execute, validate
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m retention", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m retention", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("action", choices=ACTIONS)
     parser.add_argument("--visitor", help="the person's id (export and erase)")
-    parser.add_argument("--kind", choices=KINDS, default="clarity",
-                        help="clarity: the _clck user id; matomo: the 16-hex visitor id; user: the site's own user id")
+    parser.add_argument(
+        "--kind",
+        choices=KINDS,
+        default="clarity",
+        help="clarity: the _clck user id; matomo: the 16-hex visitor id; user: the site's own user id",
+    )
     parser.add_argument("--site", action="append", help="site id (repeatable; default: every configured site)")
     parser.add_argument("--dry-run", action="store_true", help="count what would be deleted, delete nothing")
     parser.add_argument("--output", type=Path, help="export: folder for the JSON and CSV files")
@@ -62,8 +67,13 @@ def progress_bar(label: str) -> Progress:
 
 
 def run_locally(settings: Settings, request: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    storage = Storage(settings.clickhouse_dsn, settings.database, workers=1, user=settings.clickhouse_user,
-                      password=settings.clickhouse_password)
+    storage = Storage(
+        settings.clickhouse_dsn,
+        settings.database,
+        workers=1,
+        user=settings.clickhouse_user,
+        password=settings.clickhouse_password,
+    )
     try:
         storage.migrate()
         return execute(storage, Hasher(settings.secret_key), request, progress)
@@ -96,10 +106,16 @@ def write_export(report: dict[str, Any], folder: Path) -> list[str]:
 
 def schedule_main(argv: list[str]) -> int:
     """`python -m retention schedule [--check]`."""
-    parser = argparse.ArgumentParser(prog="python -m retention schedule", description=schedule.__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true",
-                        help="health check: exit 0 when no run is overdue and the last one ended well, else 1")
+    parser = argparse.ArgumentParser(
+        prog="python -m retention schedule",
+        description=schedule.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="health check: exit 0 when no run is overdue and the last one ended well, else 1",
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
@@ -116,8 +132,11 @@ def schedule_main(argv: list[str]) -> int:
     # as a container's PID 1, SIGTERM has no default action: exit on it (a run cut short reruns at the next start)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     clock = schedule.SystemClock()
-    print(f"retention schedule {expression!r} (UTC), state in {state}; next slot "
-          f"{schedule.next_slot(expression, clock.now()).isoformat()}", flush=True)
+    print(
+        f"retention schedule {expression!r} (UTC), state in {state}; next slot "
+        f"{schedule.next_slot(expression, clock.now()).isoformat()}",
+        flush=True,
+    )
     schedule.Scheduler(expression, state, schedule.run_job_in_child, clock).forever()
     return 0
 
@@ -131,8 +150,13 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         sites = [s.id for s in load_sites(settings.sites_file, settings.public_url).all()]
         request = validate(
-            {"action": args.action, "visitor": args.visitor, "kind": args.kind, "sites": args.site,
-             "dry_run": args.dry_run},
+            {
+                "action": args.action,
+                "visitor": args.visitor,
+                "kind": args.kind,
+                "sites": args.site,
+                "dry_run": args.dry_run,
+            },
             sites,
         )
     except (CollectorError, ValueError) as exc:
@@ -142,8 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.collector:
             report = run_remotely(args.collector, settings.admin_token, request)
         elif folder_is_held(settings.clickhouse_dsn):
-            report = run_remotely(running_collector_url(settings.data_dir) or local_url(settings),
-                                  settings.admin_token, request)
+            report = run_remotely(
+                running_collector_url(settings.data_dir) or local_url(settings), settings.admin_token, request
+            )
             report["via"] = "collector admin endpoint"
         else:
             report = run_locally(settings, request, progress_bar(args.action))

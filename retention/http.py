@@ -25,8 +25,10 @@ def _authorised(request: web.Request) -> bool:
 
 def _json(data: Any, status: int = 200) -> web.Response:
     return web.Response(
-        body=orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS), status=status,
-        content_type="application/json", headers={"Cache-Control": "no-store"},
+        body=orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS),
+        status=status,
+        content_type="application/json",
+        headers={"Cache-Control": "no-store"},
     )
 
 

@@ -57,9 +57,11 @@ def verify(storage: Storage, progress: Progress = _no_progress) -> dict[str, Any
             "older_than_policy": _count(storage, rule.table, rule.expired),
             "ttl_declared": _ttl_declared(storage, rule.table),
         }
-    stale = int(storage.query_rows(
-        STALE_CONSENT_SQL.format(pageviews=storage.table("pageviews"), ledger=storage.table("consent_ledger"))
-    )[0][0])
+    stale = int(
+        storage.query_rows(
+            STALE_CONSENT_SQL.format(pageviews=storage.table("pageviews"), ledger=storage.table("consent_ledger"))
+        )[0][0]
+    )
     salts: Any = "no daily salt table"
     if _exists(storage, SALTS_TABLE):
         salts = _count(storage, SALTS_TABLE, "day < today() - 1")
@@ -74,8 +76,7 @@ def verify(storage: Storage, progress: Progress = _no_progress) -> dict[str, Any
 def sync_kept_recordings(storage: Storage, dry_run: bool) -> dict[str, int]:
     """playback.keep must follow the recordings table: marked → 13 months, unmarked → 30 days."""
     kept = storage.query_rows(
-        f"SELECT site, session_hash FROM {storage.table('recordings')} FINAL "
-        "WHERE favourite = 1 OR notEmpty(labels)"
+        f"SELECT site, session_hash FROM {storage.table('recordings')} FINAL WHERE favourite = 1 OR notEmpty(labels)"
     )
     literal = "[" + ",".join(f"('{str(site).replace(chr(39), '')}', {int(h)})" for site, h in kept) + "]"
     member = f"has({literal}, (site, session_hash))" if kept else "0"
@@ -149,8 +150,7 @@ class Link:
         return f"site = {{site:String}} AND ({' OR '.join(terms) or '0'})"
 
     def params(self) -> dict[str, Any]:
-        return {"site": self.site, "hashes": list(self.hashes), "sessions": list(self.sessions),
-                "user": self.user_hash}
+        return {"site": self.site, "hashes": list(self.hashes), "sessions": list(self.sessions), "user": self.user_hash}
 
 
 def linked_tables() -> tuple[str, ...]:
@@ -190,15 +190,17 @@ def link(storage: Storage, hasher: Hasher, site: str, kind: str, visitor: str) -
     seed = Link(site, tuple(h for h in hashes if h), user_hash, ())
     selects = [
         f"SELECT session_hash FROM {storage.table(t)} WHERE {seed.where(t)} AND session_hash != 0"
-        for t in linked_tables() if "session_hash" in TABLES[t].column_names and _exists(storage, t)
+        for t in linked_tables()
+        if "session_hash" in TABLES[t].column_names and _exists(storage, t)
     ]
     rows = storage.query_rows(" UNION DISTINCT ".join(selects), seed.params()) if selects else []
     return Link(site, seed.hashes, user_hash, tuple(sorted({int(r[0]) for r in rows})))
 
 
 def _linked_count(storage: Storage, table: str, person: Link) -> int:
-    rows = storage.query_rows(f"SELECT count() FROM {storage.table(table)} WHERE {person.where(table)}",
-                              person.params())
+    rows = storage.query_rows(
+        f"SELECT count() FROM {storage.table(table)} WHERE {person.where(table)}", person.params()
+    )
     return int(rows[0][0])
 
 
@@ -212,15 +214,26 @@ def export_visitor(
         person = link(storage, hasher, site, kind, visitor)
         sessions += len(person.sessions)
         for table in progress(linked_tables()):
-            result = storage.client.query(f"SELECT * FROM {storage.table(table)} WHERE {person.where(table)}",
-                                          parameters=person.params())
+            result = storage.client.query(
+                f"SELECT * FROM {storage.table(table)} WHERE {person.where(table)}", parameters=person.params()
+            )
             tables[table].extend(dict(zip(result.column_names, row, strict=True)) for row in result.result_rows)
-    return {"action": "export", "kind": kind, "sessions": sessions,
-            "rows": {t: len(r) for t, r in tables.items()}, "tables": tables}
+    return {
+        "action": "export",
+        "kind": kind,
+        "sessions": sessions,
+        "rows": {t: len(r) for t, r in tables.items()},
+        "tables": tables,
+    }
 
 
 def erase_visitor(
-    storage: Storage, hasher: Hasher, sites: list[str], kind: str, visitor: str, dry_run: bool = False,
+    storage: Storage,
+    hasher: Hasher,
+    sites: list[str],
+    kind: str,
+    visitor: str,
+    dry_run: bool = False,
     progress: Progress = _no_progress,
 ) -> dict[str, Any]:
     """Delete every row about one person from every table, then count again by the same link (0 expected).
@@ -239,12 +252,20 @@ def erase_visitor(
             if dry_run:
                 continue
             if erased[table]:
-                storage.command(f"DELETE FROM {storage.table(table)} WHERE {person.where(table)}",
-                                parameters=person.params(), settings=SYNC)
+                storage.command(
+                    f"DELETE FROM {storage.table(table)} WHERE {person.where(table)}",
+                    parameters=person.params(),
+                    settings=SYNC,
+                )
             remaining[table] += _linked_count(storage, table, person)
     return {
-        "action": "erase", "kind": kind, "dry_run": dry_run, "sessions": sessions, "erased": erased,
-        "remaining": remaining, "ok": not any(remaining.values()),
+        "action": "erase",
+        "kind": kind,
+        "dry_run": dry_run,
+        "sessions": sessions,
+        "erased": erased,
+        "remaining": remaining,
+        "ok": not any(remaining.values()),
     }
 
 
@@ -254,7 +275,8 @@ def audit(storage: Storage, report: dict[str, Any], site: str = "", kind: str = 
     now = datetime.now(timezone.utc)
     action = str(report.get("action", ""))
     counts: dict[str, int] = (
-        report.get("erased") or report.get("rows")
+        report.get("erased")
+        or report.get("rows")
         or {t: v.get("older_than_policy_before", v.get("older_than_policy", 0)) for t, v in report["tables"].items()}
     )
     status = "ok" if report.get("ok", True) else "failed"

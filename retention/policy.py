@@ -37,18 +37,32 @@ RULES: tuple[Rule, ...] = (
         f"(keep = 0 AND ts < now64(3) - INTERVAL {PLAYBACK_DAYS} DAY) "
         f"OR ts < now64(3) - INTERVAL {KEPT_PLAYBACK_MONTHS} MONTH",
     ),
-    Rule("events", f"analytics, click and heatmap events {ANALYTICS_MONTHS} months",
-         f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
-    Rule("pageviews", f"page views and visits {ANALYTICS_MONTHS} months",
-         f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
-    Rule("visits", f"visits (Matomo) {ANALYTICS_MONTHS} months",
-         f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
-    Rule("visit_stats", f"visit pre-aggregation of the dashboards {ANALYTICS_MONTHS} months",
-         f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
-    Rule("consent_ledger", f"consent proofs expire with the data they justify ({ANALYTICS_MONTHS} months)",
-         f"ts < now64(3) - INTERVAL {ANALYTICS_MONTHS} MONTH"),
-    Rule("recordings", f"favourites and labels {KEPT_PLAYBACK_MONTHS} months",
-         f"updated_at < now64(3) - INTERVAL {KEPT_PLAYBACK_MONTHS} MONTH"),
+    Rule(
+        "events",
+        f"analytics, click and heatmap events {ANALYTICS_MONTHS} months",
+        f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH",
+    ),
+    Rule(
+        "pageviews",
+        f"page views and visits {ANALYTICS_MONTHS} months",
+        f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH",
+    ),
+    Rule("visits", f"visits (Matomo) {ANALYTICS_MONTHS} months", f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH"),
+    Rule(
+        "visit_stats",
+        f"visit pre-aggregation of the dashboards {ANALYTICS_MONTHS} months",
+        f"day < today() - INTERVAL {ANALYTICS_MONTHS} MONTH",
+    ),
+    Rule(
+        "consent_ledger",
+        f"consent proofs expire with the data they justify ({ANALYTICS_MONTHS} months)",
+        f"ts < now64(3) - INTERVAL {ANALYTICS_MONTHS} MONTH",
+    ),
+    Rule(
+        "recordings",
+        f"favourites and labels {KEPT_PLAYBACK_MONTHS} months",
+        f"updated_at < now64(3) - INTERVAL {KEPT_PLAYBACK_MONTHS} MONTH",
+    ),
 )
 
 #: Page views stored on a remembered (cookie, source 6) consent whose explicit grant is missing or

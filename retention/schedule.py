@@ -100,8 +100,10 @@ def load_state(path: Path) -> State | None:
         return None
     last_exit = raw.get("last_exit")
     return State(
-        last_slot=_time(raw.get("last_slot")), last_exit=last_exit if isinstance(last_exit, int) else None,
-        last_finished=_time(raw.get("last_finished")), running_slot=_time(raw.get("running_slot")),
+        last_slot=_time(raw.get("last_slot")),
+        last_exit=last_exit if isinstance(last_exit, int) else None,
+        last_finished=_time(raw.get("last_finished")),
+        running_slot=_time(raw.get("running_slot")),
         started=_time(raw.get("started")),
     )
 

@@ -33,8 +33,9 @@ def validate(request: Any, known_sites: list[str]) -> dict[str, Any]:
     return clean
 
 
-def execute(storage: Storage, hasher: Hasher, request: dict[str, Any], progress: jobs.Progress = jobs._no_progress
-            ) -> dict[str, Any]:
+def execute(
+    storage: Storage, hasher: Hasher, request: dict[str, Any], progress: jobs.Progress = jobs._no_progress
+) -> dict[str, Any]:
     """Carry out a validated request and audit it."""
     action = request["action"]
     if action == "verify":

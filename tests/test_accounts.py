@@ -51,21 +51,31 @@ def cli(
 
 def child_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COLLECTOR_")}
-    env.update({"COLLECTOR_DATA_DIR": str(data_dir), "COLLECTOR_SITES_FILE": str(data_dir / "none.toml"),
-                "PYTHONPATH": str(ROOT), **extra})
+    env.update(
+        {
+            "COLLECTOR_DATA_DIR": str(data_dir),
+            "COLLECTOR_SITES_FILE": str(data_dir / "none.toml"),
+            "PYTHONPATH": str(ROOT),
+            **extra,
+        }
+    )
     return env
 
 
 def run_child(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
-    done = subprocess.run([sys.executable, "-m", "dashboards", *argv], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "dashboards", *argv], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     return done.returncode, done.stdout, done.stderr
 
 
 async def bearer_status(collector: RunningCollector, token: str, site: str = SITE) -> int:
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{collector.url}/dashboard/api/v1/overview", params={"site": site},
-                            headers={"Authorization": f"Bearer {token}"}) as response:
+        async with http.get(
+            f"{collector.url}/dashboard/api/v1/overview",
+            params={"site": site},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response:
             return response.status
 
 
@@ -94,11 +104,23 @@ async def test_cli_through_the_collector_refuses_unknown_duplicate_and_bogus(
     assert code == EXIT_UNKNOWN and "token" not in out and "ghost" in out["error"]
     assert collector.count("api_tokens") == 0, "nothing was written for the unknown name"
 
-    code, out = await asyncio.to_thread(cli, collector, capsys, "create-user", "carol", "--password-stdin",
-                                        "--role", "view", "--site", SITE, stdin=PASSWORD + "\n")
+    code, out = await asyncio.to_thread(
+        cli,
+        collector,
+        capsys,
+        "create-user",
+        "carol",
+        "--password-stdin",
+        "--role",
+        "view",
+        "--site",
+        SITE,
+        stdin=PASSWORD + "\n",
+    )
     assert code == 0 and out["roles"] == {SITE: "view"}
-    code, out = await asyncio.to_thread(cli, collector, capsys, "create-user", "carol", "--password-stdin",
-                                        stdin="another long password\n")
+    code, out = await asyncio.to_thread(
+        cli, collector, capsys, "create-user", "carol", "--password-stdin", stdin="another long password\n"
+    )
     assert code == EXIT_REFUSED and "already exists" in out["error"]
     assert await collector.storage.run(accounts(collector).check_login, "carol", PASSWORD), "first password kept"
 
@@ -116,9 +138,10 @@ async def test_cli_through_the_collector_refuses_unknown_duplicate_and_bogus(
     ):
         code, out = await asyncio.to_thread(cli, collector, capsys, *argv, stdin=PASSWORD + "\n")
         assert (code, out["ok"]) == (expected, False), (argv, code, out)
-    written = collector.rows("SELECT DISTINCT name FROM {db}.analysts UNION ALL SELECT DISTINCT analyst "
-                             "FROM {db}.analyst_roles")
-    assert sorted(set(n for n, in written)) == ["admin", "carol"], "nothing half-saved for a refused request"
+    written = collector.rows(
+        "SELECT DISTINCT name FROM {db}.analysts UNION ALL SELECT DISTINCT analyst FROM {db}.analyst_roles"
+    )
+    assert sorted(set(n for (n,) in written)) == ["admin", "carol"], "nothing half-saved for a refused request"
 
     code, out = await asyncio.to_thread(cli, collector, capsys, "create-token", "carol", "--label", "nb")
     assert code == 0
@@ -128,7 +151,9 @@ async def test_cli_through_the_collector_refuses_unknown_duplicate_and_bogus(
     assert token.split("_")[2] not in orjson.dumps(listed).decode(), "a listing never shows a secret"
     code, users = await asyncio.to_thread(cli, collector, capsys, "list-users")
     assert [(u["name"], u["roles"], u["disabled"]) for u in users["analysts"]] == [
-        ("admin", {"*": "admin"}, False), ("carol", {SITE: "view"}, False)]
+        ("admin", {"*": "admin"}, False),
+        ("carol", {SITE: "view"}, False),
+    ]
 
     assert await bearer_status(collector, token) == 200
     code, _ = await asyncio.to_thread(cli, collector, capsys, "disable-user", "carol")
@@ -154,9 +179,12 @@ async def test_a_token_stored_for_an_unknown_analyst_gets_no_access(collector_fa
     token = await collector.storage.run(store.create_token, "ghost", "old")
     assert await bearer_status(collector, token) == 200
     # what the old code left behind: the analyst row gone (deleted), the token row never revoked
-    await collector.storage.run(store.storage.command,
-                                f"ALTER TABLE {store.storage.table('analysts')} DELETE WHERE name = 'ghost'",
-                                None, {"mutations_sync": 2})
+    await collector.storage.run(
+        store.storage.command,
+        f"ALTER TABLE {store.storage.table('analysts')} DELETE WHERE name = 'ghost'",
+        None,
+        {"mutations_sync": 2},
+    )
     fresh = accounts(collector)  # no cache
     assert await collector.storage.run(fresh.token_identity, token) is None
     assert collector.count("api_tokens", "revoked = 0") == 1
@@ -171,8 +199,9 @@ async def test_cli_finds_a_collector_on_a_non_default_port(settings_factory: Set
     try:
         assert running_collector_url(settings.data_dir) == f"http://127.0.0.1:{port}"
         await collector.storage.run(accounts(collector).save_analyst, "erin", PASSWORD)
-        env = child_env(settings.data_dir, COLLECTOR_CLICKHOUSE_DSN=settings.clickhouse_dsn,
-                        COLLECTOR_DATABASE=settings.database)
+        env = child_env(
+            settings.data_dir, COLLECTOR_CLICKHOUSE_DSN=settings.clickhouse_dsn, COLLECTOR_DATABASE=settings.database
+        )
         code, out, err = await asyncio.to_thread(run_child, env, "list-users")
         assert code == 0, (out, err)
         assert [a["name"] for a in orjson.loads(out)["analysts"]] == ["admin", "erin"]
@@ -202,21 +231,25 @@ async def test_roles_decide_what_a_session_or_token_sees_and_changes(collector_f
 
         # a write needs the admin role on the site: marking a recording
         recording = collector.rows("SELECT lower(hex(any(session_hash))) FROM {db}.playback")[0][0]
-        status, body = await viewer.post_json("/dashboard/api/v1/recording/marks", {"favourite": True},
-                                              csrf=viewer.csrf, site=SITE, recording=recording)
+        status, body = await viewer.post_json(
+            "/dashboard/api/v1/recording/marks", {"favourite": True}, csrf=viewer.csrf, site=SITE, recording=recording
+        )
         assert status == 403 and b"admin role" in body
         assert collector.count("recordings") == 0, "nothing saved by the refused write"
-        status, _ = await admin.post_json("/dashboard/api/v1/recording/marks", {"favourite": True},
-                                          csrf=admin.csrf, site=SITE, recording=recording)
+        status, _ = await admin.post_json(
+            "/dashboard/api/v1/recording/marks", {"favourite": True}, csrf=admin.csrf, site=SITE, recording=recording
+        )
         assert status == 200
 
         # a token acts with its analyst's roles, as they are now
         token = await collector.storage.run(store.create_token, "viewer", "nb")
         assert await bearer_status(collector, token, SITE) == 200
         assert await bearer_status(collector, token, OTHER) == 403
-        async with admin.http.patch(f"{collector.url}/dashboard/api/v1/accounts/analysts/viewer",
-                                    json={"roles": {OTHER: "view"}},
-                                    headers={"X-CSRF-Token": admin.csrf}) as response:
+        async with admin.http.patch(
+            f"{collector.url}/dashboard/api/v1/accounts/analysts/viewer",
+            json={"roles": {OTHER: "view"}},
+            headers={"X-CSRF-Token": admin.csrf},
+        ) as response:
             assert response.status == 200
             assert (await response.json())["roles"] == {SITE: "view", OTHER: "view"}
         assert await bearer_status(collector, token, OTHER) == 200, "a role change applies at once"
@@ -236,8 +269,9 @@ async def test_accounts_api_invites_changes_and_refuses_bad_input(collector_fact
     admin = await log_in(collector, "boss")
     api = "/dashboard/api/v1/accounts"
     try:
-        status, body = await admin.post_json(f"{api}/analysts", {"name": "fay", "role": "view", "sites": [SITE]},
-                                             csrf=admin.csrf)
+        status, body = await admin.post_json(
+            f"{api}/analysts", {"name": "fay", "role": "view", "sites": [SITE]}, csrf=admin.csrf
+        )
         assert status == 201, body
         invited = orjson.loads(body)
         assert invited["roles"] == {SITE: "view"}
@@ -256,8 +290,11 @@ async def test_accounts_api_invites_changes_and_refuses_bad_input(collector_fact
         assert names == {"admin", "boss", "fay"}
 
         async def patch(name: str, payload: Any) -> tuple[int, Any]:
-            async with admin.http.patch(f"{collector.url}{api}/analysts/{name}", data=orjson.dumps(payload),
-                                        headers={"X-CSRF-Token": admin.csrf}) as response:
+            async with admin.http.patch(
+                f"{collector.url}{api}/analysts/{name}",
+                data=orjson.dumps(payload),
+                headers={"X-CSRF-Token": admin.csrf},
+            ) as response:
                 return response.status, await response.json()
 
         assert (await patch("nobody", {"disabled": True}))[0] == 404
@@ -268,14 +305,17 @@ async def test_accounts_api_invites_changes_and_refuses_bad_input(collector_fact
         assert (await patch("fay", {"disabled": True}))[1]["disabled"] is True
         assert not await collector.storage.run(accounts(collector).check_login, "fay", invited["password"])
 
-        async with admin.http.delete(f"{collector.url}{api}/tokens/0123456789ab",
-                                     headers={"X-CSRF-Token": admin.csrf}) as response:
+        async with admin.http.delete(
+            f"{collector.url}{api}/tokens/0123456789ab", headers={"X-CSRF-Token": admin.csrf}
+        ) as response:
             assert response.status == 404
-        async with admin.http.delete(f"{collector.url}{api}/analysts/boss",
-                                     headers={"X-CSRF-Token": admin.csrf}) as response:
+        async with admin.http.delete(
+            f"{collector.url}{api}/analysts/boss", headers={"X-CSRF-Token": admin.csrf}
+        ) as response:
             assert response.status == 400, "an admin cannot delete themselves"
-        async with admin.http.delete(f"{collector.url}{api}/analysts/fay",
-                                     headers={"X-CSRF-Token": admin.csrf}) as response:
+        async with admin.http.delete(
+            f"{collector.url}{api}/analysts/fay", headers={"X-CSRF-Token": admin.csrf}
+        ) as response:
             assert response.status == 200
         names = {a["name"] for a in orjson.loads((await admin.get(f"{api}/analysts"))[1])["analysts"]}
         assert names == {"admin", "boss"}

@@ -21,8 +21,11 @@ OTHER = "other"
 
 async def bearer_status(collector: RunningCollector, token: str) -> int:
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{collector.url}/dashboard/api/v1/overview", params={"site": SITE},
-                            headers={"Authorization": f"Bearer {token}"}) as response:
+        async with http.get(
+            f"{collector.url}/dashboard/api/v1/overview",
+            params={"site": SITE},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response:
             return response.status
 
 
@@ -80,8 +83,9 @@ async def test_accounts_page_invites_disables_and_revokes(collector_factory: Col
     assert "nightly export" in await token_row.inner_text()
     await token_row.get_by_role("button", name="Revoke").click()
     await page.wait_for_load_state("networkidle")
-    assert await wait_until(lambda: page.locator(f"#tokens tr[data-token='{token_id}']").count(),
-                            until=lambda n: n == 0)
+    assert await wait_until(
+        lambda: page.locator(f"#tokens tr[data-token='{token_id}']").count(), until=lambda n: n == 0
+    )
     assert await bearer_status(collector, token) == 401
 
     # delete (after the confirmation dialog)

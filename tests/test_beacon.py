@@ -110,7 +110,10 @@ async def test_beacon_accept_all_after_nothing_sent_stores_pages_clicks_scroll_a
     )
     assert [p[0] for p in pages] == [1, 2, 3]
     assert [p[1].split("?")[0].split("127.0.0.1")[1].split("/", 1)[1] for p in pages] == [
-        "demo/second", "demo/virtual", "demo"]
+        "demo/second",
+        "demo/virtual",
+        "demo",
+    ]
     assert [p[2] for p in pages] == [5, 5, 6], "explicit choice, same document, then remembered (cookie)"
     assert collector.rows("SELECT uniqExact(visitor_hash), uniqExact(session_hash) FROM {db}.pageviews") == [(1, 1)]
     assert pages[0][5] > 1400 and pages[0][6] >= pages[0][5], "scroll depth measured against the document"
@@ -188,7 +191,8 @@ async def test_beacon_customise_drives_clarity_js_too_and_the_change_link_withdr
     grants = _ledger(collector, "decision = 'grant'")
     # both clients report one page view (the beacon follows clarity-js): its one grant, from whichever came first
     assert [(s, a, ad, g, d) for _, s, a, ad, g, d, _, _ in grants] == [
-        (5, 1, 0, ["necessary", "analytics"], ["marketing"])], "one decision, one page view, marketing refused"
+        (5, 1, 0, ["necessary", "analytics"], ["marketing"])
+    ], "one decision, one page view, marketing refused"
     assert {c["name"] for c in await page.context.cookies()} >= {"_clck"}
 
     await page.click("#change")
@@ -206,7 +210,8 @@ async def test_beacon_customise_drives_clarity_js_too_and_the_change_link_withdr
     await collector.flush()
     assert collector.count("events", "key = 'after-withdrawal'") == 0
     assert collector.rows("SELECT uniqExact(pageview_id) FROM {db}.pageviews") == [(1,)], (
-        "one page view for both clients, none after the withdrawal")
+        "one page view for both clients, none after the withdrawal"
+    )
     assert collector.rows(
         "SELECT arraySort(groupUniqArray(source)), uniqExact(pageview_id) FROM {db}.events WHERE key = 'signup'"
     ) == [(["beacon", "clarity"], 1)], "each client's own call of the site's event, on the one page view"
@@ -216,9 +221,7 @@ async def test_beacon_customise_drives_clarity_js_too_and_the_change_link_withdr
         assert secret not in stored
 
 
-async def test_beacon_banner_asks_again_after_six_months(
-    collector_factory: CollectorFactory, new_page: Any
-) -> None:
+async def test_beacon_banner_asks_again_after_six_months(collector_factory: CollectorFactory, new_page: Any) -> None:
     collector = await collector_serving_pages(collector_factory)
     page, log = await _open(new_page)
     await page.goto(_demo(collector))
@@ -260,14 +263,17 @@ async def test_browser_banner_is_accessible_keyboard_usable_styleable_and_not_bl
     await dialog.wait_for()
     assert await page.evaluate("document.activeElement.getAttribute('role')") == "dialog", "focus moves to it"
     description = await page.evaluate(
-        "document.getElementById(document.activeElement.getAttribute('aria-describedby')).textContent")
+        "document.getElementById(document.activeElement.getAttribute('aria-describedby')).textContent"
+    )
     assert "Nothing is collected unless you agree" in description
     await screenshot(page, "banner", element=dialog)
     await screenshot(page, "banner-page")
 
     accept, reject = page.get_by_role("button", name="Accept all"), page.get_by_role("button", name="Reject all")
-    looks = "b => { const s = getComputedStyle(b); return [s.backgroundColor, s.color, s.fontSize, s.fontWeight, " \
+    looks = (
+        "b => { const s = getComputedStyle(b); return [s.backgroundColor, s.color, s.fontSize, s.fontWeight, "
         "s.borderTopWidth, s.paddingTop, Math.round(b.getBoundingClientRect().height)]; }"
+    )
     assert await accept.evaluate(looks) == await reject.evaluate(looks), "accept and reject look the same"
     widths = [(await b.bounding_box())["width"] for b in (accept, reject)]
     assert abs(widths[0] - widths[1]) <= 1
@@ -296,8 +302,10 @@ async def test_browser_banner_is_accessible_keyboard_usable_styleable_and_not_bl
 
 @pytest.mark.parametrize(
     "signal",
-    ["Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})",
-     "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})"],
+    [
+        "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', {get: () => true})",
+        "Object.defineProperty(Navigator.prototype, 'doNotTrack', {get: () => '1'})",
+    ],
     ids=["gpc", "dnt"],
 )
 async def test_beacon_honours_gpc_and_dnt_by_sending_nothing(
@@ -324,9 +332,13 @@ async def test_beacon_cross_origin_site_uploads_with_cors(
 ) -> None:
     """The website on one origin, the collector on another: the beacon's uploads pass CORS."""
     urls: dict[str, str] = {}
-    site_url = await page_server(lambda: f"""<!doctype html><html><head><title>Shop</title></head><body>
+    site_url = await page_server(
+        lambda: (
+            f"""<!doctype html><html><head><title>Shop</title></head><body>
 <h1>Elsewhere</h1><button id="buy">Buy</button>
-<script defer src="{urls['collector']}/beacon.js" data-site="proj123" data-banner></script></body></html>""")
+<script defer src="{urls["collector"]}/beacon.js" data-site="proj123" data-banner></script></body></html>"""
+        )
+    )
     collector = await collector_factory(make_site(origins=[site_url.rstrip("/")]))
     urls["collector"] = collector.url
     page, log = await _open(new_page)

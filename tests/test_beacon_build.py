@@ -65,8 +65,15 @@ async def test_beacon_demo_page_loads_the_chosen_clients(collector: RunningColle
 
 def _beacon_payload(consent: list[Any], sequence: int = 1) -> bytes:
     envelope = ["wa/1.1.0", sequence, 0, 100, "proj123", "u1", "s1", 1, 1, 1, 0, ORIGIN + "/shop"]
-    return orjson.dumps({"e": envelope, "a": [[0, 47, *consent], [20, 9, 0, 10, 20, 0, 0, 0, 1, 0, "Buy", None,
-                                                                  "a.b", 1, 1, 10, 10, "button", "", "", 0]]})
+    return orjson.dumps(
+        {
+            "e": envelope,
+            "a": [
+                [0, 47, *consent],
+                [20, 9, 0, 10, 20, 0, 0, 0, 1, 0, "Buy", None, "a.b", 1, 1, 10, 10, "button", "", "", 0],
+            ],
+        }
+    )
 
 
 async def _post(collector: RunningCollector, body: bytes) -> int:
@@ -116,7 +123,9 @@ async def test_beacon_refusal_with_categories_is_recorded_without_identifiers(co
 def test_beacon_consent_categories_are_empty_for_clarity_js_events() -> None:
     assert consent_categories([0, 47, 5, 1, 1]) == ((), ())
     assert consent_categories([0, 47, 5, 0, 1, ["necessary", "analytics"], ["marketing"]]) == (
-        ("necessary", "analytics"), ("marketing",))
+        ("necessary", "analytics"),
+        ("marketing",),
+    )
 
 
 def _upload(version: str, sequence: int, events: list[list[Any]], page: int = 1) -> bytes:
@@ -128,7 +137,7 @@ CLICK_FIELDS = [0, 10, 20, 0, 0, 0, 0, 0, "Buy", None]
 
 
 async def test_both_clients_clicks_store_one_element_identity_and_beacon_payloads_only_when_rules_need_them(
-    collector: Any
+    collector: Any,
 ) -> None:
     consent = [0, 47, 5, 1, 1]
     # clarity-js: "alpha.beta"; the beacon: beta alone (same page view: the beacon follows clarity-js)
@@ -140,7 +149,9 @@ async def test_both_clients_clicks_store_one_element_identity_and_beacon_payload
     assert await _post(collector, _upload("wa/1.2.0", 1, [consent, beacon_click, [61, 6, 1]], page=2)) == 204
     await collector.flush()
     assert collector.rows("SELECT source, target_hash FROM {db}.events WHERE type = 9 ORDER BY ts") == [
-        ("clarity", "b3t4"), ("beacon", "b3t4")]
+        ("clarity", "b3t4"),
+        ("beacon", "b3t4"),
+    ]
     assert collector.rows("SELECT data FROM {db}.events WHERE type = 6") == [("[1]",)], "the marker, unchanged"
     # the recording of page 1 holds clarity-js's upload only; page 2's beacon upload is kept for its click
     playback = collector.rows("SELECT page_num, sequence FROM {db}.playback ORDER BY page_num, sequence")

@@ -36,14 +36,17 @@ async def _page_box(page: Any, selector: str) -> dict[str, float]:
     """The element's box in page coordinates (what the click's x/y are)."""
     box: dict[str, float] = await page.evaluate(
         "s => { const r = document.querySelector(s).getBoundingClientRect();"
-        " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; }", selector)
+        " return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}; }",
+        selector,
+    )
     return box
 
 
 def _clicks(collector: RunningCollector) -> list[tuple[Any, ...]]:
     return collector.rows(
         "SELECT toUnixTimestamp64Milli(ts), pageview_id, x, y, doc_width, doc_height, text FROM {db}.events "
-        "WHERE type = 9 ORDER BY ts")
+        "WHERE type = 9 ORDER BY ts"
+    )
 
 
 async def test_beacon_clicks_carry_the_document_size_and_land_on_their_element_in_the_heatmap(
@@ -90,8 +93,10 @@ async def test_beacon_clicks_carry_the_document_size_and_land_on_their_element_i
     for cell in cells:
         # the cell's centre, back in page pixels, is on one of the clicked elements (within one 5 px cell)
         px, py = cell["x"] * width, cell["y"] * width
-        assert any(b["x"] - 5 <= px <= b["x"] + b["width"] + 5 and b["y"] - 5 <= py <= b["y"] + b["height"] + 5
-                   for b in boxes.values()), cell
+        assert any(
+            b["x"] - 5 <= px <= b["x"] + b["width"] + 5 and b["y"] - 5 <= py <= b["y"] + b["height"] + 5
+            for b in boxes.values()
+        ), cell
 
 
 async def test_beacon_reports_what_a_click_did_so_dead_clicks_are_told_from_live_ones(
@@ -111,11 +116,13 @@ async def test_beacon_reports_what_a_click_did_so_dead_clicks_are_told_from_live
     async def markers() -> list[tuple[Any, ...]]:
         await collector.flush()
         return collector.rows(
-            "SELECT toUnixTimestamp64Milli(ts), pageview_id, data FROM {db}.events WHERE type = 6 ORDER BY ts")
+            "SELECT toUnixTimestamp64Milli(ts), pageview_id, data FROM {db}.events WHERE type = 6 ORDER BY ts"
+        )
 
     assert await wait_until(markers, seconds=30, until=lambda rows: len(rows) == 2)
     clicks = collector.rows(
-        "SELECT toUnixTimestamp64Milli(ts), pageview_id, text FROM {db}.events WHERE type = 9 ORDER BY ts")
+        "SELECT toUnixTimestamp64Milli(ts), pageview_id, text FROM {db}.events WHERE type = 9 ORDER BY ts"
+    )
     assert [text for *_, text in clicks] == ["Buy now", "Sign up for the newslette", "Next page"]
     found = await markers()
 

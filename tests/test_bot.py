@@ -9,12 +9,12 @@ from tests.support.matomo import SITE_ORIGIN, captured, hit, matomo_site, metric
 
 BOT_AGENTS = {
     "headless_chrome": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                       "HeadlessChrome/156.0.0.0 Safari/537.36",
+    "HeadlessChrome/156.0.0.0 Safari/537.36",
     "googlebot": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
     "curl": "curl/8.5.0",
     "python_requests": "python-requests/2.32.3",
     "bingbot": "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; bingbot/2.0; "
-               "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
+    "+http://www.bing.com/bingbot.htm) Chrome/116.0.1938.76 Safari/537.36",
 }
 
 
@@ -48,9 +48,11 @@ async def test_bot_filter_keeps_people_and_server_side_trackers(collector_factor
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     params: dict[str, str | int] = {"url": SITE_ORIGIN + "/", "send_image": 0}
     assert (await hit(collector, {**params, "_id": "00000000000000b2"}))[0] == 204
-    async with collector.http.get(collector.url + "/matomo.php", params={**params, "idsite": 1, "rec": 1,
-                                                                          "_id": "00000000000000b3"},
-                                  skip_auto_headers=["User-Agent"]) as response:
+    async with collector.http.get(
+        collector.url + "/matomo.php",
+        params={**params, "idsite": 1, "rec": 1, "_id": "00000000000000b3"},
+        skip_auto_headers=["User-Agent"],
+    ) as response:
         assert response.status == 204
     await collector.flush()
     assert collector.count("visits") == 2

@@ -64,8 +64,9 @@ async def test_clarity_js_with_explicit_consent_stores_pages_clicks_playback_and
 
     assert await wait_until(lambda: collector.rows("SELECT uniqExact(page_num) FROM {db}.pageviews") == [(3,)])
     assert await wait_until(lambda: collector.count("events", "type = 9") >= 3)
-    pages = collector.rows("SELECT page_num, max(consent_source), any(url) FROM {db}.pageviews GROUP BY page_num "
-                           "ORDER BY page_num")
+    pages = collector.rows(
+        "SELECT page_num, max(consent_source), any(url) FROM {db}.pageviews GROUP BY page_num ORDER BY page_num"
+    )
     assert [(p[0], p[1]) for p in pages] == [(1, 5), (2, 5), (3, 6)], "consentv2, same document, then the cookie"
     assert "spa=1" in pages[1][2] and "spa=1" not in pages[2][2]
     assert collector.rows("SELECT uniqExact(session_hash), uniqExact(visitor_hash) FROM {db}.pageviews") == [(1, 1)]
@@ -142,11 +143,15 @@ async def test_clarity_js_cross_origin_upload_with_credentials(
 ) -> None:
     """The page on one origin, the collector on another: CORS must echo the origin with credentials."""
     urls: dict[str, str] = {}
-    site_url = await page_server(lambda: f"""<!doctype html><html><head><title>Shop</title>
-<script src="{urls['collector']}/clarity.js"></script>
-<script>clarity("start", {{projectId: "proj123", upload: "{urls['collector']}/collect"}});
+    site_url = await page_server(
+        lambda: (
+            f"""<!doctype html><html><head><title>Shop</title>
+<script src="{urls["collector"]}/clarity.js"></script>
+<script>clarity("start", {{projectId: "proj123", upload: "{urls["collector"]}/collect"}});
 clarity("consentv2", {{ad_Storage: "denied", analytics_Storage: "granted"}});</script></head>
-<body><h1>Cross-origin shop</h1><button id="buy">Buy</button></body></html>""")
+<body><h1>Cross-origin shop</h1><button id="buy">Buy</button></body></html>"""
+        )
+    )
     collector = await collector_factory(make_site(origins=[site_url.rstrip("/")]))
     urls["collector"] = collector.url
     page = await new_page()
@@ -170,8 +175,9 @@ async def test_clarity_js_driven_by_the_banner_alone(collector_factory: Collecto
     assert await wait_until(lambda: any(u.status == 204 for u in log.uploads)), "clarity-js uploads before the choice"
     await page.get_by_role("button", name="Accept all").click()
     # cookie-less until the grant, so the restarted page view keeps page number 1 and starts at sequence 1
-    assert await wait_until(lambda: collector.count("playback", "page_num = 1 AND sequence = 1") == 1), \
+    assert await wait_until(lambda: collector.count("playback", "page_num = 1 AND sequence = 1") == 1), (
         "the restarted page view starts whole"
+    )
     await page.click("#buy")
     buy = "type = 9 AND target_tag = 'button' AND text = 'Buy now'"
     assert await wait_until(lambda: collector.count("events", f"{buy} AND page_num = 1") == 1)
@@ -180,8 +186,11 @@ async def test_clarity_js_driven_by_the_banner_alone(collector_factory: Collecto
     await page.click("#buy")
     assert await wait_until(lambda: collector.count("events", f"{buy} AND page_num = 2") == 1)
     assert collector.rows("SELECT page_num, max(consent_source) FROM {db}.pageviews GROUP BY 1 ORDER BY 1") == [
-        (1, 5), (2, 6)]
+        (1, 5),
+        (2, 6),
+    ]
     assert collector.count("events", f"{buy} AND page_num = 1") == 1, "the click before the choice is not stored"
     assert collector.rows("SELECT decision, consent_source, ad, ingest_path FROM {db}.consent_ledger ORDER BY ts")[
-        0] == ("grant", 5, 1, "clarity")
+        0
+    ] == ("grant", 5, 1, "clarity")
     assert await page.locator(".wa-banner").count() == 0, "the remembered choice is not asked again"

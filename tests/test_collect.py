@@ -77,8 +77,10 @@ def test_collect_decoding_matches_clarity_decode_reference(name: str) -> None:
     assert len(dom_events) == len(reference.get("dom", []))
     for event, expected in zip(dom_events, reference.get("dom", []), strict=True):
         ours = [_node_as_reference(n) for n in read_nodes(event)]
-        theirs = [{k: v for k, v in node.items() if not (k == "value" and node["id"] and _masked(event, node))}
-                  for node in expected["data"]]
+        theirs = [
+            {k: v for k, v in node.items() if not (k == "value" and node["id"] and _masked(event, node))}
+            for node in expected["data"]
+        ]
         assert ours == theirs
 
 
@@ -114,8 +116,8 @@ async def test_collect_preflight_allows_listed_origin_only(collector: RunningCol
 async def test_collect_replays_every_consented_fixture_into_rows(loader_collector: RunningCollector) -> None:
     """A loader-mode site: every payload of a page view with consent at start lands as rows."""
     page_views: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
-    for name in clarity_fixture_names("default_") + clarity_fixture_names("mutation_") + clarity_fixture_names(
-        "strict_"
+    for name in (
+        clarity_fixture_names("default_") + clarity_fixture_names("mutation_") + clarity_fixture_names("strict_")
     ):
         payload = clarity_fixture(name)
         assert await loader_collector.send(payload) == 204
@@ -130,9 +132,7 @@ async def test_collect_replays_every_consented_fixture_into_rows(loader_collecto
     )
     assert len(rows) == len(page_views)
     assert all(row[1] == 1 and row[3].startswith("http://127.0.0.1:8765/page.html") for row in rows)
-    fixture_clicks = [
-        (e[3], e[4]) for docs in page_views.values() for d in docs for e in d.get("a", []) if e[1] == 9
-    ]
+    fixture_clicks = [(e[3], e[4]) for docs in page_views.values() for d in docs for e in d.get("a", []) if e[1] == 9]
     stored_clicks = loader_collector.rows("SELECT x, y, target_hash FROM {db}.events WHERE type = 9 ORDER BY ts")
     assert sorted((x, y) for x, y, _ in stored_clicks) == sorted(fixture_clicks)
     assert all(h for _, _, h in stored_clicks), "heatmaps need the target selector hash"

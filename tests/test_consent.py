@@ -150,10 +150,40 @@ async def test_consent_cookie_source_needs_a_recent_explicit_grant(collector: Ru
         keys = hasher.keys("proj123", user, "old", 1)
         collector.storage.insert(
             "consent_ledger",
-            ["site", "ts", "visitor_hash", "session_hash", "pageview_id", "page_time", "ingest_path", "decision",
-             "consent_source", "analytics", "ad", "categories_granted", "categories_denied", "policy_version"],
-            [["proj123", datetime.now(timezone.utc) - timedelta(days=age_days), keys.visitor_hash, keys.session_hash,
-              keys.pageview_id, 10, "clarity", "grant", 5, 1, 0, ["analytics"], [], "1"]],
+            [
+                "site",
+                "ts",
+                "visitor_hash",
+                "session_hash",
+                "pageview_id",
+                "page_time",
+                "ingest_path",
+                "decision",
+                "consent_source",
+                "analytics",
+                "ad",
+                "categories_granted",
+                "categories_denied",
+                "policy_version",
+            ],
+            [
+                [
+                    "proj123",
+                    datetime.now(timezone.utc) - timedelta(days=age_days),
+                    keys.visitor_hash,
+                    keys.session_hash,
+                    keys.pageview_id,
+                    10,
+                    "clarity",
+                    "grant",
+                    5,
+                    1,
+                    0,
+                    ["analytics"],
+                    [],
+                    "1",
+                ]
+            ],
         )
     base = clarity_fixture("default_001").document
     for user in (fresh_user, stale_user, unknown_user):
@@ -170,9 +200,12 @@ async def test_consent_cookie_source_needs_a_recent_explicit_grant(collector: Ru
 async def test_consent_ledger_rows_hold_no_ip_or_user_agent(loader_collector: RunningCollector) -> None:
     await loader_collector.send(clarity_fixture("default_001"))
     await loader_collector.flush()
-    columns = [r[0] for r in loader_collector.rows(
-        "SELECT name FROM system.columns WHERE database = '{db}' AND table = 'consent_ledger'"
-    )]
+    columns = [
+        r[0]
+        for r in loader_collector.rows(
+            "SELECT name FROM system.columns WHERE database = '{db}' AND table = 'consent_ledger'"
+        )
+    ]
     assert not {"ip", "user_agent", "ua"} & set(columns)
     row = loader_collector.rows("SELECT * FROM {db}.consent_ledger")[0]
     text = " ".join(str(v) for v in row)
@@ -205,8 +238,14 @@ async def test_consent_drops_before_a_grant_count_as_no_consent_and_after_a_with
 ) -> None:
     base = clarity_fixture("default_001").document
     document = {**base, "e": [*base["e"][:1], 2, 0, 3000, *base["e"][4:]], "p": []}
-    document["a"] = [[100, 24, "early"], [200, 47, 5, 1, 1], [300, 24, "kept"], [400, 47, 5, 0, 0],
-                     [500, 24, "late"], [600, 24, "later"]]
+    document["a"] = [
+        [100, 24, "early"],
+        [200, 47, 5, 1, 1],
+        [300, 24, "kept"],
+        [400, 47, 5, 0, 0],
+        [500, 24, "late"],
+        [600, 24, "later"],
+    ]
     await _post(collector, document)
     await collector.flush()
     assert [r[0] for r in collector.rows("SELECT key FROM {db}.events WHERE type = 24")] == ["kept"]

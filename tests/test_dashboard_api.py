@@ -53,10 +53,14 @@ async def test_api_figures_equal_counts_in_clickhouse(collector_factory: Collect
     try:
         visitors, visits, pageviews = collector.rows(
             "SELECT uniqExact(visitor_hash), uniqExact(session_hash), uniqExact(pageview_id) FROM {db}.pageviews "
-            "WHERE site = {site:String}", site=SITE)[0]
+            "WHERE site = {site:String}",
+            site=SITE,
+        )[0]
         bounces = collector.rows(
             "SELECT countIf(n = 1) FROM (SELECT session_hash, uniqExact(pageview_id) AS n FROM {db}.pageviews "
-            "WHERE site = {site:String} GROUP BY session_hash)", site=SITE)[0][0]
+            "WHERE site = {site:String} GROUP BY session_hash)",
+            site=SITE,
+        )[0][0]
         assert visits >= 8 and pageviews > visits, "the fixtures hold several visits, one of two pages"
 
         overview = figures(await analyst.api("overview", **params_for("overview")))
@@ -72,15 +76,23 @@ async def test_api_figures_equal_counts_in_clickhouse(collector_factory: Collect
         assert sum(r["visits"] for r in series) == visits
         assert sum(r["pageviews"] for r in series) == pageviews
 
-        expected_pages = dict(collector.rows(
-            "SELECT p, count() FROM (SELECT pageview_id, path(max(url)) AS p FROM {db}.pageviews "
-            "WHERE site = {site:String} GROUP BY pageview_id) GROUP BY p", site=SITE))
+        expected_pages = dict(
+            collector.rows(
+                "SELECT p, count() FROM (SELECT pageview_id, path(max(url)) AS p FROM {db}.pageviews "
+                "WHERE site = {site:String} GROUP BY pageview_id) GROUP BY p",
+                site=SITE,
+            )
+        )
         top = (await analyst.api("top_pages", **params_for("top_pages")))["rows"]
         assert {r["page"]: r["pageviews"] for r in top} == expected_pages
 
-        entry = dict(collector.rows(
-            "SELECT p, count() FROM (SELECT session_hash, argMin(path(url), started_at) AS p FROM {db}.pageviews "
-            "WHERE site = {site:String} GROUP BY session_hash) GROUP BY p", site=SITE))
+        entry = dict(
+            collector.rows(
+                "SELECT p, count() FROM (SELECT session_hash, argMin(path(url), started_at) AS p FROM {db}.pageviews "
+                "WHERE site = {site:String} GROUP BY session_hash) GROUP BY p",
+                site=SITE,
+            )
+        )
         entry_rows = (await analyst.api("entry_pages", **params_for("entry_pages")))["rows"]
         assert {r["page"]: r["visits"] for r in entry_rows} == entry
 
@@ -95,16 +107,24 @@ async def test_api_figures_equal_counts_in_clickhouse(collector_factory: Collect
         events = (await analyst.api("events", **params_for("events")))["rows"]
         stored_events = collector.rows(
             "SELECT count() FROM {db}.events WHERE site = {site:String} AND type IN (24, 1001, 1002, 1003, 1004, 1008)",
-            site=SITE)[0][0]
+            site=SITE,
+        )[0][0]
         assert sum(r["events"] for r in events) == stored_events > 0
         goals = (await analyst.api("goals", **params_for("goals")))["rows"]
-        assert sum(r["conversions"] for r in goals) == collector.rows(
-            "SELECT count() FROM {db}.events WHERE site = {site:String} AND type IN (1005, 1006)", site=SITE)[0][0]
+        assert (
+            sum(r["conversions"] for r in goals)
+            == collector.rows(
+                "SELECT count() FROM {db}.events WHERE site = {site:String} AND type IN (1005, 1006)", site=SITE
+            )[0][0]
+        )
 
         clicks = (await analyst.api("heatmap_clicks", **params_for("heatmap_clicks")))["rows"]
         stored_clicks = collector.rows(
             "SELECT count() FROM {db}.events WHERE site = {site:String} AND type = 9 AND path(url) = {page:String} "
-            "AND doc_width > 0 AND x >= 0 AND y >= 0", site=SITE, page=PAGE)[0][0]
+            "AND doc_width > 0 AND x >= 0 AND y >= 0",
+            site=SITE,
+            page=PAGE,
+        )[0][0]
         assert sum(r["clicks"] for r in clicks) == stored_clicks > 0
         assert all(0 <= r["x"] <= 1 and r["y"] >= 0 for r in clicks), "page-relative coordinates"
 
@@ -114,8 +134,12 @@ async def test_api_figures_equal_counts_in_clickhouse(collector_factory: Collect
         pairs = zip(scroll, scroll[1:], strict=False)
         assert all(a["pageviews"] >= b["pageviews"] for a, b in pairs), "reach only decreases"
 
-        recorded = {f"{h:016x}" for (h,) in collector.rows(
-            "SELECT DISTINCT session_hash FROM {db}.playback WHERE site = {site:String}", site=SITE)}
+        recorded = {
+            f"{h:016x}"
+            for (h,) in collector.rows(
+                "SELECT DISTINCT session_hash FROM {db}.playback WHERE site = {site:String}", site=SITE
+            )
+        }
         listed = (await analyst.api("recordings", **params_for("recordings")))["rows"]
         assert {r["recording"].zfill(16) for r in listed} == recorded
         assert all(r["duration"] >= 0 and r["pageviews"] >= 1 for r in listed)
@@ -133,7 +157,9 @@ async def test_api_filters_apply_to_every_panel(collector_factory: CollectorFact
         sessions = collector.rows(
             "SELECT uniqExact(session_hash), uniqExact(pageview_id) FROM {db}.pageviews WHERE site = {site:String} "
             "AND session_hash IN (SELECT session_hash FROM {db}.pageviews WHERE path(url) = {page:String})",
-            site=SITE, page=other)[0]
+            site=SITE,
+            page=other,
+        )[0]
         overview = figures(await analyst.api("overview", **params_for("overview", page=other)))
         assert (overview["visits"], overview["pageviews"]) == sessions
         top = (await analyst.api("top_pages", **params_for("top_pages", page=other)))["rows"]
@@ -224,8 +250,9 @@ async def test_export_csv_and_pandas_agree_with_json(collector_factory: Collecto
                     assert df[column].tolist() == json_values, (name, column)
 
             # the direct path (a ClickHouse the caller may open itself) gives the same frame
-            direct = await collector.storage.run(frame_from_storage, collector.storage, name, "UTC",
-                                                  {k: str(v) for k, v in params_for(name).items()})
+            direct = await collector.storage.run(
+                frame_from_storage, collector.storage, name, "UTC", {k: str(v) for k, v in params_for(name).items()}
+            )
             assert direct.equals(df), name
     finally:
         await analyst.close()
@@ -237,7 +264,7 @@ async def test_export_csv_neutralises_spreadsheet_formulas(collector_factory: Co
     from dashboards.export import as_csv
     from dashboards.model import Result
 
-    text = as_csv(Result("top_pages", ["page", "pageviews"], [("=HYPERLINK(\"http://x\")", 3), ("/ok", -1)]))
+    text = as_csv(Result("top_pages", ["page", "pageviews"], [('=HYPERLINK("http://x")', 3), ("/ok", -1)]))
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[1][0] == CSV_FORMULA_PREFIX + '=HYPERLINK("http://x")'
     assert rows[2] == ["/ok", "-1"], "numbers stay numbers"
@@ -247,8 +274,14 @@ async def test_api_requires_auth(collector_factory: CollectorFactory) -> None:
     collector, analyst = await seeded(collector_factory)
     try:
         http = collector.http
-        for path in ("/dashboard/api/v1/overview", "/dashboard/api/v1/top_pages.csv", "/dashboard/api/v1/recording",
-                     "/dashboard/api/v1/snapshot", "/dashboard/api/openapi.json", "/dashboard/api/v1/sites"):
+        for path in (
+            "/dashboard/api/v1/overview",
+            "/dashboard/api/v1/top_pages.csv",
+            "/dashboard/api/v1/recording",
+            "/dashboard/api/v1/snapshot",
+            "/dashboard/api/openapi.json",
+            "/dashboard/api/v1/sites",
+        ):
             async with http.get(collector.url + path, params={"site": SITE, "page": PAGE}) as response:
                 body = await response.read()
                 assert response.status == 401, path
@@ -256,8 +289,11 @@ async def test_api_requires_auth(collector_factory: CollectorFactory) -> None:
         for path in ("/dashboard/traffic", "/dashboard/heatmaps", "/dashboard/recordings", "/dashboard/replay"):
             async with http.get(collector.url + path, allow_redirects=False) as response:
                 assert response.status == 302 and response.headers["Location"].startswith("/dashboard/login")
-        async with http.get(collector.url + "/dashboard/api/v1/overview", params={"site": SITE},
-                            headers={"Authorization": "Bearer wat_0000_nope"}) as response:
+        async with http.get(
+            collector.url + "/dashboard/api/v1/overview",
+            params={"site": SITE},
+            headers={"Authorization": "Bearer wat_0000_nope"},
+        ) as response:
             assert response.status == 401
 
         # a token works until it is revoked (here through the admin endpoint, as the CLI does)
@@ -265,31 +301,41 @@ async def test_api_requires_auth(collector_factory: CollectorFactory) -> None:
         await script.api("overview", site=SITE)
         token = script.extra_headers["Authorization"].removeprefix("Bearer ")
         admin = {"Authorization": f"Bearer {collector.app[SETTINGS].admin_token}"}
-        async with http.post(collector.url + "/dashboard/admin/accounts", headers=admin,
-                             data=orjson.dumps({"action": "revoke-token", "name": token})) as response:
+        async with http.post(
+            collector.url + "/dashboard/admin/accounts",
+            headers=admin,
+            data=orjson.dumps({"action": "revoke-token", "name": token}),
+        ) as response:
             assert response.status == 200
         assert (await script.get("/dashboard/api/v1/overview", site=SITE))[0] == 401
         await script.close()
-        async with http.post(collector.url + "/dashboard/admin/accounts", headers={"Authorization": "Bearer x"},
-                             data=orjson.dumps({"action": "create-token", "name": "analyst"})) as response:
+        async with http.post(
+            collector.url + "/dashboard/admin/accounts",
+            headers={"Authorization": "Bearer x"},
+            data=orjson.dumps({"action": "create-token", "name": "analyst"}),
+        ) as response:
             assert response.status == 401 and b"wat_" not in await response.read()
 
         # a session cookie is not enough for a state-changing request: the CSRF token is needed
         recording = collector.rows("SELECT lower(hex(any(session_hash))) FROM {db}.playback")[0][0]
-        status, body = await analyst.post_json("/dashboard/api/v1/recording/marks", {"favourite": True},
-                                               site=SITE, recording=recording)
+        status, body = await analyst.post_json(
+            "/dashboard/api/v1/recording/marks", {"favourite": True}, site=SITE, recording=recording
+        )
         assert status == 403 and b"CSRF" in body
-        status, _ = await analyst.post_json("/dashboard/api/v1/recording/marks", {"favourite": True},
-                                            csrf="0" * 64, site=SITE, recording=recording)
+        status, _ = await analyst.post_json(
+            "/dashboard/api/v1/recording/marks", {"favourite": True}, csrf="0" * 64, site=SITE, recording=recording
+        )
         assert status == 403
 
         # log out ends the session on the server, not only in the browser
         cookie = next(c for c in analyst.http.cookie_jar if c.key == "wa_dashboard").value
-        async with analyst.http.post(collector.url + "/dashboard/logout", headers={"X-CSRF-Token": analyst.csrf},
-                                     allow_redirects=False) as response:
+        async with analyst.http.post(
+            collector.url + "/dashboard/logout", headers={"X-CSRF-Token": analyst.csrf}, allow_redirects=False
+        ) as response:
             assert response.status == 302
-        async with http.get(collector.url + "/dashboard/api/v1/overview", params={"site": SITE},
-                            cookies={"wa_dashboard": cookie}) as response:
+        async with http.get(
+            collector.url + "/dashboard/api/v1/overview", params={"site": SITE}, cookies={"wa_dashboard": cookie}
+        ) as response:
             assert response.status == 401
     finally:
         await analyst.close()
@@ -315,8 +361,9 @@ async def login_checks(collector: RunningCollector, http: aiohttp.ClientSession)
     form = {"name": "analyst", "password": "wrong password!!", "csrf_token": token}
     async with http.post(collector.url + "/dashboard/login", data=form, allow_redirects=False) as response:
         assert response.status == 401 and "wa_dashboard" not in response.cookies
-    async with http.post(collector.url + "/dashboard/login", data={**form, "csrf_token": "forged"},
-                         allow_redirects=False) as response:
+    async with http.post(
+        collector.url + "/dashboard/login", data={**form, "csrf_token": "forged"}, allow_redirects=False
+    ) as response:
         assert response.status == 403
     # no open redirect after log-in
     good = {**form, "password": "correct horse battery staple", "next": "//evil.example/x"}
@@ -344,18 +391,27 @@ async def test_api_recording_marks_keep_playback_13_months(collector_factory: Co
         session = int(recording, 16)
 
         def kept() -> set[int]:
-            return {k for (k,) in collector.rows(
-                "SELECT DISTINCT keep FROM {db}.playback WHERE session_hash = {s:UInt64}", s=session)}
+            return {
+                k
+                for (k,) in collector.rows(
+                    "SELECT DISTINCT keep FROM {db}.playback WHERE session_hash = {s:UInt64}", s=session
+                )
+            }
 
         assert kept() == {0}
-        status, body = await analyst.post_json("/dashboard/api/v1/recording/marks",
-                                               {"favourite": True, "labels": ["checkout bug"]},
-                                               csrf=analyst.csrf, site=SITE, recording=recording)
+        status, body = await analyst.post_json(
+            "/dashboard/api/v1/recording/marks",
+            {"favourite": True, "labels": ["checkout bug"]},
+            csrf=analyst.csrf,
+            site=SITE,
+            recording=recording,
+        )
         assert status == 200, body
         assert orjson.loads(body) == {"favourite": True, "labels": ["checkout bug"], "kept": True}
         assert kept() == {1}
-        others = collector.rows("SELECT countIf(keep = 1) FROM {db}.playback WHERE session_hash != {s:UInt64}",
-                                s=session)[0][0]
+        others = collector.rows(
+            "SELECT countIf(keep = 1) FROM {db}.playback WHERE session_hash != {s:UInt64}", s=session
+        )[0][0]
         assert others == 0, "only the marked recording is kept"
         favourites = (await analyst.api("recordings", **params_for("recordings", favourite=1)))["rows"]
         assert [r["recording"] for r in favourites] == [recording]
@@ -363,16 +419,27 @@ async def test_api_recording_marks_keep_playback_13_months(collector_factory: Co
         labelled = (await analyst.api("recordings", **params_for("recordings", label="checkout bug")))["rows"]
         assert [r["recording"] for r in labelled] == [recording]
 
-        status, _ = await analyst.post_json("/dashboard/api/v1/recording/marks", {"favourite": False, "labels": []},
-                                            csrf=analyst.csrf, site=SITE, recording=recording)
+        status, _ = await analyst.post_json(
+            "/dashboard/api/v1/recording/marks",
+            {"favourite": False, "labels": []},
+            csrf=analyst.csrf,
+            site=SITE,
+            recording=recording,
+        )
         assert status == 200 and kept() == {0}, "unmarked: back to the 30-day rule"
 
         for bad in ({"favourite": "yes"}, {"labels": ["<script>"]}, {"labels": "x"}, [1, 2]):
-            status, _ = await analyst.post_json("/dashboard/api/v1/recording/marks", bad, csrf=analyst.csrf,
-                                                site=SITE, recording=recording)
+            status, _ = await analyst.post_json(
+                "/dashboard/api/v1/recording/marks", bad, csrf=analyst.csrf, site=SITE, recording=recording
+            )
             assert status == 400, bad
-        status, _ = await analyst.post_json("/dashboard/api/v1/recording/marks", {"favourite": True},
-                                            csrf=analyst.csrf, site=SITE, recording="ffffffffffffffff")
+        status, _ = await analyst.post_json(
+            "/dashboard/api/v1/recording/marks",
+            {"favourite": True},
+            csrf=analyst.csrf,
+            site=SITE,
+            recording="ffffffffffffffff",
+        )
         assert status == 404
     finally:
         await analyst.close()
@@ -383,11 +450,14 @@ async def test_api_replay_payloads_are_the_stored_masked_playback(collector_fact
     try:
         recording = collector.rows(
             "SELECT lower(hex(session_hash)) FROM {db}.playback GROUP BY session_hash "
-            "ORDER BY uniqExact(pageview_id) DESC, session_hash LIMIT 1")[0][0]
+            "ORDER BY uniqExact(pageview_id) DESC, session_hash LIMIT 1"
+        )[0][0]
         document = await analyst.api("recording", site=SITE, recording=recording)
         stored = collector.rows(
             "SELECT count(), uniqExact(pageview_id) FROM (SELECT DISTINCT pageview_id, sequence FROM {db}.playback "
-            "WHERE session_hash = {s:UInt64})", s=int(recording, 16))[0]
+            "WHERE session_hash = {s:UInt64})",
+            s=int(recording, 16),
+        )[0]
         assert sum(len(p["payloads"]) for p in document["pages"]) == stored[0]
         assert len(document["pages"]) == stored[1]
         for page in document["pages"]:
@@ -406,14 +476,19 @@ async def test_api_refuses_bad_queries_with_4xx(collector_factory: CollectorFact
     collector, analyst = await seeded(collector_factory)
     try:
         cases = [
-            ("nope", {"site": SITE}), ("overview", {}),
-            ("overview", {"site": SITE, "period": "forever"}), ("overview", {"site": SITE, "limit": "0"}),
-            ("overview", {"site": SITE, "limit": "1e9"}), ("overview", {"site": SITE, "bogus": "1"}),
+            ("nope", {"site": SITE}),
+            ("overview", {}),
+            ("overview", {"site": SITE, "period": "forever"}),
+            ("overview", {"site": SITE, "limit": "0"}),
+            ("overview", {"site": SITE, "limit": "1e9"}),
+            ("overview", {"site": SITE, "bogus": "1"}),
             ("overview", {"site": SITE, "period": "custom", "from": "2026-02-30", "to": "2026-03-01"}),
             ("overview", {"site": SITE, "period": "custom", "from": "2026-03-02", "to": "2026-03-01"}),
             ("overview", {"site": SITE, "period": "custom", "from": "0364-03-17", "to": "0364-03-18"}),
-            ("overview", {"site": SITE, "page": "x" * 501}), ("heatmap_clicks", {"site": SITE}),
-            ("overview", {"site": SITE, "format": "xml"}), ("recordings", {"site": SITE, "min_duration": "-1"}),
+            ("overview", {"site": SITE, "page": "x" * 501}),
+            ("heatmap_clicks", {"site": SITE}),
+            ("overview", {"site": SITE, "format": "xml"}),
+            ("recordings", {"site": SITE, "min_duration": "-1"}),
         ]
         status, body, _ = await analyst.get("/dashboard/api/v1/overview", site="other")
         assert status == 404 and orjson.loads(body)["error"] == "unknown site"
@@ -462,8 +537,9 @@ async def test_dashboard_accounts_cli_goes_through_a_running_collector(
     assert await collector.storage.run(accounts(collector).check_login, "carol", "a long enough password")
 
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert await asyncio.to_thread(main, ["set-password", "carol", "--password-stdin", "--collector",
-                                          collector.url]) == 2
+    assert (
+        await asyncio.to_thread(main, ["set-password", "carol", "--password-stdin", "--collector", collector.url]) == 2
+    )
     monkeypatch.setenv("COLLECTOR_ADMIN_TOKEN", "wrong")
     assert await asyncio.to_thread(main, ["create-token", "carol", "--collector", collector.url]) == 2
 
@@ -479,4 +555,3 @@ async def test_export_frame_direct_rows_equal_json_rows(collector_factory: Colle
         assert as_document(panel, query, result)["rows"] == served["rows"]
     finally:
         await analyst.close()
-

@@ -22,8 +22,6 @@ PAGE = "/page.html"
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 
 
-
-
 def only_local(requests: list[str], collector: RunningCollector) -> None:
     outside = [u for u in requests if not u.startswith((collector.url, "about:", "data:", "blob:"))]
     assert outside == [], f"the dashboards made requests to other hosts: {outside[:5]}"
@@ -51,7 +49,8 @@ async def test_dashboard_overview_renders_in_browser(collector_factory: Collecto
     painted = await page.evaluate(
         "(() => { const c = document.querySelector('#chart canvas'); const d = c.getContext('2d')"
         ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) "
-        "if (d[i]) n++; return n; })()")
+        "if (d[i]) n++; return n; })()"
+    )
     assert painted > 500, "the time series is drawn"
     top = page.locator('[data-panel="top_pages"] tbody')
     assert await wait_until(lambda: top.inner_text(), until=lambda t: PAGE in t)
@@ -83,7 +82,8 @@ async def test_heatmap_renders_over_the_recorded_page(collector_factory: Collect
     hot = await page.evaluate(
         "(() => { const c = document.getElementById('heatmap-overlay'); const d = c.getContext('2d')"
         ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) "
-        "if (d[i]) n++; return n; })()")
+        "if (d[i]) n++; return n; })()"
+    )
     assert clicks and hot > 100 * len(clicks), "every click cell is painted"
     assert f"{sum(c['clicks'] for c in clicks)} clicks" in await page.locator("#heatmap-status").inner_text()
     await screenshot(page, "dashboard-heatmap", element=page.locator(".heatmap-layout"))
@@ -101,7 +101,9 @@ async def test_replay_of_a_fixture_recording_renders(collector_factory: Collecto
     await seed(collector)
     recording = collector.rows(
         "SELECT lower(hex(session_hash)) FROM {db}.playback WHERE site = {site:String} GROUP BY session_hash "
-        "ORDER BY uniqExact(pageview_id) DESC, session_hash LIMIT 1", site=SITE)[0][0]
+        "ORDER BY uniqExact(pageview_id) DESC, session_hash LIMIT 1",
+        site=SITE,
+    )[0][0]
     target = f"/dashboard/replay?site={SITE}&recording={recording}"
     page, requests, errors = await logged_in_page(collector, new_page, target)
     player = page.locator("#player")

@@ -51,7 +51,8 @@ async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
     await visitor_browses_the_demo_site(collector, new_page)
     assert await wait_until(lambda: collector.rows("SELECT uniqExact(page_num) FROM {db}.pageviews") == [(2,)])
     assert await wait_until(lambda: collector.count("events", "type = 9 AND text = 'Buy now'") >= 4), collector.rows(
-        "SELECT page_num, type, text FROM {db}.events ORDER BY ts")
+        "SELECT page_num, type, text FROM {db}.events ORDER BY ts"
+    )
     await collector.flush()
     demo_path = collector.rows("SELECT path(any(url)) FROM {db}.pageviews WHERE page_num = 1")[0][0]
 
@@ -73,8 +74,10 @@ async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
     assert await stage.get_attribute("data-ready") == "1", await page.locator("#heatmap-status").inner_text()
     recorded = await page.frame_locator("#page-frame").locator("body").inner_text()
     assert "Welcome to the demo shop" in recorded and TYPED not in recorded
-    assert "3 clicks" in await page.locator("#heatmap-status").inner_text() or "4 clicks" in await page.locator(
-        "#heatmap-status").inner_text()
+    assert (
+        "3 clicks" in await page.locator("#heatmap-status").inner_text()
+        or "4 clicks" in await page.locator("#heatmap-status").inner_text()
+    )
     await screenshot(page, "walkthrough-heatmap", element=page.locator(".stage-card"))
 
     await page.goto(f"{collector.url}/dashboard/recordings?site={SITE}&period=today")
@@ -90,7 +93,8 @@ async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
 
     # the same numbers as CSV (the link on the traffic page) and as a DataFrame
     csv_text = await page.evaluate(
-        f"fetch('/dashboard/api/v1/top_pages.csv?site={SITE}&period=today').then(r => r.text())")
+        f"fetch('/dashboard/api/v1/top_pages.csv?site={SITE}&period=today').then(r => r.text())"
+    )
     from_csv = {row["page"]: int(row["pageviews"]) for row in csv.DictReader(io.StringIO(csv_text))}
     assert sum(from_csv.values()) == 2 and from_csv[demo_path] == 1
     script = await with_token(collector)
@@ -108,6 +112,7 @@ async def test_dashboard_walkthrough_from_demo_visit_to_csv_and_dataframe(
     dead = await asyncio.to_thread(frame, "dead_clicks", site=SITE, period="today", url=collector.url, token=token)
     assert "Buy now" in dead["text"].tolist()
     assert not any("Next" in label for label in dead["text"]), "a link is never a dead click"
-    raging = await asyncio.to_thread(frame, "recordings", site=SITE, period="today", rage=1, url=collector.url,
-                                     token=token)
+    raging = await asyncio.to_thread(
+        frame, "recordings", site=SITE, period="today", rage=1, url=collector.url, token=token
+    )
     assert len(raging) == 1 and raging["rage_clicks"].tolist() == [1]

@@ -115,8 +115,9 @@ def test_deploy_compose_files_it_mounts_exist_and_the_sites_file_is_never_create
         environment = env_of(service)
         if "COLLECTOR_SITES_FILE" not in environment:
             continue
-        mounts = [v for v in service["volumes"] if isinstance(v, dict) and v["target"] == environment[
-            "COLLECTOR_SITES_FILE"]]
+        mounts = [
+            v for v in service["volumes"] if isinstance(v, dict) and v["target"] == environment["COLLECTOR_SITES_FILE"]
+        ]
         assert len(mounts) == 1, f"{name}: the sites file in the long syntax"
         mount = mounts[0]
         assert mount["type"] == "bind" and mount["read_only"] is True
@@ -182,14 +183,14 @@ def test_deploy_clickhouse_users_read_the_password_the_entry_point_exports() -> 
 def run_wrapper(tmp_path: Path, secret: bytes | None) -> tuple[subprocess.CompletedProcess[bytes], Path]:
     seen = tmp_path / "seen"
     fake = tmp_path / "entrypoint.sh"
-    fake.write_text(f'#!/bin/bash\nprintf "%s" "$CLICKHOUSE_COLLECTOR_PASSWORD" > {seen}\n'
-                    f'echo "args: $*" >> {seen}.args\n')
+    fake.write_text(
+        f'#!/bin/bash\nprintf "%s" "$CLICKHOUSE_COLLECTOR_PASSWORD" > {seen}\necho "args: $*" >> {seen}.args\n'
+    )
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     secret_path = tmp_path / "clickhouse_password"
     if secret is not None:
         secret_path.write_bytes(secret)
-    env = {"PATH": os.environ["PATH"], "CLICKHOUSE_PASSWORD_FILE": str(secret_path),
-           "CLICKHOUSE_ENTRYPOINT": str(fake)}
+    env = {"PATH": os.environ["PATH"], "CLICKHOUSE_PASSWORD_FILE": str(secret_path), "CLICKHOUSE_ENTRYPOINT": str(fake)}
     return subprocess.run(["bash", str(WRAPPER), "--listen"], env=env, capture_output=True, timeout=60), seen
 
 

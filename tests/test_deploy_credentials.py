@@ -90,8 +90,23 @@ def test_deploy_the_schema_job_reads_its_password_file(fake_server: tuple[str, l
     secret = tmp_path / "clickhouse_password"
     secret.write_text(NASTY + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "ingest_schema", "--cluster", "prod", "--apply", fake_server[0], "--user",
-         "collector", "--password-file", str(secret)], cwd=ROOT, capture_output=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "ingest_schema",
+            "--cluster",
+            "prod",
+            "--apply",
+            fake_server[0],
+            "--user",
+            "collector",
+            "--password-file",
+            str(secret),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode != 0  # the stand-in refuses everyone
     assert basic_credentials(fake_server[1][0]) == f"collector:{NASTY}"
 
@@ -99,14 +114,22 @@ def test_deploy_the_schema_job_reads_its_password_file(fake_server: tuple[str, l
 def test_deploy_settings_read_the_password_from_a_secret_file(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text(NASTY + "\n")
-    env = {"COLLECTOR_DATA_DIR": str(tmp_path), "COLLECTOR_SECRET_KEY": "k",
-           "COLLECTOR_CLICKHOUSE_DSN": "http://clickhouse:8123/analytics", "COLLECTOR_CLICKHOUSE_USER": "collector",
-           "COLLECTOR_CLICKHOUSE_PASSWORD_FILE": str(secret)}
+    env = {
+        "COLLECTOR_DATA_DIR": str(tmp_path),
+        "COLLECTOR_SECRET_KEY": "k",
+        "COLLECTOR_CLICKHOUSE_DSN": "http://clickhouse:8123/analytics",
+        "COLLECTOR_CLICKHOUSE_USER": "collector",
+        "COLLECTOR_CLICKHOUSE_PASSWORD_FILE": str(secret),
+    }
     settings = Settings.from_env(env)
     assert (settings.clickhouse_user, settings.clickhouse_password) == ("collector", NASTY)
     assert NASTY not in str(settings.describe()) and NASTY not in repr(settings)
-    assert Settings.from_env({**env, "COLLECTOR_CLICKHOUSE_PASSWORD_FILE": "",
-                              "COLLECTOR_CLICKHOUSE_PASSWORD": NASTY}).clickhouse_password == NASTY
+    assert (
+        Settings.from_env(
+            {**env, "COLLECTOR_CLICKHOUSE_PASSWORD_FILE": "", "COLLECTOR_CLICKHOUSE_PASSWORD": NASTY}
+        ).clickhouse_password
+        == NASTY
+    )
     with pytest.raises(ConfigError, match="not both"):
         Settings.from_env({**env, "COLLECTOR_CLICKHOUSE_PASSWORD": "x"})
     with pytest.raises(ConfigError, match="PASSWORD_FILE"):
@@ -118,8 +141,17 @@ def test_deploy_a_folder_in_place_of_the_sites_file_is_refused_with_the_reason(t
     folder.mkdir()  # what Docker leaves when the host file to bind-mount is missing
     with pytest.raises(ConfigError, match="is a folder.*sites.example.toml"):
         Settings.from_env({"COLLECTOR_DATA_DIR": str(tmp_path), "COLLECTOR_SITES_FILE": str(folder)})
-    result = subprocess.run([sys.executable, "-m", "collector"], cwd=ROOT, capture_output=True, timeout=120,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
-                                 "COLLECTOR_DATA_DIR": str(tmp_path / "data"), "COLLECTOR_SITES_FILE": str(folder)})
+    result = subprocess.run(
+        [sys.executable, "-m", "collector"],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "COLLECTOR_DATA_DIR": str(tmp_path / "data"),
+            "COLLECTOR_SITES_FILE": str(folder),
+        },
+    )
     assert result.returncode == 2
     assert b"is a folder" in result.stderr

@@ -113,8 +113,10 @@ def test_deploy_schedule_health(tmp_path: Path) -> None:
     clock = FakeClock(utc(1, 3, 0))
     scheduler = Scheduler(NIGHTLY, path, Job(clock), clock)
     drive(scheduler, clock, utc(1, 4))
-    assert health(NIGHTLY, path, utc(1, 12)) == (True, f"last run: {utc(1, 3, 17).isoformat()}; next: "
-                                                       f"{utc(2, 3, 17).isoformat()}")
+    assert health(NIGHTLY, path, utc(1, 12)) == (
+        True,
+        f"last run: {utc(1, 3, 17).isoformat()}; next: {utc(2, 3, 17).isoformat()}",
+    )
     assert health(NIGHTLY, path, utc(2, 3, 20))[0] is True  # due 3 minutes ago: within the grace period
     ok, message = health(NIGHTLY, path, utc(2, 3, 40))  # the scheduler died before the run of 2 Jan
     assert not ok and "2024-01-02T03:17:00+00:00" in message
@@ -128,16 +130,26 @@ def test_deploy_schedule_refuses_a_bad_expression(tmp_path: Path) -> None:
 def schedule_env(tmp_path: Path, expression: str) -> dict[str, str]:
     sites = tmp_path / "sites.toml"
     sites.write_text('[[site]]\nid = "shop"\norigins = ["https://shop.example"]\n')
-    return {**os.environ, "PYTHONPATH": str(ROOT), "COLLECTOR_DATA_DIR": str(tmp_path / "data"),
-            "COLLECTOR_SITES_FILE": str(sites), "COLLECTOR_RETENTION_SCHEDULE": expression}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COLLECTOR_DATA_DIR": str(tmp_path / "data"),
+        "COLLECTOR_SITES_FILE": str(sites),
+        "COLLECTOR_RETENTION_SCHEDULE": expression,
+    }
 
 
 def test_deploy_schedule_process_runs_the_real_job_and_reports_healthy(tmp_path: Path) -> None:
     env = schedule_env(tmp_path, NIGHTLY)
     check = [sys.executable, "-m", "retention", "schedule", "--check"]
     assert subprocess.run(check, env=env, cwd=ROOT, capture_output=True, timeout=120).returncode == 1
-    process = subprocess.Popen([sys.executable, "-m", "retention", "schedule"], env=env, cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "retention", "schedule"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     state_path = tmp_path / "data" / STATE_FILE
     try:
         deadline = time.monotonic() + 240
@@ -159,6 +171,11 @@ def test_deploy_schedule_process_runs_the_real_job_and_reports_healthy(tmp_path:
 
 
 def test_deploy_schedule_process_refuses_a_bad_expression(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "retention", "schedule"], env=schedule_env(tmp_path, "61 * * * *"),
-                            cwd=ROOT, capture_output=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "retention", "schedule"],
+        env=schedule_env(tmp_path, "61 * * * *"),
+        cwd=ROOT,
+        capture_output=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and b"not a cron expression" in result.stderr

@@ -11,23 +11,40 @@ from collector.ingest.matomo.device import describe_hit_device
 from tests.support.collector import CollectorFactory
 from tests.support.matomo import SITE_ORIGIN, hit, matomo_site, visits
 
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-          "Version/17.5 Mobile/15E148 Safari/604.1")
-IPAD = ("Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
-        "Mobile/15E148 Safari/604.1")
-ANDROID_TABLET = ("Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) "
-                  "Chrome/126.0.0.0 Safari/537.36")
-ANDROID_PHONE = ("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 "
-                 "Mobile Safari/537.36")
-WINDOWS_CHROME = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-                  "Chrome/126.0.0.0 Safari/537.36")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
+IPAD = (
+    "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 "
+    "Mobile/15E148 Safari/604.1"
+)
+ANDROID_TABLET = (
+    "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+)
+ANDROID_PHONE = (
+    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36"
+)
+WINDOWS_CHROME = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
+)
 MAC_FIREFOX = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:127.0) Gecko/20100101 Firefox/127.0"
-EDGE_HINTS = {"fullVersionList": [{"brand": "Not/A)Brand", "version": "8.0.0.0"},
-                                  {"brand": "Chromium", "version": "126.0.6478.127"},
-                                  {"brand": "Microsoft Edge", "version": "126.0.2592.87"}],
-              "mobile": False, "platform": "Windows", "formFactors": ["Desktop"]}
-TABLET_HINTS = {"brands": [{"brand": "Google Chrome", "version": "126"}], "mobile": False, "platform": "Android",
-                "formFactors": ["Tablet"]}
+EDGE_HINTS = {
+    "fullVersionList": [
+        {"brand": "Not/A)Brand", "version": "8.0.0.0"},
+        {"brand": "Chromium", "version": "126.0.6478.127"},
+        {"brand": "Microsoft Edge", "version": "126.0.2592.87"},
+    ],
+    "mobile": False,
+    "platform": "Windows",
+    "formFactors": ["Desktop"],
+}
+TABLET_HINTS = {
+    "brands": [{"brand": "Google Chrome", "version": "126"}],
+    "mobile": False,
+    "platform": "Android",
+    "formFactors": ["Tablet"],
+}
 
 CASES: dict[str, tuple[str, dict[str, Any], tuple[str, str, str]]] = {
     "iphone": (IPHONE, {}, ("Mobile Safari", "iOS", "mobile")),

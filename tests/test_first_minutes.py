@@ -26,11 +26,23 @@ class Collector:
 
     def __init__(self, folder: Path, port: int = 0, **extra: str) -> None:
         self.data = folder / "data"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "COLLECTOR_DATA_DIR": str(self.data),
-               "COLLECTOR_PORT": str(port), "COLLECTOR_SITES_FILE": str(folder / "no-sites.toml"),
-               "COLLECTOR_LOG_LEVEL": "WARNING", **extra}
-        self.process = subprocess.Popen([sys.executable, "-m", "collector"], env=env, cwd=ROOT,
-                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "COLLECTOR_DATA_DIR": str(self.data),
+            "COLLECTOR_PORT": str(port),
+            "COLLECTOR_SITES_FILE": str(folder / "no-sites.toml"),
+            "COLLECTOR_LOG_LEVEL": "WARNING",
+            **extra,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "collector"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -86,7 +98,8 @@ def status(url: str) -> int:
 
 
 def test_first_minutes_start_prints_dashboard_and_demo_urls_and_writes_the_url_file(
-        tmp_path: Path, started: list[Collector]) -> None:
+    tmp_path: Path, started: list[Collector]
+) -> None:
     collector = Collector(tmp_path)  # port 0: the OS picks one, as a second ./run on a busy port would need
     started.append(collector)
     output = collector.output_until("demo:")
@@ -116,7 +129,8 @@ def test_first_minutes_a_killed_collector_is_not_found(tmp_path: Path, started: 
 
 
 def test_first_minutes_a_busy_port_names_the_collector_already_running(
-        tmp_path: Path, started: list[Collector]) -> None:
+    tmp_path: Path, started: list[Collector]
+) -> None:
     first = Collector(tmp_path)
     started.append(first)
     first.output_until("dashboards:")

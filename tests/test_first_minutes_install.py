@@ -14,8 +14,14 @@ import pytest
 
 from tests.support.collector import ROOT
 
-COPIED = ["scripts/install.sh", "scripts/build_beacon.mjs", "pyproject.toml", "package.json", "package-lock.json",
-          *[str(p.relative_to(ROOT)) for p in (ROOT / "collector" / "static").glob("*.js")]]
+COPIED = [
+    "scripts/install.sh",
+    "scripts/build_beacon.mjs",
+    "pyproject.toml",
+    "package.json",
+    "package-lock.json",
+    *[str(p.relative_to(ROOT)) for p in (ROOT / "collector" / "static").glob("*.js")],
+]
 
 PYTHON_STANDIN = """#!/bin/bash
 echo "python $*" >> "$CALLS"
@@ -58,13 +64,25 @@ def install(project: Path, *args: str, **env: str) -> tuple[list[str], str, floa
     calls = project.parent / "calls.log"
     calls.write_text("")
     started = time.monotonic()
-    result = subprocess.run(["bash", "scripts/install.sh", *args], cwd=project, capture_output=True, text=True,
-                            timeout=120, env={"PATH": f"{project.parent / 'tools'}:/usr/bin:/bin",
-                                              "CALLS": str(calls), **env})
+    result = subprocess.run(
+        ["bash", "scripts/install.sh", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": f"{project.parent / 'tools'}:/usr/bin:/bin", "CALLS": str(calls), **env},
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    return [line.split(" ", 2)[0] + " " + line.split(" ", 2)[1] for line in calls.read_text().splitlines()
-            if line.split()[0] != "python" or line.split()[1] != "--version"], result.stdout, elapsed
+    return (
+        [
+            line.split(" ", 2)[0] + " " + line.split(" ", 2)[1]
+            for line in calls.read_text().splitlines()
+            if line.split()[0] != "python" or line.split()[1] != "--version"
+        ],
+        result.stdout,
+        elapsed,
+    )
 
 
 def installs(calls: list[str]) -> bool:
@@ -79,8 +97,9 @@ def test_first_minutes_second_run_skips_the_install(project: Path) -> None:
     print(f"skipped install took {seconds * 1000:.0f} ms")
 
 
-@pytest.mark.parametrize("change", ["pyproject.toml", "package-lock.json", "collector/static/beacon.js",
-                                    "scripts/build_beacon.mjs"])
+@pytest.mark.parametrize(
+    "change", ["pyproject.toml", "package-lock.json", "collector/static/beacon.js", "scripts/build_beacon.mjs"]
+)
 def test_first_minutes_a_changed_input_installs_again(project: Path, change: str) -> None:
     assert installs(install(project)[0])
     with open(project / change, "a") as handle:

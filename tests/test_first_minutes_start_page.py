@@ -44,7 +44,8 @@ async def start_page(collector: RunningCollector) -> tuple[int, str, Any]:
 
 
 async def test_first_minutes_start_page_links_dashboards_and_demo_and_every_link_answers(
-        collector_factory: CollectorFactory) -> None:
+    collector_factory: CollectorFactory,
+) -> None:
     collector = await demo_collector(collector_factory)
     status, body, headers = await start_page(collector)
     assert status == 200
@@ -63,7 +64,7 @@ async def test_first_minutes_start_page_links_dashboards_and_demo_and_every_link
 
 
 async def test_first_minutes_start_page_without_the_demo_site_has_no_demo_links(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     collector = await collector_factory(make_site())
     _, body, _ = await start_page(collector)
@@ -75,29 +76,41 @@ async def test_first_minutes_start_page_without_the_demo_site_has_no_demo_links(
 
 @pytest.mark.browser
 async def test_first_minutes_start_page_looks_like_the_dashboards_in_chromium(
-        collector_factory: CollectorFactory, new_page: Any) -> None:
+    collector_factory: CollectorFactory, new_page: Any
+) -> None:
     collector = await demo_collector(collector_factory)
     page = await new_page()
     refused: list[str] = []  # policy violations, and anything the pages load that fails (but the favicon)
-    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
-            else None)
-    page.on("response", lambda response: refused.append(response.url) if response.status >= 400
-            and not response.url.endswith("/favicon.ico") else None)
+    page.on(
+        "console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None
+    )
+    page.on(
+        "response",
+        lambda response: (
+            refused.append(response.url)
+            if response.status >= 400 and not response.url.endswith("/favicon.ico")
+            else None
+        ),
+    )
 
     async def look(url: str) -> dict[str, str]:
         await page.goto(url)
-        return dict(await page.evaluate(
-            """() => { const body = getComputedStyle(document.body);
+        return dict(
+            await page.evaluate(
+                """() => { const body = getComputedStyle(document.body);
                        const header = document.querySelector('header.top');
                        return {font: body.fontFamily, colour: body.color, background: body.backgroundColor,
-                               header: header ? getComputedStyle(header).backgroundColor : 'none'}; }"""))
+                               header: header ? getComputedStyle(header).backgroundColor : 'none'}; }"""
+            )
+        )
 
     dashboards = await look(collector.url + "/dashboard/login")
     start = await look(collector.url + "/")
     unstyled = {"font": "", "colour": "rgb(0, 0, 0)", "background": "rgba(0, 0, 0, 0)"}
     assert start["background"] != unstyled["background"] and start["colour"] != unstyled["colour"]
     assert {k: start[k] for k in ("font", "colour", "background")} == {
-        k: dashboards[k] for k in ("font", "colour", "background")}
+        k: dashboards[k] for k in ("font", "colour", "background")
+    }
     assert refused == [], "the page's policy blocked something"
     await screenshot(page, "start-page")
     await page.click("#dashboards a[href='/dashboard/']")

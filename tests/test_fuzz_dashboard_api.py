@@ -32,8 +32,13 @@ def fuzz_operations(document: dict[str, Any], base_url: str, headers: dict[str, 
         if operation.method.upper() != "GET":
             continue  # the one POST needs a session's CSRF token: covered by the API tests
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            @settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck))
+
+            @settings(
+                max_examples=EXAMPLES_PER_OPERATION,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             @given(case=operation.as_strategy(generation_mode=mode))
             def run(case: Any) -> None:
                 response = case.call(base_url=base_url, headers=headers, timeout=30)
@@ -43,7 +48,8 @@ def fuzz_operations(document: dict[str, Any], base_url: str, headers: dict[str, 
                 documented = case.operation.definition.raw["responses"]
                 assert key in documented, (case.path, case.query, response.status_code, response.text[:200])
                 if response.status_code == 200 and response.headers.get("Content-Type", "").startswith(
-                        "application/json"):
+                    "application/json"
+                ):
                     case.validate_response(response)
 
             run()

@@ -50,12 +50,17 @@ async def test_gdpr_export_visitor_returns_every_row_of_that_visitor(
     expected = _rows_for(loader_collector, VISITOR_A)
     assert expected["events"] > 0 and expected["playback"] == 4 and expected["consent_ledger"] == 1
     hasher = loader_collector.app[SERVICES].hasher
-    report = execute(loader_collector.storage, hasher,
-                     validate({"action": "export", "visitor": VISITOR_A}, ["proj123"]))
+    report = execute(
+        loader_collector.storage, hasher, validate({"action": "export", "visitor": VISITOR_A}, ["proj123"])
+    )
     assert {t: n for t, n in report["rows"].items() if t in expected} == expected
     visitor_hash = hasher.visitor("proj123", VISITOR_A)
-    assert all(row["visitor_hash"] == visitor_hash for rows in report["tables"].values() for row in rows
-               if "visitor_hash" in row)
+    assert all(
+        row["visitor_hash"] == visitor_hash
+        for rows in report["tables"].values()
+        for row in rows
+        if "visitor_hash" in row
+    )
     from retention.__main__ import write_export
 
     files = write_export(report, tmp_path)
@@ -67,13 +72,12 @@ async def test_gdpr_export_visitor_returns_every_row_of_that_visitor(
 
 
 async def test_gdpr_erase_leaves_zero_rows_touches_no_one_else_and_is_audited(
-    loader_collector: RunningCollector
+    loader_collector: RunningCollector,
 ) -> None:
     await _two_visitors(loader_collector)
     other_before = _rows_for(loader_collector, VISITOR_B)
     hasher = loader_collector.app[SERVICES].hasher
-    report = execute(loader_collector.storage, hasher,
-                     validate({"action": "erase", "visitor": VISITOR_A}, ["proj123"]))
+    report = execute(loader_collector.storage, hasher, validate({"action": "erase", "visitor": VISITOR_A}, ["proj123"]))
     assert report["ok"] and report["erased"]["playback"] == 4 and not any(report["remaining"].values())
     assert report["erased"]["visit_stats"] >= 1, "the dashboards' visit pre-aggregation is erased too"
     assert sum(_rows_for(loader_collector, VISITOR_A).values()) == 0
@@ -96,16 +100,20 @@ async def test_gdpr_erase_by_the_sites_own_user_id(loader_collector: RunningColl
     await loader_collector.send(clarity_fixture("mutation_005"))
     await loader_collector.flush()
     hasher = loader_collector.app[SERVICES].hasher
-    report = execute(loader_collector.storage, hasher,
-                     validate({"action": "erase", "kind": "user", "visitor": "customer-42"}, ["proj123"]))
+    report = execute(
+        loader_collector.storage,
+        hasher,
+        validate({"action": "erase", "kind": "user", "visitor": "customer-42"}, ["proj123"]),
+    )
     assert report["ok"] and report["erased"]["pageviews"] == 1
     assert sum(_rows_for(loader_collector, VISITOR_A).values()) == 0
     assert loader_collector.count("playback") == 1, "the other visitor's page view stays"
 
 
 def _run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "retention", *args], env=env, cwd=ROOT, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "retention", *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_gdpr_erase_and_retention_cli_against_a_running_collector(tmp_path: Path) -> None:
@@ -116,11 +124,17 @@ def test_gdpr_erase_and_retention_cli_against_a_running_collector(tmp_path: Path
     port = free_port()
     sites = tmp_path / "sites.toml"
     sites.write_text(f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n')
-    env = {**os.environ, "COLLECTOR_DATA_DIR": str(tmp_path / "data"), "COLLECTOR_PORT": str(port),
-           "COLLECTOR_SITES_FILE": str(sites), "COLLECTOR_LOG_LEVEL": "WARNING",
-           "COLLECTOR_PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    collector = subprocess.Popen([sys.executable, "-m", "collector"], env=env, cwd=ROOT,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "COLLECTOR_DATA_DIR": str(tmp_path / "data"),
+        "COLLECTOR_PORT": str(port),
+        "COLLECTOR_SITES_FILE": str(sites),
+        "COLLECTOR_LOG_LEVEL": "WARNING",
+        "COLLECTOR_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    collector = subprocess.Popen(
+        [sys.executable, "-m", "collector"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -132,8 +146,12 @@ def test_gdpr_erase_and_retention_cli_against_a_running_collector(tmp_path: Path
                 time.sleep(0.2)
         for name in clarity_fixture_names("default_") + clarity_fixture_names("mutation_"):
             payload = clarity_fixture(name)
-            request = urllib.request.Request(f"http://127.0.0.1:{port}/collect", data=payload.body, method="POST",
-                                             headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/collect",
+                data=payload.body,
+                method="POST",
+                headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA},
+            )
             assert urllib.request.urlopen(request).status == 204
         exported = _run_cli(env, "export", "--visitor", VISITOR_A, "--output", str(tmp_path / "export"))
         assert exported.returncode == 0, exported.stderr
@@ -161,7 +179,7 @@ def test_gdpr_erase_and_retention_cli_against_a_running_collector(tmp_path: Path
 
 
 async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_else(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     """Hits queued before consent come without an id (the cookieless hash), the user id only on a later
     hit: the visit links them, so `--kind user` finds and erases all of it."""
@@ -169,25 +187,36 @@ async def test_gdpr_erase_by_user_id_takes_the_whole_matomo_visit_and_nothing_el
 
     collector = await collector_factory(matomo_site())
     url = f"{SITE_ORIGIN}/shop.html"
-    visit: list[dict[str, Any]] = [{"action_name": "shop", "pv_id": "aaaaaa", "_id": ""},
-             {"e_c": "Video", "e_a": "Play", "pv_id": "aaaaaa", "_id": ""},
-             {"ping": 1, "pv_id": "aaaaaa", "_id": "1234567890abcdef"},
-             {"e_c": "Video", "e_a": "Stop", "pv_id": "aaaaaa", "_id": "1234567890abcdef", "uid": "customer-42"}]
+    visit: list[dict[str, Any]] = [
+        {"action_name": "shop", "pv_id": "aaaaaa", "_id": ""},
+        {"e_c": "Video", "e_a": "Play", "pv_id": "aaaaaa", "_id": ""},
+        {"ping": 1, "pv_id": "aaaaaa", "_id": "1234567890abcdef"},
+        {"e_c": "Video", "e_a": "Stop", "pv_id": "aaaaaa", "_id": "1234567890abcdef", "uid": "customer-42"},
+    ]
     for params in visit:
         assert (await hit(collector, {**params, "url": url, "consent": 1, "send_image": 0}))[0] == 204
     other_ua = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
-    assert (await hit(collector, {"action_name": "other", "url": url, "consent": 1, "send_image": 0,
-                                  "_id": "fedcba0987654321"}, headers={"User-Agent": other_ua}))[0] == 204
+    assert (
+        await hit(
+            collector,
+            {"action_name": "other", "url": url, "consent": 1, "send_image": 0, "_id": "fedcba0987654321"},
+            headers={"User-Agent": other_ua},
+        )
+    )[0] == 204
     await collector.flush()
     [(session,)] = collector.rows("SELECT DISTINCT session_hash FROM {db}.visits WHERE user_hash != ''")
     mine = {t: collector.count(t, f"session_hash = {session}") for t in visitor_tables()}
     assert mine["pageviews"] and mine["events"] >= 2 and mine["consent_ledger"] >= 2
     identified = matomo_visitor_hash(collector.app[SERVICES].hasher, "shop", "1234567890abcdef")
     assert collector.count("events", f"session_hash = {session} AND visitor_hash != {identified}"), (
-        "events stored under the cookieless hash, before the id and the user id were known")
+        "events stored under the cookieless hash, before the id and the user id were known"
+    )
     others = {t: collector.count(t) - n for t, n in mine.items()}
-    report = execute(collector.storage, collector.app[SERVICES].hasher,
-                     validate({"action": "erase", "kind": "user", "visitor": "customer-42"}, ["shop"]))
+    report = execute(
+        collector.storage,
+        collector.app[SERVICES].hasher,
+        validate({"action": "erase", "kind": "user", "visitor": "customer-42"}, ["shop"]),
+    )
     assert report["ok"] and report["sessions"] == 1
     assert {t: n for t, n in report["erased"].items() if t in mine} == mine
     assert {t: collector.count(t) for t in mine} == others and others["pageviews"] == 1

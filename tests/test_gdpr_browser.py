@@ -35,14 +35,20 @@ CONSENT_SITE = "consenting"  # matomo_idsite 2, consent_param mode
 
 #: Pages on the consenting site: Matomo's snippet with requireConsent; the tracker script is Matomo's own.
 PAGES = {
-    "require": ("_paq.push(['requireConsent']);", """
+    "require": (
+        "_paq.push(['requireConsent']);",
+        """
   <button id="event" onclick="_paq.push(['trackEvent', 'Video', 'Play', 'queued'])">event</button>
   <button id="give" onclick="_paq.push(['setConsentGiven'])">consent</button>
   <button id="after" onclick="_paq.push(['setUserId', 'customer-7']);
-    _paq.push(['trackEvent', 'Video', 'Pause', 'after'])">after</button>"""),
-    "remember": ("_paq.push(['requireConsent']);", """
+    _paq.push(['trackEvent', 'Video', 'Pause', 'after'])">after</button>""",
+    ),
+    "remember": (
+        "_paq.push(['requireConsent']);",
+        """
   <button id="event" onclick="_paq.push(['trackEvent', 'Form', 'Open', 'queued'])">event</button>
-  <button id="give" onclick="_paq.push(['rememberConsentGiven'])">consent</button>"""),
+  <button id="give" onclick="_paq.push(['rememberConsentGiven'])">consent</button>""",
+    ),
     "remember-again": ("_paq.push(['requireConsent']);", "<p>second page, consent remembered</p>"),
 }
 
@@ -51,8 +57,10 @@ def vendored_page(name: str, tracker: str) -> str:
     """Matomo's snippet as its UI shows it, loading matomo.js from the website itself."""
     calls, body = PAGES[name]
     snippet = SNIPPET.format(calls=calls, tracker=tracker, idsite=2, script="'/vendor/matomo.js'")
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>{snippet}</head>"
-            f"<body>{body}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>{snippet}</head>"
+        f"<body>{body}</body></html>"
+    )
 
 
 @pytest_asyncio.fixture
@@ -85,13 +93,31 @@ FIREFOX_UA = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/1
 async def retention_cli(collector: RunningCollector, tmp_path: Path, *args: str) -> dict[str, Any]:
     """`python -m retention ARGS` as a subprocess, through the running collector's admin endpoint."""
     sites = tmp_path / "cli-sites.toml"
-    sites.write_text("".join(f'[[site]]\nid = "{s.id}"\norigins = {list(s.origins)!r}\n'.replace("'", '"')
-                             for s in collector.app[SERVICES].sites.all()))
-    env = {**os.environ, "COLLECTOR_DATA_DIR": str(tmp_path / "cli"), "COLLECTOR_SITES_FILE": str(sites),
-           "COLLECTOR_ADMIN_TOKEN": collector.app[SETTINGS].admin_token, "COLLECTOR_LOG_LEVEL": "WARNING"}
+    sites.write_text(
+        "".join(
+            f'[[site]]\nid = "{s.id}"\norigins = {list(s.origins)!r}\n'.replace("'", '"')
+            for s in collector.app[SERVICES].sites.all()
+        )
+    )
+    env = {
+        **os.environ,
+        "COLLECTOR_DATA_DIR": str(tmp_path / "cli"),
+        "COLLECTOR_SITES_FILE": str(sites),
+        "COLLECTOR_ADMIN_TOKEN": collector.app[SETTINGS].admin_token,
+        "COLLECTOR_LOG_LEVEL": "WARNING",
+    }
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "retention", *args, "--collector", collector.url, env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        sys.executable,
+        "-m",
+        "retention",
+        *args,
+        "--collector",
+        collector.url,
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout=300)
     assert process.returncode == 0, (out + err).decode()[-2000:]
     report: dict[str, Any] = json.loads(out)
@@ -108,11 +134,16 @@ def rows_of_visits(collector: RunningCollector, site: str, sessions: set[int]) -
     columns: dict[str, set[str]] = {}
     for table, name in collector.rows(
         "SELECT table, name FROM system.columns WHERE database = '{db}' AND table IN "
-        "(SELECT name FROM system.tables WHERE database = '{db}' AND engine NOT LIKE '%View')"):
+        "(SELECT name FROM system.tables WHERE database = '{db}' AND engine NOT LIKE '%View')"
+    ):
         columns.setdefault(table, set()).add(name)
     tables = [t for t, names in columns.items() if "session_hash" in names]
-    hashes = {int(h) for t in tables if "visitor_hash" in columns[t]
-              for (h,) in collector.rows(f"SELECT DISTINCT visitor_hash FROM `{database}`.`{t}` WHERE {in_sessions}")}
+    hashes = {
+        int(h)
+        for t in tables
+        if "visitor_hash" in columns[t]
+        for (h,) in collector.rows(f"SELECT DISTINCT visitor_hash FROM `{database}`.`{t}` WHERE {in_sessions}")
+    }
     hashes.discard(0)
     counts = {}
     for table in tables:
@@ -174,17 +205,26 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
     assert cookies["_pk_id.2.dc78"].startswith(visitor_id + "."), "the id the browser holds"
     assert any("_id=&" in sent for sent in context.sent), "matomo.js sent the queued hits without an id"
     # someone else on the same site (another browser, so another cookieless hash): must stay
-    other = {"idsite": 2, "_id": "0123456789abcdef", "consent": 1, "send_image": 0,
-             "url": f"{vendored_site.origin}/x.html"}
+    other = {
+        "idsite": 2,
+        "_id": "0123456789abcdef",
+        "consent": 1,
+        "send_image": 0,
+        "url": f"{vendored_site.origin}/x.html",
+    }
     for action in ("other page", "other again"):
         headers = {"Origin": vendored_site.origin, "User-Agent": FIREFOX_UA}
         assert (await hit(collector, {**other, "action_name": action}, headers=headers))[0] == 204
     await collector.flush()
 
     own_hash = matomo_visitor_hash(collector.app[SERVICES].hasher, CONSENT_SITE, visitor_id)
-    sessions = {int(s) for (s,) in collector.rows(
-        "SELECT DISTINCT session_hash FROM {db}.visits WHERE site = 'consenting' AND visitor_hash = {h:UInt64}",
-        h=own_hash)}
+    sessions = {
+        int(s)
+        for (s,) in collector.rows(
+            "SELECT DISTINCT session_hash FROM {db}.visits WHERE site = 'consenting' AND visitor_hash = {h:UInt64}",
+            h=own_hash,
+        )
+    }
     assert len(sessions) == 1, "one visit, linked to the id by the consent ping"
     before = rows_of_visits(collector, CONSENT_SITE, sessions)
     assert before["pageviews"] >= 1 and before["events"] >= 2 and before["consent_ledger"] >= 1
@@ -194,14 +234,24 @@ async def test_gdpr_matomo_js_require_consent_visit_is_exported_and_erased_whole
     bystander = {t: collector.count(t, "site = 'consenting'") - n for t, n in before.items()}
     assert bystander["pageviews"] >= 1 and bystander["visits"] >= 1
 
-    exported = await retention_cli(collector, tmp_path, "export", "--kind", "matomo", "--visitor", visitor_id,
-                                   "--output", str(tmp_path / "export"))
+    exported = await retention_cli(
+        collector, tmp_path, "export", "--kind", "matomo", "--visitor", visitor_id, "--output", str(tmp_path / "export")
+    )
     assert {t: n for t, n in exported["rows"].items() if t in before} == before
     files = json.loads((tmp_path / "export" / "export.json").read_text())
     assert {row["session_hash"] for rows in files.values() for row in rows} == sessions
     if flow == "setConsentGiven":
-        by_user = await retention_cli(collector, tmp_path, "export", "--kind", "user", "--visitor", "customer-7",
-                                      "--output", str(tmp_path / "by-user"))
+        by_user = await retention_cli(
+            collector,
+            tmp_path,
+            "export",
+            "--kind",
+            "user",
+            "--visitor",
+            "customer-7",
+            "--output",
+            str(tmp_path / "by-user"),
+        )
         assert by_user["rows"] == exported["rows"], "the user id set mid-visit links the whole visit"
 
     erased = await retention_cli(collector, tmp_path, "erase", "--kind", "matomo", "--visitor", visitor_id)
@@ -232,8 +282,9 @@ async def test_gdpr_clarity_js_withdrawal_reaches_the_ledger_only_as_an_anonymou
     await page.evaluate("clarity('consentv2', {analytics_Storage: 'denied'})")
     assert await wait_until(lambda: any(e[2:5] == [5, 0, 0] for e in log.consent_events()))
     await page.evaluate("clarity('event', 'after-withdrawal')")
-    assert await wait_until(lambda: any(e[1] == 24 and "after-withdrawal" in e[2:]
-                                        for u in log.uploads for e in u.document.get("a", [])))
+    assert await wait_until(
+        lambda: any(e[1] == 24 and "after-withdrawal" in e[2:] for u in log.uploads for e in u.document.get("a", []))
+    )
     assert await wait_until(lambda: all(u.status is not None for u in log.uploads))
     await collector.flush()
 
@@ -243,14 +294,18 @@ async def test_gdpr_clarity_js_withdrawal_reaches_the_ledger_only_as_an_anonymou
     assert all(e[4] == 1 for d in old for e in d.get("a", []) if e[1] == 47), "no denial under the granting ids"
     assert new and new[0]["e"][7] == 1 and [e[2:5] for e in new[0]["a"] if e[1] == 47] == [[5, 0, 0]]
     granted_hash = services(collector).hasher.visitor("proj123", granted_ids[0])
-    ledger = collector.rows("SELECT decision, consent_source, visitor_hash, session_hash, pageview_id "
-                            "FROM {db}.consent_ledger ORDER BY ts")
+    ledger = collector.rows(
+        "SELECT decision, consent_source, visitor_hash, session_hash, pageview_id FROM {db}.consent_ledger ORDER BY ts"
+    )
     assert [(d, s, v) for d, s, v, _, _ in ledger] == [("grant", 5, granted_hash), ("deny", 5, 0)]
     assert ledger[1][3:] == (0, 0), "the refusal is anonymous"
     assert collector.count("events", "key = 'after-withdrawal'") == 0, "nothing after the denial is stored"
 
-    report = execute(collector.storage, services(collector).hasher,
-                     validate({"action": "erase", "visitor": granted_ids[0]}, ["proj123"]))
+    report = execute(
+        collector.storage,
+        services(collector).hasher,
+        validate({"action": "erase", "visitor": granted_ids[0]}, ["proj123"]),
+    )
     assert report["ok"] and report["erased"]["consent_ledger"] == 1 and report["erased"]["events"] >= 1
     assert collector.rows("SELECT decision, visitor_hash FROM {db}.consent_ledger") == [("deny", 0)]
     assert sum(collector.count(t) for t in ("pageviews", "events", "playback", "visit_stats")) == 0

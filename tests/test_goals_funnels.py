@@ -40,11 +40,15 @@ DEFS = "/dashboard/api/v1/definitions"
 
 #: each goal as the API takes it, and the test that says whether a generated visit converts
 GOALS: list[tuple[dict[str, Any], Test]] = [
-    ({"name": "Checkout seen", "kind": "page", "match": "exact", "value": "/checkout", "revenue": 5},
-     page("exact", "/checkout")),
+    (
+        {"name": "Checkout seen", "kind": "page", "match": "exact", "value": "/checkout", "revenue": 5},
+        page("exact", "/checkout"),
+    ),
     ({"name": "Any product", "kind": "page", "match": "prefix", "value": "/product/"}, page("prefix", "/product/")),
-    ({"name": "Thanks page", "kind": "page", "match": "pattern", "value": r"^/thanks\?order=\d+$"},
-     page("pattern", r"^/thanks\?order=\d+$")),
+    (
+        {"name": "Thanks page", "kind": "page", "match": "pattern", "value": r"^/thanks\?order=\d+$"},
+        page("pattern", r"^/thanks\?order=\d+$"),
+    ),
     ({"name": "Added to cart", "kind": "event", "event_category": "Cart", "event_action": "Add"}, event("Cart", "Add")),
     ({"name": "Order (Matomo goal 1)", "kind": "matomo_goal", "value": "1"}, matomo_goal),
 ]
@@ -97,18 +101,22 @@ async def test_goals_count_conversions_rate_and_revenue_of_the_past(collector_fa
         # the same figure straight from ClickHouse: visits with a stored /checkout page view
         direct = collector.rows(
             "SELECT uniqExact(session_hash) FROM {db}.pageviews WHERE site = {site:String} AND path(url) = '/checkout'",
-            site=SITE)[0][0]
+            site=SITE,
+        )[0][0]
         assert direct == expected[0]
 
         # filters apply (and so segments do): mobile visits only
         mobile = [v for v in visits if v.device == "mobile"]
-        filtered = {r["goal"]: r for r in (await analyst.api("goal_conversions", site=SITE, period="7d",
-                                                               device="mobile"))["rows"]}
+        filtered = {
+            r["goal"]: r
+            for r in (await analyst.api("goal_conversions", site=SITE, period="7d", device="mobile"))["rows"]
+        }
         assert filtered[ids[3]]["conversions"] == visit_count(mobile, GOALS[3][1])
         assert filtered[ids[3]]["conversion_rate"] == round(visit_count(mobile, GOALS[3][1]) * 100 / len(mobile), 2)
         # an earlier period holds nothing
-        before = await analyst.api("goal_conversions", site=SITE, period="custom", **{"from": "2026-01-01",
-                                                                                      "to": "2026-01-02"})
+        before = await analyst.api(
+            "goal_conversions", site=SITE, period="custom", **{"from": "2026-01-01", "to": "2026-01-02"}
+        )
         assert [r["conversions"] for r in before["rows"]] == [0] * len(ids)
     finally:
         await analyst.close()
@@ -120,8 +128,11 @@ async def test_goal_breakdown_by_channel_country_device_and_page(collector_facto
         body, test = GOALS[3]
         goal = (await create(analyst, "goals", {**body, "revenue": 2.5}))["id"]
         keys: tuple[tuple[str, Callable[[Visit], str]], ...] = (
-            ("channel", lambda v: v.channel), ("country", lambda v: v.country), ("device", lambda v: v.device),
-            ("entry_page", lambda v: v.landing))
+            ("channel", lambda v: v.channel),
+            ("country", lambda v: v.country),
+            ("device", lambda v: v.device),
+            ("entry_page", lambda v: v.landing),
+        )
         for by, key in keys:
             rows = (await analyst.api("goal_breakdown", site=SITE, period="7d", goal=goal, by=by, limit=50))["rows"]
             got = {r["value"]: (r["visits"], r["conversions"], r["revenue"]) for r in rows}
@@ -154,8 +165,12 @@ FUNNEL: dict[str, Any] = {
         {"kind": "matomo_goal", "value": "1", "label": "Order"},
     ],
 }
-FUNNEL_REF = [StepRef(page("prefix", "/product/")), StepRef(event("Cart", "Add"), optional=True),
-              StepRef(page("exact", "/checkout")), StepRef(matomo_goal)]
+FUNNEL_REF = [
+    StepRef(page("prefix", "/product/")),
+    StepRef(event("Cart", "Add"), optional=True),
+    StepRef(page("exact", "/checkout")),
+    StepRef(matomo_goal),
+]
 
 
 def check_funnel(rows: list[dict[str, Any]], reference: list[dict[str, Any]]) -> None:
@@ -178,8 +193,9 @@ async def test_funnel_steps_drop_off_and_median_times_equal_the_plan(collector_f
         assert reference[1]["visits"] > 0 and reference[0]["dropped"] > 0
         check_funnel(rows, reference)
         assert rows[1]["optional"] is True and rows[1]["label"] == "event Cart / Add / *"
-        assert rows[2]["from_previous"] == round(reference[2]["visits"] * 100 / reference[0]["visits"], 2), \
+        assert rows[2]["from_previous"] == round(reference[2]["visits"] * 100 / reference[0]["visits"], 2), (
             "an optional step is skipped when counting from the previous step"
+        )
         assert rows[3]["dropped"] is None and rows[3]["drop_off_rate"] is None
 
         # out-of-order visits (checkout before a product) never reach the checkout step: straight SQL
@@ -187,7 +203,9 @@ async def test_funnel_steps_drop_off_and_median_times_equal_the_plan(collector_f
             "SELECT countIf(c > 0 AND p > 0 AND c > p) FROM (SELECT session_hash, "
             "minIf(started_at, startsWith(path(url), '/product/')) AS p, "
             "maxIf(started_at, path(url) = '/checkout') AS c FROM {db}.pageviews WHERE site = {site:String} "
-            "GROUP BY session_hash)", site=SITE)[0][0]
+            "GROUP BY session_hash)",
+            site=SITE,
+        )[0][0]
         assert rows[2]["visits"] == ordered
 
         # a window of 60 s from the first step: fewer visits get through
@@ -217,8 +235,9 @@ async def test_funnel_step_filter_selects_the_visits_that_dropped_off(collector_
             reached = await analyst.api("overview", site=SITE, period="7d", funnel=funnel, step=step)
             assert {r["metric"]: r["value"] for r in reached["rows"]}["visits"] == want["visits"], step
         # the drop-off after the product step, by landing page: a breakdown panel with the same filter
-        entry = (await analyst.api("entry_pages", site=SITE, period="7d", funnel=funnel, step=1, dropped=1,
-                                   limit=50))["rows"]
+        entry = (await analyst.api("entry_pages", site=SITE, period="7d", funnel=funnel, step=1, dropped=1, limit=50))[
+            "rows"
+        ]
         product = FUNNEL_REF[0].test
         checkout = FUNNEL_REF[2].test
         left = [v for v in visits if converted(v, product) and not funnel_reference([v], FUNNEL_REF)[2]["visits"]]
@@ -261,11 +280,15 @@ async def test_definitions_crud_and_bad_input(collector_factory: Any) -> None:
         bad_funnels = [
             ({"name": "f", "steps": [FUNNEL["steps"][0]]}, "steps"),
             ({"name": "f", "steps": [FUNNEL["steps"][0], {**FUNNEL["steps"][2], "match": "regex"}]}, "steps[1].match"),
-            ({"name": "f", "steps": [{**FUNNEL["steps"][0], "optional": True}, FUNNEL["steps"][2]]},
-             "steps[0].optional"),
+            (
+                {"name": "f", "steps": [{**FUNNEL["steps"][0], "optional": True}, FUNNEL["steps"][2]]},
+                "steps[0].optional",
+            ),
             ({**FUNNEL, "window_seconds": -1}, "window_seconds"),
-            ({"name": "f", "steps": [FUNNEL["steps"][0], {"kind": "page", "match": "pattern", "value": "[a-"}]},
-             "steps[1].value"),
+            (
+                {"name": "f", "steps": [FUNNEL["steps"][0], {"kind": "page", "match": "pattern", "value": "[a-"}]},
+                "steps[1].value",
+            ),
         ]
         for bad, field in bad_funnels:
             status, answer = await analyst.post_json(f"{DEFS}/funnels", bad, csrf=analyst.csrf, site=SITE)
@@ -275,11 +298,14 @@ async def test_definitions_crud_and_bad_input(collector_factory: Any) -> None:
         assert collector.rows("SELECT count() FROM {db}.funnel_definitions")[0][0] == 0
 
         # unknown site, goal or funnel: 404 with a JSON error, for definitions and panels alike
-        for path, params in ((f"{DEFS}/goals/0123456789ab", {"site": SITE}), (f"{DEFS}/goals", {"site": "nope"}),
-                             (f"{DEFS}/funnels/zzz", {"site": SITE}),
-                             ("/dashboard/api/v1/goal_breakdown", {"site": SITE, "goal": "0123456789ab"}),
-                             ("/dashboard/api/v1/funnel", {"site": SITE, "funnel": "0123456789ab"}),
-                             ("/dashboard/api/v1/overview", {"site": SITE, "funnel": "0123456789ab", "step": "1"})):
+        for path, params in (
+            (f"{DEFS}/goals/0123456789ab", {"site": SITE}),
+            (f"{DEFS}/goals", {"site": "nope"}),
+            (f"{DEFS}/funnels/zzz", {"site": SITE}),
+            ("/dashboard/api/v1/goal_breakdown", {"site": SITE, "goal": "0123456789ab"}),
+            ("/dashboard/api/v1/funnel", {"site": SITE, "funnel": "0123456789ab"}),
+            ("/dashboard/api/v1/overview", {"site": SITE, "funnel": "0123456789ab", "step": "1"}),
+        ):
             status, body, headers = await analyst.get(path, **params)
             assert status == 404 and headers["Content-Type"].startswith("application/json"), (path, body)
             assert orjson.loads(body)["error"]
@@ -306,14 +332,16 @@ async def test_definitions_crud_and_bad_input(collector_factory: Any) -> None:
 
 
 async def put(analyst: Analyst, path: str, body: Any) -> tuple[int, bytes]:
-    async with analyst.http.put(analyst.base + path, params={"site": SITE}, data=orjson.dumps(body),
-                                headers={"X-CSRF-Token": analyst.csrf}) as response:
+    async with analyst.http.put(
+        analyst.base + path, params={"site": SITE}, data=orjson.dumps(body), headers={"X-CSRF-Token": analyst.csrf}
+    ) as response:
         return response.status, await response.read()
 
 
 async def delete(analyst: Analyst, path: str) -> tuple[int, bytes]:
-    async with analyst.http.delete(analyst.base + path, params={"site": SITE},
-                                   headers={"X-CSRF-Token": analyst.csrf}) as response:
+    async with analyst.http.delete(
+        analyst.base + path, params={"site": SITE}, headers={"X-CSRF-Token": analyst.csrf}
+    ) as response:
         return response.status, await response.read()
 
 
@@ -322,8 +350,11 @@ async def test_goal_and_funnel_panels_as_csv_frame_and_openapi(collector_factory
     try:
         goal = (await create(analyst, "goals", GOALS[4][0]))["id"]
         funnel = (await create(analyst, "funnels", FUNNEL))["id"]
-        for panel, params in (("goal_conversions", {}), ("goal_breakdown", {"goal": goal, "by": "country"}),
-                              ("funnel", {"funnel": funnel})):
+        for panel, params in (
+            ("goal_conversions", {}),
+            ("goal_breakdown", {"goal": goal, "by": "country"}),
+            ("funnel", {"funnel": funnel}),
+        ):
             document = await analyst.api(panel, site=SITE, period="7d", **params)
             status, body, _ = await analyst.get(f"/dashboard/api/v1/{panel}.csv", site=SITE, period="7d", **params)
             table = list(csv.DictReader(io.StringIO(body.decode())))
@@ -349,8 +380,12 @@ async def test_goal_and_funnel_panels_as_csv_frame_and_openapi(collector_factory
             with_view = await storage.run(run_panel, storage, PANELS[panel], query, True)
             assert with_view.rows == (await storage.run(run_panel, storage, PANELS[panel], query, False)).rows, panel
         document = orjson.loads((await analyst.get("/dashboard/api/openapi.json"))[1])
-        for path in ("/dashboard/api/v1/goal_conversions", "/dashboard/api/v1/funnel.csv",
-                     "/dashboard/api/v1/definitions/goals", "/dashboard/api/v1/definitions/funnels/{id}"):
+        for path in (
+            "/dashboard/api/v1/goal_conversions",
+            "/dashboard/api/v1/funnel.csv",
+            "/dashboard/api/v1/definitions/goals",
+            "/dashboard/api/v1/definitions/funnels/{id}",
+        ):
             assert path in document["paths"], path
         names = {p["name"] for p in document["paths"]["/dashboard/api/v1/recordings"]["get"]["parameters"]}
         assert {"funnel", "step", "dropped"} <= names

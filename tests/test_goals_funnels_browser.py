@@ -22,22 +22,32 @@ EVENT = "checkout_started"
 
 
 async def test_goal_and_funnel_defined_in_the_ui_and_a_step_opens_its_recordings(
-    collector_factory: Any, new_page: Any,  # noqa: F811
+    collector_factory: Any,
+    new_page: Any,  # noqa: F811
 ) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector, matomo=False)
     converted = collector.rows(
         "SELECT uniqExact(session_hash) FROM {db}.events WHERE site = {site:String} AND type = 24 AND key = {k:String}",
-        site=SITE, k=EVENT)[0][0]
-    visits = collector.rows("SELECT uniqExact(session_hash) FROM {db}.pageviews WHERE site = {site:String}",
-                            site=SITE)[0][0]
+        site=SITE,
+        k=EVENT,
+    )[0][0]
+    visits = collector.rows("SELECT uniqExact(session_hash) FROM {db}.pageviews WHERE site = {site:String}", site=SITE)[
+        0
+    ][0]
     # the visits that viewed /page.html and did not send the event afterwards: straight SQL
-    dropped = {f"{h:x}" for (h,) in collector.rows(
-        "SELECT p.session_hash FROM (SELECT session_hash, min(started_at) AS t FROM {db}.pageviews "
-        "WHERE site = {site:String} AND path(url) = '/page.html' GROUP BY session_hash) AS p "
-        "LEFT JOIN (SELECT session_hash, max(ts) AS e FROM {db}.events WHERE site = {site:String} AND type = 24 "
-        "AND key = {k:String} GROUP BY session_hash) AS c ON c.session_hash = p.session_hash "
-        "WHERE c.e < p.t OR c.session_hash = 0", site=SITE, k=EVENT)}
+    dropped = {
+        f"{h:x}"
+        for (h,) in collector.rows(
+            "SELECT p.session_hash FROM (SELECT session_hash, min(started_at) AS t FROM {db}.pageviews "
+            "WHERE site = {site:String} AND path(url) = '/page.html' GROUP BY session_hash) AS p "
+            "LEFT JOIN (SELECT session_hash, max(ts) AS e FROM {db}.events WHERE site = {site:String} AND type = 24 "
+            "AND key = {k:String} GROUP BY session_hash) AS c ON c.session_hash = p.session_hash "
+            "WHERE c.e < p.t OR c.session_hash = 0",
+            site=SITE,
+            k=EVENT,
+        )
+    }
     assert 0 < converted < visits and 0 < len(dropped) < visits, (converted, dropped, visits)
 
     page, requests, errors = await logged_in_page(collector, new_page, f"/dashboard/goals?site={SITE}&period=7d")

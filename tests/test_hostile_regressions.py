@@ -11,7 +11,7 @@ HEADERS = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
 
 
 async def test_hostile_float_node_number_beyond_64_bits_is_stored_not_a_500(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     """orjson reads 2**64 as a float; the DOM reader turned it back into an int too large to write."""
     collector = await collector_factory(make_site(consent="loader"))
@@ -29,22 +29,33 @@ async def test_hostile_broken_content_encoding_is_a_400(collector_factory: Colle
     collector = await collector_factory(make_site(consent="loader"))
     for content_type in ("text/plain", "multipart/form-data; boundary=x"):
         status, text, _ = await collector.post(
-            "/collect", b"not gzip at all", {**HEADERS, "Content-Encoding": "gzip", "Content-Type": content_type})
+            "/collect", b"not gzip at all", {**HEADERS, "Content-Encoding": "gzip", "Content-Type": content_type}
+        )
         assert status == 400 and b"could not be read" in text, (content_type, status, text)
     assert await collector.send(clarity_fixture("default_002")) == 204, "the service keeps working"
 
 
 async def test_hostile_superscript_digits_are_refused_not_a_500(collector_factory: CollectorFactory) -> None:
-    """"²".isdigit() is true but int("²") fails (the Reporting API answered 500): numbers in requests are
+    """ "²".isdigit() is true but int("²") fails (the Reporting API answered 500): numbers in requests are
     read with isdecimal()."""
     collector = await collector_factory(dashboard_site())
     client = await with_token(collector)
     try:
-        status, body, _ = await client.get("/index.php", module="API", method="VisitsSummary.get", idSite="²",
-                                           period="day", date="today", format="JSON")
+        status, body, _ = await client.get(
+            "/index.php",
+            module="API",
+            method="VisitsSummary.get",
+            idSite="²",
+            period="day",
+            date="today",
+            format="JSON",
+        )
         assert status < 500 and b"error" in body, (status, body[:200])
-        for panel, params in (("top_pages", {"limit": "²"}), ("recordings", {"min_duration": "²"}),
-                              ("visitor_log", {"offset": "²"})):
+        for panel, params in (
+            ("top_pages", {"limit": "²"}),
+            ("recordings", {"min_duration": "²"}),
+            ("visitor_log", {"offset": "²"}),
+        ):
             status, body, _ = await client.get(f"/dashboard/api/v1/{panel}", site=SITE, **params)
             assert status == 400, (panel, status, body[:200])
     finally:

@@ -68,9 +68,9 @@ async def test_ingest_migrations_are_idempotent(collector: RunningCollector) -> 
     assert collector.storage.migrate() == []
     versions = collector.rows("SELECT version FROM {db}.schema_migrations FINAL ORDER BY version")
     assert versions == [(m.version,) for m in MIGRATIONS]
-    columns = {r[0] for r in collector.rows(
-        "SELECT name FROM system.columns WHERE database = '{db}' AND table = 'pageviews'"
-    )}
+    columns = {
+        r[0] for r in collector.rows("SELECT name FROM system.columns WHERE database = '{db}' AND table = 'pageviews'")
+    }
     assert set(TABLES["pageviews"].column_names) == columns, "migrations build exactly the declared columns"
 
 

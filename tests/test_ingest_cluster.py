@@ -42,7 +42,7 @@ async def test_ingest_cluster_ddl_matches_single_node_column_for_column(collecto
         for clause in ("ORDER BY", "TTL", "PARTITION BY"):
             single_formatted = _format(collector, single)
             if clause in single_formatted:
-                tail = single_formatted[single_formatted.index(clause):].split("COMMENT")[0]
+                tail = single_formatted[single_formatted.index(clause) :].split("COMMENT")[0]
                 assert tail in local_formatted, (table.name, clause)
         assert "ReplicatedMergeTree" in local_formatted or "Replicated" in local_formatted
         front = next(s for s in statements if f"`analytics`.`{table.name}` ON CLUSTER" in s)

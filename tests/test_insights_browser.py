@@ -20,8 +20,10 @@ from tests.support.dashboard import PASSWORD, SITE, accounts, log_in
 
 pytestmark = pytest.mark.browser
 
-MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-             "Version/17.4 Mobile/15E148 Safari/604.1")
+MOBILE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.4 Mobile/15E148 Safari/604.1"
+)
 #: makes the page's title react to a click (a DOM change), so clicks on it are never dead
 REACTING_TITLE = """() => { const t = document.getElementById('title'); let n = 0;
   t.addEventListener('click', () => { n += 1; t.textContent = 'Demo shop ' + n; }); }"""
@@ -85,13 +87,13 @@ async def desktop_visit(new_page: Any, url: str, truth: Truth) -> None:
         await asyncio.sleep(pause)
 
     await burst("#title", 4, dead=False)
-    await single("#signup", dead=True)          # a custom event changes nothing on the page
-    await burst("#buy", 3, dead=True)           # a button without a handler
+    await single("#signup", dead=True)  # a custom event changes nothing on the page
+    await burst("#buy", 3, dead=True)  # a button without a handler
     await single("#title", dead=False)
     await burst("#title", 6, dead=False, jitter=8)
-    await single("#signup", dead=True, pause=0.3)   # a click elsewhere just before a burst does not break it
+    await single("#signup", dead=True, pause=0.3)  # a click elsewhere just before a burst does not break it
     await burst("#buy", 3, dead=True)
-    for top in (1200, 0, 1200, 0):              # down, up, down, up: three changes of direction
+    for top in (1200, 0, 1200, 0):  # down, up, down, up: three changes of direction
         await page.evaluate(f"window.scrollTo(0, {top})")
         await asyncio.sleep(0.3)
     truth.excessive_scrolls += 1
@@ -99,12 +101,12 @@ async def desktop_visit(new_page: Any, url: str, truth: Truth) -> None:
     await page.evaluate("setTimeout(() => { throw new Error('insights test failure'); }, 0)")
     truth.errors += 1
     await asyncio.sleep(PAUSE_S)
-    await page.click("#next")                   # a link: never dead
+    await page.click("#next")  # a link: never dead
     truth.click(layout, "#next")
     await page.wait_for_url("**/demo/second**")
     await _ready(page)
     await asyncio.sleep(2)
-    await page.click("#next")                   # back to /demo within seconds
+    await page.click("#next")  # back to /demo within seconds
     truth.click("second page", "#next")
     await page.wait_for_url("**/demo?**")
     truth.quick_backs += 1
@@ -115,8 +117,13 @@ async def desktop_visit(new_page: Any, url: str, truth: Truth) -> None:
 
 async def mobile_visit(browser: Any, url: str, truth: Truth) -> None:
     """A phone: one rage burst on the title and one dead click."""
-    context = await browser.new_context(user_agent=MOBILE_UA, viewport={"width": 390, "height": 844},
-                                        is_mobile=True, has_touch=True, device_scale_factor=1)
+    context = await browser.new_context(
+        user_agent=MOBILE_UA,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=1,
+    )
     page = await context.new_page()
     await page.goto(f"{url}/demo?site={SITE}&clarity=1")
     await _ready(page)
@@ -157,9 +164,12 @@ async def scripted(collector_factory: Any, new_page: Any, browser: Any) -> tuple
 
     async def arrived() -> bool:
         await collector.flush()
-        return (collector.count("events", "type = 9 AND source = 'clarity'") >= expected_clicks
-                and collector.count("events", "type = 31") >= 1 and collector.count("events", "source = 'beacon'") > 0
-                and collector.count("playback", "is_end = 1") >= 4)
+        return (
+            collector.count("events", "type = 9 AND source = 'clarity'") >= expected_clicks
+            and collector.count("events", "type = 31") >= 1
+            and collector.count("events", "source = 'beacon'") > 0
+            and collector.count("playback", "is_end = 1") >= 4
+        )
 
     assert await wait_until(arrived, seconds=60), "every upload arrived"
     return collector, truth
@@ -228,16 +238,21 @@ async def _heatmap_lands_on_the_clicked_elements(page: Any, collector: Any, trut
     boxes = {}
     for selector in CLICKED:
         boxes[selector] = await frame.locator(selector).evaluate(
-            "e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }")
+            "e => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+        )
     cells = await page.evaluate(
         f"fetch('/dashboard/api/v1/heatmap_clicks?site={SITE}&period=today&page=/demo&layout={layout}')"
-        ".then(r => r.json())")
+        ".then(r => r.json())"
+    )
     landed: Counter[str] = Counter()
     tolerance = 3  # a cell is 1/200 of the document width: its centre is within 2.5 px of the click
     for cell in cells["rows"]:
         x, y = cell["x"] * width, cell["y"] * width
-        hit = [s for s, (left, top, right, bottom) in boxes.items()
-               if left - tolerance <= x <= right + tolerance and top - tolerance <= y <= bottom + tolerance]
+        hit = [
+            s
+            for s, (left, top, right, bottom) in boxes.items()
+            if left - tolerance <= x <= right + tolerance and top - tolerance <= y <= bottom + tolerance
+        ]
         assert len(hit) == 1, (layout, cell, boxes)
         landed[hit[0]] += cell["clicks"]
     assert landed == truth.clicks[layout], layout
@@ -272,8 +287,11 @@ async def _replay_with_timeline(page: Any, collector: Any) -> None:
 async def _api_counts(collector: Any, analyst: Any, truth: Truth) -> None:
     summary = _by((await analyst.api("insights", site=SITE, period="today"))["rows"], "signal", "occurrences")
     assert summary == {
-        "rage_click": sum(truth.rage.values()), "dead_click": sum(truth.dead.values()),
-        "quick_back": truth.quick_backs, "excessive_scroll": truth.excessive_scrolls, "js_error": truth.errors,
+        "rage_click": sum(truth.rage.values()),
+        "dead_click": sum(truth.dead.values()),
+        "quick_back": truth.quick_backs,
+        "excessive_scroll": truth.excessive_scrolls,
+        "js_error": truth.errors,
     }
     for layout in ("desktop", "mobile"):
         rage = (await analyst.api("rage_clicks", site=SITE, period="today", device=layout))["rows"]
@@ -295,7 +313,8 @@ async def _api_counts(collector: Any, analyst: Any, truth: Truth) -> None:
     assert by_device["desktop"]["rage_clicks"] == truth.rage["desktop"]
     assert by_device["desktop"]["dead_clicks"] == truth.dead["desktop"]
     assert sorted(by_device["desktop"]["tags"]) == sorted(
-        ["rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error"])
+        ["rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error"]
+    )
     assert by_device["desktop"]["pageviews"] == 3 and by_device["mobile"]["pageviews"] == 1
     # the desktop recording holds every desktop click but the beacon visit's one
     desktop_clicks = sum(truth.clicks["desktop"].values()) - 1 + sum(truth.clicks["second page"].values())
@@ -305,8 +324,11 @@ async def _api_counts(collector: Any, analyst: Any, truth: Truth) -> None:
         listed = (await analyst.api("recordings", site=SITE, period="today", signal=signal))["rows"]
         assert sorted(r["device"] for r in listed) == expected, signal
 
-    timeline = (await analyst.api("recording_timeline", site=SITE, period="today",
-                                  recording=by_device["desktop"]["recording"], limit=1000))["rows"]
+    timeline = (
+        await analyst.api(
+            "recording_timeline", site=SITE, period="today", recording=by_device["desktop"]["recording"], limit=1000
+        )
+    )["rows"]
     kinds = Counter(r["kind"] for r in timeline)
     assert kinds["page"] == 3 and kinds["click"] == desktop_clicks
     assert kinds["rage_click"] == truth.rage["desktop"] and kinds["js_error"] == 1 and kinds["quick_back"] == 1

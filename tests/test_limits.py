@@ -30,10 +30,11 @@ async def _upload(collector: RunningCollector, ip: str) -> tuple[int, bytes, Any
 
 
 async def test_limit_rate_per_ip_answers_429_with_retry_after_then_recovers(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
-    collector = await collector_factory(make_site(consent="loader"), rate_limit_per_minute=5,
-                                        client_ip_header="X-Real-IP")
+    collector = await collector_factory(
+        make_site(consent="loader"), rate_limit_per_minute=5, client_ip_header="X-Real-IP"
+    )
     assert [(await _upload(collector, CLIENT))[0] for _ in range(5)] == [204] * 5
     status, body, headers = await _upload(collector, CLIENT)
     assert status == 429 and body == b"too many requests from this address"
@@ -42,11 +43,14 @@ async def test_limit_rate_per_ip_answers_429_with_retry_after_then_recovers(
     assert (await _upload(collector, OTHER))[0] == 204, "another address has its own budget"
 
     matomo = "/matomo.php?" + urlencode({"idsite": 1, "rec": 1, "url": ORIGIN + "/"})
-    async with collector.http.get(collector.url + matomo, headers={"X-Real-IP": CLIENT,
-                                                                   "User-Agent": DESKTOP_UA}) as response:
+    async with collector.http.get(
+        collector.url + matomo, headers={"X-Real-IP": CLIENT, "User-Agent": DESKTOP_UA}
+    ) as response:
         assert response.status == 429, "the Matomo endpoint shares the address's budget"
-    async with collector.http.options(collector.url + "/collect", headers={
-            "Origin": ORIGIN, "Access-Control-Request-Method": "POST", "X-Real-IP": CLIENT}) as response:
+    async with collector.http.options(
+        collector.url + "/collect",
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "POST", "X-Real-IP": CLIENT},
+    ) as response:
         assert response.status == 204, "preflights are not counted"
     for path in ("/healthz", "/beacon.js", "/demo?site=proj123"):
         async with collector.http.get(collector.url + path, headers={"X-Real-IP": CLIENT}) as response:
@@ -61,8 +65,9 @@ async def test_limit_rate_per_ip_answers_429_with_retry_after_then_recovers(
 
 
 async def test_limit_rate_keeps_no_ip_in_memory(collector_factory: CollectorFactory) -> None:
-    collector = await collector_factory(make_site(consent="loader"), rate_limit_per_minute=50,
-                                        client_ip_header="X-Real-IP")
+    collector = await collector_factory(
+        make_site(consent="loader"), rate_limit_per_minute=50, client_ip_header="X-Real-IP"
+    )
     for ip in (CLIENT, OTHER):
         assert (await _upload(collector, ip))[0] == 204
     limiter = collector.app[RATE_LIMITER]

@@ -75,8 +75,11 @@ def test_limit_slow_headers_are_cut_off_at_the_keepalive_timeout(port: int) -> N
 
 def test_limit_slow_body_gets_408_and_is_closed(port: int) -> None:
     sock = _connect(port)
-    sock.sendall(b"POST /collect HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: " + ORIGIN.encode()
-                 + b"\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n{")
+    sock.sendall(
+        b"POST /collect HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: "
+        + ORIGIN.encode()
+        + b"\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n{"
+    )
     answer, elapsed = _trickle_until_answered(sock, _forever(b" "), TIMEOUT_S + GRACE_S + 5)
     assert answer.startswith(b"HTTP/1.1 408 "), answer[:200]
     assert b"body not received within 2 s" in answer

@@ -21,8 +21,6 @@ from tests.support.masking import CARD, CARD_COMPACT, EMAIL, IBAN, PHONE, TYPED_
 SECRETS = (EMAIL, CARD, CARD_COMPACT, PHONE, IBAN, "jane.doe%40example.com", "Typedname", "hunter2")
 
 
-
-
 def _all_stored_text(collector: RunningCollector) -> str:
     """Every String and Array(String) column of every table, as one text."""
     parts = []

@@ -32,7 +32,7 @@ def test_masking_property_emails_never_survive_in_text(before: str, email: str, 
 
 @given(words, cards, st.sampled_from(["", " ", "-"]), words)
 def test_masking_property_card_numbers_never_survive(before: str, card: str, sep: str, after: str) -> None:
-    spaced = sep.join(card[i: i + 4] for i in range(0, len(card), 4))
+    spaced = sep.join(card[i : i + 4] for i in range(0, len(card), 4))
     masked = mask_pii(f"{before} {spaced} {after}")
     assert spaced not in masked and card not in masked.replace(" ", "").replace("-", "")
 
@@ -44,11 +44,10 @@ def test_masking_property_shape_mask_keeps_length_and_hides_letters_and_digits(t
     assert not any(c.isalnum() for c in masked if c not in "▪▫")
 
 
-node_strings = st.lists(st.sampled_from(["DIV", "*T", "A", "class=x", "href=/a", "hello", "\n", "id=1"]), min_size=1,
-                        max_size=6)
-nodes = st.lists(
-    st.tuples(st.integers(min_value=2, max_value=500), node_strings), min_size=1, max_size=30
+node_strings = st.lists(
+    st.sampled_from(["DIV", "*T", "A", "class=x", "href=/a", "hello", "\n", "id=1"]), min_size=1, max_size=6
 )
+nodes = st.lists(st.tuples(st.integers(min_value=2, max_value=500), node_strings), min_size=1, max_size=30)
 
 
 @settings(max_examples=300)

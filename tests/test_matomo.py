@@ -40,18 +40,6 @@ from tests.support.matomo import (
 STRING_COLUMNS_SQL = "SELECT table, name FROM system.columns WHERE database = '{db}' AND type LIKE '%String%'"
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def stored_text(collector: RunningCollector) -> str:
     """Every String, Array(String) and Map column of every table, as one text."""
     parts = []
@@ -59,16 +47,6 @@ def stored_text(collector: RunningCollector) -> str:
         for (value,) in collector.rows(f"SELECT toString(`{column}`) FROM {{db}}.`{table}`"):
             parts.append(str(value))
     return "\n".join(parts)
-
-
-
-
-
-
-
-
-
-
 
 
 # ---- the captured matomo.js traffic ---------------------------------------------------------------
@@ -86,10 +64,23 @@ async def test_matomo_default_capture_stores_page_view_actions_and_visit(collect
     assert (page["channel"], page["campaign_name"], page["campaign_keyword"]) == ("campaign", "spring", "promo")
     assert page["visitor_hash"] == visitor_hash(collector, "c580322735067f49")
     assert (page["browser"], page["os"], page["device"]) == ("Chrome", "Linux", "desktop")
-    assert events_by_type(collector) == {1001: 1, 1002: 1, 1003: 1, 1004: 1, 1005: 1, 1006: 1, 1008: 2, 1009: 1,
-                                         1010: 1}, "one performance row per page view: the ping's complete set"
-    rows = {int(r[0]): r[1:] for r in collector.rows(
-        "SELECT type, key, value, text, link, num, data FROM {db}.events WHERE type != 1008 AND type != 1010")}
+    assert events_by_type(collector) == {
+        1001: 1,
+        1002: 1,
+        1003: 1,
+        1004: 1,
+        1005: 1,
+        1006: 1,
+        1008: 2,
+        1009: 1,
+        1010: 1,
+    }, "one performance row per page view: the ping's complete set"
+    rows = {
+        int(r[0]): r[1:]
+        for r in collector.rows(
+            "SELECT type, key, value, text, link, num, data FROM {db}.events WHERE type != 1008 AND type != 1010"
+        )
+    }
     assert rows[1001][:3] == ("Video", "Play", "intro.mp4") and rows[1001][4] == 3.5
     assert json.loads(rows[1001][5])["dimensions"] == {"1": "blue", "cvar.visit.plan": "pro"}
     assert rows[1002][0] == "Catalog" and rows[1002][2] == "shoes" and rows[1002][4] == 12
@@ -99,7 +90,9 @@ async def test_matomo_default_capture_stores_page_view_actions_and_visit(collect
     assert rows[1006][0] == "ORDER-1" and rows[1006][4] == 99
     assert order["items"] == [{"sku": "SKU1", "name": "Shoe", "category": "Footwear", "price": 49.5, "quantity": 2}]
     assert sorted(r[0] for r in collector.rows("SELECT key FROM {db}.events WHERE type = 1008")) == [
-        "Banner A", "Banner B"]
+        "Banner A",
+        "Banner B",
+    ]
 
     [visit] = visits(collector)
     assert (visit["pageviews"], visit["actions"], visit["bounce"], visit["goals"]) == (1, 5, 0, 2)
@@ -122,7 +115,7 @@ async def test_matomo_default_mode_stores_nothing_without_consent_param(collecto
 
 
 async def test_matomo_require_consent_capture_joins_the_consent_ping_to_its_visit(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     """requireConsent + setConsentGiven: queued hits arrive with `_id=` empty and consent=1, then a ping
     with the new id; all three are one visit, and the ledger holds the grant for both hashes."""
@@ -137,14 +130,16 @@ async def test_matomo_require_consent_capture_joins_the_consent_ping_to_its_visi
     assert page["visitor_hash"] != visit["visitor_hash"], "hits sent before the id existed keep the daily hash"
     assert events_by_type(collector) == {1001: 1, 1009: 1, 1010: 1}
     assert {int(r[0]) for r in collector.rows("SELECT DISTINCT session_hash FROM {db}.events")} == {
-        visit["session_hash"]}
+        visit["session_hash"]
+    }
     ledger = collector.rows("SELECT visitor_hash, decision, consent_source, ingest_path FROM {db}.consent_ledger")
-    assert sorted(ledger) == sorted([(page["visitor_hash"], "grant", 1, "matomo"),
-                                     (visit["visitor_hash"], "grant", 1, "matomo")])
+    assert sorted(ledger) == sorted(
+        [(page["visitor_hash"], "grant", 1, "matomo"), (visit["visitor_hash"], "grant", 1, "matomo")]
+    )
 
 
 async def test_matomo_remembered_consent_covers_later_hits_without_consent_param(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     collector = await collector_factory(matomo_site())
     assert await replay_all(collector, "cap_consent_remember") == [204, 204]
@@ -165,23 +160,27 @@ async def test_matomo_remembered_consent_covers_later_hits_without_consent_param
 
 
 async def test_matomo_cookie_consent_capture_is_anonymous_in_cookieless_mode(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="cookieless"))
     assert await replay_all(collector, "cap_cookieconsent") == [204, 204, 204]
     await collector.flush()
     [visit] = visits(collector)
     assert visit["cookieless"] == 1 and visit["consent_source"] == 0 and visit["user_hash"] == ""
-    hashes = {int(r[0]) for r in collector.rows(
-        "SELECT visitor_hash FROM {db}.pageviews UNION ALL SELECT visitor_hash FROM {db}.events "
-        "UNION ALL SELECT visitor_hash FROM {db}.visits")}
+    hashes = {
+        int(r[0])
+        for r in collector.rows(
+            "SELECT visitor_hash FROM {db}.pageviews UNION ALL SELECT visitor_hash FROM {db}.events "
+            "UNION ALL SELECT visitor_hash FROM {db}.visits"
+        )
+    }
     assert hashes == {visit["visitor_hash"]}, "the id sent after cookie consent links nothing"
     assert visitor_hash(collector, "f6e3dbbd95add802") not in hashes
     assert collector.count("consent_ledger") == 0 and collector.count("daily_salts") == 1
 
 
 async def test_matomo_cookie_consent_capture_stores_nothing_in_default_mode(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     collector = await collector_factory(matomo_site())
     assert await replay_all(collector, "cap_cookieconsent") == [204, 204, 204]
@@ -220,8 +219,9 @@ async def test_matomo_node_capture_single_and_bulk_answers(collector_factory: Co
     for record in records:
         sent = {k: v for k, v in record["headers"].items() if k == "Content-Type"}
         url = collector.url + record["path"] + (f"?{record['raw_query']}" if record["raw_query"] else "")
-        async with collector.http.request(record["method"], url, data=record["body"].encode(), headers=sent,
-                                          skip_auto_headers=["User-Agent"]) as response:
+        async with collector.http.request(
+            record["method"], url, data=record["body"].encode(), headers=sent, skip_auto_headers=["User-Agent"]
+        ) as response:
             results.append((response.status, await response.read()))
     assert [s for s, _ in results] == [200, 200, 200]
     assert results[0][1] == GIF and orjson.loads(results[2][1]) == {"status": "success", "tracked": 1, "invalid": 1}
@@ -241,8 +241,9 @@ async def test_matomo_cors_echoes_listed_origins_only(collector_factory: Collect
     async with collector.http.options(collector.url + "/matomo.php", headers=preflight) as response:
         assert response.status == 204 and response.headers["Access-Control-Allow-Origin"] == SITE_ORIGIN
         assert response.headers["Access-Control-Allow-Credentials"] == "true"
-    async with collector.http.options(collector.url + "/piwik.php",
-                                      headers={**preflight, "Origin": "https://evil.example"}) as response:
+    async with collector.http.options(
+        collector.url + "/piwik.php", headers={**preflight, "Origin": "https://evil.example"}
+    ) as response:
         assert response.status == 403 and "Access-Control-Allow-Origin" not in response.headers
     status, _, headers = await replay(collector, captured("cap_default")[0])
     assert status == 204 and headers["Access-Control-Allow-Origin"] == SITE_ORIGIN
@@ -257,9 +258,10 @@ async def test_matomo_tracker_script_is_served_on_matomo_and_piwik_paths(collect
             bodies.append(await response.read())
     assert bodies[0] == bodies[1] == bodies[2] and b"_paq" in bodies[0]
     status, body = await hit(collector, {"url": SITE_ORIGIN + "/", "action_name": "via js"})
-    async with collector.http.get(collector.url + "/js/?" + urlencode(
-            {"idsite": 1, "rec": 1, "url": SITE_ORIGIN + "/x", "send_image": 0}),
-            headers={"User-Agent": DESKTOP_UA}) as response:
+    async with collector.http.get(
+        collector.url + "/js/?" + urlencode({"idsite": 1, "rec": 1, "url": SITE_ORIGIN + "/x", "send_image": 0}),
+        headers={"User-Agent": DESKTOP_UA},
+    ) as response:
         assert response.status == 204, "/js/ with a query string tracks"
     async with collector.http.get(collector.url + "/matomo.php") as response:
         assert response.status == 200 and "Matomo" in await response.text()
@@ -271,18 +273,37 @@ async def test_matomo_tracker_script_is_served_on_matomo_and_piwik_paths(collect
 
 async def test_matomo_no_raw_ip_user_agent_or_id_is_stored(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(
-        matomo_site(matomo_consent="tracker_requires_consent"), client_ip_header="X-Forwarded-For",
-        matomo_token_auth=TOKEN)
+        matomo_site(matomo_consent="tracker_requires_consent"),
+        client_ip_header="X-Forwarded-For",
+        matomo_token_auth=TOKEN,
+    )
     user_agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) UniqueUA/77.1"
-    await replay_all(collector, "cap_default", **{"X-Forwarded-For": "10.1.2.3, 81.2.69.160",
-                                                   "User-Agent": user_agent})
-    await hit(collector, {"url": SITE_ORIGIN + "/p?email=jane.doe@example.com", "_id": "1234567890abcdef",
-                          "cip": "2a00:1450:4001::1", "token_auth": TOKEN, "uid": "jane.doe@example.com",
-                          "e_c": "Form", "e_a": "Sent", "e_n": "to jane.doe@example.com"})
+    await replay_all(collector, "cap_default", **{"X-Forwarded-For": "10.1.2.3, 81.2.69.160", "User-Agent": user_agent})
+    await hit(
+        collector,
+        {
+            "url": SITE_ORIGIN + "/p?email=jane.doe@example.com",
+            "_id": "1234567890abcdef",
+            "cip": "2a00:1450:4001::1",
+            "token_auth": TOKEN,
+            "uid": "jane.doe@example.com",
+            "e_c": "Form",
+            "e_a": "Sent",
+            "e_n": "to jane.doe@example.com",
+        },
+    )
     await collector.flush()
     text = stored_text(collector)
-    for secret in ("81.2.69.160", "10.1.2.3", "2a00:1450", "UniqueUA", "c580322735067f49", "1234567890abcdef",
-                   "jane.doe", TOKEN):
+    for secret in (
+        "81.2.69.160",
+        "10.1.2.3",
+        "2a00:1450",
+        "UniqueUA",
+        "c580322735067f49",
+        "1234567890abcdef",
+        "jane.doe",
+        TOKEN,
+    ):
         assert secret not in text, secret
     countries = {v["country"] for v in visits(collector)}
     assert countries == {"GB", "DE"}, "the country is looked up from the IP before it is dropped"
@@ -328,8 +349,7 @@ BAD_HITS: dict[str, tuple[dict[str, Any], int]] = {
 
 @pytest.mark.parametrize("case", sorted(BAD_HITS))
 async def test_matomo_bad_hit_gets_matomos_400(collector_factory: CollectorFactory, case: str) -> None:
-    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
-                                        matomo_token_auth=TOKEN)
+    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"), matomo_token_auth=TOKEN)
     params, expected = BAD_HITS[case]
     status, body = await hit(collector, {**GOOD, **params})
     assert status == expected and 0 < len(body) <= 200 and b"Traceback" not in body
@@ -348,8 +368,7 @@ HOSTILE_URLS = {
 
 @pytest.mark.parametrize("case", sorted(HOSTILE_URLS))
 async def test_matomo_hostile_url_is_stored_masked_and_bounded(collector_factory: CollectorFactory, case: str) -> None:
-    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
-                                        max_string_chars=1000)
+    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"), max_string_chars=1000)
     params = {**GOOD, "url": HOSTILE_URLS[case], "urlref": HOSTILE_URLS[case]}
     status, _ = await hit(collector, params, "POST", form=True)
     assert status == 204
@@ -378,21 +397,26 @@ async def test_matomo_broken_body_gets_4xx(collector_factory: CollectorFactory, 
 
 
 async def test_matomo_huge_bulk_and_huge_body_are_refused(collector_factory: CollectorFactory) -> None:
-    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
-                                        max_events=50, max_body_bytes=200_000)
+    collector = await collector_factory(
+        matomo_site(matomo_consent="tracker_requires_consent"), max_events=50, max_body_bytes=200_000
+    )
     item = "?" + urlencode({"idsite": 1, "rec": 1, "url": SITE_ORIGIN + "/b", "_id": "00000000000000dd"})
-    status, text, _ = await collector.post("/matomo.php", orjson.dumps({"requests": [item] * 51}),
-                                           {"User-Agent": DESKTOP_UA})
+    status, text, _ = await collector.post(
+        "/matomo.php", orjson.dumps({"requests": [item] * 51}), {"User-Agent": DESKTOP_UA}
+    )
     assert status == 413 and b"50" in text
-    status, _, _ = await collector.post("/matomo.php", b'{"requests": ["' + b"a" * 300_000 + b'"]}',
-                                        {"User-Agent": DESKTOP_UA})
+    status, _, _ = await collector.post(
+        "/matomo.php", b'{"requests": ["' + b"a" * 300_000 + b'"]}', {"User-Agent": DESKTOP_UA}
+    )
     assert status == 413
     bad_item = "?" + urlencode({"idsite": 7, "rec": 1, "url": SITE_ORIGIN + "/b"})
-    status, text, _ = await collector.post("/matomo.php", orjson.dumps({"requests": [item] * 50 + [bad_item]}),
-                                           {"User-Agent": DESKTOP_UA})
+    status, text, _ = await collector.post(
+        "/matomo.php", orjson.dumps({"requests": [item] * 50 + [bad_item]}), {"User-Agent": DESKTOP_UA}
+    )
     assert status == 413
-    status, text, _ = await collector.post("/matomo.php", orjson.dumps({"requests": [item] * 49 + [bad_item]}),
-                                           {"User-Agent": DESKTOP_UA})
+    status, text, _ = await collector.post(
+        "/matomo.php", orjson.dumps({"requests": [item] * 49 + [bad_item]}), {"User-Agent": DESKTOP_UA}
+    )
     assert (status, orjson.loads(text)) == (200, {"status": "success", "tracked": 49, "invalid": 1})
     await collector.flush()
     assert int(collector.rows("SELECT sum(payloads) FROM {db}.pageviews")[0][0]) == 49, "nothing accepted is lost"
@@ -438,12 +462,22 @@ async def test_matomo_replayed_captures_throughput(collector_factory: CollectorF
     hits = visitors * (len(records) + 1)
     assert len(visits(collector)) == visitors
     assert int(collector.rows("SELECT sum(payloads) FROM {db}.pageviews")[0][0]) == hits, (
-        "every hit (bulk content impressions included) adds to its page view row: nothing is lost")
+        "every hit (bulk content impressions included) adds to its page view row: nothing is lost"
+    )
     OUTPUT_DIR.mkdir(exist_ok=True)
-    (OUTPUT_DIR / "matomo_throughput.json").write_text(json.dumps(
-        {"requests": visitors * len(records), "hits": hits, "seconds": round(elapsed, 3),
-         "requests_per_second": round(visitors * len(records) / elapsed, 1),
-         "hits_per_second": round(hits / elapsed, 1), "visits": visitors}, indent=2))
+    (OUTPUT_DIR / "matomo_throughput.json").write_text(
+        json.dumps(
+            {
+                "requests": visitors * len(records),
+                "hits": hits,
+                "seconds": round(elapsed, 3),
+                "requests_per_second": round(visitors * len(records) / elapsed, 1),
+                "hits_per_second": round(hits / elapsed, 1),
+                "visits": visitors,
+            },
+            indent=2,
+        )
+    )
 
 
 # ---- GDPR: the retention job finds Matomo visitors by their id -----------------------------------
@@ -468,8 +502,16 @@ async def test_matomo_visitor_erased_by_its_matomo_id_everywhere(collector_facto
 async def test_matomo_cid_and_uid_identify_visitors_as_keyed_hashes(collector_factory: CollectorFactory) -> None:
     """`cid` forces the visitor id; `uid` gives the site's user hash even on a hit without a visitor id."""
     collector = await collector_factory(matomo_site())
-    await hit(collector, {"url": SITE_ORIGIN + "/a", "cid": "ABCDEF0123456789", "_id": "1111111111111111",
-                          "consent": 1, "send_image": 0})
+    await hit(
+        collector,
+        {
+            "url": SITE_ORIGIN + "/a",
+            "cid": "ABCDEF0123456789",
+            "_id": "1111111111111111",
+            "consent": 1,
+            "send_image": 0,
+        },
+    )
     await hit(collector, {"url": SITE_ORIGIN + "/b", "uid": "customer-7", "consent": 1, "send_image": 0})
     await collector.flush()
     by_url = {p["url"]: p for p in pageviews(collector)}

@@ -23,11 +23,13 @@ from tests.support.matomo_browser import SNIPPET, SiteServer, Tracked
 pytestmark = pytest.mark.browser
 
 
-
 PAGES = {
-    "shop": ("1", """_paq.push(['setCustomDimension', 1, 'blue']);
+    "shop": (
+        "1",
+        """_paq.push(['setCustomDimension', 1, 'blue']);
   _paq.push(['setUserId', 'customer-42']);
-  _paq.push(['enableHeartBeatTimer', 1]);""", """
+  _paq.push(['enableHeartBeatTimer', 1]);""",
+        """
   <button id="play" onclick="_paq.push(['trackEvent', 'Video', 'Play', 'intro.mp4', 3.5])">play</button>
   <button id="search" onclick="_paq.push(['trackSiteSearch', 'shoes', 'Catalog', 12])">search</button>
   <button id="goal" onclick="_paq.push(['trackGoal', 1, 9.99])">goal</button>
@@ -35,28 +37,45 @@ PAGES = {
     _paq.push(['trackEcommerceOrder', 'ORDER-1', 99, 90, 5, 4, false])">buy</button>
   <a id="out" href="https://external.example.com/x" onclick="event.preventDefault()">elsewhere</a>
   <a id="pdf" href="/files/report.pdf" onclick="event.preventDefault()">report</a>
-  <a id="next" href="/next.html">next page</a>"""),
+  <a id="next" href="/next.html">next page</a>""",
+    ),
     "next": ("1", "", "<p>second page</p>"),
-    "consent": ("2", "_paq.push(['requireConsent']);", """
+    "consent": (
+        "2",
+        "_paq.push(['requireConsent']);",
+        """
   <button id="early" onclick="_paq.push(['trackEvent', 'Consent', 'BeforeConsent'])">early</button>
-  <button id="accept" onclick="_paq.push(['rememberConsentGiven'])">accept</button>"""),
+  <button id="accept" onclick="_paq.push(['rememberConsentGiven'])">accept</button>""",
+    ),
     "consent-again": ("2", "_paq.push(['requireConsent']);", "<p>consent remembered</p>"),
     "optout": ("2", "_paq.push(['optUserOut']);", "<p>opted out</p>"),
-    "cookieless": ("3", "_paq.push(['requireCookieConsent']);", """
-  <button id="cookies" onclick="_paq.push(['setCookieConsentGiven'])">allow cookies</button>"""),
+    "cookieless": (
+        "3",
+        "_paq.push(['requireCookieConsent']);",
+        """
+  <button id="cookies" onclick="_paq.push(['setCookieConsentGiven'])">allow cookies</button>""",
+    ),
 }
 
 
 #: Pages that load Matomo's own matomo.js (vendored, unchanged) from the site server instead of ours
 #: from the collector; `setTrackerUrl` still points at the collector.
 VENDORED_PAGES = {
-    "order": ("1", """_paq.push(['addEcommerceItem', 'SKU1', 'Shoe', 'Footwear', 25, 1]);
-  _paq.push(['trackEcommerceOrder', 'ORDER-7', 25]);""", "<p>thank you</p>"),
+    "order": (
+        "1",
+        """_paq.push(['addEcommerceItem', 'SKU1', 'Shoe', 'Footwear', 25, 1]);
+  _paq.push(['trackEcommerceOrder', 'ORDER-7', 25]);""",
+        "<p>thank you</p>",
+    ),
     "goals": ("1", "_paq.push(['trackGoal', 1, 5]); _paq.push(['trackGoal', 1, 5]);", "<p>goal page</p>"),
     "landing": ("1", "_paq.push(['setConversionAttributionFirstReferrer', true]);", "<p>landing</p>"),
-    "later": ("1", """_paq.push(['setConversionAttributionFirstReferrer', true]);
-  _paq.push(['appendToTrackingUrl', 'new_visit=1']);""", """
-  <button id="convert" onclick="_paq.push(['appendToTrackingUrl', '']); _paq.push(['trackGoal', 1, 7])">go</button>"""),
+    "later": (
+        "1",
+        """_paq.push(['setConversionAttributionFirstReferrer', true]);
+  _paq.push(['appendToTrackingUrl', 'new_visit=1']);""",
+        """
+  <button id="convert" onclick="_paq.push(['appendToTrackingUrl', '']); _paq.push(['trackGoal', 1, 7])">go</button>""",
+    ),
     "timed": ("1", "", """<button id="event" onclick="_paq.push(['trackEvent', 'Page', 'Loaded'])">event</button>"""),
     "product": ("1", "_paq.push(['setEcommerceView', 'SKU-9', 'Shoe', ['Shoes', 'Sale'], 49.5]);", "<p>shoe</p>"),
 }
@@ -66,20 +85,23 @@ def page_html(name: str, tracker: str) -> str:
     vendored = name.startswith("v-")
     idsite, calls, body = VENDORED_PAGES[name[2:]] if vendored else PAGES[name]
     script = "'/vendor/matomo.js'" if vendored else "u+'matomo.js'"
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>"
-            f"{SNIPPET.format(calls=calls, tracker=tracker, idsite=idsite, script=script)}</head>"
-            f"<body>{body}</body></html>")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{name} page</title>"
+        f"{SNIPPET.format(calls=calls, tracker=tracker, idsite=idsite, script=script)}</head>"
+        f"<body>{body}</body></html>"
+    )
 
 
 @pytest_asyncio.fixture
 async def site_server() -> AsyncIterator[SiteServer]:
-    server = SiteServer(lambda name, tracker: page_html(name, tracker)
-                        if name in PAGES or name.removeprefix("v-") in VENDORED_PAGES else None)
+    server = SiteServer(
+        lambda name, tracker: (
+            page_html(name, tracker) if name in PAGES or name.removeprefix("v-") in VENDORED_PAGES else None
+        )
+    )
     await server.start()
     yield server
     await server.stop()
-
-
 
 
 @pytest_asyncio.fixture
@@ -93,8 +115,6 @@ async def tracked(collector_factory: CollectorFactory, site_server: SiteServer) 
     )
     site_server.tracker = collector.url.removeprefix("http://")
     return collector
-
-
 
 
 @pytest_asyncio.fixture
@@ -116,8 +136,9 @@ async def test_matomo_browser_snippet_tracks_pages_events_links_and_orders(
 ) -> None:
     browser = await new_context()
     page = await browser.context.new_page()
-    await page.goto(f"{site_server.origin}/shop.html?mtm_campaign=spring&mtm_kwd=promo",
-                    referer="https://www.google.com/")
+    await page.goto(
+        f"{site_server.origin}/shop.html?mtm_campaign=spring&mtm_kwd=promo", referer="https://www.google.com/"
+    )
     await browser.tracker_ready(page)
     for button in ("#play", "#search", "#goal", "#buy", "#out", "#pdf"):
         await page.click(button)
@@ -139,13 +160,18 @@ async def test_matomo_browser_snippet_tracks_pages_events_links_and_orders(
     assert (visit["pageviews"], visit["entry_title"], visit["exit_title"]) == (2, "shop page", "next page")
     assert (visit["channel"], visit["campaign_name"], visit["campaign_keyword"]) == ("campaign", "spring", "promo")
     assert visit["referrer_name"] == "Google" and visit["dimensions"] == {"1": "blue"}
-    assert visit["user_hash"] == tracked.app[SERVICES].hasher.user(
-        "shop", hashlib.sha256(b"customer-42").hexdigest())
+    assert visit["user_hash"] == tracked.app[SERVICES].hasher.user("shop", hashlib.sha256(b"customer-42").hexdigest())
     assert (visit["browser"], visit["os"], visit["device"]) == ("Chrome", "Linux", "desktop")
     assert (visit["goals"], visit["revenue"]) == (2, pytest.approx(108.99))
     types = events_by_type(tracked)
     assert {t: types.get(t, 0) for t in (1001, 1002, 1003, 1004, 1005, 1006)} == {
-        1001: 1, 1002: 1, 1003: 1, 1004: 1, 1005: 1, 1006: 1}
+        1001: 1,
+        1002: 1,
+        1003: 1,
+        1004: 1,
+        1005: 1,
+        1006: 1,
+    }
     assert types.get(1009, 0) >= 1 and types.get(1010, 0) >= 1
     links = {r[0]: r[1] for r in tracked.rows("SELECT type, link FROM {db}.events WHERE type IN (1003, 1004)")}
     assert links == {1003: "https://external.example.com/x", 1004: f"{site_server.origin}/files/report.pdf"}
@@ -214,8 +240,13 @@ async def test_matomo_browser_cookie_consent_is_anonymous_until_and_after_consen
 # ---- Matomo's own matomo.js (vendored 5.2.0-b5) counts as Matomo counts ----------------------------
 
 
-async def _open_vendored(browser: Tracked, site_server: SiteServer, name: str, expected: int, query: str = "",
-                         ) -> Any:
+async def _open_vendored(
+    browser: Tracked,
+    site_server: SiteServer,
+    name: str,
+    expected: int,
+    query: str = "",
+) -> Any:
     page = await browser.context.new_page()
     await page.goto(f"{site_server.origin}/v-{name}.html{query}")
     await browser.tracker_ready(page, vendored=True)
@@ -315,6 +346,7 @@ async def test_vendored_matomo_js_product_view_is_stored_and_reported(
     assert "_pks=SKU-9" in browser.sent[0]
     await tracked.flush()
     assert tracked.rows("SELECT key, value, text, num FROM {db}.events WHERE type = 1011") == [
-        ("SKU-9", "Shoe", "Shoes, Sale", 49.5)]
+        ("SKU-9", "Shoe", "Shoes, Sale", 49.5)
+    ]
     [row] = await panel_rows(tracked, "product_views")
     assert (row["sku"], row["name"], row["views"], row["visitors"]) == ("SKU-9", "Shoe", 1, 1)

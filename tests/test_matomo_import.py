@@ -72,8 +72,12 @@ def mariadb() -> Iterator[matomo_db.MariaDB]:
 
 @pytest.fixture
 def registry() -> SiteRegistry:
-    sites = [site_from_dict({"id": s, "origins": [f"https://{s}.example"], "timezone": ZONES[s],
-                             "matomo_idsite": IDSITES[s]}) for s in ZONES]
+    sites = [
+        site_from_dict(
+            {"id": s, "origins": [f"https://{s}.example"], "timezone": ZONES[s], "matomo_idsite": IDSITES[s]}
+        )
+        for s in ZONES
+    ]
     return SiteRegistry({s.id: s for s in sites})
 
 
@@ -111,8 +115,11 @@ def local_window(site: str, first: date, last: date) -> tuple[datetime, datetime
 
 
 def panel(storage: Storage, name: str, site: str, first: date, last: date, limit: int = 1000) -> list[dict[str, Any]]:
-    query = parse_query(panel_named(name), {"site": site, "period": "custom", "from": first.isoformat(),
-                                            "to": last.isoformat(), "limit": str(limit)}, ZONES[site])
+    query = parse_query(
+        panel_named(name),
+        {"site": site, "period": "custom", "from": first.isoformat(), "to": last.isoformat(), "limit": str(limit)},
+        ZONES[site],
+    )
     return run_panel(storage, panel_named(name), query).records()
 
 
@@ -124,20 +131,26 @@ def count(storage: Storage, table: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def imported(mariadb: matomo_db.MariaDB, tmp_path_factory: pytest.TempPathFactory,
-             chdb_folder: Path) -> Iterator[tuple[Storage, dict[str, Any]]]:
+def imported(
+    mariadb: matomo_db.MariaDB, tmp_path_factory: pytest.TempPathFactory, chdb_folder: Path
+) -> Iterator[tuple[Storage, dict[str, Any]]]:
     store = Storage(f"chdb://{chdb_folder}", "t_import_" + uuid.uuid4().hex[:8], workers=1)
     store.migrate()
-    sites = [site_from_dict({"id": s, "origins": [f"https://{s}.example"], "timezone": ZONES[s],
-                             "matomo_idsite": IDSITES[s]}) for s in ZONES]
+    sites = [
+        site_from_dict(
+            {"id": s, "origins": [f"https://{s}.example"], "timezone": ZONES[s], "matomo_idsite": IDSITES[s]}
+        )
+        for s in ZONES
+    ]
     report = import_all(mariadb, store, SiteRegistry({s.id: s for s in sites}), batch_visits=200)
     yield store, report
     store.close()
 
 
 @pytest.mark.parametrize("site", ["shop", "blog"])
-def test_dashboard_figures_equal_matomo_sql(imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB,
-                                            site: str) -> None:
+def test_dashboard_figures_equal_matomo_sql(
+    imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB, site: str
+) -> None:
     storage, _ = imported
     last = datetime.now(ZoneInfo(ZONES[site])).date()
     first = last - timedelta(days=60)
@@ -146,14 +159,20 @@ def test_dashboard_figures_equal_matomo_sql(imported: tuple[Storage, dict[str, A
     window = "v.idsite = %s AND v.visit_first_action_time >= %s AND v.visit_first_action_time < %s"
     args = (idsite, since, until)
     visits, visitors, actions, bounces = matomo(
-        mariadb, "SELECT COUNT(*), COUNT(DISTINCT idvisitor), SUM(visit_total_actions), "
+        mariadb,
+        "SELECT COUNT(*), COUNT(DISTINCT idvisitor), SUM(visit_total_actions), "
         "SUM(CASE visit_total_actions WHEN 1 THEN 1 WHEN 0 THEN 1 ELSE 0 END) "
-        f"FROM matomo_log_visit v WHERE {window}", *args)[0]
+        f"FROM matomo_log_visit v WHERE {window}",
+        *args,
+    )[0]
     per_visit = matomo(
-        mariadb, "SELECT v.idvisit, SUM(CASE WHEN u.type = 1 THEN 1 ELSE 0 END) FROM matomo_log_visit v "
+        mariadb,
+        "SELECT v.idvisit, SUM(CASE WHEN u.type = 1 THEN 1 ELSE 0 END) FROM matomo_log_visit v "
         "LEFT JOIN matomo_log_link_visit_action a ON a.idvisit = v.idvisit "
         "LEFT JOIN matomo_log_action u ON u.idaction = a.idaction_url AND a.idaction_event_category IS NULL "
-        f"AND a.idaction_content_name IS NULL WHERE {window} GROUP BY v.idvisit", *args)
+        f"AND a.idaction_content_name IS NULL WHERE {window} GROUP BY v.idvisit",
+        *args,
+    )
     pageviews = sum(int(n) for _, n in per_visit)
     one_page = sum(1 for _, n in per_visit if int(n) == 1)
     assert visits > 100 and pageviews > visits
@@ -167,13 +186,21 @@ def test_dashboard_figures_equal_matomo_sql(imported: tuple[Storage, dict[str, A
     ours = storage.query_rows(
         f"SELECT count(), sum(actions), countIf(bounce = 1) FROM {storage.table('visits')} FINAL "
         "WHERE site = {site:String} AND started_at >= {a:DateTime64(3)} AND started_at < {b:DateTime64(3)}",
-        {"site": site, "a": since, "b": until})[0]
-    assert (int(ours[0]), int(ours[1]), int(ours[2])) == (visits, int(actions), int(bounces)), \
+        {"site": site, "a": since, "b": until},
+    )[0]
+    assert (int(ours[0]), int(ours[1]), int(ours[2])) == (visits, int(actions), int(bounces)), (
         "visits, actions and Matomo's bounce (at most one action) as log_visit has them"
+    )
 
     names = {1: "direct", 2: "search", 3: "website", 6: "campaign", 7: "social"}
-    expected = {names[int(t)]: int(n) for t, n in matomo(
-        mariadb, f"SELECT referer_type, COUNT(*) FROM matomo_log_visit v WHERE {window} GROUP BY referer_type", *args)}
+    expected = {
+        names[int(t)]: int(n)
+        for t, n in matomo(
+            mariadb,
+            f"SELECT referer_type, COUNT(*) FROM matomo_log_visit v WHERE {window} GROUP BY referer_type",
+            *args,
+        )
+    }
     channels = {r["channel"]: r["visits"] for r in panel(storage, "channels", site, first, last)}
     assert channels == expected
 
@@ -181,69 +208,101 @@ def test_dashboard_figures_equal_matomo_sql(imported: tuple[Storage, dict[str, A
     for row in panel(storage, "campaigns", site, first, last):  # by campaign and medium: add the mediums up
         if row["campaign"]:
             campaigns[row["campaign"]] = campaigns.get(row["campaign"], 0) + row["visits"]
-    assert campaigns == {str(n): int(c) for n, c in matomo(
-        mariadb, f"SELECT referer_name, COUNT(*) FROM matomo_log_visit v WHERE {window} AND referer_type = 6 "
-        "GROUP BY referer_name", *args)}
+    assert campaigns == {
+        str(n): int(c)
+        for n, c in matomo(
+            mariadb,
+            f"SELECT referer_name, COUNT(*) FROM matomo_log_visit v WHERE {window} AND referer_type = 6 "
+            "GROUP BY referer_name",
+            *args,
+        )
+    }
     assert set(campaigns) <= {"spring_sale", "newsletter"}, "campaign names lowercased, as Matomo stores them"
 
     goals = {r["goal"]: (r["conversions"], r["revenue"]) for r in panel(storage, "goals", site, first, last)}
     expected_goals = {
         ("ecommerce order" if int(g) == 0 else f"goal {g}"): (int(n), round(float(r), 2))
         for g, n, r in matomo(
-            mariadb, "SELECT c.idgoal, COUNT(*), SUM(c.revenue) FROM matomo_log_conversion c "
+            mariadb,
+            "SELECT c.idgoal, COUNT(*), SUM(c.revenue) FROM matomo_log_conversion c "
             f"JOIN matomo_log_visit v ON v.idvisit = c.idvisit WHERE {window} AND c.idgoal >= 0 GROUP BY c.idgoal",
-            *args)
+            *args,
+        )
     }
     assert goals == expected_goals and "ecommerce order" in goals
 
     events: dict[str, int] = {}
     for row in panel(storage, "events", site, first, last):
         events[row["kind"]] = events.get(row["kind"], 0) + row["events"]
-    kinds = dict(matomo(
-        mariadb, "SELECT CASE WHEN a.idaction_event_category IS NOT NULL THEN 'event' WHEN n.type = 8 THEN "
-        "'site_search' WHEN u.type = 2 THEN 'outlink' WHEN u.type = 3 THEN 'download' "
-        "WHEN a.idaction_content_name IS NOT NULL THEN 'content' END AS k, COUNT(*) "
-        "FROM matomo_log_link_visit_action a JOIN matomo_log_visit v ON v.idvisit = a.idvisit "
-        "LEFT JOIN matomo_log_action u ON u.idaction = a.idaction_url "
-        f"LEFT JOIN matomo_log_action n ON n.idaction = a.idaction_name WHERE {window} GROUP BY k", *args))
+    kinds = dict(
+        matomo(
+            mariadb,
+            "SELECT CASE WHEN a.idaction_event_category IS NOT NULL THEN 'event' WHEN n.type = 8 THEN "
+            "'site_search' WHEN u.type = 2 THEN 'outlink' WHEN u.type = 3 THEN 'download' "
+            "WHEN a.idaction_content_name IS NOT NULL THEN 'content' END AS k, COUNT(*) "
+            "FROM matomo_log_link_visit_action a JOIN matomo_log_visit v ON v.idvisit = a.idvisit "
+            "LEFT JOIN matomo_log_action u ON u.idaction = a.idaction_url "
+            f"LEFT JOIN matomo_log_action n ON n.idaction = a.idaction_name WHERE {window} GROUP BY k",
+            *args,
+        )
+    )
     assert events == {str(k): int(n) for k, n in kinds.items() if k}
 
 
-def test_nothing_older_than_retention_unless_asked(imported: tuple[Storage, dict[str, Any]],
-                                                   mariadb: matomo_db.MariaDB, storage: Storage,
-                                                   registry: SiteRegistry) -> None:
+def test_nothing_older_than_retention_unless_asked(
+    imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB, storage: Storage, registry: SiteRegistry
+) -> None:
     store, _ = imported
     cutoff = retention_cutoff(datetime.now(timezone.utc).date())
-    kept, expired = matomo(mariadb, "SELECT SUM(visit_first_action_time >= %s), SUM(visit_first_action_time < %s) "
-                           "FROM matomo_log_visit WHERE idsite IN (1, 2)", cutoff, cutoff)[0]
+    kept, expired = matomo(
+        mariadb,
+        "SELECT SUM(visit_first_action_time >= %s), SUM(visit_first_action_time < %s) "
+        "FROM matomo_log_visit WHERE idsite IN (1, 2)",
+        cutoff,
+        cutoff,
+    )[0]
     assert int(expired) > 0
     assert count(store, "visits") == int(kept)
     assert int(store.query_rows(f"SELECT min(day) FROM {store.table('visits')}")[0][0] >= cutoff)
 
-    report = import_all(mariadb, storage, registry, include_expired=True, since=cutoff - timedelta(days=500),
-                        until=cutoff - timedelta(days=1))
+    report = import_all(
+        mariadb,
+        storage,
+        registry,
+        include_expired=True,
+        since=cutoff - timedelta(days=500),
+        until=cutoff - timedelta(days=1),
+    )
     assert sum(s["visits"] for s in report["sites"]) == int(expired), "--include-expired imports the older visits"
 
 
-def test_imported_rows_are_marked_and_private(imported: tuple[Storage, dict[str, Any]],
-                                              mariadb: matomo_db.MariaDB) -> None:
+def test_imported_rows_are_marked_and_private(
+    imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB
+) -> None:
     storage, _ = imported
     for table in ("pageviews", "events", "visits"):
         sources = {r[0] for r in storage.query_rows(f"SELECT DISTINCT source FROM {storage.table(table)}")}
         assert sources == {"matomo-import"}, table
-    raw = matomo(mariadb, "SELECT LOWER(HEX(idvisitor)), LOWER(HEX(config_id)), location_ip, user_id "
-                          "FROM matomo_log_visit")
+    raw = matomo(
+        mariadb, "SELECT LOWER(HEX(idvisitor)), LOWER(HEX(config_id)), location_ip, user_id FROM matomo_log_visit"
+    )
     hexes = {h for row in raw for h in row[:2]}
     ips = {str(ipaddress.ip_address(bytes(row[2]))) for row in raw}
     users = {row[3] for row in raw if row[3]}
     assert hexes and ips and users
     texts: list[str] = []
     for table in ("pageviews", "events", "visits", "matomo_orders"):
-        columns = [r[0] for r in storage.query_rows(
-            "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} "
-            "AND (type LIKE '%String%' OR type LIKE 'Map%')", {"db": storage.database, "t": table})]
-        for row in storage.query_rows(f"SELECT {', '.join(f'toString({c})' for c in columns)} "
-                                      f"FROM {storage.table(table)}"):
+        columns = [
+            r[0]
+            for r in storage.query_rows(
+                "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String} "
+                "AND (type LIKE '%String%' OR type LIKE 'Map%')",
+                {"db": storage.database, "t": table},
+            )
+        ]
+        for row in storage.query_rows(
+            f"SELECT {', '.join(f'toString({c})' for c in columns)} FROM {storage.table(table)}"
+        ):
             texts.extend(str(v) for v in row)
     blob = "\n".join(texts)
     windows = set(re.findall(r"(?=([0-9a-f]{16}))", blob.lower()))  # every 16-hex run, overlapping
@@ -256,8 +315,9 @@ def test_imported_rows_are_marked_and_private(imported: tuple[Storage, dict[str,
     assert int(user_hashes[0][0]) > 0, "user ids kept as their keyed hash"
 
 
-def test_second_run_adds_nothing(imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB,
-                                 registry: SiteRegistry) -> None:
+def test_second_run_adds_nothing(
+    imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB, registry: SiteRegistry
+) -> None:
     storage, first = imported
     tables = ("pageviews", "events", "visits", "matomo_orders", "matomo_import_progress")
     before = {t: count(storage, t) for t in tables}
@@ -272,13 +332,13 @@ def test_second_run_adds_nothing(imported: tuple[Storage, dict[str, Any]], maria
 
 DIGEST = {
     "events": "SELECT count(), sum(cityHash64(site, day, visitor_hash, session_hash, page_num, pageview_id, ts, "
-              "source, type, name, url, text, link, key, value, num, data)) FROM {db}.events",
+    "source, type, name, url, text, link, key, value, num, data)) FROM {db}.events",
     "pageviews": "SELECT count(), sum(h) FROM (SELECT cityHash64(site, day, visitor_hash, session_hash, page_num, "
-                 "pageview_id, max(source), min(started_at), max(last_at), max(url), max(referrer), max(title), "
-                 "sum(clicks), sum(events), sum(payloads), max(channel), max(user_hash)) AS h FROM {db}.pageviews "
-                 "GROUP BY site, day, visitor_hash, session_hash, page_num, pageview_id)",
+    "pageview_id, max(source), min(started_at), max(last_at), max(url), max(referrer), max(title), "
+    "sum(clicks), sum(events), sum(payloads), max(channel), max(user_hash)) AS h FROM {db}.pageviews "
+    "GROUP BY site, day, visitor_hash, session_hash, page_num, pageview_id)",
     "visits": "SELECT count(), sum(cityHash64(site, day, session_hash, visitor_hash, pageviews, actions, bounce, "
-              "goals, revenue, entry_url, exit_url, channel, campaign_name, version)) FROM {db}.visits FINAL",
+    "goals, revenue, entry_url, exit_url, channel, campaign_name, version)) FROM {db}.visits FINAL",
     "matomo_orders": "SELECT count(), sum(cityHash64(site, order_hash, claim, claimed_at)) FROM {db}.matomo_orders",
 }
 
@@ -296,18 +356,30 @@ print(json.dumps(out))
 
 def cli_env(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "sites.toml").write_text(SITES_TOML)
-    return {**os.environ, "PYTHONPATH": str(ROOT), "COLLECTOR_DATA_DIR": str(tmp_path / "data"),
-            "COLLECTOR_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'clickhouse'}", "COLLECTOR_SECRET_KEY": SECRET,
-            "COLLECTOR_SITES_FILE": str(tmp_path / "sites.toml")}
+    return {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "COLLECTOR_DATA_DIR": str(tmp_path / "data"),
+        "COLLECTOR_CLICKHOUSE_DSN": f"chdb://{tmp_path / 'clickhouse'}",
+        "COLLECTOR_SECRET_KEY": SECRET,
+        "COLLECTOR_SITES_FILE": str(tmp_path / "sites.toml"),
+    }
 
 
 def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([PYTHON, "-m", "collector.ingest.matomo_import", *args], env=env, input=stdin,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [PYTHON, "-m", "collector.ingest.matomo_import", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
-def test_killed_run_resumes_to_the_same_rows(imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB,
-                                             tmp_path: Path) -> None:
+def test_killed_run_resumes_to_the_same_rows(
+    imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB, tmp_path: Path
+) -> None:
     storage, _ = imported
     env = cli_env(tmp_path)
     command = [PYTHON, "-m", "collector.ingest.matomo_import", "--dsn", mariadb.dsn("matomo"), "--batch-visits", "40"]
@@ -333,8 +405,10 @@ def test_killed_run_resumes_to_the_same_rows(imported: tuple[Storage, dict[str, 
     report = json.loads(resumed.stdout)
     assert any(s["resumed_after_idvisit"] > 0 for s in report["sites"])
     final = json.loads(subprocess.run(dump, env=env, capture_output=True, text=True, check=True).stdout)
-    reference = {t: [str(v) for v in storage.query_rows(sql.replace("{db}", f"`{storage.database}`"))[0]]
-                 for t, sql in DIGEST.items()}
+    reference = {
+        t: [str(v) for v in storage.query_rows(sql.replace("{db}", f"`{storage.database}`"))[0]]
+        for t, sql in DIGEST.items()
+    }
     assert {t: final[t] for t in DIGEST} == reference, "same rows as one uninterrupted import"
 
 
@@ -345,8 +419,10 @@ def test_bad_input_is_refused_clearly(mariadb: matomo_db.MariaDB, tmp_path: Path
     env = cli_env(tmp_path)
     cases = [
         (["--dsn", mariadb.dsn("matomo").replace(matomo_db.PASSWORD, "wrong")], "cannot connect"),
-        (["--dsn", f"mysql://nobody@127.0.0.1:{mariadb.port}/matomo", "--password-env", "NOT_SET_ANYWHERE"],
-         "is not set"),
+        (
+            ["--dsn", f"mysql://nobody@127.0.0.1:{mariadb.port}/matomo", "--password-env", "NOT_SET_ANYWHERE"],
+            "is not set",
+        ),
         (["--dsn", "postgres://u@h/db"], "must look like mysql://"),
         (["--dsn", mariadb.dsn("empty_other")], "are missing"),
         (["--dsn", mariadb.dsn("matomo"), "--table-prefix", "piwik_"], "are missing"),
@@ -358,15 +434,25 @@ def test_bad_input_is_refused_clearly(mariadb: matomo_db.MariaDB, tmp_path: Path
         result = cli(env, *args)
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert message in json.loads(result.stdout)["error"], (args, result.stdout)
-    assert not (tmp_path / "clickhouse").exists() or not any((tmp_path / "clickhouse").rglob("*.bin")), \
+    assert not (tmp_path / "clickhouse").exists() or not any((tmp_path / "clickhouse").rglob("*.bin")), (
         "nothing written"
+    )
 
-    ok = cli(env, "--dsn", mariadb.dsn("matomo", password=False), "--password-stdin", "--dry-run",
-             stdin=matomo_db.PASSWORD + "\n")
+    ok = cli(
+        env,
+        "--dsn",
+        mariadb.dsn("matomo", password=False),
+        "--password-stdin",
+        "--dry-run",
+        stdin=matomo_db.PASSWORD + "\n",
+    )
     assert ok.returncode == 0, ok.stdout + ok.stderr
     dry = json.loads(ok.stdout)
-    visits = matomo(mariadb, "SELECT COUNT(*) FROM matomo_log_visit WHERE idsite = 1 AND visit_first_action_time >= %s",
-                    retention_cutoff(datetime.now(timezone.utc).date()))[0][0]
+    visits = matomo(
+        mariadb,
+        "SELECT COUNT(*) FROM matomo_log_visit WHERE idsite = 1 AND visit_first_action_time >= %s",
+        retention_cutoff(datetime.now(timezone.utc).date()),
+    )[0][0]
     assert dry["sites"][0]["would_read"]["visits"] == int(visits)
     assert not (tmp_path / "clickhouse").exists(), "a dry run does not touch our storage"
 
@@ -388,15 +474,19 @@ def test_held_folder_needs_a_stopped_collector(mariadb: matomo_db.MariaDB, tmp_p
     assert "stop it for the import" in json.loads(result.stdout)["error"]
 
 
-def test_gdpr_export_finds_an_imported_visitor_by_matomo_id(imported: tuple[Storage, dict[str, Any]],
-                                                            mariadb: matomo_db.MariaDB) -> None:
+def test_gdpr_export_finds_an_imported_visitor_by_matomo_id(
+    imported: tuple[Storage, dict[str, Any]], mariadb: matomo_db.MariaDB
+) -> None:
     from retention.service import execute, validate
 
     storage, _ = imported
     cutoff = retention_cutoff(datetime.now(timezone.utc).date())
-    visitor, visits = matomo(mariadb, "SELECT LOWER(HEX(idvisitor)), COUNT(*) FROM matomo_log_visit WHERE idsite = 1 "
-                             "AND visit_first_action_time >= %s GROUP BY idvisitor ORDER BY MIN(idvisit) LIMIT 1",
-                             cutoff)[0]
+    visitor, visits = matomo(
+        mariadb,
+        "SELECT LOWER(HEX(idvisitor)), COUNT(*) FROM matomo_log_visit WHERE idsite = 1 "
+        "AND visit_first_action_time >= %s GROUP BY idvisitor ORDER BY MIN(idvisit) LIMIT 1",
+        cutoff,
+    )[0]
     request = validate({"action": "export", "visitor": visitor, "kind": "matomo", "sites": ["shop"]}, ["shop", "blog"])
     report = execute(storage, Hasher(SECRET.encode()), request)
     assert len(report["tables"]["visits"]) == int(visits), "the same keyed hash as live Matomo ids"

@@ -44,13 +44,14 @@ afterPageView = () => tracker.trackBulk([
 
 async def run_node(tracker_url: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        NODE, "-e", SCRIPT, tracker_url, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        NODE, "-e", SCRIPT, tracker_url, cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
     return int(process.returncode or 0), stdout.decode(), stderr.decode()
 
 
 async def test_matomo_node_tracker_client_sends_page_views_events_and_orders(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     if not (ROOT / "node_modules" / "matomo-tracker").exists():
         pytest.fail("matomo-tracker is not installed: run `npm ci` (package.json devDependencies)")

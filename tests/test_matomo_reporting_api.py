@@ -36,16 +36,30 @@ IDSITE = 1
 #: Hand-made Matomo visits (one per visitor id) with known pages, referrers, events, goals and links.
 VISITS: list[list[dict[str, Any]]] = [
     [  # from a search engine: two pages, an event with a value, goal 1
-        {"url": "https://shop.example/home", "action_name": "Home", "urlref": "https://www.google.com/search?q=x",
-         "pv_id": "a1"},
+        {
+            "url": "https://shop.example/home",
+            "action_name": "Home",
+            "urlref": "https://www.google.com/search?q=x",
+            "pv_id": "a1",
+        },
         {"url": "https://shop.example/pricing", "action_name": "Pricing", "pv_id": "a2"},
-        {"url": "https://shop.example/pricing", "e_c": "Video", "e_a": "play", "e_n": "intro", "e_v": "3",
-         "pv_id": "a2"},
+        {
+            "url": "https://shop.example/pricing",
+            "e_c": "Video",
+            "e_a": "play",
+            "e_n": "intro",
+            "e_v": "3",
+            "pv_id": "a2",
+        },
         {"url": "https://shop.example/pricing", "idgoal": "1", "revenue": "10", "pv_id": "a2"},
     ],
     [  # from a website: one page (a bounce) and an event without value
-        {"url": "https://shop.example/home", "action_name": "Home", "urlref": "https://blog.example.net/post",
-         "pv_id": "b1"},
+        {
+            "url": "https://shop.example/home",
+            "action_name": "Home",
+            "urlref": "https://blog.example.net/post",
+            "pv_id": "b1",
+        },
         {"url": "https://shop.example/home", "e_c": "Video", "e_a": "pause", "pv_id": "b1"},
     ],
     [  # from a campaign: a page, an outlink, a download and a site search
@@ -62,8 +76,9 @@ async def seed_all(collector: RunningCollector) -> None:
     for number, actions in enumerate(VISITS):
         visitor = f"{number + 1:016x}"
         for action in actions:
-            status, _ = await hit(collector, {"idsite": IDSITE, "_id": visitor, "cid": visitor, "send_image": 0,
-                                              **action})
+            status, _ = await hit(
+                collector, {"idsite": IDSITE, "_id": visitor, "cid": visitor, "send_image": 0, **action}
+            )
             assert status == 204, action
     await collector.flush()
 
@@ -111,15 +126,28 @@ VISIT_SQL = (
 
 def expected_summary(collector: RunningCollector) -> dict[str, Any]:
     visits = collector.rows(VISIT_SQL, site=SITE)
-    actions = dict(collector.rows(
-        "SELECT session_hash, count() FROM {db}.events WHERE site = {site:String} AND type IN (1001, 1002, 1003, 1004) "
-        "GROUP BY session_hash", site=SITE))
-    converted = {s for (s,) in collector.rows(
-        "SELECT DISTINCT session_hash FROM {db}.events WHERE site = {site:String} AND type IN (1005, 1006)", site=SITE)}
+    actions = dict(
+        collector.rows(
+            "SELECT session_hash, count() FROM {db}.events WHERE site = {site:String} "
+            "AND type IN (1001, 1002, 1003, 1004) "
+            "GROUP BY session_hash",
+            site=SITE,
+        )
+    )
+    converted = {
+        s
+        for (s,) in collector.rows(
+            "SELECT DISTINCT session_hash FROM {db}.events WHERE site = {site:String} AND type IN (1005, 1006)",
+            site=SITE,
+        )
+    }
     per_visit = [v[2] + actions.get(v[0], 0) for v in visits]
     return {
-        "nb_uniq_visitors": len({v[1] for v in visits}), "nb_visits": len(visits), "nb_actions": sum(per_visit),
-        "max_actions": max(per_visit), "bounce_count": sum(1 for v in visits if v[2] == 1),
+        "nb_uniq_visitors": len({v[1] for v in visits}),
+        "nb_visits": len(visits),
+        "nb_actions": sum(per_visit),
+        "max_actions": max(per_visit),
+        "bounce_count": sum(1 for v in visits if v[2] == 1),
         "sum_visit_length": round(sum(v[7] for v in visits) / 1000),
         "nb_visits_converted": len(converted & {v[0] for v in visits}),
     }
@@ -149,22 +177,31 @@ async def test_visits_summary_and_reports_equal_clickhouse(collector_factory: Co
     assert summary["avg_time_on_site"] == round(expected["sum_visit_length"] / visits)
 
     # the dashboards' overview counts the same visits
-    async with collector.http.get(collector.url + "/dashboard/api/v1/overview",
-                                  params={"site": SITE, "period": "today"},
-                                  headers={"Authorization": f"Bearer {token}"}) as response:
+    async with collector.http.get(
+        collector.url + "/dashboard/api/v1/overview",
+        params={"site": SITE, "period": "today"},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as response:
         rows = {r["metric"]: r["value"] for r in (await response.json())["rows"]}
     assert (rows["visits"], rows["visitors"]) == (summary["nb_visits"], summary["nb_uniq_visitors"])
 
-    channels = {r["label"]: r["nb_visits"] for r in await api_json(collector, token, "Referrers.getReferrerType",
-                                                                      **common)}
-    names = {"direct": "Direct Entry", "search": "Search Engines", "website": "Websites", "campaign": "Campaigns",
-             "social": "Social Networks"}
+    channels = {
+        r["label"]: r["nb_visits"] for r in await api_json(collector, token, "Referrers.getReferrerType", **common)
+    }
+    names = {
+        "direct": "Direct Entry",
+        "search": "Search Engines",
+        "website": "Websites",
+        "campaign": "Campaigns",
+        "social": "Social Networks",
+    }
     assert channels == {names[k]: v for k, v in count_by(collector, 3).items()}
 
     countries = await api_json(collector, token, "UserCountry.getCountry", **common)
     assert sum(r["nb_visits"] for r in countries) == visits
     assert {r["code"]: r["nb_visits"] for r in countries} == {
-        (k or "xx").lower(): v for k, v in count_by(collector, 4).items()}
+        (k or "xx").lower(): v for k, v in count_by(collector, 4).items()
+    }
     browsers = await api_json(collector, token, "DevicesDetection.getBrowsers", **common)
     stored_browsers = {k or "Unknown": v for k, v in count_by(collector, 6).items()}
     assert {r["label"]: r["nb_visits"] for r in browsers} == stored_browsers
@@ -177,16 +214,22 @@ async def test_visits_summary_and_reports_equal_clickhouse(collector_factory: Co
     engines = await api_json(collector, token, "Referrers.getSearchEngines", **common)
     assert sum(r["nb_visits"] for r in engines) == count_by(collector, 3).get("search", 0) >= 1
     campaigns = await api_json(collector, token, "Referrers.getCampaigns", **common)
-    stored_campaigns = dict(collector.rows(
-        "SELECT c, count() FROM (SELECT session_hash, argMin(campaign_name, started_at) AS c FROM {db}.pageviews "
-        "WHERE site = {site:String} AND channel = 'campaign' GROUP BY session_hash) GROUP BY c", site=SITE))
+    stored_campaigns = dict(
+        collector.rows(
+            "SELECT c, count() FROM (SELECT session_hash, argMin(campaign_name, started_at) AS c FROM {db}.pageviews "
+            "WHERE site = {site:String} AND channel = 'campaign' GROUP BY session_hash) GROUP BY c",
+            site=SITE,
+        )
+    )
     assert {r["label"]: r["nb_visits"] for r in campaigns} == stored_campaigns
     assert "spring" in stored_campaigns
 
     pages = await api_json(collector, token, "Actions.getPageUrls", flat=1, filter_limit=-1, **common)
     stored_pages = collector.rows(
         "SELECT p, count(), uniqExact(s) FROM (SELECT pageview_id, path(max(url)) AS p, any(session_hash) AS s "
-        "FROM {db}.pageviews WHERE site = {site:String} GROUP BY pageview_id) GROUP BY p", site=SITE)
+        "FROM {db}.pageviews WHERE site = {site:String} GROUP BY pageview_id) GROUP BY p",
+        site=SITE,
+    )
     assert {r["label"]: (r["nb_hits"], r["nb_visits"]) for r in pages} == {p: (h, v) for p, h, v in stored_pages}
     assert sum(r["entry_nb_visits"] for r in pages) == visits == sum(r["exit_nb_visits"] for r in pages)
     titles = await api_json(collector, token, "Actions.getPageTitles", filter_limit=-1, **common)
@@ -194,36 +237,55 @@ async def test_visits_summary_and_reports_equal_clickhouse(collector_factory: Co
     assert {"Home", "Pricing", "Post"} <= {r["label"] for r in titles}, titles
 
     actions = await api_json(collector, token, "Actions.get", **common)
-    by_type = dict(collector.rows("SELECT type, count() FROM {db}.events WHERE site = {site:String} GROUP BY type",
-                                  site=SITE))
+    by_type = dict(
+        collector.rows("SELECT type, count() FROM {db}.events WHERE site = {site:String} GROUP BY type", site=SITE)
+    )
     assert actions["nb_pageviews"] == sum(h for _, h, _ in stored_pages)
     assert (actions["nb_downloads"], actions["nb_outlinks"], actions["nb_searches"]) == (
-        by_type.get(1004, 0), by_type.get(1003, 0), by_type.get(1002, 0))
+        by_type.get(1004, 0),
+        by_type.get(1003, 0),
+        by_type.get(1002, 0),
+    )
 
     categories = await api_json(collector, token, "Events.getCategory", **common)
-    stored_events = dict(collector.rows(
-        "SELECT key, count() FROM {db}.events WHERE site = {site:String} AND type = 1001 GROUP BY key", site=SITE))
+    stored_events = dict(
+        collector.rows(
+            "SELECT key, count() FROM {db}.events WHERE site = {site:String} AND type = 1001 GROUP BY key", site=SITE
+        )
+    )
     assert {r["label"]: r["nb_events"] for r in categories} == stored_events
     video = next(r for r in categories if r["label"] == "Video")
     stored_video = collector.rows(
         "SELECT count(), uniqExact(session_hash), sum(num), max(num) FROM {db}.events WHERE site = {site:String} "
-        "AND type = 1001 AND key = 'Video'", site=SITE)[0]
+        "AND type = 1001 AND key = 'Video'",
+        site=SITE,
+    )[0]
     assert stored_video[0] >= 2, "two hand-made Video events at least"
     assert (video["nb_events"], video["nb_visits"], video["sum_event_value"], video["max_event_value"]) == (
-        stored_video[0], stored_video[1], round(stored_video[2], 2), round(stored_video[3], 2))
+        stored_video[0],
+        stored_video[1],
+        round(stored_video[2], 2),
+        round(stored_video[3], 2),
+    )
     assert video["segment"] == "eventCategory==Video"
 
     goals = await api_json(collector, token, "Goals.get", **common)
     stored_goals = collector.rows(
         "SELECT count(), uniqExact(session_hash), sum(num) FROM {db}.events WHERE site = {site:String} "
-        "AND type IN (1005, 1006)", site=SITE)[0]
+        "AND type IN (1005, 1006)",
+        site=SITE,
+    )[0]
     assert (goals["nb_conversions"], goals["nb_visits_converted"], goals["revenue"]) == (
-        stored_goals[0], stored_goals[1], round(stored_goals[2], 2))
+        stored_goals[0],
+        stored_goals[1],
+        round(stored_goals[2], 2),
+    )
     assert goals["conversion_rate"] == f"{round(stored_goals[1] * 100 / visits, 2):g}%"
     goal_one = await api_json(collector, token, "Goals.get", idGoal=1, **common)
     stored_one = collector.rows(
-        "SELECT count(), round(sum(num), 2) FROM {db}.events WHERE site = {site:String} AND type = 1005 "
-        "AND key = '1'", site=SITE)[0]
+        "SELECT count(), round(sum(num), 2) FROM {db}.events WHERE site = {site:String} AND type = 1005 AND key = '1'",
+        site=SITE,
+    )[0]
     assert (goal_one["nb_conversions"], goal_one["revenue"]) == stored_one and stored_one[0] >= 1
 
     live = await api_json(collector, token, "Live.getLastVisitsDetails", idSite=IDSITE, filter_limit=5)
@@ -251,13 +313,16 @@ async def test_published_client_periods_segments_and_bulk(collector_factory: Col
             "previous2": client.VisitsSummary.get(period="day", date="previous2"),
             "range": client.VisitsSummary.get(period="range", date="last7"),
             "search": client.VisitsSummary.get(period="day", date="today", segment="referrerType==search"),
-            "page": client.VisitsSummary.get(period="day", date="today",
-                                             segment="pageUrl=^https%3A%2F%2Fshop.example%2Fblog"),
-            "bulk": client.bulk_request([
-                {"method": "VisitsSummary.get", "idSite": IDSITE, "period": "day", "date": "today"},
-                "method=Actions.get&idSite=1&period=day&date=today",
-                {"method": "Nope.get", "idSite": IDSITE, "period": "day", "date": "today"},
-            ]),
+            "page": client.VisitsSummary.get(
+                period="day", date="today", segment="pageUrl=^https%3A%2F%2Fshop.example%2Fblog"
+            ),
+            "bulk": client.bulk_request(
+                [
+                    {"method": "VisitsSummary.get", "idSite": IDSITE, "period": "day", "date": "today"},
+                    "method=Actions.get&idSite=1&period=day&date=today",
+                    {"method": "Nope.get", "idSite": IDSITE, "period": "day", "date": "today"},
+                ]
+            ),
             "csv": client.VisitsSummary.get(period="day", date="today", format="csv", convertToUnicode=0),
         }
 
@@ -278,7 +343,9 @@ async def test_published_client_periods_segments_and_bulk(collector_factory: Col
     assert got["search"]["nb_visits"] == search_visits >= 1
     blog_visits = collector.rows(
         "SELECT uniqExact(session_hash) FROM {db}.pageviews WHERE site = {site:String} "
-        "AND startsWith(path(url), '/blog')", site=SITE)[0][0]
+        "AND startsWith(path(url), '/blog')",
+        site=SITE,
+    )[0][0]
     assert got["page"]["nb_visits"] == blog_visits >= 1
 
     first, second, third = got["bulk"]
@@ -292,10 +359,18 @@ async def test_published_client_periods_segments_and_bulk(collector_factory: Col
     # week labels: Monday to Sunday
     monday = today - timedelta(days=today.weekday())
     weeks = await api_json(collector, token, "VisitsSummary.get", idSite=IDSITE, period="week", date="last2")
-    assert list(weeks) == [f"{monday - timedelta(days=7)},{monday - timedelta(days=1)}",
-                           f"{monday},{monday + timedelta(days=6)}"]
-    months = await api_json(collector, token, "VisitsSummary.get", idSite=IDSITE, period="month",
-                            date=f"{today.replace(day=1) - timedelta(days=1)},{today}")
+    assert list(weeks) == [
+        f"{monday - timedelta(days=7)},{monday - timedelta(days=1)}",
+        f"{monday},{monday + timedelta(days=6)}",
+    ]
+    months = await api_json(
+        collector,
+        token,
+        "VisitsSummary.get",
+        idSite=IDSITE,
+        period="month",
+        date=f"{today.replace(day=1) - timedelta(days=1)},{today}",
+    )
     assert list(months)[-1] == today.strftime("%Y-%m") and len(months) == 2
 
     def refused() -> list[type[Exception]]:
@@ -320,23 +395,81 @@ async def test_published_client_periods_segments_and_bulk(collector_factory: Col
 
 #: Shapes from Matomo's API reference: the keys a row of each report has (that we fill).
 REFERENCE_SHAPES = {
-    "VisitsSummary.get": {"nb_uniq_visitors", "nb_visits", "nb_actions", "nb_visits_converted", "bounce_count",
-                          "sum_visit_length", "max_actions", "bounce_rate", "nb_actions_per_visit",
-                          "avg_time_on_site"},
-    "Actions.get": {"nb_pageviews", "nb_uniq_pageviews", "nb_downloads", "nb_uniq_downloads", "nb_outlinks",
-                    "nb_uniq_outlinks", "nb_searches", "nb_keywords"},
+    "VisitsSummary.get": {
+        "nb_uniq_visitors",
+        "nb_visits",
+        "nb_actions",
+        "nb_visits_converted",
+        "bounce_count",
+        "sum_visit_length",
+        "max_actions",
+        "bounce_rate",
+        "nb_actions_per_visit",
+        "avg_time_on_site",
+    },
+    "Actions.get": {
+        "nb_pageviews",
+        "nb_uniq_pageviews",
+        "nb_downloads",
+        "nb_uniq_downloads",
+        "nb_outlinks",
+        "nb_uniq_outlinks",
+        "nb_searches",
+        "nb_keywords",
+    },
     "Goals.get": {"nb_conversions", "nb_visits_converted", "revenue", "conversion_rate"},
 }
 REFERENCE_ROWS = {
-    "UserCountry.getCountry": {"label", "nb_uniq_visitors", "nb_visits", "nb_actions", "max_actions",
-                               "sum_visit_length", "bounce_count", "nb_visits_converted", "code", "logo", "segment"},
-    "Referrers.getReferrerType": {"label", "nb_uniq_visitors", "nb_visits", "nb_actions", "max_actions",
-                                  "sum_visit_length", "bounce_count", "nb_visits_converted", "segment"},
-    "Actions.getPageUrls": {"label", "nb_visits", "nb_hits", "sum_time_spent", "entry_nb_visits",
-                            "entry_bounce_count", "exit_nb_visits", "avg_time_on_page", "bounce_rate", "exit_rate",
-                            "url", "segment"},
-    "Events.getCategory": {"label", "nb_uniq_visitors", "nb_visits", "nb_events", "nb_events_with_value",
-                           "sum_event_value", "min_event_value", "max_event_value", "avg_event_value", "segment"},
+    "UserCountry.getCountry": {
+        "label",
+        "nb_uniq_visitors",
+        "nb_visits",
+        "nb_actions",
+        "max_actions",
+        "sum_visit_length",
+        "bounce_count",
+        "nb_visits_converted",
+        "code",
+        "logo",
+        "segment",
+    },
+    "Referrers.getReferrerType": {
+        "label",
+        "nb_uniq_visitors",
+        "nb_visits",
+        "nb_actions",
+        "max_actions",
+        "sum_visit_length",
+        "bounce_count",
+        "nb_visits_converted",
+        "segment",
+    },
+    "Actions.getPageUrls": {
+        "label",
+        "nb_visits",
+        "nb_hits",
+        "sum_time_spent",
+        "entry_nb_visits",
+        "entry_bounce_count",
+        "exit_nb_visits",
+        "avg_time_on_page",
+        "bounce_rate",
+        "exit_rate",
+        "url",
+        "segment",
+    },
+    "Events.getCategory": {
+        "label",
+        "nb_uniq_visitors",
+        "nb_visits",
+        "nb_events",
+        "nb_events_with_value",
+        "sum_event_value",
+        "min_event_value",
+        "max_event_value",
+        "avg_event_value",
+        "segment",
+    },
 }
 
 
@@ -360,7 +493,8 @@ async def test_shapes_formats_and_errors(collector_factory: CollectorFactory) ->
     status, body, _ = await api(collector, method="VisitsSummary.get", **{**common, "date": "last2"})
     results = ET.fromstring(body)
     assert results.tag == "results" and [r.get("date") for r in results] == [
-        (date.today() - timedelta(days=n)).isoformat() for n in (1, 0)]
+        (date.today() - timedelta(days=n)).isoformat() for n in (1, 0)
+    ]
 
     # CSV (UTF-16 with a BOM by default, as Matomo), TSV, metadata columns, formula cells neutralised
     status, body, headers = await api(collector, method="Actions.getPageTitles", format="CSV", **common)
@@ -369,26 +503,42 @@ async def test_shapes_formats_and_errors(collector_factory: CollectorFactory) ->
     assert {"label", "nb_hits", "metadata_segment"} <= set(table[0])
     status, body, _ = await api(collector, method="Actions.getPageTitles", format="tsv", convertToUnicode=0, **common)
     assert body.decode().splitlines()[0].split("\t")[:2] == ["label", "nb_visits"]
-    await hit(collector, {"idsite": IDSITE, "_id": "f" * 16, "send_image": 0, "url": "https://shop.example/x",
-                          "pv_id": "f1", "action_name": "=HYPERLINK(\"http://evil.example\")"})
+    await hit(
+        collector,
+        {
+            "idsite": IDSITE,
+            "_id": "f" * 16,
+            "send_image": 0,
+            "url": "https://shop.example/x",
+            "pv_id": "f1",
+            "action_name": '=HYPERLINK("http://evil.example")',
+        },
+    )
     await collector.flush()
-    status, body, _ = await api(collector, method="Actions.getPageTitles", format="csv", convertToUnicode=0,
-                                filter_limit=-1, **common)
+    status, body, _ = await api(
+        collector, method="Actions.getPageTitles", format="csv", convertToUnicode=0, filter_limit=-1, **common
+    )
     labels = [row["label"] for row in csv.DictReader(io.StringIO(body.decode()))]
-    assert "'=HYPERLINK(\"http://evil.example\")" in labels and not any(v.startswith("=") for v in labels)
+    assert '\'=HYPERLINK("http://evil.example")' in labels and not any(v.startswith("=") for v in labels)
 
     # errors: bad or missing token 401, unknown method 400, bad parameters 200 with Matomo's error body
     cases = [
         ({"method": "VisitsSummary.get", **common, "token_auth": "wat_0_bad"}, 401, "Unable to authenticate"),
-        ({"method": "VisitsSummary.get", **{k: v for k, v in common.items() if k != "token_auth"}}, 401,
-         "requires 'view' access"),
+        (
+            {"method": "VisitsSummary.get", **{k: v for k, v in common.items() if k != "token_auth"}},
+            401,
+            "requires 'view' access",
+        ),
         ({"method": "VisitsSummary.nope", **common}, 400, "does not exist"),
         ({"method": "Nope.get", **common}, 200, "is not enabled"),
         ({"method": "nomodule", **common}, 200, "Expected 'module.methodName'"),
         ({"method": "VisitsSummary.get", **common, "period": "fortnight"}, 200, "is not supported"),
         ({"method": "VisitsSummary.get", **common, "date": "someday"}, 200, "Date format must be"),
-        ({"method": "VisitsSummary.get", **common, "period": "range", "date": "2024-01-01"}, 200,
-         "not a correct date range"),
+        (
+            {"method": "VisitsSummary.get", **common, "period": "range", "date": "2024-01-01"},
+            200,
+            "not a correct date range",
+        ),
         ({"method": "VisitsSummary.get", **common, "idSite": 99}, 200, "unexpected website"),
         ({"method": "VisitsSummary.get", **common, "segment": "deviceType=@mobile"}, 200, "not supported"),
         ({"method": "VisitsSummary.get", **common, "segment": "visitorType==new"}, 200, "not a supported segment"),
@@ -429,17 +579,35 @@ async def test_call_budget(collector_factory: CollectorFactory) -> None:
     assert statuses == [200] * 4
     status, _, headers = await api(collector, **params)
     assert status == 429 and "Retry-After" in headers
-    bulk = {"method": "API.getBulkRequest", "format": "json", "token_auth": token,
-            **{f"urls[{i}]": "method=API.getMatomoVersion" for i in range(3)}}
+    bulk = {
+        "method": "API.getBulkRequest",
+        "format": "json",
+        "token_auth": token,
+        **{f"urls[{i}]": "method=API.getMatomoVersion" for i in range(3)},
+    }
     assert (await api(collector, "POST", **bulk))[0] == 429
 
 
 # --- fuzz -----------------------------------------------------------------------------------------
 
-METHOD_NAMES = ["VisitsSummary.get", "Actions.getPageUrls", "Referrers.getWebsites", "Live.getLastVisitsDetails",
-                "Goals.get", "Events.getCategory", "API.getBulkRequest", "UserCountry.getCountry", "x", ""]
-VALUE = st.one_of(st.text(max_size=30), st.sampled_from(["today", "last3", "previous2", "2024-02-30", "-1",
-                                                         "2024-01-01,2024-01-31", "day", "week", "range", "1"]))
+METHOD_NAMES = [
+    "VisitsSummary.get",
+    "Actions.getPageUrls",
+    "Referrers.getWebsites",
+    "Live.getLastVisitsDetails",
+    "Goals.get",
+    "Events.getCategory",
+    "API.getBulkRequest",
+    "UserCountry.getCountry",
+    "x",
+    "",
+]
+VALUE = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        ["today", "last3", "previous2", "2024-02-30", "-1", "2024-01-01,2024-01-31", "day", "week", "range", "1"]
+    ),
+)
 
 
 async def test_fuzzed_parameters_never_give_5xx(collector_factory: CollectorFactory) -> None:
@@ -447,14 +615,40 @@ async def test_fuzzed_parameters_never_give_5xx(collector_factory: CollectorFact
     seen: set[int] = set()
 
     @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(method=st.sampled_from(METHOD_NAMES), fmt=st.sampled_from(["json", "xml", "csv", "tsv", "JSON", "html", ""]),
-           extra=st.dictionaries(st.sampled_from(["idSite", "period", "date", "segment", "filter_limit",
-                                                  "filter_offset", "idGoal", "flat", "urls[0]", "token_auth"]),
-                                 VALUE, max_size=6),
-           post=st.booleans())
+    @given(
+        method=st.sampled_from(METHOD_NAMES),
+        fmt=st.sampled_from(["json", "xml", "csv", "tsv", "JSON", "html", ""]),
+        extra=st.dictionaries(
+            st.sampled_from(
+                [
+                    "idSite",
+                    "period",
+                    "date",
+                    "segment",
+                    "filter_limit",
+                    "filter_offset",
+                    "idGoal",
+                    "flat",
+                    "urls[0]",
+                    "token_auth",
+                ]
+            ),
+            VALUE,
+            max_size=6,
+        ),
+        post=st.booleans(),
+    )
     def fuzz(method: str, fmt: str, extra: dict[str, str], post: bool) -> None:
-        params = {"module": "API", "method": method, "format": fmt, "idSite": "1", "period": "day", "date": "today",
-                  "token_auth": token, **extra}
+        params = {
+            "module": "API",
+            "method": method,
+            "format": fmt,
+            "idSite": "1",
+            "period": "day",
+            "date": "today",
+            "token_auth": token,
+            **extra,
+        }
         if post:
             response = requests.post(collector.url + "/index.php", data=params, timeout=60)
         else:
@@ -485,8 +679,22 @@ def stored_visits(collector: RunningCollector, site: str) -> list[dict[str, Any]
     events: dict[str, list[tuple[int, str, str, str]]] = {}
     for session, kind, key, value, text in collector.rows(SEGMENT_EVENTS_SQL, site=site):
         events.setdefault(session, []).append((kind, key, value, text))
-    names = ("s", "visitor", "channel", "country", "device", "browser", "os", "referrer", "campaign", "seconds",
-             "entry", "exit", "urls", "titles")
+    names = (
+        "s",
+        "visitor",
+        "channel",
+        "country",
+        "device",
+        "browser",
+        "os",
+        "referrer",
+        "campaign",
+        "seconds",
+        "entry",
+        "exit",
+        "urls",
+        "titles",
+    )
     visits = [dict(zip(names, row, strict=True)) for row in collector.rows(SEGMENT_VISITS_SQL, site=site)]
     for visit in visits:
         visit["events"] = events.get(visit["s"], [])
@@ -520,8 +728,10 @@ SEGMENT_CASES: list[tuple[str, Any]] = [
     ("operatingSystemCode==IOS", lambda v: v["os"] == "iOS"),
     ("pageUrl==http%3A%2F%2Fwww.shop.example%2Fpricing", lambda v: "shop.example/pricing" in map(_bare, v["urls"])),
     ("pageUrl!=http%3A%2F%2Fshop.example%2Fpricing", lambda v: "shop.example/pricing" not in map(_bare, v["urls"])),
-    ("pageUrl=^https%3A%2F%2Fshop.example%2Fblog", lambda v: any(_bare(u).startswith("shop.example/blog")
-                                                                   for u in v["urls"])),
+    (
+        "pageUrl=^https%3A%2F%2Fshop.example%2Fblog",
+        lambda v: any(_bare(u).startswith("shop.example/blog") for u in v["urls"]),
+    ),
     ("pageUrl=@BLOG", lambda v: any("blog" in u.lower() for u in v["urls"])),
     ("pageUrl!@blog", lambda v: not any("blog" in u.lower() for u in v["urls"])),
     ("pageUrl=$%2Fhowto", lambda v: any(urlsplit(u).path.endswith("/howto") for u in v["urls"])),  # a path
@@ -547,11 +757,13 @@ SEGMENT_CASES: list[tuple[str, Any]] = [
 ]
 
 
-async def matomo_segment_counts(collector: RunningCollector, token: str, segments: list[str],
-                                **common: Any) -> list[Any]:
+async def matomo_segment_counts(
+    collector: RunningCollector, token: str, segments: list[str], **common: Any
+) -> list[Any]:
     """VisitsSummary.get of each segment in one bulk request (each url encodes its segment once more)."""
-    urls = {f"urls[{i}]": urlencode({"method": "VisitsSummary.get", **common, "segment": s})
-            for i, s in enumerate(segments)}
+    urls = {
+        f"urls[{i}]": urlencode({"method": "VisitsSummary.get", **common, "segment": s}) for i, s in enumerate(segments)
+    }
     answers = await api_json(collector, token, "API.getBulkRequest", **urls)
     assert len(answers) == len(segments)
     return list(answers)
@@ -565,15 +777,20 @@ async def test_segment_operators_and_precedence_equal_clickhouse(collector_facto
         visits = stored_visits(collector, GEN_SITE)
         durations = sorted(v["seconds"] for v in visits)
         middle = durations[len(durations) // 2]
-        cases = [*SEGMENT_CASES, (f"visitDuration>{middle}", lambda v: v["seconds"] > middle),
-                 (f"visitDuration<={middle}", lambda v: v["seconds"] <= middle),
-                 (f"visitDuration>={middle}", lambda v: v["seconds"] >= middle),
-                 (f"visitDuration<{middle}", lambda v: v["seconds"] < middle)]
+        cases = [
+            *SEGMENT_CASES,
+            (f"visitDuration>{middle}", lambda v: v["seconds"] > middle),
+            (f"visitDuration<={middle}", lambda v: v["seconds"] <= middle),
+            (f"visitDuration>={middle}", lambda v: v["seconds"] >= middle),
+            (f"visitDuration<{middle}", lambda v: v["seconds"] < middle),
+        ]
         answers = await matomo_segment_counts(collector, token, [s for s, _ in cases], **common)
         for (segment, keep), answer in zip(cases, answers, strict=True):
             kept = [v for v in visits if keep(v)]
             assert (answer["nb_visits"], answer["nb_uniq_visitors"]) == (
-                len(kept), len({v["visitor"] for v in kept})), segment
+                len(kept),
+                len({v["visitor"] for v in kept}),
+            ), segment
         # the data make each case a real test: most keep some visits and drop others
         sizes = [sum(1 for v in visits if keep(v)) for _, keep in cases]
         assert sum(1 for n in sizes if 0 < n < len(visits)) >= len(cases) - 3, list(zip(cases, sizes, strict=True))
@@ -589,14 +806,25 @@ async def test_segment_operators_and_precedence_equal_clickhouse(collector_facto
             return bool(v["device"] == "mobile")
 
         precedence: list[tuple[str, Callable[[dict[str, Any]], bool], Callable[[dict[str, Any]], bool]]] = [
-            ("referrerType==search,referrerType==social;deviceType==smartphone",
-             lambda v: (search(v) or social(v)) and mobile(v), lambda v: search(v) or (social(v) and mobile(v))),
-            ("deviceType==smartphone;referrerType==search,referrerType==social",
-             lambda v: mobile(v) and (search(v) or social(v)), lambda v: (mobile(v) and search(v)) or social(v)),
-            ("countryCode==de,countryCode==fr;pageUrl=@blog;eventCategory!=Video",
-             lambda v: v["country"] in ("DE", "FR") and any("blog" in u for u in v["urls"])
-             and not _event(v, lambda x: x == "Video", 1),
-             lambda v: v["country"] == "DE" or (v["country"] == "FR" and any("blog" in u for u in v["urls"]))),
+            (
+                "referrerType==search,referrerType==social;deviceType==smartphone",
+                lambda v: (search(v) or social(v)) and mobile(v),
+                lambda v: search(v) or (social(v) and mobile(v)),
+            ),
+            (
+                "deviceType==smartphone;referrerType==search,referrerType==social",
+                lambda v: mobile(v) and (search(v) or social(v)),
+                lambda v: (mobile(v) and search(v)) or social(v),
+            ),
+            (
+                "countryCode==de,countryCode==fr;pageUrl=@blog;eventCategory!=Video",
+                lambda v: (
+                    v["country"] in ("DE", "FR")
+                    and any("blog" in u for u in v["urls"])
+                    and not _event(v, lambda x: x == "Video", 1)
+                ),
+                lambda v: v["country"] == "DE" or (v["country"] == "FR" and any("blog" in u for u in v["urls"])),
+            ),
         ]
         answers = await matomo_segment_counts(collector, token, [s for s, _, _ in precedence], **common)
         for (segment, keep, other_reading), answer in zip(precedence, answers, strict=True):
@@ -605,13 +833,24 @@ async def test_segment_operators_and_precedence_equal_clickhouse(collector_facto
             assert expected != sum(1 for v in visits if other_reading(v)), f"{segment}: the readings differ here"
 
         # the same visits as the dashboards' overview with the equivalent saved segment
-        definition = {"match": "all", "conditions": [
-            {"match": "any", "conditions": [{"field": "channel", "op": "is", "value": "search"},
-                                            {"field": "channel", "op": "is", "value": "social"}]},
-            {"field": "device", "op": "is", "value": "mobile"}]}
+        definition = {
+            "match": "all",
+            "conditions": [
+                {
+                    "match": "any",
+                    "conditions": [
+                        {"field": "channel", "op": "is", "value": "search"},
+                        {"field": "channel", "op": "is", "value": "social"},
+                    ],
+                },
+                {"field": "device", "op": "is", "value": "mobile"},
+            ],
+        }
         ident = await create_segment(analyst, "search or social, on phones", definition)
-        overview = {r["metric"]: r["value"] for r in (await analyst.api(
-            "overview", site=GEN_SITE, period="7d", segment=ident))["rows"]}
+        overview = {
+            r["metric"]: r["value"]
+            for r in (await analyst.api("overview", site=GEN_SITE, period="7d", segment=ident))["rows"]
+        }
         summary = await api_json(collector, token, "VisitsSummary.get", segment=precedence[0][0], **common)
         assert (summary["nb_visits"], summary["nb_uniq_visitors"]) == (overview["visits"], overview["visitors"])
         assert summary["nb_visits"] == sum(1 for v in visits if precedence[0][1](v)) > 0
@@ -628,24 +867,38 @@ async def test_segments_apply_to_every_report_and_round_trip(collector_factory: 
     phones = {v["s"] for v in visits if v["device"] == "mobile"}
 
     # a report under a segment counts only the segment's visits
-    pages = await api_json(collector, token, "Actions.getPageUrls", flat=1, filter_limit=-1,
-                           segment="deviceType==smartphone", **common)
+    pages = await api_json(
+        collector, token, "Actions.getPageUrls", flat=1, filter_limit=-1, segment="deviceType==smartphone", **common
+    )
     stored_hits = collector.rows(
         "SELECT count() FROM (SELECT DISTINCT pageview_id FROM {db}.pageviews WHERE site = {site:String} "
-        "AND session_hash IN {phones:Array(UInt64)})", site=GEN_SITE, phones=list(phones))[0][0]
+        "AND session_hash IN {phones:Array(UInt64)})",
+        site=GEN_SITE,
+        phones=list(phones),
+    )[0][0]
     assert sum(r["nb_hits"] for r in pages) == stored_hits > 0
-    channels = await api_json(collector, token, "Referrers.getReferrerType", segment="deviceType==smartphone",
-                              **common)
+    channels = await api_json(collector, token, "Referrers.getReferrerType", segment="deviceType==smartphone", **common)
     assert sum(r["nb_visits"] for r in channels) == len(phones)
     assert await api_json(collector, token, "Referrers.getWebsites", segment="referrerType==search", **common) == []
 
     # each report row's own segment selects exactly that row's visits
-    reports = ["Referrers.getReferrerType", "Referrers.getWebsites", "Referrers.getSearchEngines",
-               "Referrers.getSocials", "Referrers.getCampaigns", "DevicesDetection.getType",
-               "DevicesDetection.getBrowsers", "DevicesDetection.getOsFamilies", "UserCountry.getCountry",
-               "Events.getCategory", "Events.getAction", "Actions.getPageTitles"]
-    rows = [row for method in reports for row in await api_json(collector, token, method, **common)
-            if row.get("segment")]
+    reports = [
+        "Referrers.getReferrerType",
+        "Referrers.getWebsites",
+        "Referrers.getSearchEngines",
+        "Referrers.getSocials",
+        "Referrers.getCampaigns",
+        "DevicesDetection.getType",
+        "DevicesDetection.getBrowsers",
+        "DevicesDetection.getOsFamilies",
+        "UserCountry.getCountry",
+        "Events.getCategory",
+        "Events.getAction",
+        "Actions.getPageTitles",
+    ]
+    rows = [
+        row for method in reports for row in await api_json(collector, token, method, **common) if row.get("segment")
+    ]
     assert len(rows) >= 20
     answers = await matomo_segment_counts(collector, token, [r["segment"] for r in rows], **common)
     assert [a["nb_visits"] for a in answers] == [r["nb_visits"] for r in rows], [r["segment"] for r in rows]
@@ -654,8 +907,11 @@ async def test_segments_apply_to_every_report_and_round_trip(collector_factory: 
     client = MatomoClient(collector.url, token_auth=token, default_id_site=7)
     segment = "referrerType==search,referrerType==social;deviceType!=smartphone"
     got = await asyncio.to_thread(client.VisitsSummary.get, period="range", date="last7", segment=segment)
-    assert got["nb_visits"] == sum(1 for v in visits if v["channel"] in ("search", "social")
-                                   and v["device"] != "mobile") > 0
+    assert (
+        got["nb_visits"]
+        == sum(1 for v in visits if v["channel"] in ("search", "social") and v["device"] != "mobile")
+        > 0
+    )
 
 
 async def test_bad_segments_get_matomo_errors(collector_factory: Any) -> None:
@@ -686,18 +942,33 @@ async def test_bad_segments_get_matomo_errors(collector_factory: Any) -> None:
                 assert ET.fromstring(body).find("error") is not None, body
 
     seen: set[int] = set()
-    names = st.sampled_from(["referrerType", "referrerName", "pageUrl", "pageTitle", "visitDuration", "deviceType",
-                             "countryCode", "eventAction", "visitConvertedGoalId", "browserCode", "nope"])
+    names = st.sampled_from(
+        [
+            "referrerType",
+            "referrerName",
+            "pageUrl",
+            "pageTitle",
+            "visitDuration",
+            "deviceType",
+            "countryCode",
+            "eventAction",
+            "visitConvertedGoalId",
+            "browserCode",
+            "nope",
+        ]
+    )
     operators = st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "=@", "!@", "=^", "=$", "=", ""])
     condition = st.builds(lambda n, o, v: n + o + v, names, operators, st.text(max_size=12))
     segments = st.lists(st.tuples(condition, st.sampled_from([";", ","])), min_size=1, max_size=5).map(
-        lambda parts: "".join(c + j for c, j in parts)[:-1])
+        lambda parts: "".join(c + j for c, j in parts)[:-1]
+    )
 
     @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
     @given(segment=segments)
     def fuzz(segment: str) -> None:
-        response = requests.post(collector.url + "/index.php", data={**common, "format": "json", "segment": segment},
-                                 timeout=60)
+        response = requests.post(
+            collector.url + "/index.php", data={**common, "format": "json", "segment": segment}, timeout=60
+        )
         assert response.status_code == 200, (segment, response.text[:300])
         seen.add(200)
         answer = response.json()

@@ -22,16 +22,23 @@ from tests.support.process import port_of, process_env, start_process, stop_proc
 VISITOR = "00000000000000a1"
 
 
-
-
 def order(ec_id: str, revenue: float = 25, visitor: str = VISITOR, **extra: Any) -> dict[str, Any]:
-    return {"idgoal": 0, "ec_id": ec_id, "revenue": revenue, "ec_items": '[["SKU1","Shoe","Footwear",25,1]]',
-            "url": SITE_ORIGIN + "/thanks", "_id": visitor, "send_image": 0, **extra}
+    return {
+        "idgoal": 0,
+        "ec_id": ec_id,
+        "revenue": revenue,
+        "ec_items": '[["SKU1","Shoe","Footwear",25,1]]',
+        "url": SITE_ORIGIN + "/thanks",
+        "_id": visitor,
+        "send_image": 0,
+        **extra,
+    }
 
 
 async def test_repeated_order_id_is_refused_like_matomo(collector_factory: CollectorFactory) -> None:
-    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
-                                        matomo_site(id="other", matomo_idsite=2))
+    collector = await collector_factory(
+        matomo_site(matomo_consent="tracker_requires_consent"), matomo_site(id="other", matomo_idsite=2)
+    )
     await hit(collector, {"url": SITE_ORIGIN + "/cart", "_id": VISITOR, "send_image": 0})
     assert (await hit(collector, order("A-1")))[0] == 204
     status, body = await hit(collector, order("A-1"))
@@ -53,9 +60,10 @@ async def test_racing_uploads_of_one_order_store_it_once(collector_factory: Coll
 
 
 async def test_same_order_id_on_another_site_is_its_own_order(collector_factory: CollectorFactory) -> None:
-    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"),
-                                        matomo_site(id="other", matomo_idsite=2,
-                                                    matomo_consent="tracker_requires_consent"))
+    collector = await collector_factory(
+        matomo_site(matomo_consent="tracker_requires_consent"),
+        matomo_site(id="other", matomo_idsite=2, matomo_consent="tracker_requires_consent"),
+    )
     assert (await hit(collector, order("A-1")))[0] == 204
     assert (await hit(collector, {**order("A-1"), "idsite": 2}))[0] == 204
     await collector.flush()
@@ -65,8 +73,9 @@ async def test_same_order_id_on_another_site_is_its_own_order(collector_factory:
 def _track(port: int, params: dict[str, Any]) -> tuple[int, bytes]:
     """One hit to a collector process, as a browser on the site would send it."""
     query = urlencode({"idsite": 1, "rec": 1, **params})
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/matomo.php?{query}",
-                                     headers={"User-Agent": DESKTOP_UA, "Origin": SITE_ORIGIN})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/matomo.php?{query}", headers={"User-Agent": DESKTOP_UA, "Origin": SITE_ORIGIN}
+    )
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(response.status), response.read()
@@ -77,8 +86,10 @@ def _track(port: int, params: dict[str, Any]) -> tuple[int, bytes]:
 def test_order_is_refused_after_a_collector_restart(tmp_path: Path) -> None:
     """A real collector process stores an order, stops, starts again on the same data: the reloaded
     order page is still refused (the claim is in ClickHouse, not only in memory)."""
-    sites = (f'[[site]]\nid = "shop"\norigins = ["{SITE_ORIGIN}"]\nmatomo_idsite = 1\n'
-             'matomo_consent = "tracker_requires_consent"\n')
+    sites = (
+        f'[[site]]\nid = "shop"\norigins = ["{SITE_ORIGIN}"]\nmatomo_idsite = 1\n'
+        'matomo_consent = "tracker_requires_consent"\n'
+    )
     env = process_env(tmp_path, sites)
     for expected in (204, 400):
         process = start_process(env)
@@ -95,8 +106,9 @@ def test_order_is_refused_after_a_collector_restart(tmp_path: Path) -> None:
 
 
 async def test_goal_converts_once_per_visit_unless_it_allows_several(collector_factory: CollectorFactory) -> None:
-    collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent",
-                                                    matomo_goals_allow_multiple=[2]))
+    collector = await collector_factory(
+        matomo_site(matomo_consent="tracker_requires_consent", matomo_goals_allow_multiple=[2])
+    )
     base = {"url": SITE_ORIGIN + "/", "_id": VISITOR, "send_image": 0}
     await hit(collector, {**base, "pv_id": "p1"})
     for goal in (1, 1, 2, 2):
@@ -111,8 +123,9 @@ async def test_goal_converts_once_per_visit_unless_it_allows_several(collector_f
 async def test_campaign_names_and_keywords_are_lowercased(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     for visitor, name in (("00000000000000b1", "Spring"), ("00000000000000b2", "spring")):
-        await hit(collector, {"url": f"{SITE_ORIGIN}/?mtm_campaign={name}&mtm_kwd=Shoes", "_id": visitor,
-                              "send_image": 0})
+        await hit(
+            collector, {"url": f"{SITE_ORIGIN}/?mtm_campaign={name}&mtm_kwd=Shoes", "_id": visitor, "send_image": 0}
+        )
     await collector.flush()
     assert {(v["campaign_name"], v["campaign_keyword"]) for v in visits(collector)} == {("spring", "shoes")}
     [row] = await panel_rows(collector, "campaigns")
@@ -121,24 +134,27 @@ async def test_campaign_names_and_keywords_are_lowercased(collector_factory: Col
 
 async def test_remembered_campaign_credits_the_conversion_not_the_visit(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
-    remembered = {"_id": VISITOR, "send_image": 0, "_rcn": "Spring", "_rck": "Promo",
-                  "_ref": "https://www.google.com/"}
+    remembered = {"_id": VISITOR, "send_image": 0, "_rcn": "Spring", "_rck": "Promo", "_ref": "https://www.google.com/"}
     await hit(collector, {**remembered, "url": SITE_ORIGIN + "/", "pv_id": "p1"})
     await hit(collector, {**remembered, "url": SITE_ORIGIN + "/", "idgoal": 1, "revenue": 3})
     await hit(collector, {**remembered, **order("C-1")})
     await collector.flush()
     [visit] = visits(collector)
     assert (visit["channel"], visit["campaign_name"]) == ("direct", "")
-    credits = [json.loads(data)["attribution"] for (data,) in collector.rows(
-        "SELECT data FROM {db}.events WHERE type IN (1005, 1006)")]
-    assert credits == [{"channel": "campaign", "referrer_name": "", "campaign_name": "spring",
-                        "campaign_keyword": "promo"}] * 2
+    credits = [
+        json.loads(data)["attribution"]
+        for (data,) in collector.rows("SELECT data FROM {db}.events WHERE type IN (1005, 1006)")
+    ]
+    assert (
+        credits
+        == [{"channel": "campaign", "referrer_name": "", "campaign_name": "spring", "campaign_keyword": "promo"}] * 2
+    )
     [channel] = await panel_rows(collector, "channels")
     assert (channel["channel"], channel["visits"]) == ("direct", 1)
 
 
 async def test_remembered_referrer_credits_the_conversion_without_a_campaign(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
     base = {"_id": VISITOR, "send_image": 0, "_ref": "https://www.bing.com/search?q=x", "url": SITE_ORIGIN + "/"}

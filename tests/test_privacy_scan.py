@@ -71,9 +71,26 @@ def matomo_hits() -> list[dict[str, Any]]:
     url = f"https://shop.test/p/{enc}/{quote(EMAIL)}?q={enc}&{quote(EMAIL)}={enc}&utm_source={enc}#{enc}"
     link = f"https://ext.test/{enc}?who={quote(EMAIL)}&c={quote(CARD)}"
     cvar = orjson.dumps({"1": [text, text], "2": [EMAIL, CARD], "3": [PHONE, "v"]}).decode()
-    base = {"_id": "0718293041526374", "consent": 1, "send_image": 0, "url": url, "urlref": link, "action_name": text,
-            "uid": EMAIL, "_rcn": text, "_rck": text, "dimension1": text, "dimension2": CARD, "_cvar": cvar,
-            "cvar": cvar, "res": "1280x800", "pf_net": 5, "pf_srv": 7, "pf_onl": 9, "pv_id": "abc123"}
+    base = {
+        "_id": "0718293041526374",
+        "consent": 1,
+        "send_image": 0,
+        "url": url,
+        "urlref": link,
+        "action_name": text,
+        "uid": EMAIL,
+        "_rcn": text,
+        "_rck": text,
+        "dimension1": text,
+        "dimension2": CARD,
+        "_cvar": cvar,
+        "cvar": cvar,
+        "res": "1280x800",
+        "pf_net": 5,
+        "pf_srv": 7,
+        "pf_onl": 9,
+        "pv_id": "abc123",
+    }
     item = [text, text, [text, EMAIL], 9.5, 1]
     return [
         base,
@@ -107,8 +124,13 @@ async def test_privacy_scan_matomo_every_field_of_every_hit_kind(
 async def test_privacy_scan_issue_reproduction_custom_variable_name(collector_factory: CollectorFactory) -> None:
     """The issue's request: an e-mail as a visit custom variable's name."""
     collector = await collector_factory(matomo_site(matomo_consent="consent_param"), **KEEP_SPOOL)
-    params = {"send_image": 0, "consent": 1, "_id": "0718293041526374", "url": "https://shop.test/x",
-              "_cvar": orjson.dumps({"2": ["someone@example.org", "v"], "3": [MARKER, "v"]}).decode()}
+    params = {
+        "send_image": 0,
+        "consent": 1,
+        "_id": "0718293041526374",
+        "url": "https://shop.test/x",
+        "_cvar": orjson.dumps({"2": ["someone@example.org", "v"], "3": [MARKER, "v"]}).decode(),
+    }
     assert (await hit(collector, params))[0] == 204
     spool = spool_text(collector)
     assert MARKER in spool and "someone@example.org" not in spool
@@ -151,7 +173,9 @@ def matomo_page(tracker: str) -> str:
 
 @pytest.mark.browser
 async def test_privacy_scan_matomo_js_calls_of_a_real_site(
-    collector_factory: CollectorFactory, new_page: Any, page_server: Any  # noqa: F811
+    collector_factory: CollectorFactory,
+    new_page: Any,
+    page_server: Any,  # noqa: F811
 ) -> None:
     """Matomo's own matomo.js (vendored, unchanged) stands in for the collector's /matomo.js."""
     urls: dict[str, str] = {}
@@ -159,8 +183,10 @@ async def test_privacy_scan_matomo_js_calls_of_a_real_site(
     collector = await collector_factory(matomo_site(origins=[site_url.rstrip("/")]), **KEEP_SPOOL)
     urls["tracker"] = collector.url.removeprefix("http://")
     page = await new_page()
-    await page.context.route(f"{collector.url}/matomo.js", lambda route: route.fulfill(
-        path=str(MATOMO_JS), content_type="application/javascript"))
+    await page.context.route(
+        f"{collector.url}/matomo.js",
+        lambda route: route.fulfill(path=str(MATOMO_JS), content_type="application/javascript"),
+    )
     sent: list[str] = []
     answered: list[int] = []
     page.on("request", lambda r: sent.append(r.url + " " + (r.post_data or "")) if "matomo.php" in r.url else None)
@@ -192,7 +218,10 @@ clarity("identify", {EMAIL!r}, {PHONE!r}, {CARD!r}, {text!r});</script></head>
 @pytest.mark.browser
 @pytest.mark.parametrize("mode", ["balanced", "relaxed"])
 async def test_privacy_scan_clarity_js_set_event_identify_and_title(
-    collector_factory: CollectorFactory, new_page: Any, page_server: Any, mode: str  # noqa: F811
+    collector_factory: CollectorFactory,
+    new_page: Any,
+    page_server: Any,
+    mode: str,  # noqa: F811
 ) -> None:
     urls: dict[str, str] = {}
     site_url = await page_server(lambda: clarity_page(urls["collector"]))

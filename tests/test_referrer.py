@@ -17,7 +17,10 @@ REFERRERS = {
     "https://www.google.com/": ("search", "google.com", "Google"),
     "https://www.google.co.uk/search?q=shoes": ("search", "google.co.uk", "Google"),
     "android-app://com.google.android.googlequicksearchbox/": (
-        "search", "com.google.android.googlequicksearchbox", "Google"),
+        "search",
+        "com.google.android.googlequicksearchbox",
+        "Google",
+    ),
     "https://duckduckgo.com/": ("search", "duckduckgo.com", "DuckDuckGo"),
     "https://www.bing.com/search?q=x": ("search", "bing.com", "Bing"),
     "https://yandex.ru/search/?text=x": ("search", "yandex.ru", "Yandex"),
@@ -48,20 +51,27 @@ def test_referrer_on_the_page_host_is_internal_without_a_site_list() -> None:
 
 
 async def test_referrer_of_matomo_hits_is_classified_and_stored_without_query(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     collector = await collector_factory(matomo_site(matomo_consent="tracker_requires_consent"))
-    cases = {"00000000000000e1": "https://www.google.de/search?q=jane+doe+diagnosis",
-             "00000000000000e2": "https://www.facebook.com/some/page?fbclid=abc",
-             "00000000000000e3": "https://blog.example.org/review?ref=1",
-             "00000000000000e4": ""}
+    cases = {
+        "00000000000000e1": "https://www.google.de/search?q=jane+doe+diagnosis",
+        "00000000000000e2": "https://www.facebook.com/some/page?fbclid=abc",
+        "00000000000000e3": "https://blog.example.org/review?ref=1",
+        "00000000000000e4": "",
+    }
     for visitor, referrer in cases.items():
-        assert (await hit(collector, {"url": SITE_ORIGIN + "/", "urlref": referrer, "_id": visitor,
-                                      "send_image": 0}))[0] == 204
+        assert (await hit(collector, {"url": SITE_ORIGIN + "/", "urlref": referrer, "_id": visitor, "send_image": 0}))[
+            0
+        ] == 204
     await collector.flush()
     stored = {(v["channel"], v["referrer_host"], v["referrer_name"]) for v in visits(collector)}
-    assert stored == {("search", "google.de", "Google"), ("social", "facebook.com", "Facebook"),
-                      ("website", "blog.example.org", ""), ("direct", "", "")}
+    assert stored == {
+        ("search", "google.de", "Google"),
+        ("social", "facebook.com", "Facebook"),
+        ("website", "blog.example.org", ""),
+        ("direct", "", ""),
+    }
     referrers = {p["referrer"] for p in pageviews(collector)}
     assert "https://www.google.de/search" in referrers and not any("diagnosis" in r for r in referrers)
 
@@ -80,13 +90,15 @@ def _clarity_payload(url: str, referrer: str | None) -> bytes:
 async def test_referrer_and_campaign_of_clarity_page_views(collector_factory: CollectorFactory) -> None:
     collector = await collector_factory(make_site())
     headers = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
-    payload = _clarity_payload(ORIGIN + "/page.html?utm_source=newsletter&utm_medium=email&utm_campaign=launch",
-                               "https://mail.example.net/")
+    payload = _clarity_payload(
+        ORIGIN + "/page.html?utm_source=newsletter&utm_medium=email&utm_campaign=launch", "https://mail.example.net/"
+    )
     assert (await collector.post("/collect", payload, headers))[0] == 204
     await collector.flush()
     [row] = collector.rows(
         "SELECT max(channel), max(referrer_host), max(campaign_name), max(campaign_source), max(campaign_medium) "
-        "FROM {db}.pageviews WHERE source = 'clarity'")
+        "FROM {db}.pageviews WHERE source = 'clarity'"
+    )
     assert row == ("campaign", "mail.example.net", "launch", "newsletter", "email")
 
 

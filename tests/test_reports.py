@@ -55,13 +55,20 @@ def smtp() -> Iterator[tuple[Inbox, int]]:
 
 
 def smtp_settings(port: int, **extra: Any) -> dict[str, Any]:
-    return {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", "smtp_from": "reports@example.org",
-            "public_url": "http://analytics.example.org", **extra}
+    return {
+        "smtp_host": "127.0.0.1",
+        "smtp_port": port,
+        "smtp_security": "none",
+        "smtp_from": "reports@example.org",
+        "public_url": "http://analytics.example.org",
+        **extra,
+    }
 
 
 def deps(collector: RunningCollector) -> ReportDeps:
-    return ReportDeps(collector.storage, accounts(collector), collector.app[SITES], collector.app[SETTINGS],
-                      page_templates())
+    return ReportDeps(
+        collector.storage, accounts(collector), collector.app[SITES], collector.app[SETTINGS], page_templates()
+    )
 
 
 def parts(message: EmailMessage) -> tuple[str, str, dict[str, str]]:
@@ -80,9 +87,11 @@ async def test_report_figures_and_csv_equal_the_api(
     await seed(collector)
     analyst = await log_in(collector, "ana")
     try:
-        status, body = await analyst.post_json("/dashboard/api/v1/reports/schedules",
-                                               {"site": SITE, "frequency": "weekly", "email": "ana@example.org"},
-                                               csrf=analyst.csrf)
+        status, body = await analyst.post_json(
+            "/dashboard/api/v1/reports/schedules",
+            {"site": SITE, "frequency": "weekly", "email": "ana@example.org"},
+            csrf=analyst.csrf,
+        )
         assert status == 201, body
         schedule = orjson.loads(body)
         # a moment in next week: the stored visits (made now) are in the last complete week then
@@ -122,8 +131,9 @@ async def test_report_figures_and_csv_equal_the_api(
         assert await asyncio.to_thread(send_due, deps(collector), later) == []
         assert await asyncio.to_thread(send_due, deps(collector), later, True) == []
         log = (await analyst.api("reports/sends"))["sends"]
-        assert [(s["schedule_id"], s["from"], s["status"]) for s in log] == [(schedule["id"], first.isoformat(),
-                                                                              "sent")]
+        assert [(s["schedule_id"], s["from"], s["status"]) for s in log] == [
+            (schedule["id"], first.isoformat(), "sent")
+        ]
 
         # the unsubscribe link works without a log-in; a forged one does not
         link = re.search(r"Stop these e-mails: (\S+)", text)
@@ -159,11 +169,13 @@ async def test_report_schedules_refuse_bad_input_and_foreign_sites(collector_fac
             status, body = await viewer.post_json(api, payload, csrf=viewer.csrf)
             assert status == expected and words in orjson.loads(body)["error"], (payload, status, body)
         assert collector.count("report_schedules") == 0, "nothing half-saved"
-        status, body = await viewer.post_json(api, {"site": SITE, "frequency": "monthly", "email": "v@example.org"},
-                                              csrf=viewer.csrf)
+        status, body = await viewer.post_json(
+            api, {"site": SITE, "frequency": "monthly", "email": "v@example.org"}, csrf=viewer.csrf
+        )
         assert status == 201, "a view-only analyst schedules reports of the sites they see"
-        async with viewer.http.delete(f"{collector.url}{api}/0123456789abcdef",
-                                      headers={"X-CSRF-Token": viewer.csrf}) as response:
+        async with viewer.http.delete(
+            f"{collector.url}{api}/0123456789abcdef", headers={"X-CSRF-Token": viewer.csrf}
+        ) as response:
             assert response.status == 404
     finally:
         await viewer.close()
@@ -179,9 +191,11 @@ async def test_scheduler_sends_once_across_restarts_retries_failures_and_cli(
     await first.storage.run(store.save_analyst, "sam", PASSWORD)
     # a schedule made a month ago: its last complete week is due now
     created = datetime.now(timezone.utc) - timedelta(days=31)
-    first.storage.insert("report_schedules", ("id", "analyst", "site", "frequency", "email", "created_at", "deleted",
-                                              "version"),
-                         [("00000000000000a1", "sam", SITE, "weekly", "sam@example.org", created, 0, 1)])
+    first.storage.insert(
+        "report_schedules",
+        ("id", "analyst", "site", "frequency", "email", "created_at", "deleted", "version"),
+        [("00000000000000a1", "sam", SITE, "weekly", "sam@example.org", created, 0, 1)],
+    )
 
     async def received(n: int) -> bool:
         for _ in range(600):

@@ -23,8 +23,11 @@ def _age(collector: RunningCollector, table: str, days: int, **extra: Any) -> No
     """Insert copies of a table's rows moved `days` into the past (key columns cannot be updated)."""
     columns = TABLES[table].column_names
     shifted = {
-        "day": f"day - {days}", "ts": f"ts - INTERVAL {days} DAY", "started_at": f"started_at - INTERVAL {days} DAY",
-        "last_at": f"last_at - INTERVAL {days} DAY", "updated_at": f"updated_at - INTERVAL {days} DAY",
+        "day": f"day - {days}",
+        "ts": f"ts - INTERVAL {days} DAY",
+        "started_at": f"started_at - INTERVAL {days} DAY",
+        "last_at": f"last_at - INTERVAL {days} DAY",
+        "updated_at": f"updated_at - INTERVAL {days} DAY",
     }
     shifted.update({k: str(v) for k, v in extra.items()})
     select = ", ".join(shifted.get(c, c) for c in columns)
@@ -63,15 +66,16 @@ async def test_retention_run_leaves_nothing_older_than_policy(loader_collector: 
 
 
 async def test_retention_favourited_playback_survives_30_days_and_unmarked_goes(
-    loader_collector: RunningCollector
+    loader_collector: RunningCollector,
 ) -> None:
     await _ingest(loader_collector, "default_", "mutation_")
     storage = loader_collector.storage
     sessions = [r[0] for r in loader_collector.rows("SELECT DISTINCT session_hash FROM {db}.playback ORDER BY 1")]
     assert len(sessions) == 2
     favourite, other = sessions
-    storage.insert("recordings", TABLES["recordings"].column_names,
-                   [["proj123", favourite, 1, [], datetime.now(timezone.utc)]])
+    storage.insert(
+        "recordings", TABLES["recordings"].column_names, [["proj123", favourite, 1, [], datetime.now(timezone.utc)]]
+    )
     storage.command(f"ALTER TABLE {storage.table('playback')} UPDATE keep = 1 WHERE 1", settings={"mutations_sync": 2})
     _age(loader_collector, "playback", 40)  # aged copies keep keep = 1, so the insert TTL lets them in
     old = "ts < now64(3) - INTERVAL 30 DAY"
@@ -111,22 +115,23 @@ async def test_retention_dry_run_deletes_nothing_and_runs_are_idempotent(loader_
 
 
 async def test_retention_reports_cookie_consent_without_a_recent_explicit_grant(
-    loader_collector: RunningCollector
+    loader_collector: RunningCollector,
 ) -> None:
     await _ingest(loader_collector, "relaxed_")
     storage = loader_collector.storage
     assert jobs.verify(storage)["stale_cookie_consent_visitors"] == 0
     db = storage.database
     columns = TABLES["pageviews"].column_names
-    select = ", ".join("toUInt16(6)" if c == "consent_source" else "visitor_hash + 1" if c == "visitor_hash" else c
-                       for c in columns)
+    select = ", ".join(
+        "toUInt16(6)" if c == "consent_source" else "visitor_hash + 1" if c == "visitor_hash" else c for c in columns
+    )
     storage.command(f"INSERT INTO `{db}`.pageviews ({', '.join(columns)}) SELECT {select} FROM `{db}`.pageviews")
     report = jobs.verify(storage)
     assert report["stale_cookie_consent_visitors"] == 1 and not report["ok"]
 
 
 async def test_retention_admin_endpoint_requires_the_token_and_a_valid_request(
-    loader_collector: RunningCollector
+    loader_collector: RunningCollector,
 ) -> None:
     from collector.core.keys import SETTINGS
 
@@ -135,8 +140,12 @@ async def test_retention_admin_endpoint_requires_the_token_and_a_valid_request(
         assert response.status == 401
     token = loader_collector.app[SETTINGS].admin_token
     headers = {"Authorization": f"Bearer {token}"}
-    for body, reason in ((b"not json", b"not json"), (b'{"action": "drop"}', b"action"),
-                         (b'{"action": "erase"}', b"visitor"), (b'{"action": "run", "sites": ["other"]}', b"sites")):
+    for body, reason in (
+        (b"not json", b"not json"),
+        (b'{"action": "drop"}', b"action"),
+        (b'{"action": "erase"}', b"visitor"),
+        (b'{"action": "run", "sites": ["other"]}', b"sites"),
+    ):
         async with loader_collector.http.post(url, data=body, headers=headers) as response:
             assert response.status == 400, body
             assert reason in (await response.read()).lower()

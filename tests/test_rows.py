@@ -47,8 +47,10 @@ async def test_every_ingest_step_is_timed_in_metrics(collector_factory: Collecto
     assert await collector.send(clarity_fixture("default_001")) == 204
     page_view = {"action_name": "home", "url": "http://127.0.0.1:18081/", "consent": 1, "send_image": 0}
     assert (await hit(collector, page_view))[0] == 204
-    for path, steps in (("collect", ("decode", "site", "consent", "mask", "rows", "spool")),
-                        ("matomo", ("read", "site", "consent", "mask", "sessionize", "rows"))):
+    for path, steps in (
+        ("collect", ("decode", "site", "consent", "mask", "rows", "spool")),
+        ("matomo", ("read", "site", "consent", "mask", "sessionize", "rows")),
+    ):
         for step in steps:
             needle = f'collector_ingest_step_calls_total{{path="{path}",step="{step}"}}'
             assert await metric(collector, needle) >= 1, needle

@@ -69,8 +69,9 @@ async def test_segment_saved_in_the_editor_changes_every_panel(collector_factory
     await first.locator("select[name=op]").select_option("matches")
     await first.locator("input[name=value]").fill("(unclosed")
     await page.click("#save-segment")
-    assert await wait_until(lambda: page.locator("#segment-error").inner_text(),
-                            until=lambda t: "conditions[0].value" in t)
+    assert await wait_until(
+        lambda: page.locator("#segment-error").inner_text(), until=lambda t: "conditions[0].value" in t
+    )
 
     await page.click("#segment-list a.apply")
     await page.wait_for_load_state("networkidle")
@@ -78,8 +79,10 @@ async def test_segment_saved_in_the_editor_changes_every_panel(collector_factory
     expected_visits = sql_visits(collector, "c = 'DE'")[1]
     everyone = sql_visits(collector)[1]
     assert 0 < expected_visits < everyone
-    assert await wait_until(lambda: page.locator("#figures").inner_text(),
-                            until=lambda t: "VISITS" in t.upper() and figure(t, "Visits") == str(expected_visits))
+    assert await wait_until(
+        lambda: page.locator("#figures").inner_text(),
+        until=lambda t: "VISITS" in t.upper() and figure(t, "Visits") == str(expected_visits),
+    )
     countries = page.locator('[data-panel="countries"] tbody')
     assert await wait_until(lambda: countries.inner_text(), until=lambda t: "Germany" in t)
     assert "France" not in await countries.inner_text(), "the segment applies to the breakdowns"
@@ -90,8 +93,9 @@ async def test_segment_saved_in_the_editor_changes_every_panel(collector_factory
     await page.select_option("#compare-b", "")
     assert await wait_until(lambda: compare.inner_text(), until=lambda t: "Visits" in t)
     cells = page.locator('#compare tr[data-metric="visits"] td')
-    assert await wait_until(lambda: cells.all_inner_texts(),
-                            until=lambda t: t[1:] == [str(expected_visits), str(everyone)])
+    assert await wait_until(
+        lambda: cells.all_inner_texts(), until=lambda t: t[1:] == [str(expected_visits), str(everyone)]
+    )
     await screenshot(page, "segments-traffic-compare", full_page=True)
     assert errors == []
 
@@ -116,7 +120,8 @@ async def test_annotation_on_the_chart_with_the_previous_period(collector_factor
     assert "previous period" in legend
     series = (await api(page, "timeseries", period="7d"))["rows"]
     assert await page.locator("#chart").get_attribute("data-previous") == str(
-        sum(r["previous_visitors"] or 0 for r in series))
+        sum(r["previous_visitors"] or 0 for r in series)
+    )
     await screenshot(page, "annotation-on-chart", element=page.locator(".chart-card"))
 
     await page.locator("#annotation-list button", has_text="Edit").click()
@@ -145,9 +150,12 @@ async def test_visitor_log_timeline_and_profile(collector_factory: Any, new_page
     assert await wait_until(lambda: first.locator(".timeline li").count(), until=lambda n: n >= newest["pageviews"])
     await screenshot(page, "visitor-log", full_page=True)
 
-    returning = "{:016x}".format(collector.rows(
-        "SELECT visitor_hash FROM {db}.pageviews WHERE site = 'shop' GROUP BY visitor_hash "
-        "HAVING uniqExact(session_hash) = 2 LIMIT 1")[0][0])
+    returning = "{:016x}".format(
+        collector.rows(
+            "SELECT visitor_hash FROM {db}.pageviews WHERE site = 'shop' GROUP BY visitor_hash "
+            "HAVING uniqExact(session_hash) = 2 LIMIT 1"
+        )[0][0]
+    )
     await page.goto(collector.url + f"/dashboard/visitor?site={GEN_SITE}&period=7d&visitor={returning}")
     assert await wait_until(lambda: page.locator("#summary").inner_text(), until=lambda t: "Visits" in t)
     assert await wait_until(lambda: page.locator("article.visit").count(), until=lambda n: n == 2)

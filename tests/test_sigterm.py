@@ -42,5 +42,7 @@ def test_sigterm_mid_load_exits_0_and_stores_every_acknowledged_upload_once(tmp_
     assert all(count == 1 for count in stored.values()), "no upload stored twice"
     missing = [n for n in acknowledged if hasher.visitor("proj123", f"u{n}") not in stored]
     assert missing == [], f"{len(missing)} acknowledged uploads lost"
-    print(f"SIGTERM mid-load: {len(acknowledged)} acknowledged, {len(stored)} stored, 0 lost, 0 duplicates, "
-          f"exit 0 after {stopped_in:.2f} s")
+    print(
+        f"SIGTERM mid-load: {len(acknowledged)} acknowledged, {len(stored)} stored, 0 lost, 0 duplicates, "
+        f"exit 0 after {stopped_in:.2f} s"
+    )

@@ -77,15 +77,16 @@ async def test_spool_leftover_segments_are_replayed_once_after_a_crash(
 
 
 async def test_spool_outage_keeps_accepting_then_drains_and_refuses_past_the_budget(
-    collector_factory: CollectorFactory
+    collector_factory: CollectorFactory,
 ) -> None:
     collector = await collector_factory(make_site(consent="loader"), batch_interval_ms=100, spool_max_bytes=400_000)
     storage = collector.storage
     storage.command(f"DETACH TABLE {storage.table('playback')}")
     statuses = []
     for number in range(200):
-        status, _, headers = await collector.post("/collect", _unique_payload(number),
-                                                  {"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+        status, _, headers = await collector.post(
+            "/collect", _unique_payload(number), {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
+        )
         statuses.append(status)
         if status == 503:
             assert headers["Retry-After"] == "30"
@@ -113,8 +114,12 @@ async def _wait(predicate: Any, seconds: float) -> bool:
 
 
 def _post(port: int, body: bytes) -> int:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/collect", data=body, method="POST",
-                                     headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/collect",
+        data=body,
+        method="POST",
+        headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return int(response.status)
@@ -125,8 +130,9 @@ def _post(port: int, body: bytes) -> int:
 
 
 def _start(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen([sys.executable, "-m", "collector"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "collector"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if _post(port, b"") == 400:
@@ -140,8 +146,14 @@ def test_spool_kill_9_mid_load_loses_no_acknowledged_event_and_stores_none_twice
     port = free_port()
     sites = tmp_path / "sites.toml"
     sites.write_text(f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n')
-    env = {**os.environ, "COLLECTOR_DATA_DIR": str(tmp_path / "data"), "COLLECTOR_PORT": str(port),
-           "COLLECTOR_SITES_FILE": str(sites), "COLLECTOR_LOG_LEVEL": "WARNING", "COLLECTOR_BATCH_INTERVAL_MS": "300"}
+    env = {
+        **os.environ,
+        "COLLECTOR_DATA_DIR": str(tmp_path / "data"),
+        "COLLECTOR_PORT": str(port),
+        "COLLECTOR_SITES_FILE": str(sites),
+        "COLLECTOR_LOG_LEVEL": "WARNING",
+        "COLLECTOR_BATCH_INTERVAL_MS": "300",
+    }
     process = _start(env, port)
     acknowledged: list[int] = []
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -183,8 +195,19 @@ async def test_spool_segments_of_the_earlier_pickle_format_are_replayed_after_an
     spool = tmp_path / "data" / "spool"
     spool.mkdir(parents=True)
     ts = datetime(2026, 11, 25, 8, 0, 0, 123000, tzinfo=timezone.utc)
-    columns = ("site", "day", "visitor_hash", "session_hash", "page_num", "pageview_id", "ts", "sequence",
-               "is_end", "wire_bytes", "payload")
+    columns = (
+        "site",
+        "day",
+        "visitor_hash",
+        "session_hash",
+        "page_num",
+        "pageview_id",
+        "ts",
+        "sequence",
+        "is_end",
+        "wire_bytes",
+        "payload",
+    )
     rows = [("proj123", ts.date(), 2**64 - 1, 7, 1, 9, ts, n, 0, 10, f'{{"e":[],"n":{n}}}') for n in (1, 2)]
     payload = pickle.dumps(("playback", columns, rows), protocol=pickle.HIGHEST_PROTOCOL)
     (spool / "segment-000000000001-oldrun.log").write_bytes(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)

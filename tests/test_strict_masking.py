@@ -19,24 +19,31 @@ from tests.support.matomo import hit, matomo_site
 
 #: Recognisable words, one per place a strict site must not keep.
 WORDS = {
-    "title": "Quokkatitle", "onmouseover": "Quokkahandler", "data-note": "Quokkadata", "aria-label": "Quokkaaria",
-    "title-attr": "Quokkatooltip", "alt": "Quokkaalt", "placeholder": "Quokkaholder", "aria-description":
-    "Quokkadescribed", "lang-like": "Quokkacustom", "text": "Quokkatext",
+    "title": "Quokkatitle",
+    "onmouseover": "Quokkahandler",
+    "data-note": "Quokkadata",
+    "aria-label": "Quokkaaria",
+    "title-attr": "Quokkatooltip",
+    "alt": "Quokkaalt",
+    "placeholder": "Quokkaholder",
+    "aria-description": "Quokkadescribed",
+    "lang-like": "Quokkacustom",
+    "text": "Quokkatext",
 }
 KEPT = ("keepid", "keepclass")  # structural attributes a replay needs stay
 
 
 def strict_page(collector_url: str) -> str:
     w = WORDS
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{w['title']} shop</title>
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{w["title"]} shop</title>
 <script src="{collector_url}/clarity.js"></script>
 <script>clarity("start", {{projectId: "proj123", upload: "{collector_url}/collect"}});
 clarity("consentv2", {{ad_Storage: "denied", analytics_Storage: "granted"}});</script></head>
-<body><div id="keepid" class="keepclass" onmouseover="{w['onmouseover']}()" data-note="{w['data-note']}"
- aria-label="{w['aria-label']}" title="{w['title-attr']}" aria-description="{w['aria-description']}"
- itemprop="{w['lang-like']}"><p>{w['text']} words</p>
-<img alt="{w['alt']}" src="/x.png?who=someone" width="10" height="10">
-<input id="q" type="search" name="q" placeholder="{w['placeholder']}"></div></body></html>"""
+<body><div id="keepid" class="keepclass" onmouseover="{w["onmouseover"]}()" data-note="{w["data-note"]}"
+ aria-label="{w["aria-label"]}" title="{w["title-attr"]}" aria-description="{w["aria-description"]}"
+ itemprop="{w["lang-like"]}"><p>{w["text"]} words</p>
+<img alt="{w["alt"]}" src="/x.png?who=someone" width="10" height="10">
+<input id="q" type="search" name="q" placeholder="{w["placeholder"]}"></div></body></html>"""
 
 
 def payload_text(collector: RunningCollector) -> str:
@@ -47,7 +54,9 @@ def payload_text(collector: RunningCollector) -> str:
 
 @pytest.mark.browser
 async def test_strict_masking_clarity_js_title_and_unlisted_attributes(
-    collector_factory: CollectorFactory, new_page: Any, page_server: Any  # noqa: F811
+    collector_factory: CollectorFactory,
+    new_page: Any,
+    page_server: Any,  # noqa: F811
 ) -> None:
     urls: dict[str, str] = {}
     site_url = await page_server(lambda: strict_page(urls["collector"]))
@@ -77,8 +86,17 @@ async def test_strict_masking_forged_title_alt_and_label_attributes(collector_fa
     """What clarity-js leaves out itself (title, alt, aria-label), a forged client can send."""
     collector = await collector_factory(make_site(masking="strict"))
     document = forged_payload()
-    document["p"][0][2:2] = [70, 60, "IMG", "alt=Quokkaalt", "title=Quokkatooltip", "onclick=Quokkahandler()",
-                             "aria-description=Quokkadescribed", "id=keepid", "class=keepclass"]
+    document["p"][0][2:2] = [
+        70,
+        60,
+        "IMG",
+        "alt=Quokkaalt",
+        "title=Quokkatooltip",
+        "onclick=Quokkahandler()",
+        "aria-description=Quokkadescribed",
+        "id=keepid",
+        "class=keepclass",
+    ]
     headers = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
     status, _, _ = await collector.post("/collect", orjson.dumps(document), headers)
     assert status == 204

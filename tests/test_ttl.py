@@ -52,8 +52,9 @@ async def test_ttl_heatmap_and_analytics_expire_after_13_months(collector: Runni
     oldest = collector.rows("SELECT min(day) FROM {db}.events")[0][0]
     assert collector.count("events") == 3
     assert oldest >= date.today() - timedelta(days=13 * 31)
-    ledger = [["proj123", NOW - timedelta(days=d), 1, 2, 3, 0, "clarity", "grant", 5, 1, 0, [], [], "1"]
-              for d in (10, 500)]
+    ledger = [
+        ["proj123", NOW - timedelta(days=d), 1, 2, 3, 0, "clarity", "grant", 5, 1, 0, [], [], "1"] for d in (10, 500)
+    ]
     collector.storage.insert("consent_ledger", TABLES["consent_ledger"].column_names, ledger)
     _materialize(collector, "consent_ledger")
     assert collector.count("consent_ledger") == 1

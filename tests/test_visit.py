@@ -31,8 +31,16 @@ async def at(
     **params: Any,
 ) -> None:
     """A page view (or, with e_c/e_a, an event) by `visitor` at `when`."""
-    values = {"idsite": idsite, "url": SITE_ORIGIN + path, "action_name": path, "_id": visitor,
-              "cdt": str(int(when.timestamp())), "token_auth": TOKEN, "send_image": 0, **params}
+    values = {
+        "idsite": idsite,
+        "url": SITE_ORIGIN + path,
+        "action_name": path,
+        "_id": visitor,
+        "cdt": str(int(when.timestamp())),
+        "token_auth": TOKEN,
+        "send_image": 0,
+        **params,
+    }
     status, body = await hit(collector, values)
     assert status == 204, body
 
@@ -61,7 +69,10 @@ async def test_visit_new_campaign_starts_a_new_visit(collector_factory: Collecto
     spring, summer = visits(collector)
     assert (spring["campaign_name"], spring["pageviews"], spring["channel"]) == ("spring", 2, "campaign")
     assert (summer["campaign_name"], summer["campaign_source"], summer["campaign_medium"]) == (
-        "summer", "news", "email")
+        "summer",
+        "news",
+        "email",
+    )
     assert summer["pageviews"] == 2, "a page without a campaign continues the visit"
 
 
@@ -127,7 +138,11 @@ async def test_visit_survives_a_collector_restart(collector_factory: CollectorFa
     await second.flush()
     [visit] = visits(second)
     assert (visit["pageviews"], visit["actions"], visit["entry_title"], visit["exit_title"]) == (
-        2, 3, "/before", "/after")
+        2,
+        3,
+        "/before",
+        "/after",
+    )
     assert [(p["title"], p["page_num"]) for p in pageviews(second)] == [("/before", 1), ("/after", 3)]
     assert {int(r[0]) for r in second.rows("SELECT page_num FROM {db}.events WHERE type = 1001")} == {1}
 
@@ -141,8 +156,10 @@ async def test_visit_cookieless_hash_uses_a_daily_salt_shared_across_processes(
     first = await collector_factory(anonymous, database=database)
     await hit(first, {**params, "pv_id": "p1"})
     await hit(first, {**params, "pv_id": "p2"})
-    safari = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-              "Version/17.0 Safari/605.1.15")
+    safari = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_0) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Version/17.0 Safari/605.1.15"
+    )
     await hit(first, {**params, "pv_id": "p3"}, headers={"User-Agent": safari})
     await first.flush()
     before = {(p["visitor_hash"], p["session_hash"]) for p in pageviews(first)}
@@ -170,6 +187,7 @@ async def test_visit_salts_are_deleted_by_ttl_after_their_day(collector_factory:
     collector.storage.command(f"OPTIMIZE TABLE {table} FINAL")
     days = [r[0] for r in collector.rows("SELECT day FROM {db}.daily_salts")]
     assert days and min(days) >= today - timedelta(days=1), "no salt older than yesterday remains"
-    ddl = collector.rows("SELECT create_table_query FROM system.tables WHERE database = '{db}' "
-                         "AND name = 'daily_salts'")[0][0]
+    ddl = collector.rows(
+        "SELECT create_table_query FROM system.tables WHERE database = '{db}' AND name = 'daily_salts'"
+    )[0][0]
     assert "TTL toDateTime(day, 'UTC') + toIntervalHour(38)" in ddl

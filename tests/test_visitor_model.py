@@ -122,9 +122,19 @@ IDENTITY_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><t
 <div><div><div class="  spaced   out  fixed-top "><em>deep</em></div></div></div></section>
 {tail}</body></html>"""
 #: what the test clicks, in order (Playwright clicks the middle of each: the element there is the target)
-TARGETS = ("h1", "div.card >> nth=0 >> button >> nth=0", "div.card >> nth=0 >> button >> nth=1",
-           "div.card >> nth=1 >> button", "li >> nth=0", "li >> nth=1", "li >> nth=2 >> b", "span.note", "a.more",
-           "circle", "em")
+TARGETS = (
+    "h1",
+    "div.card >> nth=0 >> button >> nth=0",
+    "div.card >> nth=0 >> button >> nth=1",
+    "div.card >> nth=1 >> button",
+    "li >> nth=0",
+    "li >> nth=1",
+    "li >> nth=2 >> b",
+    "span.note",
+    "a.more",
+    "circle",
+    "em",
+)
 CLARITY_SNIPPET = """<script>
 (function(c,l,a,r,i,t,y){c[a]=c[a]||function(){(c[a].q=c[a].q||[]).push(arguments)};
 t=l.createElement(r);t.async=1;t.src="/clarity.js";y=l.getElementsByTagName(r)[0];y.parentNode.insertBefore(t,y);
@@ -140,8 +150,9 @@ wa("consent", {analytics: true, marketing: false});</script>
 async def _click_targets(new_page: Any, collector: Any, head: str, tail: str, ready: str) -> None:
     page = await new_page()
     html = IDENTITY_PAGE.format(head=head, tail=tail)
-    await page.context.route(collector.url + "/identity", lambda route: route.fulfill(
-        status=200, content_type="text/html", body=html))
+    await page.context.route(
+        collector.url + "/identity", lambda route: route.fulfill(status=200, content_type="text/html", body=html)
+    )
     await page.goto(collector.url + "/identity")
     await page.wait_for_function(ready, timeout=30_000)
     await page.evaluate("document.querySelector('a.more').addEventListener('click', e => e.preventDefault())")
@@ -160,7 +171,8 @@ async def test_one_element_has_one_identity_whichever_client_clicked_it(collecto
     def clicks(source: str) -> list[tuple[Any, ...]]:
         return collector.rows(
             "SELECT target_hash, target_tag FROM {db}.events WHERE type = 9 AND source = {source:String} ORDER BY ts",
-            source=source)
+            source=source,
+        )
 
     async def both_clicked() -> bool:
         await collector.flush()

@@ -50,8 +50,9 @@ def send_page_view(port: int, bodies: list[bytes]) -> list[int]:
 
 def matomo_hit(port: int, params: dict[str, Any]) -> int:
     query = urlencode({"idsite": 1, "rec": 1, "send_image": 0, **params})
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/matomo.php?{query}",
-                                     headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/matomo.php?{query}", headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return int(response.status)
 
@@ -59,8 +60,12 @@ def matomo_hit(port: int, params: dict[str, Any]) -> int:
 def send_matomo_visit(port: int, visitor: str, consented: bool, pages: int) -> list[int]:
     statuses = []
     for page in range(pages):
-        params = {"_id": visitor, "action_name": f"page {page}", "url": f"{ORIGIN}/p{page}",
-                  "pv_id": f"{visitor[-4:]}{page:02d}"}
+        params = {
+            "_id": visitor,
+            "action_name": f"page {page}",
+            "url": f"{ORIGIN}/p{page}",
+            "pv_id": f"{visitor[-4:]}{page:02d}",
+        }
         statuses.append(matomo_hit(port, {**params, "consent": 1} if consented else params))
     return statuses
 
@@ -98,10 +103,14 @@ def test_workers_consent_and_visits_hold_however_uploads_are_spread(tmp_path: Pa
         page_views = 12
         matomo_visitors = [f"{n:016x}" for n in range(1, 9)]
         with ThreadPoolExecutor(max_workers=8) as pool:
-            clarity = [pool.submit(send_page_view, port, page_view_uploads(CONSENTED if n % 2 else REFUSED, n))
-                       for n in range(page_views)]
-            matomo = [pool.submit(send_matomo_visit, port, visitor, n % 2 == 1, 3)
-                      for n, visitor in enumerate(matomo_visitors)]
+            clarity = [
+                pool.submit(send_page_view, port, page_view_uploads(CONSENTED if n % 2 else REFUSED, n))
+                for n in range(page_views)
+            ]
+            matomo = [
+                pool.submit(send_matomo_visit, port, visitor, n % 2 == 1, 3)
+                for n, visitor in enumerate(matomo_visitors)
+            ]
             statuses = [s for f in clarity + matomo for s in f.result()]
         assert set(statuses) == {204}
         spools = [p for p in (tmp_path / "data" / "spool").rglob("segment-*.log")]
@@ -113,12 +122,17 @@ def test_workers_consent_and_visits_hold_however_uploads_are_spread(tmp_path: Pa
 
     hasher = Hasher(Settings.from_env(env).secret_key)
     playback = dict(query(tmp_path, "SELECT visitor_hash, count() FROM analytics.playback GROUP BY visitor_hash"))
-    events = dict(query(tmp_path, "SELECT visitor_hash, count() FROM analytics.events WHERE source = 'clarity' "
-                                  "GROUP BY visitor_hash"))
+    events = dict(
+        query(
+            tmp_path,
+            "SELECT visitor_hash, count() FROM analytics.events WHERE source = 'clarity' GROUP BY visitor_hash",
+        )
+    )
     consented_uploads = clarity_fixture_names(CONSENTED)
     expected_events = sum(len(clarity_fixture(n).document["a"]) for n in consented_uploads)
-    late_events = sum(1 for n in clarity_fixture_names(REFUSED) for e in clarity_fixture(n).document["a"]
-                      if e[0] >= LATE_GRANT_MS)
+    late_events = sum(
+        1 for n in clarity_fixture_names(REFUSED) for e in clarity_fixture(n).document["a"] if e[0] >= LATE_GRANT_MS
+    )
     for n in range(page_views):
         prefix = CONSENTED if n % 2 else REFUSED
         visitor = hasher.visitor("proj123", f"{prefix}v{n}")
@@ -129,8 +143,9 @@ def test_workers_consent_and_visits_hold_however_uploads_are_spread(tmp_path: Pa
             assert playback.get(visitor) == 1, f"page view {n}: only the upload after the grant"
             assert events.get(visitor) == late_events, f"page view {n}: nothing before the grant"
 
-    visits = query(tmp_path, "SELECT visitor_hash, count(), sum(pageviews) FROM analytics.visits FINAL "
-                             "GROUP BY visitor_hash")
+    visits = query(
+        tmp_path, "SELECT visitor_hash, count(), sum(pageviews) FROM analytics.visits FINAL GROUP BY visitor_hash"
+    )
     by_visitor = {int(v): (int(c), int(p)) for v, c, p in visits}
     for n, visitor_id in enumerate(matomo_visitors):
         hashed = matomo_visitor_hash(hasher, "proj123", visitor_id)

@@ -89,7 +89,8 @@ def call(url: str, path: str, token: str, body: dict[str, Any] | None = None, ti
     token, or an analyst's API token). Its JSON answer, or CollectorUnreachable with the status and body
     of a refusal."""
     http_request = urllib.request.Request(
-        url.rstrip("/") + path, data=None if body is None else json.dumps(body).encode(),
+        url.rstrip("/") + path,
+        data=None if body is None else json.dumps(body).encode(),
         method="GET" if body is None else "POST",
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )

@@ -1,18 +1,18 @@
 """The collector's few exception types, and the one place that maps them to HTTP statuses.
 
-    CollectorError
-    ├── Refusal                 a request answered with an error status (`status`, `reason`)
-    │   ├── PayloadError        the request is unusable (4xx, the client must not retry)
-    │   │   ├── BadEnvelope     not JSON, wrong shape, wrong field types (400)
-    │   │   ├── TooLarge        body or decompressed body over the limit (413)
-    │   │   ├── TooManyEvents   more events in one upload than allowed (413)
-    │   │   ├── Forbidden       unknown site or origin not allowed (403)
-    │   │   └── SlowClient      the body did not arrive within the body timeout (408)
-    │   ├── RateLimited         this client IP sent more requests this minute than allowed (429, Retry-After)
-    │   ├── Overloaded          the spool is over its disk budget (503 with Retry-After)
-    │   └── StorageUnavailable  a lookup the pipeline needs (consent, visits) failed (503, Retry-After)
-    ├── ConfigError             settings or sites file invalid (refuse to start)
-    └── StorageError            ClickHouse unreachable or refused a write
+CollectorError
+├── Refusal                 a request answered with an error status (`status`, `reason`)
+│   ├── PayloadError        the request is unusable (4xx, the client must not retry)
+│   │   ├── BadEnvelope     not JSON, wrong shape, wrong field types (400)
+│   │   ├── TooLarge        body or decompressed body over the limit (413)
+│   │   ├── TooManyEvents   more events in one upload than allowed (413)
+│   │   ├── Forbidden       unknown site or origin not allowed (403)
+│   │   └── SlowClient      the body did not arrive within the body timeout (408)
+│   ├── RateLimited         this client IP sent more requests this minute than allowed (429, Retry-After)
+│   ├── Overloaded          the spool is over its disk budget (503 with Retry-After)
+│   └── StorageUnavailable  a lookup the pipeline needs (consent, visits) failed (503, Retry-After)
+├── ConfigError             settings or sites file invalid (refuse to start)
+└── StorageError            ClickHouse unreachable or refused a write
 """
 
 from __future__ import annotations

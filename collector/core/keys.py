@@ -20,6 +20,7 @@ class PendingWrites(Protocol):
 
     async def flush(self) -> None: ...
 
+
 SETTINGS = web.AppKey("settings", Settings)
 SITES = web.AppKey("sites", SiteRegistry)
 STORAGE = web.AppKey("storage", Storage)

@@ -158,8 +158,9 @@ def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
         raise ConfigError(f"{name} must be comma-separated networks such as 10.0.0.0/8, got {raw!r}") from exc
 
 
-def _secret_key(env: Mapping[str, str], data_dir: Path, variable: str = "COLLECTOR_SECRET_KEY",
-                filename: str = "secret.key") -> bytes:
+def _secret_key(
+    env: Mapping[str, str], data_dir: Path, variable: str = "COLLECTOR_SECRET_KEY", filename: str = "secret.key"
+) -> bytes:
     """A secret: from the environment, else generated once and kept beside the data (mode 0600)."""
     if env.get(variable):
         return env[variable].encode()

@@ -18,9 +18,32 @@ MaskingMode = Literal["strict", "balanced", "relaxed"]
 
 #: Query parameters removed from every stored URL, whatever the site lists.
 DEFAULT_SENSITIVE_PARAMS = frozenset(
-    {"email", "e-mail", "mail", "token", "access_token", "id_token", "auth", "password", "pass", "pwd",
-     "secret", "key", "apikey", "api_key", "session", "sessionid", "sid", "phone", "tel", "iban", "card",
-     "ssn", "code", "otp"}
+    {
+        "email",
+        "e-mail",
+        "mail",
+        "token",
+        "access_token",
+        "id_token",
+        "auth",
+        "password",
+        "pass",
+        "pwd",
+        "secret",
+        "key",
+        "apikey",
+        "api_key",
+        "session",
+        "sessionid",
+        "sid",
+        "phone",
+        "tel",
+        "iban",
+        "card",
+        "ssn",
+        "code",
+        "otp",
+    }
 )
 
 

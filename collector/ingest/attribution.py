@@ -40,17 +40,27 @@ class Attribution:
     def columns(self) -> dict[str, str]:
         """The attribution columns by name (the field names are the column names)."""
         return {
-            "channel": self.channel, "referrer_host": self.referrer_host, "referrer_name": self.referrer_name,
-            "campaign_name": self.campaign_name, "campaign_source": self.campaign_source,
-            "campaign_medium": self.campaign_medium, "campaign_keyword": self.campaign_keyword,
+            "channel": self.channel,
+            "referrer_host": self.referrer_host,
+            "referrer_name": self.referrer_name,
+            "campaign_name": self.campaign_name,
+            "campaign_source": self.campaign_source,
+            "campaign_medium": self.campaign_medium,
+            "campaign_keyword": self.campaign_keyword,
             "campaign_content": self.campaign_content,
         }
 
     def values(self) -> tuple[str, ...]:
         """Column values in schema order (not `dataclasses.astuple`, which deep-copies: hot path)."""
         return (
-            self.channel, self.referrer_host, self.referrer_name, self.campaign_name, self.campaign_source,
-            self.campaign_medium, self.campaign_keyword, self.campaign_content,
+            self.channel,
+            self.referrer_host,
+            self.referrer_name,
+            self.campaign_name,
+            self.campaign_source,
+            self.campaign_medium,
+            self.campaign_keyword,
+            self.campaign_content,
         )
 
 
@@ -208,9 +218,13 @@ def _classify(
     else:
         channel = WEBSITE
     return Attribution(
-        channel=channel, referrer_host=host, referrer_name=search or social,
-        campaign_name=campaign.get("name", ""), campaign_source=campaign.get("source", ""),
-        campaign_medium=campaign.get("medium", ""), campaign_keyword=campaign.get("keyword", ""),
+        channel=channel,
+        referrer_host=host,
+        referrer_name=search or social,
+        campaign_name=campaign.get("name", ""),
+        campaign_source=campaign.get("source", ""),
+        campaign_medium=campaign.get("medium", ""),
+        campaign_keyword=campaign.get("keyword", ""),
         campaign_content=campaign.get("content", ""),
     )
 
@@ -235,7 +249,10 @@ def hosts_of(origins: frozenset[str]) -> frozenset[str]:
 
 
 def conversion_attribution(
-    visit: Attribution, campaign_name: str, campaign_keyword: str, remembered_referrer: str,
+    visit: Attribution,
+    campaign_name: str,
+    campaign_keyword: str,
+    remembered_referrer: str,
     own_hosts: Iterable[str] = (),
 ) -> Attribution:
     """Where a goal conversion or order is credited, by Matomo's rule (Referrers Base::getValueForRecordGoal).
@@ -246,8 +263,11 @@ def conversion_attribution(
     keeps it when nothing was remembered.
     """
     if campaign_name.strip():
-        return Attribution(channel=CAMPAIGN, campaign_name=_clean(campaign_name, lower=True),
-                           campaign_keyword=_clean(campaign_keyword, lower=True) if campaign_keyword.strip() else "")
+        return Attribution(
+            channel=CAMPAIGN,
+            campaign_name=_clean(campaign_name, lower=True),
+            campaign_keyword=_clean(campaign_keyword, lower=True) if campaign_keyword.strip() else "",
+        )
     if remembered_referrer.strip() and not (visit.channel == CAMPAIGN and visit.campaign_name):
         remembered = classify("", remembered_referrer, own_hosts)
         if remembered.channel in (SEARCH, SOCIAL, WEBSITE):

@@ -195,7 +195,12 @@ class ConsentGate:
         return "ignore"
 
     def record(
-        self, site: Site, keys: PageViewKeys, decision: Decision, verdict: Verdict, timeline: ConsentTimeline,
+        self,
+        site: Site,
+        keys: PageViewKeys,
+        decision: Decision,
+        verdict: Verdict,
+        timeline: ConsentTimeline,
         ingest_path: str,
     ) -> None:
         """Write a decision to the ledger (no IP, no UA) and apply grants and withdrawals to the timeline.
@@ -223,11 +228,20 @@ class ConsentGate:
             (() if decision.analytics else ("analytics",)) + (() if decision.ad else ("marketing",))
         )
         row = LedgerRow(
-            site=site.id, ts=datetime.now(timezone.utc), visitor_hash=keys.visitor_hash,
-            session_hash=keys.session_hash, pageview_id=keys.pageview_id,
-            page_time=max(0, min(decision.page_time, 2**32 - 1)), ingest_path=ingest_path, decision=verdict,
-            consent_source=decision.source, analytics=int(decision.analytics), ad=int(decision.ad),
-            categories_granted=list(granted), categories_denied=list(denied), policy_version=site.policy_version,
+            site=site.id,
+            ts=datetime.now(timezone.utc),
+            visitor_hash=keys.visitor_hash,
+            session_hash=keys.session_hash,
+            pageview_id=keys.pageview_id,
+            page_time=max(0, min(decision.page_time, 2**32 - 1)),
+            ingest_path=ingest_path,
+            decision=verdict,
+            consent_source=decision.source,
+            analytics=int(decision.analytics),
+            ad=int(decision.ad),
+            categories_granted=list(granted),
+            categories_denied=list(denied),
+            policy_version=site.policy_version,
         )
         self._writer.add([row])
 

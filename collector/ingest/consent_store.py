@@ -94,10 +94,13 @@ class ConsentStore:
         key = _signed(pageview_id)
         try:
             with self._write() as db:
-                rows = db.execute("SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid",
-                                  (key,)).fetchall()
-                db.execute("INSERT INTO decision VALUES (?, ?, ?, ?, ?)",
-                           (key, decision[0], int(decision[1]), decision[2], time.time()))
+                rows = db.execute(
+                    "SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid", (key,)
+                ).fetchall()
+                db.execute(
+                    "INSERT INTO decision VALUES (?, ?, ?, ?, ?)",
+                    (key, decision[0], int(decision[1]), decision[2], time.time()),
+                )
         except sqlite3.Error as exc:
             raise ConsentStoreError(f"consent store write failed: {exc}") from exc
         return [(int(t), bool(g), int(s)) for t, g, s in rows[known:]]
@@ -108,13 +111,15 @@ class ConsentStore:
         key = _signed(pageview_id)
         try:
             with self._write() as db:
-                rows = db.execute("SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid",
-                                  (key,)).fetchall()
+                rows = db.execute(
+                    "SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid", (key,)
+                ).fetchall()
                 if rows:
                     return [(int(t), bool(g), int(s)) for t, g, s in rows]
                 now = time.time()
-                db.executemany("INSERT INTO decision VALUES (?, ?, ?, ?, ?)",
-                               [(key, t, int(g), s, now) for t, g, s in decisions])
+                db.executemany(
+                    "INSERT INTO decision VALUES (?, ?, ?, ?, ?)", [(key, t, int(g), s, now) for t, g, s in decisions]
+                )
         except sqlite3.Error as exc:
             raise ConsentStoreError(f"consent store write failed: {exc}") from exc
         return decisions
@@ -131,15 +136,18 @@ class ConsentStore:
         return int(row[0])
 
     def visitor_decision(self, site: str, visitor_hash: int) -> tuple[float, str] | None:
-        row = self._db.execute("SELECT at, verdict FROM visitor WHERE site = ? AND visitor = ?",
-                               (site, _signed(visitor_hash))).fetchone()
+        row = self._db.execute(
+            "SELECT at, verdict FROM visitor WHERE site = ? AND visitor = ?", (site, _signed(visitor_hash))
+        ).fetchone()
         return (float(row[0]), str(row[1])) if row else None
 
     def set_visitor_decision(self, site: str, visitor_hash: int, verdict: str) -> None:
         try:
             with self._write() as db:
-                db.execute("INSERT OR REPLACE INTO visitor VALUES (?, ?, ?, ?)",
-                           (site, _signed(visitor_hash), verdict, time.time()))
+                db.execute(
+                    "INSERT OR REPLACE INTO visitor VALUES (?, ?, ?, ?)",
+                    (site, _signed(visitor_hash), verdict, time.time()),
+                )
         except sqlite3.Error as exc:
             raise ConsentStoreError(f"consent store write failed: {exc}") from exc
 

@@ -70,7 +70,7 @@ def _mask_card(match: re.Match[str]) -> str:
     first = 0
     while first < len(groups):
         for last in range(len(groups) - 1, first - 1, -1):
-            digits = "".join(text[a:b] for a, b in groups[first: last + 1])
+            digits = "".join(text[a:b] for a, b in groups[first : last + 1])
             if 13 <= len(digits) <= 19 and _luhn_ok(digits):
                 span = slice(groups[first][0], groups[last][1])
                 chars[span] = shape_mask(text[span])
@@ -114,7 +114,7 @@ def mask_input_value(value: str) -> str:
     if not value:
         return ""
     length = (len(value) // 5 + 1) * 5
-    return (BULLET * 5 + (" " + BULLET * 4) * ((length - 5) // 5))[:max(length, 5)]
+    return (BULLET * 5 + (" " + BULLET * 4) * ((length - 5) // 5))[: max(length, 5)]
 
 
 def bullets(text: str) -> str:
@@ -127,9 +127,7 @@ def redact_words(text: str) -> str:
     if not _WORD_NEEDS_MASK.search(text):
         return text
     parts = re.split(r"(\s+)", text)
-    return "".join(
-        shape_mask(p) if _WORD_NEEDS_MASK.search(p) and not _CURRENCY.search(p) else p for p in parts
-    )
+    return "".join(shape_mask(p) if _WORD_NEEDS_MASK.search(p) and not _CURRENCY.search(p) else p for p in parts)
 
 
 def mangle_text(text: str) -> str:
@@ -138,7 +136,7 @@ def mangle_text(text: str) -> str:
     if not stripped:
         return text
     lead = text[: len(text) - len(text.lstrip())]
-    trail = text[len(text.rstrip()):]
+    trail = text[len(text.rstrip()) :]
     return f"{lead}{_base36(len(stripped))}{trail}"
 
 

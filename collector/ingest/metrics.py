@@ -47,10 +47,12 @@ class StepTimes(Collector):
         return {key: (int(calls), seconds) for key, (calls, seconds) in self._sums.items()}
 
     def collect(self) -> Iterable[CounterMetricFamily]:
-        calls = CounterMetricFamily("collector_ingest_step_calls", "ingest steps run, by path and step",
-                                    labels=["path", "step"])
-        seconds = CounterMetricFamily("collector_ingest_step_seconds", "time spent in each ingest step",
-                                      labels=["path", "step"])
+        calls = CounterMetricFamily(
+            "collector_ingest_step_calls", "ingest steps run, by path and step", labels=["path", "step"]
+        )
+        seconds = CounterMetricFamily(
+            "collector_ingest_step_seconds", "time spent in each ingest step", labels=["path", "step"]
+        )
         for (path, step), (count, total) in self._sums.items():
             calls.add_metric([path, step], count)
             seconds.add_metric([path, step], total)
@@ -69,22 +71,31 @@ class Metrics:
             "collector_events_accepted_total", "events accepted for storage by path", ["path"], registry=self.registry
         )
         self.dropped = Counter(
-            "collector_dropped_total", "payloads or events not stored, by reason", ["reason", "unit"],
+            "collector_dropped_total",
+            "payloads or events not stored, by reason",
+            ["reason", "unit"],
             registry=self.registry,
         )
         self.consent_decisions = Counter(
-            "collector_consent_decisions_total", "consent decisions seen, by decision and source",
-            ["decision", "source"], registry=self.registry,
+            "collector_consent_decisions_total",
+            "consent decisions seen, by decision and source",
+            ["decision", "source"],
+            registry=self.registry,
         )
         self.batch_rows = Histogram(
-            "collector_batch_rows", "rows per ClickHouse insert", ["table"],
-            buckets=(1, 10, 100, 1000, 5000, 20000, 100000), registry=self.registry,
+            "collector_batch_rows",
+            "rows per ClickHouse insert",
+            ["table"],
+            buckets=(1, 10, 100, 1000, 5000, 20000, 100000),
+            registry=self.registry,
         )
         self.insert_seconds = Histogram(
             "collector_insert_seconds", "ClickHouse insert latency", ["table"], registry=self.registry
         )
         self.insert_failures = Counter(
-            "collector_insert_failures_total", "ClickHouse inserts that failed (rows kept for retry)", ["table"],
+            "collector_insert_failures_total",
+            "ClickHouse inserts that failed (rows kept for retry)",
+            ["table"],
             registry=self.registry,
         )
         self.spool_bytes = Gauge(
@@ -94,16 +105,21 @@ class Metrics:
             "collector_spool_sealed_segments", "sealed spool segments waiting for the writer", registry=self.registry
         )
         self.spool_replayed_segments = Counter(
-            "collector_spool_replayed_segments_total", "segments left by an earlier run and replayed at start",
+            "collector_spool_replayed_segments_total",
+            "segments left by an earlier run and replayed at start",
             registry=self.registry,
         )
         self.spool_fsync_seconds = Histogram(
-            "collector_spool_commit_seconds", "write + fsync time of one group commit", registry=self.registry,
+            "collector_spool_commit_seconds",
+            "write + fsync time of one group commit",
+            registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
         )
         self.spool_commit_records = Histogram(
-            "collector_spool_commit_requests", "requests sharing one group commit (one fsync)",
-            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500), registry=self.registry,
+            "collector_spool_commit_requests",
+            "requests sharing one group commit (one fsync)",
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
+            registry=self.registry,
         )
 
     def drop(self, reason: DropReason, unit: str = "payload", count: int = 1) -> None:

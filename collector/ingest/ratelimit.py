@@ -30,8 +30,14 @@ class RateLimiter:
     a flood from very many addresses the limit fails open rather than refusing real visitors.
     """
 
-    def __init__(self, per_minute: int, exempt: Sequence[IPNetwork] = (), max_tracked: int = MAX_TRACKED,
-                 window_s: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        exempt: Sequence[IPNetwork] = (),
+        max_tracked: int = MAX_TRACKED,
+        window_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.per_minute = per_minute
         self.exempt = tuple(exempt)
         self.max_tracked = max_tracked

@@ -96,8 +96,7 @@ async def read_body(request: web.Request, limit: int) -> bytes:
 
 def refusal(error: Refusal, origin: str, cors_ok: bool) -> web.Response:
     """A refused request: its status, a short plain-text reason, Retry-After when retrying may help."""
-    response = web.Response(status=http_status(error), text=str(error)[:200] or error.reason,
-                            content_type="text/plain")
+    response = web.Response(status=http_status(error), text=str(error)[:200] or error.reason, content_type="text/plain")
     if error.retry_after_s is not None:
         response.headers["Retry-After"] = str(error.retry_after_s)
     if cors_ok:

@@ -106,8 +106,9 @@ def read_segment(path: Path) -> Iterator[Block]:
         yield decode_record(data[start:end])
         offset = end
     if offset < len(data):
-        log.warning("spool segment %s: %d bytes after the last whole record skipped (torn write)",
-                    path.name, len(data) - offset)
+        log.warning(
+            "spool segment %s: %d bytes after the last whole record skipped (torn write)", path.name, len(data) - offset
+        )
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -120,8 +121,9 @@ def _fsync_folder(folder: Path) -> None:
 
 
 class Spool:
-    def __init__(self, folder: Path, max_bytes: int, segment_bytes: int, seal_after_s: float, fsync_ms: int,
-                 metrics: Metrics) -> None:
+    def __init__(
+        self, folder: Path, max_bytes: int, segment_bytes: int, seal_after_s: float, fsync_ms: int, metrics: Metrics
+    ) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
@@ -134,8 +136,9 @@ class Spool:
         self.sealed: list[Segment] = [Segment(p, p.stat().st_size) for p in sorted(folder.glob(SEGMENT_GLOB))]
         self._sealed_bytes = sum(s.size for s in self.sealed)
         if self.sealed:
-            log.info("replaying %d spool segments (%d bytes) left by an earlier run",
-                     len(self.sealed), self._sealed_bytes)
+            log.info(
+                "replaying %d spool segments (%d bytes) left by an earlier run", len(self.sealed), self._sealed_bytes
+            )
             metrics.spool_replayed_segments.inc(len(self.sealed))
         self._counter = max((int(s.name.split("-")[1]) for s in self.sealed), default=0)
         self._run = uuid.uuid4().hex[:12]

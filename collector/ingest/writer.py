@@ -29,8 +29,15 @@ MAX_BACKOFF_S = 30.0
 
 
 class BatchWriter:
-    def __init__(self, storage: Storage | None, metrics: Metrics, spool: Spool, batch_rows: int, interval_ms: int,
-                 foreign: Callable[[], list[Path]] = list) -> None:
+    def __init__(
+        self,
+        storage: Storage | None,
+        metrics: Metrics,
+        spool: Spool,
+        batch_rows: int,
+        interval_ms: int,
+        foreign: Callable[[], list[Path]] = list,
+    ) -> None:
         """`foreign`: the spool folders of other workers this writer drains (the primary's, embedded)."""
         self._storage = storage
         self._foreign = foreign
@@ -104,7 +111,7 @@ class BatchWriter:
 
     async def _run(self) -> None:
         while True:
-            delay = min(self._interval * (2 ** self._failures), MAX_BACKOFF_S)
+            delay = min(self._interval * (2**self._failures), MAX_BACKOFF_S)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=delay)
             except TimeoutError:

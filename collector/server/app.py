@@ -56,8 +56,9 @@ PRUNE_EVERY_S = 600.0
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    storage = Storage(settings.clickhouse_dsn, settings.database, user=settings.clickhouse_user,
-                      password=settings.clickhouse_password)
+    storage = Storage(
+        settings.clickhouse_dsn, settings.database, user=settings.clickhouse_user, password=settings.clickhouse_password
+    )
     if settings.clickhouse_cluster:
         await storage.run(storage.check_cluster_schema)
     else:
@@ -90,12 +91,17 @@ async def prune_loop(store: ConsentStore) -> None:
 async def writer_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     spool = Spool(
-        settings.spool_folder, settings.spool_max_bytes, settings.spool_segment_bytes,
-        settings.batch_interval_ms / 1000, settings.spool_fsync_ms, app[METRICS],
+        settings.spool_folder,
+        settings.spool_max_bytes,
+        settings.spool_segment_bytes,
+        settings.batch_interval_ms / 1000,
+        settings.spool_fsync_ms,
+        app[METRICS],
     )
     storage = app[STORAGE] if settings.has_storage else None
-    writer = BatchWriter(storage, app[METRICS], spool, settings.batch_rows, settings.batch_interval_ms,
-                         lambda: drained_folders(settings))
+    writer = BatchWriter(
+        storage, app[METRICS], spool, settings.batch_rows, settings.batch_interval_ms, lambda: drained_folders(settings)
+    )
     app[WRITER] = app[PENDING_WRITES] = writer
     store = ConsentStore(settings.data_dir, settings.consent_store_hours)
     ledger: LedgerReader = StorageLedger(storage) if storage is not None else RemoteLedger(app[PRIMARY_SESSION])

@@ -31,10 +31,20 @@ SOCKET_NAME = "primary.sock"
 PEER_HEADER = "X-Collector-Peer"
 #: set on a request that another worker forwarded (the rate limit skips it)
 FORWARDED = "collector.forwarded"
-HOP_BY_HOP = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
-    "transfer-encoding", "upgrade", "content-length", "host",
-})
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+        "host",
+    }
+)
 PRIMARY_SESSION = web.AppKey("primary_session", aiohttp.ClientSession)
 PRIMARY_LEDGER = web.AppKey("primary_ledger", LedgerReader)
 #: the URL prefix of requests over the unix socket (the host part is not used)
@@ -74,12 +84,14 @@ async def from_worker(request: web.Request, handler: Handler) -> web.StreamRespo
 
 # -- the primary's side: the ledger questions, answered over the internal socket only --
 
+
 async def ledger_pageview(request: web.Request) -> web.Response:
     if not over_internal_socket(request):
         raise web.HTTPNotFound()
     body = await request.json()
     decisions = await request.app[PRIMARY_LEDGER].pageview_decisions(
-        str(body["site"]), int(body["visitor"]), int(body["pv"]))
+        str(body["site"]), int(body["visitor"]), int(body["pv"])
+    )
     return web.json_response({"decisions": decisions})
 
 
@@ -98,6 +110,7 @@ def setup_internal_routes(app: web.Application) -> None:
 
 
 # -- the other workers' side --
+
 
 class RemoteLedger:
     """The ledger questions asked of the primary (a worker on the embedded engine has no storage)."""
@@ -142,14 +155,22 @@ async def forward(request: web.Request) -> web.StreamResponse:
     body = await request.read() if request.body_exists else None
     try:
         async with request.app[PRIMARY_SESSION].request(
-            request.method, BASE + request.path_qs, headers=headers, data=body, allow_redirects=False,
+            request.method,
+            BASE + request.path_qs,
+            headers=headers,
+            data=body,
+            allow_redirects=False,
         ) as answer:
             payload = await answer.read()
             out = CIMultiDict((k, v) for k, v in answer.headers.items() if k.lower() not in HOP_BY_HOP)
             return web.Response(status=answer.status, body=payload, headers=out)
     except (aiohttp.ClientError, OSError) as exc:
-        return web.Response(status=503, text=f"primary worker unreachable: {exc}"[:200],
-                            headers={"Retry-After": "5"}, content_type="text/plain")
+        return web.Response(
+            status=503,
+            text=f"primary worker unreachable: {exc}"[:200],
+            headers={"Retry-After": "5"},
+            content_type="text/plain",
+        )
 
 
 def setup_forwarding(app: web.Application) -> None:

@@ -37,14 +37,22 @@ STOP_TIMEOUT_S = 30.0
 
 
 def worker_environment(settings: Settings, index: int) -> dict[str, str]:
-    return {**os.environ, "COLLECTOR_WORKER_INDEX": str(index), "COLLECTOR_PORT": str(settings.port),
-            "COLLECTOR_WORKERS": str(settings.workers)}
+    return {
+        **os.environ,
+        "COLLECTOR_WORKER_INDEX": str(index),
+        "COLLECTOR_PORT": str(settings.port),
+        "COLLECTOR_WORKERS": str(settings.workers),
+    }
 
 
 async def start_worker(settings: Settings, index: int) -> asyncio.subprocess.Process:
     """Start a worker and wait until it has started its app (it binds the port right after)."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "collector", env=worker_environment(settings, index), stdin=asyncio.subprocess.DEVNULL,
+        sys.executable,
+        "-m",
+        "collector",
+        env=worker_environment(settings, index),
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
     )
     assert process.stdout is not None

@@ -46,8 +46,10 @@ def may_view(analyst: str, site: Site) -> bool:
 async def _params(request: web.Request) -> tuple[dict[str, str], list[str]]:
     """Query and form fields (a form field wins, as PHP's $_REQUEST), and the bulk request's urls in order."""
     fields: list[tuple[str, str]] = list(request.query.items())
-    if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
-                                                             "multipart/form-data"):
+    if request.method == "POST" and request.content_type in (
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ):
         form = await request.post()
         fields += [(k, v) for k, v in form.items() if isinstance(v, str)]
     params: dict[str, str] = {}
@@ -79,8 +81,9 @@ class Api:
         self.timezone_of: dict[str, str] = {}
         self.analyst = analyst
         registry = request.config_dict[SITES]
-        self.sites = tuple(s for s in registry.all()
-                           if s.matomo_idsite is not None and analyst is not None and may_view(analyst, s))
+        self.sites = tuple(
+            s for s in registry.all() if s.matomo_idsite is not None and analyst is not None and may_view(analyst, s)
+        )
         self.registry = registry
 
     async def run(self, panel: str, query: Query) -> Result:
@@ -94,8 +97,9 @@ class Api:
         if not raw:
             return None
         if self.analyst is None:  # no token: the same answer whether the site exists or not
-            raise NoAccess(f"You can't access this resource as it requires 'view' access for the website id = "
-                           f"{raw[:20]}.")
+            raise NoAccess(
+                f"You can't access this resource as it requires 'view' access for the website id = {raw[:20]}."
+            )
         site = self.registry.by_matomo_id(int(raw)) if raw.isdecimal() and len(raw) < 10 else None
         if site is None or site not in self.sites:
             raise ApiError(f"An unexpected website was found in the request: website id was set to '{raw[:20]}' .")
@@ -107,8 +111,7 @@ class Api:
         site = self.site(params.get("idSite", params.get("idsite", "")))
         if name in methods.NEEDS_SITE and site is None:
             if self.analyst is None:
-                raise NoAccess("You can't access this resource as it requires 'view' access for at least one "
-                               "website.")
+                raise NoAccess("You can't access this resource as it requires 'view' access for at least one website.")
             raise ApiError("Please specify a value for 'idSite'.")
         periods = None
         period, date = params.get("period", "").strip(), params.get("date", "").strip()
@@ -116,14 +119,25 @@ class Api:
             period, date = LIVE_DEFAULT
         if site is not None and (name in methods.NEEDS_PERIOD or period or date):
             if self.analyst is None:
-                raise NoAccess(f"You can't access this resource as it requires 'view' access for the website id = "
-                               f"{site.matomo_idsite}.")
+                raise NoAccess(
+                    f"You can't access this resource as it requires 'view' access for the website id = "
+                    f"{site.matomo_idsite}."
+                )
             if not period:
                 raise ApiError("Please specify a value for 'period'.")
             periods = parse_periods(period, date, site.timezone)
         limit, offset = row_window(params)
-        call = methods.Call(name, params, self.analyst, self.sites, site, periods,
-                            parse_segment(params.get("segment", "").strip()), limit, offset)
+        call = methods.Call(
+            name,
+            params,
+            self.analyst,
+            self.sites,
+            site,
+            periods,
+            parse_segment(params.get("segment", "").strip()),
+            limit,
+            offset,
+        )
         return await method(self.run, call)
 
     async def bulk(self, urls: list[str]) -> render.Data:
@@ -160,8 +174,9 @@ def _answer(data: render.Data, fmt: str, params: Mapping[str, str]) -> web.Respo
 
 def _error(message: str, fmt: str, status: int, **headers: str) -> web.Response:
     body, content_type = render.error_body(message, fmt)
-    return web.Response(body=body, status=status, headers={"Content-Type": content_type, "Cache-Control": "no-store",
-                                                           **headers})
+    return web.Response(
+        body=body, status=status, headers={"Content-Type": content_type, "Cache-Control": "no-store", **headers}
+    )
 
 
 async def handle(request: web.Request, dashboards: web.Application) -> web.Response:
@@ -170,8 +185,10 @@ async def handle(request: web.Request, dashboards: web.Application) -> web.Respo
         params, urls = await _params(request)
         requested = params.get("format", "xml").strip().lower() or "xml"
         if requested not in render.FORMATS:
-            raise ApiError(f"Renderer format '{requested[:20]}' not valid. Try any of the following instead: "
-                           f"{', '.join(render.FORMATS)}.")
+            raise ApiError(
+                f"Renderer format '{requested[:20]}' not valid. Try any of the following instead: "
+                f"{', '.join(render.FORMATS)}."
+            )
         fmt = requested
         if params.get("module", "API") != "API":
             raise ApiError("This collector answers the Reporting API only: module=API.")

@@ -22,8 +22,9 @@ from dashboards.accounts import LOCK_SECONDS, MAX_FAILURES
 from dashboards.matomo_api.errors import Blocked
 
 MAX_TRACKED = 50_000
-BLOCKED_MESSAGE = ("You are currently not allowed to log in because you had too many failed logins, "
-                   "try again in a few minutes.")
+BLOCKED_MESSAGE = (
+    "You are currently not allowed to log in because you had too many failed logins, try again in a few minutes."
+)
 
 
 def client_ip(peer: str | None, headers: Mapping[str, str], header: str) -> str:
@@ -63,8 +64,9 @@ class _Window:
 class ApiLimits:
     """`check(ip, calls)` before answering; `failed(ip)` after a wrong token."""
 
-    def __init__(self, calls_per_minute: int, exempt: Sequence[IPNetwork] = (),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, calls_per_minute: int, exempt: Sequence[IPNetwork] = (), clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.calls_per_minute = calls_per_minute
         self.exempt = tuple(exempt)
         self._key = secrets.token_bytes(32)

@@ -47,8 +47,10 @@ class Call:
         if self.site is None:
             raise ApiError("Please specify a value for 'idSite'.")
         if self.analyst is None:
-            raise NoAccess(f"You can't access this resource as it requires 'view' access for the website id = "
-                           f"{self.site.matomo_idsite}.")
+            raise NoAccess(
+                f"You can't access this resource as it requires 'view' access for the website id = "
+                f"{self.site.matomo_idsite}."
+            )
         return self.site
 
     def need_periods(self) -> Periods:
@@ -70,7 +72,7 @@ def _query(call: Call, period: Period, filters: Filters | None = None, **options
 
 
 def _window(call: Call, rows: list[Row]) -> Table:
-    return Table(rows[call.offset:call.offset + call.limit])
+    return Table(rows[call.offset : call.offset + call.limit])
 
 
 async def _per_period(call: Call, one: Callable[[Period], Awaitable[Simple | Table]]) -> Data:
@@ -100,9 +102,13 @@ async def matomo_version(run: Runner, call: Call) -> Data:
 
 def _site_record(site: Site) -> dict[str, Any]:
     return {
-        "idsite": site.matomo_idsite, "name": site.name or site.id,
-        "main_url": min(site.origins) if site.origins else "", "timezone": site.timezone,
-        "type": "website", "ecommerce": 0, "sitesearch": 1,
+        "idsite": site.matomo_idsite,
+        "name": site.name or site.id,
+        "main_url": min(site.origins) if site.origins else "",
+        "timezone": site.timezone,
+        "type": "website",
+        "ecommerce": 0,
+        "sitesearch": 1,
     }
 
 
@@ -123,9 +129,13 @@ async def site_from_id(run: Runner, call: Call) -> Data:
 
 def _visit_columns(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
-        "nb_uniq_visitors": int(row["visitors"]), "nb_visits": int(row["visits"]), "nb_actions": int(row["actions"]),
-        "max_actions": int(row["max_actions"]), "sum_visit_length": int(row["visit_seconds"]),
-        "bounce_count": int(row["bounces"]), "nb_visits_converted": int(row["converted_visits"]),
+        "nb_uniq_visitors": int(row["visitors"]),
+        "nb_visits": int(row["visits"]),
+        "nb_actions": int(row["actions"]),
+        "max_actions": int(row["max_actions"]),
+        "sum_visit_length": int(row["visit_seconds"]),
+        "bounce_count": int(row["bounces"]),
+        "nb_visits_converted": int(row["converted_visits"]),
     }
 
 
@@ -157,8 +167,10 @@ def visit_report(report: VisitReport) -> Method:
         async def one(period: Period) -> Table:
             filters = Filters(channel=report.channel) if report.channel else None
             result = await run("visit_metrics", _query(call, period, filters, by=report.by))
-            rows = [Row({"label": report.label(str(r["label"])), **_visit_columns(r)}, report.metadata(str(r["label"])))
-                    for r in result.records()]
+            rows = [
+                Row({"label": report.label(str(r["label"])), **_visit_columns(r)}, report.metadata(str(r["label"])))
+                for r in result.records()
+            ]
             return _window(call, rows)
 
         return await _per_period(call, one)
@@ -170,10 +182,18 @@ def _segment(name: str, value: str) -> dict[str, Any]:
     return {"segment": f"{name}=={quote(value, safe='')}"}
 
 
-CHANNEL_LABELS = {"direct": "Direct Entry", "search": "Search Engines", "website": "Websites",
-                  "campaign": "Campaigns", "social": "Social Networks"}
-DEVICE_LABELS = {"desktop": ("Desktop", "desktop"), "mobile": ("Smartphone", "smartphone"),
-                 "tablet": ("Tablet", "tablet")}
+CHANNEL_LABELS = {
+    "direct": "Direct Entry",
+    "search": "Search Engines",
+    "website": "Websites",
+    "campaign": "Campaigns",
+    "social": "Social Networks",
+}
+DEVICE_LABELS = {
+    "desktop": ("Desktop", "desktop"),
+    "mobile": ("Smartphone", "smartphone"),
+    "tablet": ("Tablet", "tablet"),
+}
 
 
 def _country_label(code: str) -> str:
@@ -183,8 +203,7 @@ def _country_label(code: str) -> str:
 
 def _country_metadata(code: str) -> dict[str, Any]:
     lower = code.lower() if code else "xx"
-    return {"code": lower, "logo": f"plugins/Morpheus/icons/dist/flags/{lower}.png",
-            **_segment("countryCode", lower)}
+    return {"code": lower, "logo": f"plugins/Morpheus/icons/dist/flags/{lower}.png", **_segment("countryCode", lower)}
 
 
 def _device_metadata(device: str) -> dict[str, Any]:
@@ -192,18 +211,21 @@ def _device_metadata(device: str) -> dict[str, Any]:
     return _segment("deviceType", name) if name else {}
 
 
-REFERRER_TYPE = VisitReport("channel", label=lambda v: CHANNEL_LABELS.get(v, v or "Direct Entry"),
-                            metadata=lambda v: {"referer_type": v, **_segment("referrerType", v or "direct")})
+REFERRER_TYPE = VisitReport(
+    "channel",
+    label=lambda v: CHANNEL_LABELS.get(v, v or "Direct Entry"),
+    metadata=lambda v: {"referer_type": v, **_segment("referrerType", v or "direct")},
+)
 WEBSITES = VisitReport("source", "website", metadata=lambda v: _segment("referrerName", v))
 SEARCH_ENGINES = VisitReport("source", "search", metadata=lambda v: _segment("referrerName", v))
 SOCIALS = VisitReport("source", "social", metadata=lambda v: _segment("referrerName", v))
 CAMPAIGNS = VisitReport("campaign", "campaign", metadata=lambda v: _segment("referrerName", v))
 COUNTRIES = VisitReport("country", label=_country_label, metadata=_country_metadata)
-DEVICE_TYPES = VisitReport("device", label=lambda v: DEVICE_LABELS.get(v, ("Unknown", ""))[0],
-                           metadata=_device_metadata)
+DEVICE_TYPES = VisitReport(
+    "device", label=lambda v: DEVICE_LABELS.get(v, ("Unknown", ""))[0], metadata=_device_metadata
+)
 BROWSERS = VisitReport("browser", label=lambda v: v or "Unknown", metadata=lambda v: _segment("browserName", v))
-OS_FAMILIES = VisitReport("os", label=lambda v: v or "Unknown",
-                          metadata=lambda v: _segment("operatingSystemName", v))
+OS_FAMILIES = VisitReport("os", label=lambda v: v or "Unknown", metadata=lambda v: _segment("operatingSystemName", v))
 
 
 # --- actions --------------------------------------------------------------------------------------
@@ -212,12 +234,18 @@ OS_FAMILIES = VisitReport("os", label=lambda v: v or "Unknown",
 async def actions_get(run: Runner, call: Call) -> Data:
     async def one(period: Period) -> Simple:
         r = (await run("action_metrics", _query(call, period))).records()[0]
-        return Simple({
-            "nb_pageviews": int(r["pageviews"]), "nb_uniq_pageviews": int(r["unique_pageviews"]),
-            "nb_downloads": int(r["downloads"]), "nb_uniq_downloads": int(r["unique_downloads"]),
-            "nb_outlinks": int(r["outlinks"]), "nb_uniq_outlinks": int(r["unique_outlinks"]),
-            "nb_searches": int(r["searches"]), "nb_keywords": int(r["keywords"]),
-        })
+        return Simple(
+            {
+                "nb_pageviews": int(r["pageviews"]),
+                "nb_uniq_pageviews": int(r["unique_pageviews"]),
+                "nb_downloads": int(r["downloads"]),
+                "nb_uniq_downloads": int(r["unique_downloads"]),
+                "nb_outlinks": int(r["outlinks"]),
+                "nb_uniq_outlinks": int(r["unique_outlinks"]),
+                "nb_searches": int(r["searches"]),
+                "nb_keywords": int(r["keywords"]),
+            }
+        )
 
     return await _per_period(call, one)
 
@@ -230,15 +258,22 @@ def page_report(by: str) -> Method:
                 hits, visits, entries = int(r["hits"]), int(r["visits"]), int(r["entries"])
                 columns = {
                     "label": r["label"] or ("Page Name Not Defined" if by == "title" else "/"),
-                    "nb_visits": visits, "nb_uniq_visitors": int(r["visitors"]), "nb_hits": hits,
-                    "sum_time_spent": int(r["time_spent"]), "entry_nb_visits": entries,
-                    "entry_bounce_count": int(r["bounces"]), "exit_nb_visits": int(r["exits"]),
+                    "nb_visits": visits,
+                    "nb_uniq_visitors": int(r["visitors"]),
+                    "nb_hits": hits,
+                    "sum_time_spent": int(r["time_spent"]),
+                    "entry_nb_visits": entries,
+                    "entry_bounce_count": int(r["bounces"]),
+                    "exit_nb_visits": int(r["exits"]),
                     "avg_time_on_page": round(int(r["time_spent"]) / hits) if hits else 0,
                     "bounce_rate": _percent(int(r["bounces"]), entries),
                     "exit_rate": _percent(int(r["exits"]), visits),
                 }
-                metadata = ({"url": r["url"], **_segment("pageUrl", r["url"])} if by == "url"
-                            else _segment("pageTitle", r["label"]))
+                metadata = (
+                    {"url": r["url"], **_segment("pageUrl", r["url"])}
+                    if by == "url"
+                    else _segment("pageTitle", r["label"])
+                )
                 rows.append(Row(columns, metadata))
             return _window(call, rows)
 
@@ -253,13 +288,22 @@ def event_report(by: str, segment: str) -> Method:
             rows = []
             for r in (await run("event_metrics", _query(call, period, by=by))).records():
                 events = int(r["events"])
-                rows.append(Row({
-                    "label": r["label"], "nb_uniq_visitors": int(r["visitors"]), "nb_visits": int(r["visits"]),
-                    "nb_events": events, "nb_events_with_value": int(r["events_with_value"]),
-                    "sum_event_value": r["value_sum"], "min_event_value": r["value_min"],
-                    "max_event_value": r["value_max"],
-                    "avg_event_value": round(float(r["value_sum"]) / events, 2) if events else 0,
-                }, _segment(segment, str(r["label"]))))
+                rows.append(
+                    Row(
+                        {
+                            "label": r["label"],
+                            "nb_uniq_visitors": int(r["visitors"]),
+                            "nb_visits": int(r["visits"]),
+                            "nb_events": events,
+                            "nb_events_with_value": int(r["events_with_value"]),
+                            "sum_event_value": r["value_sum"],
+                            "min_event_value": r["value_min"],
+                            "max_event_value": r["value_max"],
+                            "avg_event_value": round(float(r["value_sum"]) / events, 2) if events else 0,
+                        },
+                        _segment(segment, str(r["label"])),
+                    )
+                )
             return _window(call, rows)
 
         return await _per_period(call, one)
@@ -278,10 +322,14 @@ async def goals_get(run: Runner, call: Call) -> Data:
     async def one(period: Period) -> Simple:
         r = (await run("visit_metrics", _query(call, period, goal=goal))).records()[0]
         visits, converted = int(r["visits"]), int(r["converted_visits"])
-        return Simple({
-            "nb_conversions": int(r["conversions"]), "nb_visits_converted": converted,
-            "revenue": r["revenue"], "conversion_rate": _percent(converted, visits, 2),
-        })
+        return Simple(
+            {
+                "nb_conversions": int(r["conversions"]),
+                "nb_visits_converted": converted,
+                "revenue": r["revenue"],
+                "conversion_rate": _percent(converted, visits, 2),
+            }
+        )
 
     return await _per_period(call, one)
 
@@ -300,23 +348,35 @@ async def last_visits(run: Runner, call: Call) -> Data:
     last = periods.items[-1][1]
     period = replace(first, last_day=last.last_day)
     records = []
-    for r in (await run("last_visits", _query(call, period))).records()[call.offset:call.offset + call.limit]:
+    for r in (await run("last_visits", _query(call, period))).records()[call.offset : call.offset + call.limit]:
         start, end = _utc(r["start"]), _utc(r["end"])
         local = start.astimezone(period.zone)
-        actions = [{"type": "action", "url": url, "pageTitle": title, "timestamp": int(_utc(ts).timestamp())}
-                   for ts, url, title in (r["pages"] or [])]
-        records.append({
-            "idSite": site.matomo_idsite, "idVisit": r["visit"], "visitorId": r["visitor"],
-            "actionDetails": actions, "actions": int(r["actions"]),
-            "firstActionTimestamp": int(start.timestamp()), "lastActionTimestamp": int(end.timestamp()),
-            "serverDate": local.date().isoformat(), "serverTimestamp": int(end.timestamp()),
-            "visitDuration": int((end - start).total_seconds()),
-            "referrerType": r["channel"] or "direct", "referrerName": r["source"],
-            "campaignName": r["campaign"], "countryCode": (r["country"] or "xx").lower(),
-            "country": _country_label(r["country"] or ""),
-            "deviceType": DEVICE_LABELS.get(r["device"], ("Unknown", ""))[0],
-            "browserName": r["browser"] or "Unknown", "operatingSystemName": r["os"] or "Unknown",
-        })
+        actions = [
+            {"type": "action", "url": url, "pageTitle": title, "timestamp": int(_utc(ts).timestamp())}
+            for ts, url, title in (r["pages"] or [])
+        ]
+        records.append(
+            {
+                "idSite": site.matomo_idsite,
+                "idVisit": r["visit"],
+                "visitorId": r["visitor"],
+                "actionDetails": actions,
+                "actions": int(r["actions"]),
+                "firstActionTimestamp": int(start.timestamp()),
+                "lastActionTimestamp": int(end.timestamp()),
+                "serverDate": local.date().isoformat(),
+                "serverTimestamp": int(end.timestamp()),
+                "visitDuration": int((end - start).total_seconds()),
+                "referrerType": r["channel"] or "direct",
+                "referrerName": r["source"],
+                "campaignName": r["campaign"],
+                "countryCode": (r["country"] or "xx").lower(),
+                "country": _country_label(r["country"] or ""),
+                "deviceType": DEVICE_LABELS.get(r["device"], ("Unknown", ""))[0],
+                "browserName": r["browser"] or "Unknown",
+                "operatingSystemName": r["os"] or "Unknown",
+            }
+        )
     return Records(records)
 
 
@@ -349,7 +409,9 @@ METHODS: dict[str, Method] = {
 }
 #: methods that read a site (idSite required), and those that need a period and date as well
 NEEDS_SITE = frozenset(METHODS) - {
-    "API.getMatomoVersion", "API.getPiwikVersion", "SitesManager.getSitesWithAtLeastViewAccess",
+    "API.getMatomoVersion",
+    "API.getPiwikVersion",
+    "SitesManager.getSitesWithAtLeastViewAccess",
     "SitesManager.getSitesIdWithAtLeastViewAccess",
 }
 NEEDS_PERIOD = NEEDS_SITE - {"SitesManager.getSiteFromId", "Live.getLastVisitsDetails"}
@@ -364,10 +426,14 @@ def method_named(name: str) -> Method:
     if not dot or not module or not action or "." in action:
         raise ApiError("The method name is invalid. Expected 'module.methodName'")
     if module not in MODULES:
-        raise ApiError(f"The plugin {module[:40]} is not enabled. You can activate the plugin on Settings > Plugins "
-                       "page in Matomo.")
+        raise ApiError(
+            f"The plugin {module[:40]} is not enabled. You can activate the plugin on Settings > Plugins "
+            "page in Matomo."
+        )
     method = METHODS.get(name)
     if method is None:
-        raise BadRequest(f"The method '{action[:60]}' does not exist or is not available in the module "
-                         f"'\\Piwik\\Plugins\\{module}\\API'.")
+        raise BadRequest(
+            f"The method '{action[:60]}' does not exist or is not available in the module "
+            f"'\\Piwik\\Plugins\\{module}\\API'."
+        )
     return method

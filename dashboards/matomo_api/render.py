@@ -172,7 +172,7 @@ def _csv_rows(data: Data) -> list[dict[str, Any]]:
         rows = []
         for item in data.items:
             flat: dict[str, Any] = {}
-            for key, value in (item.items() if isinstance(item, dict) else [("value", item)]):
+            for key, value in item.items() if isinstance(item, dict) else [("value", item)]:
                 _flat(str(key), value, flat)
             rows.append(flat)
         return rows
@@ -208,8 +208,10 @@ def encode_text(text: str, unicode: bool) -> bytes:
 # --- answers --------------------------------------------------------------------------------------
 
 CONTENT_TYPES = {
-    "json": "application/json; charset=utf-8", "xml": "text/xml; charset=utf-8",
-    "csv": "application/vnd.ms-excel", "tsv": "application/vnd.ms-excel",
+    "json": "application/json; charset=utf-8",
+    "xml": "text/xml; charset=utf-8",
+    "csv": "application/vnd.ms-excel",
+    "tsv": "application/vnd.ms-excel",
 }
 
 

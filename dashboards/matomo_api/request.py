@@ -35,8 +35,10 @@ class Periods:
 
 
 def _date_error(value: str) -> ApiError:
-    return ApiError("Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by "
-                    f"the strtotime function (see https://php.net/strtotime for more information): '{value[:40]}'")
+    return ApiError(
+        "Date format must be: YYYY-MM-DD, or 'today' or 'yesterday' or any keyword supported by "
+        f"the strtotime function (see https://php.net/strtotime for more information): '{value[:40]}'"
+    )
 
 
 def _day(value: str, today: date) -> date:
@@ -107,8 +109,9 @@ def _count(raw: str) -> int:
 def parse_periods(period: str, date_value: str, tz: str, now: datetime | None = None) -> Periods:
     """Matomo's `period` and `date` for a site in zone `tz`."""
     if period not in PERIOD_KINDS:
-        raise ApiError(f"The period '{period[:40]}' is not supported. Try any of the following instead: "
-                       f"{', '.join(PERIOD_KINDS)}")
+        raise ApiError(
+            f"The period '{period[:40]}' is not supported. Try any of the following instead: {', '.join(PERIOD_KINDS)}"
+        )
     if not date_value:
         raise ApiError("Please specify a value for 'date'.")
     today = (now or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz)).date()
@@ -119,8 +122,10 @@ def parse_periods(period: str, date_value: str, tz: str, now: datetime | None = 
             last = today if relative.group(1) == "last" else today - timedelta(days=1)
             return Periods((_make("range", last - timedelta(days=count - 1), last, tz),), False)
         if "," not in date_value:
-            raise ApiError(f"The date '{date_value[:40]}' is not a correct date range. It should have the "
-                           "following format: YYYY-MM-DD,YYYY-MM-DD.")
+            raise ApiError(
+                f"The date '{date_value[:40]}' is not a correct date range. It should have the "
+                "following format: YYYY-MM-DD,YYYY-MM-DD."
+            )
         first_raw, last_raw = date_value.split(",", 1)
         first, last = _day(first_raw, today), _day(last_raw, today)
         if last < first:

@@ -31,11 +31,26 @@ EQUALITY = ("==", "!=")
 #: Matomo's names (device-detector) for values our user-agent parser (ua-parser) names differently
 DEVICE_NAMES = {"smartphone": "mobile", "phablet": "mobile", "feature phone": "mobile"}
 BROWSER_NAMES = {"Microsoft Edge": "Edge", "Samsung Browser": "Samsung Internet"}
-BROWSER_CODES = {"CH": "Chrome", "CM": "Chrome Mobile", "FF": "Firefox", "SF": "Safari", "MF": "Mobile Safari",
-                 "PS": "Edge", "OP": "Opera", "SB": "Samsung Internet"}
+BROWSER_CODES = {
+    "CH": "Chrome",
+    "CM": "Chrome Mobile",
+    "FF": "Firefox",
+    "SF": "Safari",
+    "MF": "Mobile Safari",
+    "PS": "Edge",
+    "OP": "Opera",
+    "SB": "Samsung Internet",
+}
 OS_NAMES = {"Mac": "Mac OS X", "GNU/Linux": "Linux"}
-OS_CODES = {"WIN": "Windows", "MAC": "Mac OS X", "IOS": "iOS", "AND": "Android", "LIN": "Linux", "UBT": "Ubuntu",
-            "COS": "Chrome OS"}
+OS_CODES = {
+    "WIN": "Windows",
+    "MAC": "Mac OS X",
+    "IOS": "iOS",
+    "AND": "Android",
+    "LIN": "Linux",
+    "UBT": "Ubuntu",
+    "COS": "Chrome OS",
+}
 #: Matomo's code for an unknown country (our visits then have none)
 UNKNOWN_COUNTRY = "XX"
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
@@ -111,10 +126,13 @@ def _page_url(op: str, value: str) -> Condition:
 def _referrer_name(op: str, value: str) -> Group:
     """Matomo's referrer name of a campaign visit is the campaign's name (stored lowercased), of any
     other visit the source: one test per kind of visit."""
-    return Group("any", (
-        Group("all", (Condition("channel", "is_not", "campaign"), _condition("source", op, value))),
-        Group("all", (Condition("channel", "is", "campaign"), _condition("campaign", op, value.lower()))),
-    ))
+    return Group(
+        "any",
+        (
+            Group("all", (Condition("channel", "is_not", "campaign"), _condition("source", op, value))),
+            Group("all", (Condition("channel", "is", "campaign"), _condition("campaign", op, value.lower()))),
+        ),
+    )
 
 
 def _translate(text: str) -> Condition | Group:
@@ -128,11 +146,15 @@ def _translate(text: str) -> Condition | Group:
     if dimension is None:
         raise ApiError(f"Segment '{name[:60]}' is not a supported segment.")
     if raw == "" and operator not in EQUALITY:
-        raise ApiError(f"The segment '{decoded[:80]}' has no value specified. You can leave this value empty only "
-                       "when you use the operators: != (is not) or == (is)")
+        raise ApiError(
+            f"The segment '{decoded[:80]}' has no value specified. You can leave this value empty only "
+            "when you use the operators: != (is not) or == (is)"
+        )
     if operator not in dimension.ops:
-        raise ApiError(f"The segment operator '{operator}' is not supported for '{name}' here; it takes "
-                       f"{', '.join(dimension.ops)}.")
+        raise ApiError(
+            f"The segment operator '{operator}' is not supported for '{name}' here; it takes "
+            f"{', '.join(dimension.ops)}."
+        )
     op = NUMBER_OPS[operator] if dimension.field == "duration" else STRING_OPS[operator]
     value = raw.strip()
     if name == "pageUrl":

@@ -42,14 +42,21 @@ class Report:
 
     @property
     def subject(self) -> str:
-        return (f"{self.schedule.frequency.capitalize()} report: {self.site.name or self.site.id}, "
-                f"{self.first.isoformat()} – {self.last.isoformat()}")
+        return (
+            f"{self.schedule.frequency.capitalize()} report: {self.site.name or self.site.id}, "
+            f"{self.first.isoformat()} – {self.last.isoformat()}"
+        )
 
 
 def query_parameters(site: Site, first: date, last: date) -> dict[str, str]:
     """The API parameters giving the same figures as the report."""
-    return {"site": site.id, "period": "custom", "from": first.isoformat(), "to": last.isoformat(),
-            "limit": str(ROWS_PER_SECTION)}
+    return {
+        "site": site.id,
+        "period": "custom",
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "limit": str(ROWS_PER_SECTION),
+    }
 
 
 def build_sections(storage: Storage, site: Site, first: date, last: date, use_view: bool = True) -> list[Section]:
@@ -90,9 +97,11 @@ def as_text(report: Report) -> str:
         for row in table if section.rows else []:
             lines.append("  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
         lines.append("")
-    lines += [f"Open the dashboard: {report.dashboard_url}",
-              "The CSV attachments hold the same rows as the API's CSV.",
-              f"Stop these e-mails: {report.unsubscribe_url}"]
+    lines += [
+        f"Open the dashboard: {report.dashboard_url}",
+        "The CSV attachments hold the same rows as the API's CSV.",
+        f"Stop these e-mails: {report.unsubscribe_url}",
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -36,8 +36,7 @@ def message(report: Report, text: str, html: str, settings: Settings) -> EmailMe
     msg.add_alternative(html, subtype="html")
     stem = f"{report.site.id}-{report.first.isoformat()}-{report.last.isoformat()}"
     for section in report.sections:
-        msg.add_attachment(section.csv.encode(), maintype="text", subtype="csv",
-                           filename=f"{section.panel}-{stem}.csv")
+        msg.add_attachment(section.csv.encode(), maintype="text", subtype="csv", filename=f"{section.panel}-{stem}.csv")
     return msg
 
 

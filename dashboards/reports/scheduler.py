@@ -54,8 +54,9 @@ class ReportDeps:
 def deps_of(collector: web.Application | ChainMapProxy, dashboards: web.Application) -> ReportDeps:
     """From the collector app (or a request's config_dict) and the dashboards sub-application."""
     state = dashboards[STATE]
-    return ReportDeps(collector[STORAGE], dashboards[ACCOUNTS], collector[SITES], collector[SETTINGS],
-                      state.templates, state.use_view)
+    return ReportDeps(
+        collector[STORAGE], dashboards[ACCOUNTS], collector[SITES], collector[SETTINGS], state.templates, state.use_view
+    )
 
 
 def unsubscribe_signature(secret_key: bytes, schedule_id: str) -> str:
@@ -72,9 +73,15 @@ def compose(deps: ReportDeps, schedule: Schedule, site: Site, period: tuple[date
     first, last = period
     sections = build_sections(deps.storage, site, first, last, deps.use_view)
     query = urlencode({k: v for k, v in query_parameters(site, first, last).items() if k != "limit"})
-    return Report(schedule, site, first, last, sections,
-                  f"{deps.settings.public_url.rstrip('/')}/dashboard/traffic?{query}",
-                  unsubscribe_url(deps.settings, schedule.id))
+    return Report(
+        schedule,
+        site,
+        first,
+        last,
+        sections,
+        f"{deps.settings.public_url.rstrip('/')}/dashboard/traffic?{query}",
+        unsubscribe_url(deps.settings, schedule.id),
+    )
 
 
 def _period_end(site: Site, last: date) -> datetime:
@@ -97,8 +104,18 @@ def send_due(deps: ReportDeps, now: datetime, force: bool = False) -> list[dict[
             continue
         status, detail = _send_one(deps, schedule, site, period)
         reports.outcome(schedule.id, period, attempt, status, detail)
-        done.append({"schedule_id": schedule.id, "site": site.id, "email": schedule.email,
-                     "from": period[0], "to": period[1], "attempt": attempt, "status": status, "detail": detail})
+        done.append(
+            {
+                "schedule_id": schedule.id,
+                "site": site.id,
+                "email": schedule.email,
+                "from": period[0],
+                "to": period[1],
+                "attempt": attempt,
+                "status": status,
+                "detail": detail,
+            }
+        )
     return done
 
 

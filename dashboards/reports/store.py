@@ -37,8 +37,14 @@ class Schedule:
     created_at: datetime
 
     def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "analyst": self.analyst, "site": self.site, "frequency": self.frequency,
-                "email": self.email, "created_at": self.created_at}
+        return {
+            "id": self.id,
+            "analyst": self.analyst,
+            "site": self.site,
+            "frequency": self.frequency,
+            "email": self.email,
+            "created_at": self.created_at,
+        }
 
 
 def check_email(value: str) -> str:
@@ -63,16 +69,19 @@ class Reports:
     def create(self, analyst: str, site: str, frequency: str, email: str) -> Schedule:
         if frequency not in FREQUENCIES:
             raise BadQuery(f"frequency must be one of {', '.join(FREQUENCIES)}")
-        schedule = Schedule(secrets.token_hex(8), analyst, site, frequency, check_email(email),
-                            datetime.now(timezone.utc))
+        schedule = Schedule(
+            secrets.token_hex(8), analyst, site, frequency, check_email(email), datetime.now(timezone.utc)
+        )
         self._write(schedule, deleted=False)
         return schedule
 
     def _write(self, schedule: Schedule, deleted: bool) -> None:
         s = schedule
-        self.storage.insert("report_schedules", _SCHEDULE_COLUMNS,
-                            [(s.id, s.analyst, s.site, s.frequency, s.email, s.created_at, int(deleted),
-                              time.time_ns())])
+        self.storage.insert(
+            "report_schedules",
+            _SCHEDULE_COLUMNS,
+            [(s.id, s.analyst, s.site, s.frequency, s.email, s.created_at, int(deleted), time.time_ns())],
+        )
 
     def schedules(self, analyst: str | None = None, schedule_id: str | None = None) -> list[Schedule]:
         """Active schedules, oldest first: all, one analyst's, or one by id."""
@@ -82,7 +91,8 @@ class Reports:
         rows = self.storage.query_rows(
             "SELECT id, argMax(analyst, version), argMax(site, version), argMax(frequency, version), "
             f"argMax(email, version), min(created_at) FROM {self.storage.table('report_schedules')} {where} "
-            "GROUP BY id HAVING argMax(deleted, version) = 0 ORDER BY min(created_at), id", params or None,
+            "GROUP BY id HAVING argMax(deleted, version) = 0 ORDER BY min(created_at), id",
+            params or None,
         )
         found = [Schedule(str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), _aware(r[5])) for r in rows]
         return [s for s in found if analyst is None or s.analyst == analyst]
@@ -100,11 +110,14 @@ class Reports:
 
     # send log -------------------------------------------------------------------------------------
 
-    def _log(self, schedule_id: str, period: tuple[date, date], attempt: int, status: str, claim: str = "",
-             detail: str = "") -> None:
-        self.storage.insert("report_sends", ("schedule_id", "period_start", "period_end", "attempt", "status",
-                                             "claim", "detail"),
-                            [(schedule_id, period[0], period[1], attempt, status, claim, detail[:500])])
+    def _log(
+        self, schedule_id: str, period: tuple[date, date], attempt: int, status: str, claim: str = "", detail: str = ""
+    ) -> None:
+        self.storage.insert(
+            "report_sends",
+            ("schedule_id", "period_start", "period_end", "attempt", "status", "claim", "detail"),
+            [(schedule_id, period[0], period[1], attempt, status, claim, detail[:500])],
+        )
 
     def next_attempt(self, schedule_id: str, period: tuple[date, date]) -> int | None:
         """The attempt to make for this period, or None when it is sent, skipped, being sent (or died
@@ -143,8 +156,18 @@ class Reports:
             "GROUP BY schedule_id, period_start, period_end, attempt ORDER BY max(at) DESC LIMIT {n:UInt32}",
             {"ids": schedule_ids, "n": limit},
         )
-        return [{"schedule_id": str(r[0]), "from": r[1], "to": r[2], "attempt": int(r[3]), "status": str(r[4]),
-                 "detail": str(r[5]), "at": _aware(r[6])} for r in rows]
+        return [
+            {
+                "schedule_id": str(r[0]),
+                "from": r[1],
+                "to": r[2],
+                "attempt": int(r[3]),
+                "status": str(r[4]),
+                "detail": str(r[5]),
+                "at": _aware(r[6]),
+            }
+            for r in rows
+        ]
 
 
 def _aware(value: datetime) -> datetime:

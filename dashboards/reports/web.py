@@ -62,9 +62,17 @@ async def reports_page(request: web.Request, error: str = "", status: int = 200)
     schedules = await _visible(request)
     sends = await _run(request, "sends", [s.id for s in schedules])
     by_id = {s.id: s for s in schedules}
-    response = _page(request, "reports.html", "reports", schedules=schedules, sends=sends, by_id=by_id,
-                     frequencies=FREQUENCIES, error=error,
-                     smtp=bool(request.config_dict[SETTINGS].smtp_host))
+    response = _page(
+        request,
+        "reports.html",
+        "reports",
+        schedules=schedules,
+        sends=sends,
+        by_id=by_id,
+        frequencies=FREQUENCIES,
+        error=error,
+        smtp=bool(request.config_dict[SETTINGS].smtp_host),
+    )
     response.set_status(status)
     return response
 
@@ -76,8 +84,7 @@ async def reports_get(request: web.Request) -> web.Response:
 async def reports_post(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     try:
-        await _create(request, str(form.get("site", "")), str(form.get("frequency", "")),
-                      str(form.get("email", "")))
+        await _create(request, str(form.get("site", "")), str(form.get("frequency", "")), str(form.get("email", "")))
     except BadQuery as error:
         return await reports_page(request, error=str(error), status=400)
     raise web.HTTPFound(f"/dashboard/reports?site={form.get('site', '')}")
@@ -108,8 +115,9 @@ async def api_create(request: web.Request) -> web.Response:
         raise BadQuery("body must be a JSON object") from exc
     if not isinstance(body, dict):
         raise BadQuery("body must be a JSON object")
-    schedule = await _create(request, str(body.get("site", "")), str(body.get("frequency", "")),
-                             str(body.get("email", "")))
+    schedule = await _create(
+        request, str(body.get("site", "")), str(body.get("frequency", "")), str(body.get("email", ""))
+    )
     return _json(schedule.as_dict(), 201)
 
 
@@ -144,8 +152,9 @@ def _unsubscribe_page(request: web.Request, **values: Any) -> web.Response:
 
 async def unsubscribe_get(request: web.Request) -> web.Response:
     schedule = await _signed(request, request.query)
-    return _unsubscribe_page(request, schedule=schedule, done=False, id=request.query.get("id", ""),
-                             sig=request.query.get("sig", ""))
+    return _unsubscribe_page(
+        request, schedule=schedule, done=False, id=request.query.get("id", ""), sig=request.query.get("sig", "")
+    )
 
 
 async def unsubscribe_post(request: web.Request) -> web.Response:
@@ -168,32 +177,46 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get(f"{API}/sends", api_sends)
 
 
-
-
 def openapi_paths(errors: dict[str, Any]) -> dict[str, Any]:
     """The reports API in the OpenAPI document."""
     listed = {"type": "object"}
     return {
         f"/dashboard{API}/schedules": {
-            "get": {"summary": "Your e-mail report schedules (an accounts admin: all)",
-                    "operationId": "report_schedules",
-                    "responses": {**errors, "200": {"description": "schedules", "content": {
-                        "application/json": {"schema": listed}}}}},
-            "post": {"summary": "Schedule a report: {site, frequency: weekly|monthly, email}",
-                     "operationId": "create_report_schedule",
-                     "responses": {**errors, "201": {"description": "the schedule"},
-                                   "403": {"description": "no role on the site, or no CSRF token"},
-                                   "404": {"description": "unknown site"}}},
+            "get": {
+                "summary": "Your e-mail report schedules (an accounts admin: all)",
+                "operationId": "report_schedules",
+                "responses": {
+                    **errors,
+                    "200": {"description": "schedules", "content": {"application/json": {"schema": listed}}},
+                },
+            },
+            "post": {
+                "summary": "Schedule a report: {site, frequency: weekly|monthly, email}",
+                "operationId": "create_report_schedule",
+                "responses": {
+                    **errors,
+                    "201": {"description": "the schedule"},
+                    "403": {"description": "no role on the site, or no CSRF token"},
+                    "404": {"description": "unknown site"},
+                },
+            },
         },
         f"/dashboard{API}/schedules/{{id}}": {
-            "delete": {"summary": "Delete one of your schedules", "operationId": "delete_report_schedule",
-                       "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                       "responses": {**errors, "200": {"description": "deleted"},
-                                     "404": {"description": "no such schedule"}}},
+            "delete": {
+                "summary": "Delete one of your schedules",
+                "operationId": "delete_report_schedule",
+                "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {**errors, "200": {"description": "deleted"}, "404": {"description": "no such schedule"}},
+            },
         },
         f"/dashboard{API}/sends": {
-            "get": {"summary": "Send log of your schedules, newest first", "operationId": "report_sends",
-                    "responses": {**errors, "200": {"description": "sends", "content": {
-                        "application/json": {"schema": listed}}}}},
+            "get": {
+                "summary": "Send log of your schedules, newest first",
+                "operationId": "report_sends",
+                "responses": {
+                    **errors,
+                    "200": {"description": "sends", "content": {"application/json": {"schema": listed}}},
+                },
+            },
         },
     }

@@ -27,8 +27,13 @@ from tests.support.collector import DESKTOP_UA, OUTPUT_DIR, CollectorFactory, Ru
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
     # the flag, not only the context option: sendBeacon requests ignore Playwright's UA override
     f"--user-agent={DESKTOP_UA}",
 ]
@@ -53,8 +58,9 @@ async def new_page(browser: Any) -> AsyncIterator[Callable[..., Any]]:
     contexts = []
 
     async def open_page(**context_options: Any) -> Any:
-        context = await browser.new_context(user_agent=DESKTOP_UA, viewport={"width": 1000, "height": 700},
-                                            **context_options)
+        context = await browser.new_context(
+            user_agent=DESKTOP_UA, viewport={"width": 1000, "height": 700}, **context_options
+        )
         contexts.append(context)
         return await context.new_page()
 

@@ -28,7 +28,10 @@ PASSWORD = "correct horse battery staple"
 
 def dashboard_site(**overrides: Any) -> Any:
     values: dict[str, Any] = {
-        "id": SITE, "origins": [ORIGIN, MATOMO_ORIGIN], "consent": "loader", "matomo_idsite": 1,
+        "id": SITE,
+        "origins": [ORIGIN, MATOMO_ORIGIN],
+        "consent": "loader",
+        "matomo_idsite": 1,
         "matomo_consent": "tracker_requires_consent",
     }
     values.update(overrides)
@@ -67,8 +70,9 @@ class Analyst:
     extra_headers: dict[str, str] = field(default_factory=dict)
 
     async def get(self, path: str, **params: Any) -> tuple[int, bytes, Any]:
-        async with self.http.get(self.base + path, params=params, allow_redirects=False,
-                                 headers=self.extra_headers) as response:
+        async with self.http.get(
+            self.base + path, params=params, allow_redirects=False, headers=self.extra_headers
+        ) as response:
             return response.status, await response.read(), response.headers
 
     async def api(self, panel: str, **params: Any) -> Any:
@@ -84,8 +88,9 @@ class Analyst:
             headers["X-CSRF-Token"] = csrf
         import orjson
 
-        async with self.http.post(self.base + path, params=params, data=orjson.dumps(payload), headers=headers,
-                                  allow_redirects=False) as response:
+        async with self.http.post(
+            self.base + path, params=params, data=orjson.dumps(payload), headers=headers, allow_redirects=False
+        ) as response:
             return response.status, await response.read()
 
     async def close(self) -> None:

@@ -24,4 +24,3 @@ async def logged_in_page(collector: RunningCollector, new_page: Any, target: str
     await page.wait_for_load_state("networkidle")
     assert page.url.endswith(target), page.url
     return page, requests, errors
-

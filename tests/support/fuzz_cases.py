@@ -38,8 +38,10 @@ LOWER = "abcdefghijklmnopqrstuvwxyz"
 #: built from plain draws rather than st.from_regex, which is several times slower to generate
 emails = st.builds(
     lambda first, rest, domain, tld: f"{first}{rest}@{domain}.{tld}",
-    st.sampled_from(LOWER), st.text(LOWER + "0123456789._", min_size=2, max_size=15),
-    st.text(LOWER, min_size=2, max_size=10), st.sampled_from(["com", "org", "fr", "de", "example"]),
+    st.sampled_from(LOWER),
+    st.text(LOWER + "0123456789._", min_size=2, max_size=15),
+    st.text(LOWER, min_size=2, max_size=10),
+    st.sampled_from(["com", "org", "fr", "de", "example"]),
 )
 ids = st.text(LOWER + "0123456789", min_size=1, max_size=12)
 hex_ids = st.text("0123456789abcdef", min_size=16, max_size=16)
@@ -49,8 +51,9 @@ hex_ids = st.text("0123456789abcdef", min_size=16, max_size=16)
 def cards(draw: st.DrawFn) -> str:
     """A Luhn-valid card number (Visa or Mastercard shape), compact, spaced or dashed."""
     prefix = draw(st.sampled_from(["4", "51", "52", "53", "54", "55"]))
-    body = prefix + "".join(str(d) for d in draw(st.lists(st.integers(0, 9), min_size=15 - len(prefix),
-                                                            max_size=15 - len(prefix))))
+    body = prefix + "".join(
+        str(d) for d in draw(st.lists(st.integers(0, 9), min_size=15 - len(prefix), max_size=15 - len(prefix)))
+    )
     total = 0
     for index, char in enumerate(reversed(body)):
         digit = int(char)
@@ -59,7 +62,7 @@ def cards(draw: st.DrawFn) -> str:
         total += digit
     number = body + str((10 - total % 10) % 10)
     separator = draw(st.sampled_from(["", " ", "-"]))
-    return separator.join(number[i: i + 4] for i in range(0, 16, 4))
+    return separator.join(number[i : i + 4] for i in range(0, 16, 4))
 
 
 #: text around a secret: anything but digits, '@' and '%' (which would merge with the secret itself)
@@ -67,12 +70,18 @@ words = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Nd"), blackl
 secrets = st.one_of(emails, cards())
 
 junk_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=50),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=50),
     st.sampled_from(["", "\x00", "\u202e", "\ud7ff", "😀" * 20, "<script>alert(1)</script>", "A" * 5000]),
 )
-junk_values = st.recursive(junk_scalars, lambda inner: st.one_of(
-    st.lists(inner, max_size=6), st.dictionaries(st.text(max_size=8), inner, max_size=4)), max_leaves=25)
+junk_values = st.recursive(
+    junk_scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=6), st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+    max_leaves=25,
+)
 
 
 def to_json(document: Any) -> bytes:
@@ -118,8 +127,29 @@ def clarity_event(draw: st.DrawFn, found: list[str]) -> list[Any]:
     if shape == 1:  # click
         email = draw(emails)
         found.append(email)
-        return [when, 9, node, 10, 20, 1, 1, 0, 0, 0, draw(planted(found)), f"https://x.example/?email={email}",
-                "a.b", 1, 1, 10, 10, "div", "", "", 0]
+        return [
+            when,
+            9,
+            node,
+            10,
+            20,
+            1,
+            1,
+            0,
+            0,
+            0,
+            draw(planted(found)),
+            f"https://x.example/?email={email}",
+            "a.b",
+            1,
+            1,
+            10,
+            10,
+            "div",
+            "",
+            "",
+            0,
+        ]
     if shape == 2:  # custom event
         return [when, 24, draw(words), draw(planted(found))]
     if shape == 3:  # variables
@@ -143,11 +173,26 @@ def clarity_events(draw: st.DrawFn, found: list[str]) -> list[Any]:
 def dom_events(draw: st.DrawFn, found: list[str]) -> list[Any]:
     text = draw(planted(found))
     value = draw(planted(found))
-    dom = [draw(st.integers(0, 500)), 5,
-           60, 6, "DIV", f"title={draw(planted(found))}", "class=profile",
-           61, 60, "*T", text,
-           62, 60, 61, "INPUT", "type=text", f"value={value}",
-           *draw(st.lists(junk_values, max_size=4))]
+    dom = [
+        draw(st.integers(0, 500)),
+        5,
+        60,
+        6,
+        "DIV",
+        f"title={draw(planted(found))}",
+        "class=profile",
+        61,
+        60,
+        "*T",
+        text,
+        62,
+        60,
+        61,
+        "INPUT",
+        "type=text",
+        f"value={value}",
+        *draw(st.lists(junk_values, max_size=4)),
+    ]
     return [dom]
 
 
@@ -187,8 +232,12 @@ def beacon_uploads(draw: st.DrawFn) -> Case:
     """POST /collect as our beacon's sendBeacon sends it: text/plain JSON, maybe from a foreign origin."""
     document, found = draw(clarity_documents())
     origin = draw(st.sampled_from([ORIGIN, ORIGIN, "https://evil.example", "null", ""]))
-    headers = {"Content-Type": "text/plain;charset=UTF-8", "User-Agent": DESKTOP_UA,
-               "Sec-Fetch-Mode": "no-cors", "Sec-GPC": draw(st.sampled_from(["", "1"]))}
+    headers = {
+        "Content-Type": "text/plain;charset=UTF-8",
+        "User-Agent": DESKTOP_UA,
+        "Sec-Fetch-Mode": "no-cors",
+        "Sec-GPC": draw(st.sampled_from(["", "1"])),
+    }
     if origin:
         headers["Origin"] = origin
     return Case("POST", "/collect", headers, to_json(document), found)
@@ -201,16 +250,36 @@ DEFLATE_BOMB = zlib.compress(b"[" * (8 << 20), 9)
 @st.composite
 def raw_collect_bodies(draw: st.DrawFn) -> Case:
     """Bodies no client would send: random bytes, bombs, deep nesting, a lying Content-Encoding."""
-    body = draw(st.one_of(
-        st.binary(max_size=2000),
-        st.sampled_from([GZIP_BOMB, DEFLATE_BOMB, b"\x1f\x8b", b"\x1f\x8b" + b"\xff" * 100,
-                         b'{"e":' + b"[" * 100_000 + b"]" * 100_000 + b"}", b"[" * 300_000,
-                         b'{"e": [' + b"1e999," * 12 + b"1]}", b'{"e": NaN, "a": Infinity}',
-                         b'{"e": ["0.8", 99999999999999999999999999999999, 0, 0, "p", "u", "s", 1, 0, 0]}']),
-        st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass")),
-    ))
-    content_type = draw(st.sampled_from(["application/json", "text/plain", "application/x-www-form-urlencoded",
-                                         "multipart/form-data; boundary=x", "application/octet-stream"]))
+    body = draw(
+        st.one_of(
+            st.binary(max_size=2000),
+            st.sampled_from(
+                [
+                    GZIP_BOMB,
+                    DEFLATE_BOMB,
+                    b"\x1f\x8b",
+                    b"\x1f\x8b" + b"\xff" * 100,
+                    b'{"e":' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+                    b"[" * 300_000,
+                    b'{"e": [' + b"1e999," * 12 + b"1]}",
+                    b'{"e": NaN, "a": Infinity}',
+                    b'{"e": ["0.8", 99999999999999999999999999999999, 0, 0, "p", "u", "s", 1, 0, 0]}',
+                ]
+            ),
+            st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass")),
+        )
+    )
+    content_type = draw(
+        st.sampled_from(
+            [
+                "application/json",
+                "text/plain",
+                "application/x-www-form-urlencoded",
+                "multipart/form-data; boundary=x",
+                "application/octet-stream",
+            ]
+        )
+    )
     headers = {"Origin": ORIGIN, "User-Agent": DESKTOP_UA, "Content-Type": content_type}
     if draw(st.integers(0, 5)) == 0:
         headers["Content-Encoding"] = draw(st.sampled_from(["gzip", "deflate", "br", "zstd", "identity, gzip"]))
@@ -220,24 +289,61 @@ def raw_collect_bodies(draw: st.DrawFn) -> Case:
 # ---- Matomo tracking API (query, form body, bulk JSON) -----------------------------------------------
 
 MATOMO_TEXT_PARAMS = ("action_name", "e_c", "e_a", "e_n", "search", "search_cat", "dimension1", "c_n", "c_p")
-MATOMO_OTHER_PARAMS = ("e_v", "h", "m", "s", "res", "cdt", "_idts", "_idvc", "gt_ms", "revenue", "idgoal", "ec_id",
-                       "send_image", "ca", "ping", "new_visit", "lang", "uadata", "_cvar", "ec_items", "cip", "uid",
-                       "bots", "rand", "pv_id", "link", "download", "urlref", "token_auth", "country", "ua")
+MATOMO_OTHER_PARAMS = (
+    "e_v",
+    "h",
+    "m",
+    "s",
+    "res",
+    "cdt",
+    "_idts",
+    "_idvc",
+    "gt_ms",
+    "revenue",
+    "idgoal",
+    "ec_id",
+    "send_image",
+    "ca",
+    "ping",
+    "new_visit",
+    "lang",
+    "uadata",
+    "_cvar",
+    "ec_items",
+    "cip",
+    "uid",
+    "bots",
+    "rand",
+    "pv_id",
+    "link",
+    "download",
+    "urlref",
+    "token_auth",
+    "country",
+    "ua",
+)
 
 
 @st.composite
 def matomo_params(draw: st.DrawFn, found: list[str]) -> dict[str, str]:
     email = draw(emails)
     found.append(email)
-    params: dict[str, str] = {"idsite": draw(st.sampled_from(["1", "1", "1", "2", "-1", "abc", "1e9"])),
-                              "rec": draw(st.sampled_from(["1", "1", "0", "true"])),
-                              "url": f"{MATOMO_ORIGIN}/p?q={quote(draw(planted(found)))}&email={email}",
-                              "_id": draw(hex_ids)}
+    params: dict[str, str] = {
+        "idsite": draw(st.sampled_from(["1", "1", "1", "2", "-1", "abc", "1e9"])),
+        "rec": draw(st.sampled_from(["1", "1", "0", "true"])),
+        "url": f"{MATOMO_ORIGIN}/p?q={quote(draw(planted(found)))}&email={email}",
+        "_id": draw(hex_ids),
+    }
     for name in draw(st.lists(st.sampled_from(MATOMO_TEXT_PARAMS), max_size=4, unique=True)):
         params[name] = draw(planted(found))
     for name in draw(st.lists(st.sampled_from(MATOMO_OTHER_PARAMS), max_size=5, unique=True)):
-        params[name] = draw(st.one_of(st.text(max_size=40), st.integers(-(2**70), 2**70).map(str),
-                                      st.sampled_from(["NaN", "Infinity", "-0", "1e308", "[]", "{", '{"1":["a",'])))
+        params[name] = draw(
+            st.one_of(
+                st.text(max_size=40),
+                st.integers(-(2**70), 2**70).map(str),
+                st.sampled_from(["NaN", "Infinity", "-0", "1e308", "[]", "{", '{"1":["a",']),
+            )
+        )
     return {k: v.encode("utf-8", "surrogatepass").decode("utf-8", "replace") for k, v in params.items()}
 
 
@@ -256,8 +362,13 @@ def matomo_requests(draw: st.DrawFn) -> Case:
         hits = draw(st.lists(matomo_params(found), min_size=1, max_size=5))
         document: Any = {"requests": ["?" + urlencode(hit) for hit in hits]}
     else:
-        document = draw(st.one_of(junk_values, st.fixed_dictionaries({"requests": junk_values}),
-                                  st.fixed_dictionaries({"requests": st.lists(junk_values, max_size=4)})))
+        document = draw(
+            st.one_of(
+                junk_values,
+                st.fixed_dictionaries({"requests": junk_values}),
+                st.fixed_dictionaries({"requests": st.lists(junk_values, max_size=4)}),
+            )
+        )
     headers["Content-Type"] = "application/json"
     return Case("POST", path, headers, to_json(document), found)
 

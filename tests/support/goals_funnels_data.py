@@ -24,8 +24,10 @@ from tests.support.matomo import SITE_ORIGIN, matomo_site
 
 SITE = "shop"
 TOKEN = "goals-test-token"
-MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-             "Version/17.5 Mobile/15E148 Safari/604.1")
+MOBILE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.5 Mobile/15E148 Safari/604.1"
+)
 UAS = {"desktop": DESKTOP_UA, "mobile": MOBILE_UA}
 LANDINGS = ("/", "/blog/post", "/product/shoe-1")
 PRODUCTS = ("/product/shoe-1", "/product/shoe-2", "/product/hat")
@@ -74,8 +76,12 @@ def plan(seed: int = 15, visits: int = 48) -> list[Visit]:
         visitor = "00000000000000a0" if i == 1 else f"{i + 1:016x}"
         if i == 1:
             start = out[0].acts[0].at + 2400  # the same visitor, 40 minutes later: a second visit
-        visit = Visit(visitor, rng.choice(("desktop", "mobile")), rng.choice(("DE", "FR", "US")),
-                      rng.choice(("direct", "search", "campaign")))
+        visit = Visit(
+            visitor,
+            rng.choice(("desktop", "mobile")),
+            rng.choice(("DE", "FR", "US")),
+            rng.choice(("direct", "search", "campaign")),
+        )
         if i == 0:
             visit.visitor = "00000000000000a0"
         t = start
@@ -118,8 +124,15 @@ def _hits(visit: Visit) -> list[str]:
     hits = []
     page_id, page_url = "", "/"
     for n, act in enumerate(visit.acts):
-        params: dict[str, Any] = {"idsite": 1, "rec": 1, "_id": visit.visitor, "cdt": f"{act.at:.3f}",
-                                  "country": visit.country.lower(), "send_image": 0, "consent": 1}
+        params: dict[str, Any] = {
+            "idsite": 1,
+            "rec": 1,
+            "_id": visit.visitor,
+            "cdt": f"{act.at:.3f}",
+            "country": visit.country.lower(),
+            "send_image": 0,
+            "consent": 1,
+        }
         if act.kind == "page":
             page_id = f"p{n:05d}"
             url = act.url
@@ -145,8 +158,9 @@ async def send(collector: Any, visits: list[Visit]) -> None:
     for device, ua in UAS.items():
         requests = [h for v in visits if v.device == device for h in _hits(v)]
         body = orjson.dumps({"requests": requests, "token_auth": TOKEN})
-        async with collector.http.post(collector.url + "/matomo.php", data=body,
-                                       headers={"User-Agent": ua, "Content-Type": "application/json"}) as response:
+        async with collector.http.post(
+            collector.url + "/matomo.php", data=body, headers={"User-Agent": ua, "Content-Type": "application/json"}
+        ) as response:
             assert response.status == 200, (response.status, await response.text())
     await collector.flush()
 
@@ -199,8 +213,14 @@ def _chain_reached(acts: list[Act], tests: list[Test], window: float) -> bool:
             continue
         level, position = 1, s
         for test in tests[1:]:
-            nxt = next((j for j in range(position + 1, len(acts))
-                        if tests and test(acts[j]) and acts[j].at <= start.at + window), None)
+            nxt = next(
+                (
+                    j
+                    for j in range(position + 1, len(acts))
+                    if tests and test(acts[j]) and acts[j].at <= start.at + window
+                ),
+                None,
+            )
             if nxt is None:
                 break
             level, position = level + 1, nxt
@@ -230,8 +250,9 @@ def funnel_reference(visits: list[Visit], steps: list[StepRef], window: float = 
                 times = greedy_times(v.acts, steps)
                 if times[i] and times[previous]:
                     gaps.append(times[i] - times[previous])
-        out.append({"visits": len(reached), "dropped": dropped,
-                    "median": round(statistics.median(gaps), 1) if gaps else None})
+        out.append(
+            {"visits": len(reached), "dropped": dropped, "median": round(statistics.median(gaps), 1) if gaps else None}
+        )
     return out
 
 

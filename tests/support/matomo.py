@@ -37,8 +37,9 @@ def query_of(record: dict[str, Any]) -> str:
     return str(record.get("raw_query", record["query"]) if isinstance(record["query"], list) else record["query"])
 
 
-async def replay(collector: RunningCollector, record: dict[str, Any], user_agent: str = DESKTOP_UA,
-                 **headers: str) -> tuple[int, bytes, Any]:
+async def replay(
+    collector: RunningCollector, record: dict[str, Any], user_agent: str = DESKTOP_UA, **headers: str
+) -> tuple[int, bytes, Any]:
     """Send one captured request as recorded; returns (status, body, headers)."""
     sent = {k: v for k, v in record["headers"].items() if k in REPLAYED_HEADERS}
     sent["User-Agent"] = user_agent
@@ -71,13 +72,16 @@ async def hit(
 
 
 def events_by_type(collector: RunningCollector) -> dict[int, int]:
-    return {int(t): int(n) for t, n in collector.rows(
-        "SELECT type, count() FROM {db}.events WHERE source = 'matomo' GROUP BY type")}
+    return {
+        int(t): int(n)
+        for t, n in collector.rows("SELECT type, count() FROM {db}.events WHERE source = 'matomo' GROUP BY type")
+    }
 
 
 def visits(collector: RunningCollector) -> list[dict[str, Any]]:
     result = collector.storage.client.query(
-        f"SELECT * FROM {collector.storage.table('visits')} FINAL ORDER BY started_at")
+        f"SELECT * FROM {collector.storage.table('visits')} FINAL ORDER BY started_at"
+    )
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
@@ -91,7 +95,8 @@ def pageviews(collector: RunningCollector) -> list[dict[str, Any]]:
         f"max(referrer_host) AS referrer_host, max(referrer_name) AS referrer_name, "
         f"max(campaign_source) AS campaign_source, max(campaign_medium) AS campaign_medium "
         f"FROM {collector.storage.table('pageviews')} "
-        f"GROUP BY site, visitor_hash, session_hash, page_num, pageview_id ORDER BY page_num")
+        f"GROUP BY site, visitor_hash, session_hash, page_num, pageview_id ORDER BY page_num"
+    )
     return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
 
 
@@ -103,4 +108,3 @@ async def metric(collector: RunningCollector, needle: str) -> float:
     async with collector.http.get(collector.url + "/metrics") as response:
         text = await response.text()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(needle))
-

@@ -101,7 +101,9 @@ class Tracked:
 
     async def tracker_ready(self, page: Any, vendored: bool = False) -> None:
         """Run a function through _paq: once it ran, the tracker has applied every queued call."""
-        await page.wait_for_function("window.Matomo && window.Matomo.initialized" if vendored
-                                     else "window.Matomo && window.Matomo.collectorTracker")
+        await page.wait_for_function(
+            "window.Matomo && window.Matomo.initialized"
+            if vendored
+            else "window.Matomo && window.Matomo.collectorTracker"
+        )
         await page.evaluate("new Promise(done => window._paq.push([done]))")
-

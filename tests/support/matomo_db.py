@@ -52,16 +52,36 @@ class MariaDB:
     def start(self, timeout: float = 120.0) -> "MariaDB":
         self.datadir.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, capture_output=True, timeout=timeout,
+            [
+                INSTALL_DB,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=timeout,
         )
         self.process = subprocess.Popen(
-            [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--socket={self.socket}", f"--port={self.port}",
-             "--bind-address=127.0.0.1", "--user=root", "--skip-log-bin", "--local-infile=1",
-             f"--innodb-buffer-pool-size={self.buffer_pool}", "--innodb-flush-log-at-trx-commit=0",
-             f"--pid-file={self.base / 'mysqld.pid'}", f"--log-error={self.base / 'error.log'}"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                MARIADBD,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                f"--socket={self.socket}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                "--skip-log-bin",
+                "--local-infile=1",
+                f"--innodb-buffer-pool-size={self.buffer_pool}",
+                "--innodb-flush-log-at-trx-commit=0",
+                f"--pid-file={self.base / 'mysqld.pid'}",
+                f"--log-error={self.base / 'error.log'}",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + timeout
         while True:
@@ -80,8 +100,9 @@ class MariaDB:
 
     def connect(self, database: str | None = None) -> Any:
         where = {"database": database} if database else {}
-        return MySQLdb.connect(unix_socket=self.socket, user="root", local_infile=True, autocommit=True,
-                               charset="utf8mb4", **where)
+        return MySQLdb.connect(
+            unix_socket=self.socket, user="root", local_infile=True, autocommit=True, charset="utf8mb4", **where
+        )
 
     def dsn(self, database: str, password: bool = True) -> str:
         return f"mysql://{USER}{':' + PASSWORD if password else ''}@127.0.0.1:{self.port}/{database}"
@@ -110,8 +131,11 @@ def create_schema(conn: Any, database: str, prefix: str = "matomo_") -> None:
                     cursor.execute(statement)
 
 
-SITES = ((1, "Shop", "https://shop.example", "Europe/Berlin"), (2, "Blog", "https://blog.example", "America/New_York"),
-         (3, "Other", "https://other.example", "UTC+5.5"))
+SITES = (
+    (1, "Shop", "https://shop.example", "Europe/Berlin"),
+    (2, "Blog", "https://blog.example", "America/New_York"),
+    (3, "Other", "https://other.example", "UTC+5.5"),
+)
 SEARCH = (("Google", "https://www.google.com/search?q=secret+words"), ("Bing", "https://www.bing.com/search?q=x"))
 SOCIAL = (("Facebook", "https://www.facebook.com/"), ("LinkedIn", "https://www.linkedin.com/feed/"))
 WEBSITES = ("partner.example", "news.example")
@@ -193,8 +217,10 @@ class Generator:
         elif ref_type == 7:
             ref_name, ref_url = rng.choice(SOCIAL)
         t = start
-        kinds = ["page"] + [rng.choice(("page", "page", "page", "event", "search", "outlink", "download", "content"))
-                            for _ in range(rng.choice((0, 0, 0, 1, 2, 3, 5, 8)))]
+        kinds = ["page"] + [
+            rng.choice(("page", "page", "page", "event", "search", "outlink", "download", "content"))
+            for _ in range(rng.choice((0, 0, 0, 1, 2, 3, 5, 8)))
+        ]
         total_actions, last_link, pv = 0, 0, ""
         entry = exit_ = (0, 0)
         for position, kind in enumerate(kinds):
@@ -215,8 +241,12 @@ class Generator:
                 name_id = self.action(f"Product {path.rsplit('/', 1)[-1][:20]}", 4)
                 pv = rng.randbytes(3).hex()
                 if rng.random() < 0.3:
-                    product = (self.action(f"SKU-{position}", 5), self.action(f"Shoe {position}", 6),
-                               self.action("Shoes", 7), 49.5)
+                    product = (
+                        self.action(f"SKU-{position}", 5),
+                        self.action(f"Shoe {position}", 6),
+                        self.action("Shoes", 7),
+                        49.5,
+                    )
                 if rng.random() < 0.5:
                     timings = (12, 80, 5, 300, 420, 10)
                 total_actions += 1
@@ -241,13 +271,33 @@ class Generator:
                 total_actions += 1
             else:  # a content interaction (not a Matomo action)
                 url_id = self.action(f"{host}/products/1", 1, 2)
-                content = (self.action("Banner", 13), self.action("spring.png", 14),
-                           self.action("https://shop.example/spring", 15), self.action("click", 16))
-            self._row("log_link_visit_action", (
-                self.idlink, idsite, idvisitor, idvisit, _n(url_id), _n(name_id), pv, t, _n(cat), _n(act),
-                _n(custom_float), _n(search_cat), _n(search_count), *(_n(c) for c in (content or (None,) * 4)),
-                *(_n(p) for p in product), *(_n(x) for x in timings),
-            ))
+                content = (
+                    self.action("Banner", 13),
+                    self.action("spring.png", 14),
+                    self.action("https://shop.example/spring", 15),
+                    self.action("click", 16),
+                )
+            self._row(
+                "log_link_visit_action",
+                (
+                    self.idlink,
+                    idsite,
+                    idvisitor,
+                    idvisit,
+                    _n(url_id),
+                    _n(name_id),
+                    pv,
+                    t,
+                    _n(cat),
+                    _n(act),
+                    _n(custom_float),
+                    _n(search_cat),
+                    _n(search_count),
+                    *(_n(c) for c in (content or (None,) * 4)),
+                    *(_n(p) for p in product),
+                    *(_n(x) for x in timings),
+                ),
+            )
         last = t + timedelta(seconds=rng.randint(0, 30))
         goals = 0
         if rng.random() < 0.2:
@@ -256,37 +306,105 @@ class Generator:
         if rng.random() < 0.1:
             self.orders += 1
             order = f"ORD-{self.orders}"
-            items = [(self.action(f"SKU-{i}", 5), self.action(f"Shoe {i}", 6), self.action("Shoes", 7), 20.0 + i,
-                      1 + i % 2) for i in range(rng.randint(1, 3))]
+            items = [
+                (self.action(f"SKU-{i}", 5), self.action(f"Shoe {i}", 6), self.action("Shoes", 7), 20.0 + i, 1 + i % 2)
+                for i in range(rng.randint(1, 3))
+            ]
             revenue = sum(price * qty for _, _, _, price, qty in items) + 4.9
-            self._conversion(idsite, idvisitor, idvisit, last_link, t, 0, self.orders, order, revenue, ref_type,
-                             ref_name, ref_kw, len(items))
+            self._conversion(
+                idsite,
+                idvisitor,
+                idvisit,
+                last_link,
+                t,
+                0,
+                self.orders,
+                order,
+                revenue,
+                ref_type,
+                ref_name,
+                ref_kw,
+                len(items),
+            )
             for sku, name, category, price, qty in items:
-                self._row("log_conversion_item", (idsite, idvisitor, t, idvisit, order, sku, name, category, price,
-                                                  qty, 0))
+                self._row(
+                    "log_conversion_item", (idsite, idvisitor, t, idvisit, order, sku, name, category, price, qty, 0)
+                )
             goals += 1
         elif rng.random() < 0.05:
             sku, name, category = self.action("SKU-9", 5), self.action("Shoe 9", 6), self.action("Shoes", 7)
-            self._conversion(idsite, idvisitor, idvisit, last_link, t, -1, 0, None, 30.0, ref_type, ref_name, ref_kw,
-                             1)
+            self._conversion(idsite, idvisitor, idvisit, last_link, t, -1, 0, None, 30.0, ref_type, ref_name, ref_kw, 1)
             self._row("log_conversion_item", (idsite, idvisitor, t, idvisit, "0", sku, name, category, 30.0, 1, 0))
         user_id = f"user{rng.randint(1, 50)}@example.com" if rng.random() < 0.1 else None
-        self._row("log_visit", (
-            idvisit, idsite, idvisitor, last, rng.randbytes(8).hex(), rng.randbytes(4).hex(), _n(user_id), start,
-            int(goals > 0), total_actions, int((last - start).total_seconds()), ref_type, _n(ref_name or None),
-            _n(ref_kw or None), _n(ref_url or None), rng.choice(("CH", "FF", "SF", "PS")),
-            rng.choice(("WIN", "MAC", "AND", "IOS")), rng.choice((0, 1, 2)), "1920x1080",
-            rng.choice(("de", "us", "fr")), _n(entry[0]), _n(entry[1]), _n(exit_[0]), _n(exit_[1]),
-        ))
+        self._row(
+            "log_visit",
+            (
+                idvisit,
+                idsite,
+                idvisitor,
+                last,
+                rng.randbytes(8).hex(),
+                rng.randbytes(4).hex(),
+                _n(user_id),
+                start,
+                int(goals > 0),
+                total_actions,
+                int((last - start).total_seconds()),
+                ref_type,
+                _n(ref_name or None),
+                _n(ref_kw or None),
+                _n(ref_url or None),
+                rng.choice(("CH", "FF", "SF", "PS")),
+                rng.choice(("WIN", "MAC", "AND", "IOS")),
+                rng.choice((0, 1, 2)),
+                "1920x1080",
+                rng.choice(("de", "us", "fr")),
+                _n(entry[0]),
+                _n(entry[1]),
+                _n(exit_[0]),
+                _n(exit_[1]),
+            ),
+        )
 
-    def _conversion(self, idsite: int, idvisitor: str, idvisit: int, idlink: int, at: datetime, idgoal: int,
-                    buster: int, order: str | None, revenue: float, ref_type: int, ref_name: str, ref_kw: str,
-                    items: int | None = None) -> None:
-        self._row("log_conversion", (
-            idvisit, idsite, idvisitor, at, idlink, idgoal, buster, _n(order), _n(items), "https://shop.example/",
-            revenue, _n(items and revenue - 4.9), _n(items and 1.0), _n(items and 3.9), _n(items and 0.0),
-            ref_type, _n(ref_name or None), _n(ref_kw or None),
-        ))
+    def _conversion(
+        self,
+        idsite: int,
+        idvisitor: str,
+        idvisit: int,
+        idlink: int,
+        at: datetime,
+        idgoal: int,
+        buster: int,
+        order: str | None,
+        revenue: float,
+        ref_type: int,
+        ref_name: str,
+        ref_kw: str,
+        items: int | None = None,
+    ) -> None:
+        self._row(
+            "log_conversion",
+            (
+                idvisit,
+                idsite,
+                idvisitor,
+                at,
+                idlink,
+                idgoal,
+                buster,
+                _n(order),
+                _n(items),
+                "https://shop.example/",
+                revenue,
+                _n(items and revenue - 4.9),
+                _n(items and 1.0),
+                _n(items and 3.9),
+                _n(items and 0.0),
+                ref_type,
+                _n(ref_name or None),
+                _n(ref_kw or None),
+            ),
+        )
 
     COLUMNS = {
         "log_action": "(idaction, name, type, url_prefix)",
@@ -328,8 +446,10 @@ class Generator:
                 with open(path, "w", encoding="utf-8") as handle:
                     for row in rows:
                         handle.write("\t".join(_tsv(v) for v in row) + "\n")
-                cursor.execute(f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {self.prefix}{table} "
-                               f"CHARACTER SET utf8mb4 {self.COLUMNS[table]}")
+                cursor.execute(
+                    f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {self.prefix}{table} "
+                    f"CHARACTER SET utf8mb4 {self.COLUMNS[table]}"
+                )
 
 
 def _n(value: Any) -> Any:
@@ -344,8 +464,9 @@ def _tsv(value: Any) -> str:
     return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def fill(server: MariaDB, database: str, visits: int, seed: int = 7, prefix: str = "matomo_",
-         now: datetime | None = None) -> Generator:
+def fill(
+    server: MariaDB, database: str, visits: int, seed: int = 7, prefix: str = "matomo_", now: datetime | None = None
+) -> Generator:
     """A Matomo database with `visits` generated visits (about 3 actions each)."""
     conn = server.connect()
     create_schema(conn, database, prefix)

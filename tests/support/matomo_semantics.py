@@ -13,4 +13,3 @@ async def panel_rows(collector: RunningCollector, name: str, site: str = "shop")
     panel = PANELS[name]
     result = await collector.storage.run(run_panel, collector.storage, panel, parse_query(panel, {"site": site}))
     return result.records()
-

@@ -26,16 +26,22 @@ def process_env(folder: Path, sites_toml: str = LOADER_SITE, **settings: object)
     sites = folder / "sites.toml"
     folder.mkdir(parents=True, exist_ok=True)
     sites.write_text(sites_toml)
-    env = {**os.environ, "COLLECTOR_DATA_DIR": str(folder / "data"), "COLLECTOR_PORT": str(free_port()),
-           "COLLECTOR_SITES_FILE": str(sites), "COLLECTOR_LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "COLLECTOR_DATA_DIR": str(folder / "data"),
+        "COLLECTOR_PORT": str(free_port()),
+        "COLLECTOR_SITES_FILE": str(sites),
+        "COLLECTOR_LOG_LEVEL": "WARNING",
+    }
     env.update({f"COLLECTOR_{key.upper()}": str(value) for key, value in settings.items()})
     return env
 
 
 def start_process(env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start `python -m collector` and wait until /healthz answers."""
-    process = subprocess.Popen([sys.executable, "-m", "collector"], env=env, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "collector"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if get(port_of(env), "/healthz") == 200:
@@ -64,8 +70,9 @@ def get(port: int, path: str) -> int:
 
 def post(port: int, body: bytes, path: str = "/collect", timeout: float = 30) -> int:
     """POST as a browser on the site's origin would; 0 when no answer came (refused, reset, timeout)."""
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST",
-                                     headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", data=body, method="POST", headers={"Origin": ORIGIN, "User-Agent": DESKTOP_UA}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return int(response.status)
@@ -98,7 +105,8 @@ def stored_strings(folder: Path) -> Iterator[str]:
     storage = Storage(f"chdb://{folder / 'data' / 'clickhouse'}", "analytics")
     try:
         columns = storage.query_rows(
-            "SELECT table, name FROM system.columns WHERE database = 'analytics' AND type LIKE '%String%'")
+            "SELECT table, name FROM system.columns WHERE database = 'analytics' AND type LIKE '%String%'"
+        )
         for table, column in columns:
             for (value,) in storage.query_rows(f"SELECT toString(`{column}`) FROM analytics.`{table}`"):
                 yield str(value)

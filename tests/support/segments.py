@@ -22,15 +22,21 @@ GEN_ORIGIN = "http://shop.example"
 TOKEN = "segments-test-token"
 
 
-MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-             "Version/17.0 Mobile/15E148 Safari/604.1")
+MOBILE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/17.0 Mobile/15E148 Safari/604.1"
+)
 
 
 PAGES = ("/", "/pricing", "/blog/launch", "/blog/howto", "/docs/install", "/checkout")
 
 
-REFERRERS = {"direct": "", "search": "https://www.google.com/search?q=shop", "social": "https://www.facebook.com/",
-             "website": "https://partner.example.org/links"}
+REFERRERS = {
+    "direct": "",
+    "search": "https://www.google.com/search?q=shop",
+    "social": "https://www.facebook.com/",
+    "website": "https://partner.example.org/links",
+}
 
 
 DAY = 86400
@@ -87,14 +93,25 @@ async def generate_visits(collector: RunningCollector, visits: int = 40, days: i
             hits += 1
             at += rng.randrange(5, 200)
             if rng.random() < 0.3:
-                await track(collector, {**base, "url": url, "e_c": "Video", "e_a": rng.choice(("Play", "Pause")),
-                                        "e_n": "intro", "cdt": at}, ua)
+                await track(
+                    collector,
+                    {
+                        **base,
+                        "url": url,
+                        "e_c": "Video",
+                        "e_a": rng.choice(("Play", "Pause")),
+                        "e_n": "intro",
+                        "cdt": at,
+                    },
+                    ua,
+                )
                 hits += 1
                 at += 3
         if rng.random() < 0.3:
             goal = rng.choice((1, 2))
-            await track(collector, {**base, "url": GEN_ORIGIN + pages[-1], "idgoal": goal, "revenue": 10 * goal,
-                                    "cdt": at}, ua)
+            await track(
+                collector, {**base, "url": GEN_ORIGIN + pages[-1], "idgoal": goal, "revenue": 10 * goal, "cdt": at}, ua
+            )
             hits += 1
     await collector.flush()
     return Generated(visits, hits, now, returning)
@@ -109,29 +126,35 @@ async def generated(collector_factory: Any) -> tuple[RunningCollector, Analyst, 
 def sql_visits(collector: RunningCollector, where: str = "1", **params: Any) -> tuple[int, int, int]:
     """(visitors, visits, page views) of the generated site's visits whose first page view passes `where`
     (columns: c country, d device, ch channel, entry, n page views, s session_hash)."""
-    return tuple(collector.rows(
-        "SELECT uniqExact(visitor), count(), sum(n) FROM (SELECT session_hash AS s, any(visitor_hash) AS visitor, "
-        "argMin(country, started_at) AS c, argMin(device, started_at) AS d, argMin(channel, started_at) AS ch, "
-        "argMin(path(url), started_at) AS entry, uniqExact(pageview_id) AS n "
-        "FROM {db}.pageviews WHERE site = 'shop' GROUP BY session_hash) WHERE " + where, **params)[0])
+    return tuple(
+        collector.rows(
+            "SELECT uniqExact(visitor), count(), sum(n) FROM (SELECT session_hash AS s, any(visitor_hash) AS visitor, "
+            "argMin(country, started_at) AS c, argMin(device, started_at) AS d, argMin(channel, started_at) AS ch, "
+            "argMin(path(url), started_at) AS entry, uniqExact(pageview_id) AS n "
+            "FROM {db}.pageviews WHERE site = 'shop' GROUP BY session_hash) WHERE " + where,
+            **params,
+        )[0]
+    )
 
 
 async def create_segment(analyst: Analyst, name: str, definition: dict[str, Any], site: str = GEN_SITE) -> str:
-    status, body = await analyst.post_json("/dashboard/api/v1/segments", {"name": name, "definition": definition},
-                                           csrf=analyst.csrf, site=site)
+    status, body = await analyst.post_json(
+        "/dashboard/api/v1/segments", {"name": name, "definition": definition}, csrf=analyst.csrf, site=site
+    )
     assert status == 201, body
     return str(orjson.loads(body)["id"])
 
 
 async def put(analyst: Analyst, path: str, payload: Any, **params: Any) -> tuple[int, bytes]:
     headers = {"Content-Type": "application/json", "X-CSRF-Token": analyst.csrf}
-    async with analyst.http.put(analyst.base + path, params=params, data=orjson.dumps(payload),
-                                headers=headers) as response:
+    async with analyst.http.put(
+        analyst.base + path, params=params, data=orjson.dumps(payload), headers=headers
+    ) as response:
         return response.status, await response.read()
 
 
 async def delete(analyst: Analyst, path: str, **params: Any) -> tuple[int, bytes]:
-    async with analyst.http.delete(analyst.base + path, params=params,
-                                   headers={"X-CSRF-Token": analyst.csrf}) as response:
+    async with analyst.http.delete(
+        analyst.base + path, params=params, headers={"X-CSRF-Token": analyst.csrf}
+    ) as response:
         return response.status, await response.read()
-

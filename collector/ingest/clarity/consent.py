@@ -43,8 +43,12 @@ def consent_categories(event: list[Any]) -> tuple[tuple[str, ...], tuple[str, ..
 def _consent_decision(event: list[Any]) -> Decision:
     granted, denied = consent_categories(event)
     return Decision(
-        page_time=event[0], source=int(event[2]), ad=event[3] == 1, analytics=event[4] == 1,
-        categories_granted=granted, categories_denied=denied,
+        page_time=event[0],
+        source=int(event[2]),
+        ad=event[3] == 1,
+        analytics=event[4] == 1,
+        categories_granted=granted,
+        categories_denied=denied,
     )
 
 

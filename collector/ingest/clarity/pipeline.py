@@ -60,8 +60,18 @@ def _masked_envelope(payload: Payload, keys: PageViewKeys, url: str, policy: Mas
     (client text like any other) masked."""
     e = payload.envelope
     return [
-        policy.free(e.version), e.sequence, e.start, e.duration, e.project_id, format(keys.visitor_hash, "x"),
-        format(keys.session_hash, "x"), e.page_num, e.upload, e.end, e.platform, url,
+        policy.free(e.version),
+        e.sequence,
+        e.start,
+        e.duration,
+        e.project_id,
+        format(keys.visitor_hash, "x"),
+        format(keys.session_hash, "x"),
+        e.page_num,
+        e.upload,
+        e.end,
+        e.platform,
+        url,
     ]
 
 
@@ -119,14 +129,23 @@ def collect_steps(services: IngestServices, limits: Limits) -> Steps[ClarityUplo
             up.keys.pageview_id, request.received_ms - envelope.start - envelope.duration
         )
         ctx = PageContext(
-            site=up.site.id, source=up.path, keys=up.keys, page_start_ms=page_start_ms, url=up.url,
-            device=describe_device(request.user_agent), country=request.country,
+            site=up.site.id,
+            source=up.path,
+            keys=up.keys,
+            page_start_ms=page_start_ms,
+            url=up.url,
+            device=describe_device(request.user_agent),
+            country=request.country,
             consent_source=up.source or up.timeline.grant_source,
             attribution=page_attribution(up.url, up.analytics, up.site.origins),
         )
-        stored = orjson.dumps({
-            "e": _masked_envelope(up.payload, up.keys, up.url, up.policy), "a": up.analytics, "p": up.playback,
-        })
+        stored = orjson.dumps(
+            {
+                "e": _masked_envelope(up.payload, up.keys, up.url, up.policy),
+                "a": up.analytics,
+                "p": up.playback,
+            }
+        )
         up.rows = payload_rows(ctx, envelope, up.analytics, up.playback, up.payload.wire_bytes, stored)
 
     def spool(up: ClarityUpload) -> None:
@@ -137,8 +156,18 @@ def collect_steps(services: IngestServices, limits: Limits) -> Steps[ClarityUplo
             writer.add([up.rows.playback])
         metrics.events_accepted.labels(up.path).inc(len(up.analytics) + len(up.playback))
 
-    return Steps(PATH, [
-        Step("decode", decode), Step("site", site), Step("privacy", privacy), Step("bots", bots),
-        Step("identify", identify), Step("consent", consent), Step("mask", mask), Step("rows", rows),
-        Step("spool", spool),
-    ], metrics)
+    return Steps(
+        PATH,
+        [
+            Step("decode", decode),
+            Step("site", site),
+            Step("privacy", privacy),
+            Step("bots", bots),
+            Step("identify", identify),
+            Step("consent", consent),
+            Step("mask", mask),
+            Step("rows", rows),
+            Step("spool", spool),
+        ],
+        metrics,
+    )

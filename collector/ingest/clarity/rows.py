@@ -151,16 +151,39 @@ def event_row(ctx: PageContext, event: list[Any], doc: tuple[int, int]) -> Event
     when = datetime.fromtimestamp((ctx.page_start_ms + event[0]) / 1000, tz=timezone.utc)
     keys = ctx.keys
     return EventRow(
-        site=ctx.site, day=when.date(), visitor_hash=keys.visitor_hash, session_hash=keys.session_hash,
-        page_num=keys.page_num, pageview_id=keys.pageview_id, ts=when, source=ctx.source, type=kind,
-        name=ev.event_name(kind), url=ctx.url, x=x, y=y, target=target, target_hash=target_hash, target_tag=tag,
-        text=text, link=link, doc_width=min(max(doc[0], 0), _UINT32), doc_height=min(max(doc[1], 0), _UINT32),
-        key=key, value=value, num=num, data=orjson.dumps(event[2:]).decode(),
+        site=ctx.site,
+        day=when.date(),
+        visitor_hash=keys.visitor_hash,
+        session_hash=keys.session_hash,
+        page_num=keys.page_num,
+        pageview_id=keys.pageview_id,
+        ts=when,
+        source=ctx.source,
+        type=kind,
+        name=ev.event_name(kind),
+        url=ctx.url,
+        x=x,
+        y=y,
+        target=target,
+        target_hash=target_hash,
+        target_tag=tag,
+        text=text,
+        link=link,
+        doc_width=min(max(doc[0], 0), _UINT32),
+        doc_height=min(max(doc[1], 0), _UINT32),
+        key=key,
+        value=value,
+        num=num,
+        data=orjson.dumps(event[2:]).decode(),
     )
 
 
 def payload_rows(
-    ctx: PageContext, envelope: Envelope, analytics: list[list[Any]], playback: list[list[Any]], wire_bytes: int,
+    ctx: PageContext,
+    envelope: Envelope,
+    analytics: list[list[Any]],
+    playback: list[list[Any]],
+    wire_bytes: int,
     masked_payload: bytes,
 ) -> PayloadRows:
     """The page-view row, the event rows and the playback row of one payload."""
@@ -197,20 +220,47 @@ def payload_rows(
     day = _when(ctx, 0).date()
     keys = ctx.keys
     pageview = PageviewRow(
-        site=ctx.site, day=day, visitor_hash=keys.visitor_hash, session_hash=keys.session_hash,
-        page_num=keys.page_num, pageview_id=keys.pageview_id, source=ctx.source, started_at=first, last_at=last,
-        url=ctx.url, referrer=referrer, title=title, browser=ctx.device.browser, os=ctx.device.os,
-        device=ctx.device.device, country=ctx.country, screen_width=_clamp(screen_w, 0, 65535),
-        screen_height=_clamp(screen_h, 0, 65535), doc_height=_clamp(doc_height, 0, _UINT32),
-        scroll_bottom=_clamp(scroll_bottom, 0, _UINT32), clicks=clicks, events=len(analytics) + len(playback),
-        payloads=1, ended=envelope.end, consent_source=ctx.consent_source, user_hash=user_hash,
+        site=ctx.site,
+        day=day,
+        visitor_hash=keys.visitor_hash,
+        session_hash=keys.session_hash,
+        page_num=keys.page_num,
+        pageview_id=keys.pageview_id,
+        source=ctx.source,
+        started_at=first,
+        last_at=last,
+        url=ctx.url,
+        referrer=referrer,
+        title=title,
+        browser=ctx.device.browser,
+        os=ctx.device.os,
+        device=ctx.device.device,
+        country=ctx.country,
+        screen_width=_clamp(screen_w, 0, 65535),
+        screen_height=_clamp(screen_h, 0, 65535),
+        doc_height=_clamp(doc_height, 0, _UINT32),
+        scroll_bottom=_clamp(scroll_bottom, 0, _UINT32),
+        clicks=clicks,
+        events=len(analytics) + len(playback),
+        payloads=1,
+        ended=envelope.end,
+        consent_source=ctx.consent_source,
+        user_hash=user_hash,
         **ctx.attribution.columns(),
     )
     if not keeps_payload(ctx.source, analytics):
         return PayloadRows(pageview, rows, None)
     playback_row = PlaybackRow(
-        site=ctx.site, day=day, visitor_hash=keys.visitor_hash, session_hash=keys.session_hash,
-        page_num=keys.page_num, pageview_id=keys.pageview_id, ts=first, sequence=envelope.sequence,
-        is_end=envelope.end, wire_bytes=wire_bytes, payload=masked_payload.decode(),
+        site=ctx.site,
+        day=day,
+        visitor_hash=keys.visitor_hash,
+        session_hash=keys.session_hash,
+        page_num=keys.page_num,
+        pageview_id=keys.pageview_id,
+        ts=first,
+        sequence=envelope.sequence,
+        is_end=envelope.end,
+        wire_bytes=wire_bytes,
+        payload=masked_payload.decode(),
     )
     return PayloadRows(pageview, rows, playback_row)

@@ -11,13 +11,23 @@ from collector.ingest.enrich import Device, describe_device
 
 #: Client-hint brand → the family name ua-parser uses, most specific first (GREASE brands skipped).
 BRANDS = {
-    "Microsoft Edge": "Edge", "Opera": "Opera", "Brave": "Brave", "Vivaldi": "Vivaldi",
-    "YaBrowser": "Yandex Browser", "Samsung Internet": "Samsung Internet", "Google Chrome": "Chrome",
+    "Microsoft Edge": "Edge",
+    "Opera": "Opera",
+    "Brave": "Brave",
+    "Vivaldi": "Vivaldi",
+    "YaBrowser": "Yandex Browser",
+    "Samsung Internet": "Samsung Internet",
+    "Google Chrome": "Chrome",
     "Chromium": "Chromium",
 }
 PLATFORMS = {
-    "Windows": "Windows", "macOS": "Mac OS X", "Linux": "Linux", "Android": "Android", "Chrome OS": "Chrome OS",
-    "Chromium OS": "Chrome OS", "iOS": "iOS",
+    "Windows": "Windows",
+    "macOS": "Mac OS X",
+    "Linux": "Linux",
+    "Android": "Android",
+    "Chrome OS": "Chrome OS",
+    "Chromium OS": "Chrome OS",
+    "iOS": "iOS",
 }
 
 
@@ -48,6 +58,7 @@ def describe_hit_device(user_agent: str, hints: dict[str, Any]) -> Device:
     platform = PLATFORMS.get(str(hints.get("platform", "")), "")
     browser = brand if brand and brand != "Chromium" or not device.browser else device.browser
     return Device(
-        browser=browser, os=platform or device.os,
+        browser=browser,
+        os=platform or device.os,
         device=_device_class(hints, device.device if user_agent else "unknown"),
     )

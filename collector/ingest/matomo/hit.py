@@ -34,8 +34,22 @@ from ingest_schema.codes import MATOMO_PRODUCT_VIEW as PRODUCT_VIEW
 from ingest_schema.codes import MATOMO_SITE_SEARCH as SITE_SEARCH
 
 #: Codes of the hit kinds (the stored ones are ingest_schema.codes): a page view is a `pageviews` row
-__all__ = ["CART_UPDATE", "CONTENT", "DOWNLOAD", "ECOMMERCE_ORDER", "EVENT", "EVENT_NAMES", "GOAL", "OUTLINK",
-           "PERFORMANCE", "PING", "PRODUCT_VIEW", "SITE_SEARCH", "PAGEVIEW", "OTHER"]
+__all__ = [
+    "CART_UPDATE",
+    "CONTENT",
+    "DOWNLOAD",
+    "ECOMMERCE_ORDER",
+    "EVENT",
+    "EVENT_NAMES",
+    "GOAL",
+    "OUTLINK",
+    "PERFORMANCE",
+    "PING",
+    "PRODUCT_VIEW",
+    "SITE_SEARCH",
+    "PAGEVIEW",
+    "OTHER",
+]
 PAGEVIEW = 0  # a page view is a row of `pageviews`, not an event
 OTHER = -1  # a custom action (`ca=1`) of a plugin we do not have: accepted, not stored
 
@@ -210,11 +224,15 @@ def _order(params: dict[str, str]) -> dict[str, Any]:
                 sku, name, category = (str(v) if v is not None else "" for v in (item + ["", "", ""])[:3])
                 price = _float(str(item[3])) if len(item) > 3 else 0.0
                 quantity = _int(str(item[4]), 1) if len(item) > 4 else 1
-                clean_items.append({"sku": sku, "name": name, "category": category, "price": price,
-                                    "quantity": quantity})
+                clean_items.append(
+                    {"sku": sku, "name": name, "category": category, "price": price, "quantity": quantity}
+                )
     return {
-        "subtotal": _float(params.get("ec_st")), "tax": _float(params.get("ec_tx")),
-        "shipping": _float(params.get("ec_sh")), "discount": _float(params.get("ec_dt")), "items": clean_items,
+        "subtotal": _float(params.get("ec_st")),
+        "tax": _float(params.get("ec_tx")),
+        "shipping": _float(params.get("ec_sh")),
+        "discount": _float(params.get("ec_dt")),
+        "items": clean_items,
     }
 
 
@@ -227,8 +245,12 @@ def _product(params: dict[str, str]) -> dict[str, Any]:
     categories = _json(category) if category.startswith("[") else None
     if isinstance(categories, list):
         category = ", ".join(str(c).strip() for c in categories[:MAX_CATEGORIES] if str(c).strip())
-    return {"sku": sku[:MAX_DIMENSION_CHARS], "name": name[:MAX_DIMENSION_CHARS],
-            "category": category[:MAX_DIMENSION_CHARS], "price": _float(params.get("_pkp"))}
+    return {
+        "sku": sku[:MAX_DIMENSION_CHARS],
+        "name": name[:MAX_DIMENSION_CHARS],
+        "category": category[:MAX_DIMENSION_CHARS],
+        "price": _float(params.get("_pkp")),
+    }
 
 
 def _screen(value: str) -> tuple[int, int]:

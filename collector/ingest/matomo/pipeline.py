@@ -116,8 +116,13 @@ async def consent_for_hit(services: MatomoServices, site: Site, hit: Hit) -> Ver
     return None
 
 
-async def identify(services: MatomoServices, site: Site, hit: Hit, request: IngestRequest, verdict: Verdict,
-                   ) -> Identity:
+async def identify(
+    services: MatomoServices,
+    site: Site,
+    hit: Hit,
+    request: IngestRequest,
+    verdict: Verdict,
+) -> Identity:
     """Step 5: a Matomo visitor id as its keyed hash; without one (or anonymous-only), the keyed hash of
     the day's salt, site, IP and user agent. The IP and UA are used here, in memory, and dropped."""
     hasher = services.ingest.hasher
@@ -140,14 +145,18 @@ UNSTORED_FIELDS = frozenset({"visitor_id", "user_id", "user_agent", "client_hint
 def _field_masks(policy: MaskPolicy, hit: Hit) -> dict[str, Callable[[str], str]]:
     """Fields with a meaning of their own; any other string field is free text."""
     return {
-        "url": policy.page_url, "referrer": policy.page_url, "link": policy.url,
-        "title": policy.title, "label": policy.text if hit.kind == SITE_SEARCH else policy.free,
+        "url": policy.page_url,
+        "referrer": policy.page_url,
+        "link": policy.url,
+        "title": policy.title,
+        "label": policy.text if hit.kind == SITE_SEARCH else policy.free,
     }
 
 
 def _dimension_key(policy: MaskPolicy) -> Callable[[str], str]:
     """`cvar.<scope>.<name>`: the name is client text, the prefix ours (masked whole, an e-mail-shaped
     name would swallow it); a custom dimension's number stays as it is."""
+
     def mask(key: str) -> str:
         parts = key.split(".", 2)
         if len(parts) == 3 and parts[0] == "cvar":
@@ -174,17 +183,34 @@ def mask_hit(policy: MaskPolicy, hit: Hit) -> Hit:
     return dataclasses.replace(hit, **changes)
 
 
-def masked_hit(services: MatomoServices, site: Site, hit: Hit, device: Device, country: str, source: int,
-               user_hash: str) -> StoredHit:
+def masked_hit(
+    services: MatomoServices, site: Site, hit: Hit, device: Device, country: str, source: int, user_hash: str
+) -> StoredHit:
     """Step 7: every string the client sent goes through the site's masking policy (mask_hit)."""
     hit = mask_hit(services.ingest.mask_policy(site), hit)
     return StoredHit(
-        kind=hit.kind, time_ms=hit.time_ms, url=hit.url,
+        kind=hit.kind,
+        time_ms=hit.time_ms,
+        url=hit.url,
         referrer=clean_url(hit.referrer, site.sensitive_params, drop_query=True),
-        title=hit.title, category=hit.category, action=hit.action, label=hit.label, number=hit.number,
-        link=hit.link, revenue=hit.revenue, goal_id=hit.goal_id, order_id=hit.order_id, order=hit.order,
-        dimensions=hit.dimensions, performance=hit.performance, product=hit.product, device=device,
-        country=country, screen=hit.screen, consent_source=source, user_hash=user_hash,
+        title=hit.title,
+        category=hit.category,
+        action=hit.action,
+        label=hit.label,
+        number=hit.number,
+        link=hit.link,
+        revenue=hit.revenue,
+        goal_id=hit.goal_id,
+        order_id=hit.order_id,
+        order=hit.order,
+        dimensions=hit.dimensions,
+        performance=hit.performance,
+        product=hit.product,
+        device=device,
+        country=country,
+        screen=hit.screen,
+        consent_source=source,
+        user_hash=user_hash,
     )
 
 
@@ -196,8 +222,9 @@ def credited(services: MatomoServices, site: Site, hit: Hit, visit: Visit, anony
         return None
     if anonymous:
         return visit.attribution
-    return conversion_attribution(visit.attribution, hit.campaign_name, hit.campaign_keyword,
-                                  hit.attribution_referrer, services.site_hosts(site))
+    return conversion_attribution(
+        visit.attribution, hit.campaign_name, hit.campaign_keyword, hit.attribution_referrer, services.site_hosts(site)
+    )
 
 
 def _update_visit(visit: Visit, stored: StoredHit, dimensions: dict[str, str]) -> None:
@@ -268,9 +295,17 @@ def hit_steps(services: MatomoServices) -> Steps[MatomoHit]:
         hit, stored, who, verdict, site_ = h.hit, h.stored, h.who, h.verdict, h.site
         attribution = classify(stored.url, hit.referrer, services.site_hosts(site_))
         in_url = campaign_params(stored.url)
-        arrival = Arrival(hit.time_ms, who.visitor_hash, who.identified, who.fingerprint, attribution,
-                          hit.new_visit, site_.timezone, anonymous_only=verdict.anonymous,
-                          url_campaign=(in_url.get("name", ""), in_url.get("keyword", "")))
+        arrival = Arrival(
+            hit.time_ms,
+            who.visitor_hash,
+            who.identified,
+            who.fingerprint,
+            attribution,
+            hit.new_visit,
+            site_.timezone,
+            anonymous_only=verdict.anonymous,
+            url_campaign=(in_url.get("name", ""), in_url.get("keyword", "")),
+        )
         visit = h.visit = await services.sessions.visit_for(site_.id, arrival)
         h.page, h.starts_page = page_for(ingest.hasher, visit, hit.kind, hit.pv_id, hit.time_ms)
         if h.page is not None and h.starts_page:
@@ -280,8 +315,12 @@ def hit_steps(services: MatomoServices) -> Steps[MatomoHit]:
         h.conversion = credited(services, site_, hit, visit, verdict.anonymous) if converts else None
         revenue = stored.revenue if hit.kind in (GOAL, ECOMMERCE_ORDER) else 0.0
         record_hit(visit, hit.kind, hit.time_ms, h.page, revenue, converts, hit.goal_id)
-        h.pageview_id = h.page.pageview_id if h.page is not None else (
-            ingest.hasher.h64("pageview", site_.id, SOURCE, str(visit.session_hash), hit.pv_id) if hit.pv_id else 0
+        h.pageview_id = (
+            h.page.pageview_id
+            if h.page is not None
+            else (
+                ingest.hasher.h64("pageview", site_.id, SOURCE, str(visit.session_hash), hit.pv_id) if hit.pv_id else 0
+            )
         )
 
     def ledger(h: MatomoHit) -> None:
@@ -298,14 +337,26 @@ def hit_steps(services: MatomoServices) -> Steps[MatomoHit]:
         if page is not None:
             writer.add([pageview_row(stored, visit, page, h.starts_page)])
         events = event_rows(stored, visit, page, h.pageview_id, h.conversion)
-        events += performance_rows(stored, visit, timings_to_store(visit, page, stored.performance, h.starts_page),
-                                   h.pageview_id)
+        events += performance_rows(
+            stored, visit, timings_to_store(visit, page, stored.performance, h.starts_page), h.pageview_id
+        )
         writer.add(events)
         writer.add([visit_row(visit)])
         ingest.metrics.events_accepted.labels(SOURCE).inc()
 
-    return Steps(SOURCE, [
-        Step("read", read), Step("site", site), Step("exclusions", exclude), Step("consent", consent),
-        Step("identify", identify_step), Step("mask", mask), Step("order", order), Step("sessionize", sessionize),
-        Step("ledger", ledger), Step("rows", rows),
-    ], ingest.metrics)
+    return Steps(
+        SOURCE,
+        [
+            Step("read", read),
+            Step("site", site),
+            Step("exclusions", exclude),
+            Step("consent", consent),
+            Step("identify", identify_step),
+            Step("mask", mask),
+            Step("order", order),
+            Step("sessionize", sessionize),
+            Step("ledger", ledger),
+            Step("rows", rows),
+        ],
+        ingest.metrics,
+    )

@@ -163,7 +163,9 @@ class Sessionizer:
         if visit is None and arrival.identified:
             anonymous = self._cache.get((site, arrival.fingerprint))
             if (
-                anonymous is not None and not anonymous.identified and not anonymous.anonymous_only
+                anonymous is not None
+                and not anonymous.identified
+                and not anonymous.anonymous_only
                 and continues(anonymous, arrival)
             ):
                 anonymous.visitor_hash, anonymous.identified = arrival.visitor_hash, True
@@ -175,10 +177,15 @@ class Sessionizer:
 
     def _new_visit(self, site: str, arrival: Arrival) -> Visit:
         return Visit(
-            site=site, session_hash=int.from_bytes(secrets.token_bytes(8), "big") >> 1,
-            visitor_hash=arrival.visitor_hash, identified=arrival.identified, started_ms=arrival.time_ms,
-            last_ms=arrival.time_ms, local_day=local_day(arrival.time_ms, arrival.zone),
-            attribution=arrival.attribution, anonymous_only=arrival.anonymous_only,
+            site=site,
+            session_hash=int.from_bytes(secrets.token_bytes(8), "big") >> 1,
+            visitor_hash=arrival.visitor_hash,
+            identified=arrival.identified,
+            started_ms=arrival.time_ms,
+            last_ms=arrival.time_ms,
+            local_day=local_day(arrival.time_ms, arrival.zone),
+            attribution=arrival.attribution,
+            anonymous_only=arrival.anonymous_only,
         )
 
     def _remember(self, key: tuple[str, int], visit: Visit) -> None:
@@ -244,7 +251,6 @@ class Sessionizer:
         visit.local_day = local_day(visit.started_ms, arrival.zone)
         return visit
 
-
     def _load_outcomes(self, visit: Visit, since: datetime) -> None:
         """The restored visit's converted goals and the page views whose timings are stored."""
         rows = self._storage.query_rows(
@@ -261,21 +267,63 @@ class Sessionizer:
 
 
 def _visit_from_row(site: str, row: tuple[Any, ...]) -> Visit:
-    (session_hash, visitor_hash, cookieless, started_ms, last_ms, pageviews, actions, goals, revenue,
-     consent_source, user_hash, browser, os_name, device, country, channel, ref_host, ref_name, c_name, c_source,
-     c_medium, c_keyword, c_content, dimensions) = row
+    (
+        session_hash,
+        visitor_hash,
+        cookieless,
+        started_ms,
+        last_ms,
+        pageviews,
+        actions,
+        goals,
+        revenue,
+        consent_source,
+        user_hash,
+        browser,
+        os_name,
+        device,
+        country,
+        channel,
+        ref_host,
+        ref_name,
+        c_name,
+        c_source,
+        c_medium,
+        c_keyword,
+        c_content,
+        dimensions,
+    ) = row
     attribution = Attribution(
-        channel=str(channel), referrer_host=str(ref_host), referrer_name=str(ref_name), campaign_name=str(c_name),
-        campaign_source=str(c_source), campaign_medium=str(c_medium), campaign_keyword=str(c_keyword),
+        channel=str(channel),
+        referrer_host=str(ref_host),
+        referrer_name=str(ref_name),
+        campaign_name=str(c_name),
+        campaign_source=str(c_source),
+        campaign_medium=str(c_medium),
+        campaign_keyword=str(c_keyword),
         campaign_content=str(c_content),
     )
     return Visit(
-        site=site, session_hash=int(session_hash), visitor_hash=int(visitor_hash), identified=False,
-        started_ms=int(started_ms), last_ms=int(last_ms), local_day=date.min, attribution=attribution,
+        site=site,
+        session_hash=int(session_hash),
+        visitor_hash=int(visitor_hash),
+        identified=False,
+        started_ms=int(started_ms),
+        last_ms=int(last_ms),
+        local_day=date.min,
+        attribution=attribution,
         anonymous_only=bool(cookieless),
-        pageviews=int(pageviews), actions=int(actions), goals=int(goals), revenue=float(revenue),
-        consent_source=int(consent_source), user_hash=str(user_hash), browser=str(browser), os=str(os_name),
-        device=str(device), country=str(country), dimensions=dict(dimensions or {}),
+        pageviews=int(pageviews),
+        actions=int(actions),
+        goals=int(goals),
+        revenue=float(revenue),
+        consent_source=int(consent_source),
+        user_hash=str(user_hash),
+        browser=str(browser),
+        os=str(os_name),
+        device=str(device),
+        country=str(country),
+        dimensions=dict(dimensions or {}),
     )
 
 
@@ -285,8 +333,9 @@ def goal_converts(visit: Visit, goal_id: int, allow_multiple: frozenset[int]) ->
     return goal_id in allow_multiple or goal_id not in visit.converted_goals
 
 
-def record_hit(visit: Visit, kind: int, time_ms: int, page: Page | None, revenue: float, converts: bool = True,
-               goal_id: int = -1) -> None:
+def record_hit(
+    visit: Visit, kind: int, time_ms: int, page: Page | None, revenue: float, converts: bool = True, goal_id: int = -1
+) -> None:
     """Count one stored hit into its visit (page views are counted when their page starts); a goal
     that does not convert again only moves the visit's last action time."""
     visit.last_ms = max(visit.last_ms, time_ms)
@@ -306,8 +355,9 @@ def page_for(hasher: Hasher, visit: Visit, kind: int, pv_id: str, time_ms: int) 
     unless the same `pv_id` was seen (a re-sent hit); other hits join their `pv_id`'s page, or the
     visit's latest page when they carry none."""
     if kind == PAGEVIEW:
-        pageview_id = hasher.h64("pageview", visit.site, SOURCE, str(visit.session_hash),
-                                 pv_id or f"#{visit.actions + 1}")
+        pageview_id = hasher.h64(
+            "pageview", visit.site, SOURCE, str(visit.session_hash), pv_id or f"#{visit.actions + 1}"
+        )
         page = visit.pages.get(pageview_id)
         if page is not None:
             return page, False
@@ -329,8 +379,9 @@ def page_for(hasher: Hasher, visit: Visit, kind: int, pv_id: str, time_ms: int) 
 LAST_TIMING = "onl"
 
 
-def timings_to_store(visit: Visit, page: Page | None, timings: dict[str, int],
-                     started: bool) -> list[tuple[Page | None, dict[str, int]]]:
+def timings_to_store(
+    visit: Visit, page: Page | None, timings: dict[str, int], started: bool
+) -> list[tuple[Page | None, dict[str, int]]]:
     """Which performance rows to write now, so each page view gets one row, the most complete.
 
     The timings of a page view are held on its page until they are complete (they include the load

@@ -46,8 +46,16 @@ def _bulk_item(item: Any) -> Params:
     if isinstance(item, str):
         return parse_params(item.partition("?")[2] if "?" in item else item)
     if isinstance(item, dict):
-        return {str(k): v if isinstance(v, str) else orjson.dumps(v).decode() if isinstance(v, (dict, list))
-                else "" if v is None else str(int(v) if isinstance(v, bool) else v) for k, v in item.items()}
+        return {
+            str(k): v
+            if isinstance(v, str)
+            else orjson.dumps(v).decode()
+            if isinstance(v, (dict, list))
+            else ""
+            if v is None
+            else str(int(v) if isinstance(v, bool) else v)
+            for k, v in item.items()
+        }
     raise BadEnvelope("each bulk request must be a query string or an object")
 
 

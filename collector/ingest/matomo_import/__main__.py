@@ -48,21 +48,37 @@ def _day(text: str) -> date:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m collector.ingest.matomo_import", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dsn", required=True,
-                        help="Matomo's database: mysql://user[:password]@host[:port]/database[?unix_socket=/path]")
+    parser = argparse.ArgumentParser(
+        prog="python -m collector.ingest.matomo_import",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--dsn",
+        required=True,
+        help="Matomo's database: mysql://user[:password]@host[:port]/database[?unix_socket=/path]",
+    )
     parser.add_argument("--password-stdin", action="store_true", help="read the database password from stdin")
-    parser.add_argument("--password-env", metavar="VARIABLE",
-                        help="read the database password from this environment variable")
+    parser.add_argument(
+        "--password-env", metavar="VARIABLE", help="read the database password from this environment variable"
+    )
     parser.add_argument("--table-prefix", default="matomo_", help="Matomo's table prefix (default matomo_)")
-    parser.add_argument("--site", action="append", type=_site_pair, default=[], metavar="MATOMO_IDSITE=OUR_SITE",
-                        help="import this Matomo site into this site (repeatable; default: every site's "
-                             "matomo_idsite in the sites file)")
+    parser.add_argument(
+        "--site",
+        action="append",
+        type=_site_pair,
+        default=[],
+        metavar="MATOMO_IDSITE=OUR_SITE",
+        help="import this Matomo site into this site (repeatable; default: every site's "
+        "matomo_idsite in the sites file)",
+    )
     parser.add_argument("--since", type=_day, help="first day to import (Matomo site's time zone)")
     parser.add_argument("--until", type=_day, help="last day to import, inclusive")
-    parser.add_argument("--include-expired", action="store_true",
-                        help="also import visits older than the 13-month retention (the tables' TTL still applies)")
+    parser.add_argument(
+        "--include-expired",
+        action="store_true",
+        help="also import visits older than the 13-month retention (the tables' TTL still applies)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="count what would be imported, write nothing")
     parser.add_argument("--batch-visits", type=int, default=5000, help="visits per batch and checkpoint (default 5000)")
     args = parser.parse_args(argv)
@@ -91,9 +107,11 @@ def password(args: argparse.Namespace, dsn: SourceDsn) -> str | None:
 def progress_printer() -> tuple[Progress, Any]:
     """A tqdm bar on a terminal; one line per checkpoint otherwise (cron, logs, tests)."""
     if not sys.stderr.isatty():
+
         def line(event: dict[str, Any]) -> None:
             sys.stderr.write(orjson.dumps(event).decode() + "\n")
             sys.stderr.flush()
+
         return line, None
     from tqdm import tqdm
 
@@ -103,8 +121,9 @@ def progress_printer() -> tuple[Progress, Any]:
         if event["event"] == "start":
             for old in bars.values():
                 old.close()
-            bars["current"] = tqdm(total=event["visits_total"], unit="visit", desc=f"{event['site']}",
-                                   file=sys.stderr, dynamic_ncols=True)
+            bars["current"] = tqdm(
+                total=event["visits_total"], unit="visit", desc=f"{event['site']}", file=sys.stderr, dynamic_ncols=True
+            )
         elif "current" in bars:
             bars["current"].update(event["visits"])
             bars["current"].set_postfix(rows=event["rows"], rows_per_s=event["rows_per_s"])
@@ -114,8 +133,14 @@ def progress_printer() -> tuple[Progress, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    options = Options(sites=dict(args.site), since=args.since, until=args.until,
-                      include_expired=args.include_expired, dry_run=args.dry_run, batch_visits=args.batch_visits)
+    options = Options(
+        sites=dict(args.site),
+        since=args.since,
+        until=args.until,
+        include_expired=args.include_expired,
+        dry_run=args.dry_run,
+        batch_visits=args.batch_visits,
+    )
     storage: Storage | None = None
     source: MatomoSource | None = None
     try:
@@ -135,8 +160,16 @@ def main(argv: list[str] | None = None) -> int:
             storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
             storage.migrate()
         on_batch, bars = progress_printer()
-        report = run_import(storage, source, dsn.describe(), Hasher(settings.secret_key), registry, options,
-                            settings.max_string_chars, on_batch)
+        report = run_import(
+            storage,
+            source,
+            dsn.describe(),
+            Hasher(settings.secret_key),
+            registry,
+            options,
+            settings.max_string_chars,
+            on_batch,
+        )
         for bar in (bars or {}).values():
             bar.close()
     except (StorageError, StorageHeld) as exc:

@@ -71,16 +71,43 @@ DEVICE_TYPES = {0: "desktop", 1: "mobile", 2: "tablet", 3: "mobile", 10: "mobile
 #: config_browser_name / config_os short codes (DeviceDetector) of common clients → the family names
 #: ua-parser gives live hits; other codes are kept as Matomo stored them.
 BROWSERS = {
-    "CH": "Chrome", "CM": "Chrome Mobile", "CI": "Chrome Mobile iOS", "CR": "Chromium", "FF": "Firefox",
-    "FM": "Firefox Mobile", "SF": "Safari", "MF": "Mobile Safari", "PS": "Edge", "IE": "IE", "OP": "Opera",
-    "SB": "Samsung Internet", "YA": "Yandex Browser", "BR": "Brave", "VI": "Vivaldi", "UNK": "",
+    "CH": "Chrome",
+    "CM": "Chrome Mobile",
+    "CI": "Chrome Mobile iOS",
+    "CR": "Chromium",
+    "FF": "Firefox",
+    "FM": "Firefox Mobile",
+    "SF": "Safari",
+    "MF": "Mobile Safari",
+    "PS": "Edge",
+    "IE": "IE",
+    "OP": "Opera",
+    "SB": "Samsung Internet",
+    "YA": "Yandex Browser",
+    "BR": "Brave",
+    "VI": "Vivaldi",
+    "UNK": "",
 }
 SYSTEMS = {
-    "WIN": "Windows", "MAC": "Mac OS X", "LIN": "Linux", "AND": "Android", "IOS": "iOS", "UBT": "Ubuntu",
-    "COS": "Chrome OS", "FED": "Fedora", "DEB": "Debian", "UNK": "",
+    "WIN": "Windows",
+    "MAC": "Mac OS X",
+    "LIN": "Linux",
+    "AND": "Android",
+    "IOS": "iOS",
+    "UBT": "Ubuntu",
+    "COS": "Chrome OS",
+    "FED": "Fedora",
+    "DEB": "Debian",
+    "UNK": "",
 }
-TIMINGS = {"time_network": "net", "time_server": "srv", "time_transfer": "tfr", "time_dom_processing": "dm1",
-           "time_dom_completion": "dm2", "time_on_load": "onl"}
+TIMINGS = {
+    "time_network": "net",
+    "time_server": "srv",
+    "time_transfer": "tfr",
+    "time_dom_processing": "dm1",
+    "time_dom_completion": "dm2",
+    "time_on_load": "onl",
+}
 
 ORDER_COLUMNS = ("site", "order_hash", "claim", "claimed_at")
 
@@ -110,8 +137,9 @@ class SiteMapping:
     attributions: dict[tuple[Any, ...], Attribution] = field(default_factory=dict)  # memo: few distinct referrers
 
     def __post_init__(self) -> None:
-        self.policy = MaskPolicy(self.site.masking, self.site.sensitive_params, self.max_string_chars, self.hasher,
-                                 self.site.id)
+        self.policy = MaskPolicy(
+            self.site.masking, self.site.sensitive_params, self.max_string_chars, self.hasher, self.site.id
+        )
         self.services = cast(MatomoServices, _OnePolicy(self.policy))
         self.hosts = hosts_of(self.site.origins)
 
@@ -173,7 +201,8 @@ def device_of(row: Row) -> Device:
     device_type = row.get("config_device_type")
     browser, system = _text(row.get("config_browser_name")), _text(row.get("config_os"))
     return Device(
-        browser=BROWSERS.get(browser, browser), os=SYSTEMS.get(system, system),
+        browser=BROWSERS.get(browser, browser),
+        os=SYSTEMS.get(system, system),
         device=DEVICE_TYPES.get(int(device_type), "unknown") if device_type is not None else "unknown",
     )
 
@@ -190,8 +219,17 @@ def matomo_attribution(mapping: SiteMapping, row: Row, entry_url: str) -> Attrib
     return known
 
 
-ATTRIBUTION_INPUTS = ("referer_type", "referer_name", "referer_keyword", "referer_url", "campaign_name",
-                      "campaign_keyword", "campaign_source", "campaign_medium", "campaign_content")
+ATTRIBUTION_INPUTS = (
+    "referer_type",
+    "referer_name",
+    "referer_keyword",
+    "referer_url",
+    "campaign_name",
+    "campaign_keyword",
+    "campaign_source",
+    "campaign_medium",
+    "campaign_content",
+)
 
 
 def _attribution(mapping: SiteMapping, row: Row, entry_url: str) -> Attribution:
@@ -203,10 +241,18 @@ def _attribution(mapping: SiteMapping, row: Row, entry_url: str) -> Attribution:
         campaign = _text(row.get("campaign_name")) or name
         credited = conversion_attribution(Attribution(), campaign, _text(row.get("campaign_keyword")) or keyword, "")
         found = campaign_params(entry_url)
-        extra = {k: mapping.policy.free(_text(row.get(f"campaign_{k}")))[:250] or found.get(k, "")
-                 for k in ("source", "medium", "content")}
-        return replace(credited, channel=CAMPAIGN, referrer_host=host, campaign_source=extra["source"],
-                       campaign_medium=extra["medium"], campaign_content=extra["content"])
+        extra = {
+            k: mapping.policy.free(_text(row.get(f"campaign_{k}")))[:250] or found.get(k, "")
+            for k in ("source", "medium", "content")
+        }
+        return replace(
+            credited,
+            channel=CAMPAIGN,
+            referrer_host=host,
+            campaign_source=extra["source"],
+            campaign_medium=extra["medium"],
+            campaign_content=extra["content"],
+        )
     if channel == DIRECT:
         return Attribution(channel=DIRECT)
     if channel == WEBSITE:
@@ -226,20 +272,41 @@ def action_hit(mapping: SiteMapping, batch: Batch, row: Row) -> Hit | None:
     url = full_url(url_name, url_prefix) if url_type in (TYPE_PAGE_URL, TYPE_OUTLINK, TYPE_DOWNLOAD) else ""
     pv_id = _text(row.get("idpageview"))
     if row.get("idaction_event_category"):
-        return _hit(EVENT, time_ms, idsite, url=url, pv_id=pv_id,
-                    category=_name(batch, row["idaction_event_category"])[0],
-                    action=_name(batch, row.get("idaction_event_action"))[0], label=name,
-                    number=_float(row.get("custom_float")))
+        return _hit(
+            EVENT,
+            time_ms,
+            idsite,
+            url=url,
+            pv_id=pv_id,
+            category=_name(batch, row["idaction_event_category"])[0],
+            action=_name(batch, row.get("idaction_event_action"))[0],
+            label=name,
+            number=_float(row.get("custom_float")),
+        )
     if row.get("idaction_content_name"):
-        return _hit(CONTENT, time_ms, idsite, url=url, pv_id=pv_id,
-                    category=_name(batch, row["idaction_content_name"])[0],
-                    action=_name(batch, row.get("idaction_content_piece"))[0],
-                    link=_name(batch, row.get("idaction_content_target"))[0],
-                    label=_name(batch, row.get("idaction_content_interaction"))[0])
+        return _hit(
+            CONTENT,
+            time_ms,
+            idsite,
+            url=url,
+            pv_id=pv_id,
+            category=_name(batch, row["idaction_content_name"])[0],
+            action=_name(batch, row.get("idaction_content_piece"))[0],
+            link=_name(batch, row.get("idaction_content_target"))[0],
+            label=_name(batch, row.get("idaction_content_interaction"))[0],
+        )
     if name_type == TYPE_SITE_SEARCH:
         count = row.get("search_count")
-        return _hit(SITE_SEARCH, time_ms, idsite, url=url, pv_id=pv_id, label=name,
-                    category=_text(row.get("search_cat")), number=float(count) if count is not None else -1.0)
+        return _hit(
+            SITE_SEARCH,
+            time_ms,
+            idsite,
+            url=url,
+            pv_id=pv_id,
+            label=name,
+            category=_text(row.get("search_cat")),
+            number=float(count) if count is not None else -1.0,
+        )
     if url_type in (TYPE_OUTLINK, TYPE_DOWNLOAD):
         kind = OUTLINK if url_type == TYPE_OUTLINK else DOWNLOAD
         return _hit(kind, time_ms, idsite, link=url, pv_id=pv_id)
@@ -247,10 +314,12 @@ def action_hit(mapping: SiteMapping, batch: Batch, row: Row) -> Hit | None:
         hit = _hit(PAGEVIEW, time_ms, idsite, url=url, pv_id=pv_id, title=name if name_type == TYPE_PAGE_TITLE else "")
         hit.performance = {short: int(row[col]) for col, short in TIMINGS.items() if row.get(col) is not None}
         if row.get("idaction_product_sku") or row.get("idaction_product_name") or row.get("idaction_product_cat"):
-            hit.product = {"sku": _name(batch, row.get("idaction_product_sku"))[0],
-                           "name": _name(batch, row.get("idaction_product_name"))[0],
-                           "category": _name(batch, row.get("idaction_product_cat"))[0],
-                           "price": _float(row.get("product_price"))}
+            hit.product = {
+                "sku": _name(batch, row.get("idaction_product_sku"))[0],
+                "name": _name(batch, row.get("idaction_product_name"))[0],
+                "category": _name(batch, row.get("idaction_product_cat"))[0],
+                "price": _float(row.get("product_price")),
+            }
         return hit
     return None
 
@@ -258,12 +327,25 @@ def action_hit(mapping: SiteMapping, batch: Batch, row: Row) -> Hit | None:
 def _items(batch: Batch, idvisit: int, idorder: str) -> list[dict[str, Any]]:
     items = []
     for item in batch.items.get((idvisit, idorder), []):
-        categories = [_name(batch, item.get(c))[0] for c in ("idaction_category", "idaction_category2",
-                                                               "idaction_category3", "idaction_category4",
-                                                               "idaction_category5")]
-        items.append({"sku": _name(batch, item["idaction_sku"])[0], "name": _name(batch, item["idaction_name"])[0],
-                      "category": ", ".join(c for c in categories if c), "price": _float(item["price"]),
-                      "quantity": int(item["quantity"] or 0)})
+        categories = [
+            _name(batch, item.get(c))[0]
+            for c in (
+                "idaction_category",
+                "idaction_category2",
+                "idaction_category3",
+                "idaction_category4",
+                "idaction_category5",
+            )
+        ]
+        items.append(
+            {
+                "sku": _name(batch, item["idaction_sku"])[0],
+                "name": _name(batch, item["idaction_name"])[0],
+                "category": ", ".join(c for c in categories if c),
+                "price": _float(item["price"]),
+                "quantity": int(item["quantity"] or 0),
+            }
+        )
     return items
 
 
@@ -273,13 +355,15 @@ def conversion_hit(mapping: SiteMapping, batch: Batch, idvisit: int, row: Row) -
     if idgoal > 0:
         return _hit(GOAL, time_ms, mapping.idsite, goal_id=idgoal, revenue=revenue)
     order_id = _text(row.get("idorder")) if idgoal == IDGOAL_ORDER else ""
-    order = {"subtotal": _float(row.get("revenue_subtotal")), "tax": _float(row.get("revenue_tax")),
-             "shipping": _float(row.get("revenue_shipping")), "discount": _float(row.get("revenue_discount")),
-             "items": _items(batch, idvisit, order_id if idgoal == IDGOAL_ORDER else "0")}
+    order = {
+        "subtotal": _float(row.get("revenue_subtotal")),
+        "tax": _float(row.get("revenue_tax")),
+        "shipping": _float(row.get("revenue_shipping")),
+        "discount": _float(row.get("revenue_discount")),
+        "items": _items(batch, idvisit, order_id if idgoal == IDGOAL_ORDER else "0"),
+    }
     kind = ECOMMERCE_ORDER if idgoal == IDGOAL_ORDER else CART_UPDATE
     return _hit(kind, time_ms, mapping.idsite, goal_id=0, revenue=revenue, order_id=order_id, order=order)
-
-
 
 
 def map_visit(mapping: SiteMapping, batch: Batch, row: Row, out: Rows) -> None:
@@ -297,11 +381,19 @@ def map_visit(mapping: SiteMapping, batch: Batch, row: Row, out: Rows) -> None:
     entry_url = mapping.policy.page_url(entry.url) if entry else ""
     started_ms = _ms(row["visit_first_action_time"])
     visit = Visit(
-        site=site.id, session_hash=mapping.session_hash(idvisit), visitor_hash=visitor_hash, identified=True,
-        started_ms=started_ms, last_ms=started_ms, local_day=local_day(started_ms, site.timezone),
+        site=site.id,
+        session_hash=mapping.session_hash(idvisit),
+        visitor_hash=visitor_hash,
+        identified=True,
+        started_ms=started_ms,
+        last_ms=started_ms,
+        local_day=local_day(started_ms, site.timezone),
         attribution=matomo_attribution(mapping, row, entry_url),
         user_hash=user_id_hash(hasher, site.id, user_id) if user_id else "",
-        browser=device.browser, os=device.os, device=device.device, country=country,
+        browser=device.browser,
+        os=device.os,
+        device=device.device,
+        country=country,
     )
     pages: dict[int, Page] = {}  # idlink_va → the page view it belongs to (for conversions)
     seen_pv: set[str] = set()
@@ -322,15 +414,24 @@ def map_visit(mapping: SiteMapping, batch: Batch, row: Row, out: Rows) -> None:
         credit = matomo_attribution(mapping, conversion, "") if hit.kind != CART_UPDATE else None
         _store(mapping, visit, hit, device, country, credit, out, page)
         if hit.kind == ECOMMERCE_ORDER and hit.order_id:
-            out.orders.append((site.id, mapping.order_hash(hit.order_id), f"{SOURCE}:{idvisit}",
-                               conversion["server_time"]))
+            out.orders.append(
+                (site.id, mapping.order_hash(hit.order_id), f"{SOURCE}:{idvisit}", conversion["server_time"])
+            )
     visit.last_ms = max(visit.last_ms, _ms(row["visit_last_action_time"]))
     out.visits.append(visit_row(visit)._replace(source=SOURCE, version=visit.last_ms))
     out.sessions.append(visit.session_hash)
 
 
-def _store(mapping: SiteMapping, visit: Visit, hit: Hit, device: Device, country: str, credit: Attribution | None,
-           out: Rows, known_page: Page | None = None) -> Page | None:
+def _store(
+    mapping: SiteMapping,
+    visit: Visit,
+    hit: Hit,
+    device: Device,
+    country: str,
+    credit: Attribution | None,
+    out: Rows,
+    known_page: Page | None = None,
+) -> Page | None:
     """One hit, as ingest_hit stores it after sessionizing: page view, counts, rows."""
     stored: StoredHit = masked_hit(mapping.services, mapping.site, hit, device, country, 0, visit.user_hash)
     if hit.kind in (GOAL, ECOMMERCE_ORDER, CART_UPDATE):
@@ -339,11 +440,23 @@ def _store(mapping: SiteMapping, visit: Visit, hit: Hit, device: Device, country
         page, starts_page = page_for(mapping.hasher, visit, hit.kind, hit.pv_id, hit.time_ms)
     if page is not None and starts_page:
         page.url, page.title = stored.url, stored.title
-    record_hit(visit, hit.kind, hit.time_ms, page, stored.revenue if hit.kind in (GOAL, ECOMMERCE_ORDER) else 0.0,
-               True, hit.goal_id)
-    pageview_id = page.pageview_id if page is not None else (
-        mapping.hasher.h64("pageview", visit.site, LIVE_SOURCE, str(visit.session_hash), hit.pv_id) if hit.pv_id
-        else 0
+    record_hit(
+        visit,
+        hit.kind,
+        hit.time_ms,
+        page,
+        stored.revenue if hit.kind in (GOAL, ECOMMERCE_ORDER) else 0.0,
+        True,
+        hit.goal_id,
+    )
+    pageview_id = (
+        page.pageview_id
+        if page is not None
+        else (
+            mapping.hasher.h64("pageview", visit.site, LIVE_SOURCE, str(visit.session_hash), hit.pv_id)
+            if hit.pv_id
+            else 0
+        )
     )
     if page is not None:
         out.pageviews.append(pageview_row(stored, visit, page, starts_page)._replace(source=SOURCE))

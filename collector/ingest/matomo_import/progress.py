@@ -50,7 +50,21 @@ def load(storage: Storage, site: str, idsite: int, key: str) -> Checkpoint:
 
 def save(storage: Storage, point: Checkpoint) -> None:
     now = datetime.now(timezone.utc)
-    storage.insert(TABLE, COLUMNS, [(
-        point.site, point.idsite, point.key, point.last_idvisit, point.visits, point.actions, point.rows,
-        int(point.finished), now, time.time_ns(),
-    )])
+    storage.insert(
+        TABLE,
+        COLUMNS,
+        [
+            (
+                point.site,
+                point.idsite,
+                point.key,
+                point.last_idvisit,
+                point.visits,
+                point.actions,
+                point.rows,
+                int(point.finished),
+                now,
+                time.time_ns(),
+            )
+        ],
+    )

@@ -84,8 +84,9 @@ def resolve_sites(options: Options, registry: SiteRegistry, matomo_sites: Sequen
     """Matomo idsite → our Site, each checked on both sides."""
     wanted = options.sites or {s.matomo_idsite: s.id for s in registry.all() if s.matomo_idsite is not None}
     if not wanted:
-        raise ImportRefused("no site to import: pass --site MATOMO_IDSITE=OUR_SITE or set matomo_idsite in the "
-                            "sites file")
+        raise ImportRefused(
+            "no site to import: pass --site MATOMO_IDSITE=OUR_SITE or set matomo_idsite in the sites file"
+        )
     resolved = {}
     for idsite, site_id in wanted.items():
         if idsite not in matomo_sites:
@@ -102,11 +103,17 @@ def _token(table: str, site: str, sessions: list[int], chunk: int) -> str:
     return "matomo-import:" + digest.hexdigest()[:40]
 
 
-def _insert(storage: Storage, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], site: str,
-            sessions: list[int]) -> None:
+def _insert(
+    storage: Storage,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+    site: str,
+    sessions: list[int],
+) -> None:
     """As the spool does: rows as JSONCompactEachRow lines (orjson), parsed by ClickHouse, not per value in Python."""
     for chunk, start in enumerate(range(0, len(rows), INSERT_ROWS)):
-        data = rows_json(list(rows[start:start + INSERT_ROWS]))
+        data = rows_json(list(rows[start : start + INSERT_ROWS]))
         storage.insert_json(table, columns, data, _token(table, site, sessions, chunk))
 
 
@@ -135,9 +142,16 @@ class SiteReport:
     def as_dict(self) -> dict[str, Any]:
         total = sum(self.rows.values())
         return {
-            "site": self.site, "matomo_idsite": self.idsite, "since_utc": self.since, "until_utc": self.until,
-            "visits": self.visits, "actions": self.actions, "skipped_existing_visits": self.skipped_existing,
-            "rows": self.rows, "resumed_after_idvisit": self.resumed_after, "seconds": round(self.seconds, 2),
+            "site": self.site,
+            "matomo_idsite": self.idsite,
+            "since_utc": self.since,
+            "until_utc": self.until,
+            "visits": self.visits,
+            "actions": self.actions,
+            "skipped_existing_visits": self.skipped_existing,
+            "rows": self.rows,
+            "resumed_after_idvisit": self.resumed_after,
+            "seconds": round(self.seconds, 2),
             "rows_per_s": round(total / self.seconds) if self.seconds else 0,
         }
 
@@ -146,8 +160,9 @@ def map_batch(storage: Storage, mapping: SiteMapping, batch: Batch, report: Site
     """Our rows of the batch's visits not imported yet (a visit is imported once its `visits` row is in)."""
     sessions = {int(v["idvisit"]): mapping.session_hash(int(v["idvisit"])) for v in batch.visits}
     days = [v["visit_first_action_time"].date() for v in batch.visits]
-    done = existing_sessions(storage, mapping.site.id, list(sessions.values()), min(days),
-                             max(days) + timedelta(days=1))
+    done = existing_sessions(
+        storage, mapping.site.id, list(sessions.values()), min(days), max(days) + timedelta(days=1)
+    )
     report.skipped_existing += len(done)
     out = Rows()
     for visit in batch.visits:
@@ -167,13 +182,25 @@ def write_rows(storage: Storage, site: str, out: Rows, report: SiteReport) -> No
     _insert(storage, "pageviews", PageviewRow._fields, out.pageviews, site, key)
     _insert(storage, "matomo_orders", ORDER_COLUMNS, out.orders, site, key)
     _insert(storage, "visits", VisitRow._fields, out.visits, site, key)
-    for table, rows in (("events", out.events), ("pageviews", out.pageviews), ("visits", out.visits),
-                        ("matomo_orders", out.orders)):
+    for table, rows in (
+        ("events", out.events),
+        ("pageviews", out.pageviews),
+        ("visits", out.visits),
+        ("matomo_orders", out.orders),
+    ):
         report.rows[table] += len(rows)
 
 
-def import_site(storage: Storage | None, source: MatomoSource, mapping: SiteMapping, zone: str, source_name: str,
-                options: Options, now: datetime, on_batch: Progress) -> dict[str, Any]:
+def import_site(
+    storage: Storage | None,
+    source: MatomoSource,
+    mapping: SiteMapping,
+    zone: str,
+    source_name: str,
+    options: Options,
+    now: datetime,
+    on_batch: Progress,
+) -> dict[str, Any]:
     """Batches in a pipeline: the next batch is read from MariaDB and the previous one written to ClickHouse
     (each in a thread: both wait on I/O or C code) while this one is mapped. Each batch is checkpointed
     once all its rows are in, in order."""
@@ -182,8 +209,15 @@ def import_site(storage: Storage | None, source: MatomoSource, mapping: SiteMapp
     if options.dry_run or storage is None:
         counts = source.counts(mapping.idsite, since, until)
         return {**report.as_dict(), "dry_run": True, "would_read": counts}
-    key = progress.run_key(source_name, source.prefix, mapping.idsite, mapping.site.id, str(options.since or ""),
-                           str(options.until or ""), options.include_expired)
+    key = progress.run_key(
+        source_name,
+        source.prefix,
+        mapping.idsite,
+        mapping.site.id,
+        str(options.since or ""),
+        str(options.until or ""),
+        options.include_expired,
+    )
     point = progress.load(storage, mapping.site.id, mapping.idsite, key)
     report.resumed_after = point.last_idvisit  # a finished run goes on too: visits Matomo recorded since
     total = source.counts(mapping.idsite, since, until, point.last_idvisit, visits_only=True)["visits"]
@@ -198,16 +232,23 @@ def import_site(storage: Storage | None, source: MatomoSource, mapping: SiteMapp
         point.rows += sum(report.rows.values()) - before
         progress.save(storage, point)
         report.seconds = time.monotonic() - started
-        on_batch({"event": "checkpoint", "site": mapping.site.id, "idsite": mapping.idsite,
-                  "last_idvisit": point.last_idvisit, "visits": len(batch.visits),
-                  "rows": sum(report.rows.values()), "rows_per_s": report.as_dict()["rows_per_s"]})
+        on_batch(
+            {
+                "event": "checkpoint",
+                "site": mapping.site.id,
+                "idsite": mapping.idsite,
+                "last_idvisit": point.last_idvisit,
+                "visits": len(batch.visits),
+                "rows": sum(report.rows.values()),
+                "rows_per_s": report.as_dict()["rows_per_s"],
+            }
+        )
 
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="matomo-import") as pool:
         reading = pool.submit(source.batch, mapping.idsite, since, until, point.last_idvisit, options.batch_visits)
         writing: Future[None] | None = None
         while (batch := reading.result()) is not None:
-            reading = pool.submit(source.batch, mapping.idsite, since, until, batch.last_idvisit,
-                                  options.batch_visits)
+            reading = pool.submit(source.batch, mapping.idsite, since, until, batch.last_idvisit, options.batch_visits)
             out = map_batch(storage, mapping, batch, report)
             if writing is not None:
                 writing.result()
@@ -220,9 +261,17 @@ def import_site(storage: Storage | None, source: MatomoSource, mapping: SiteMapp
     return report.as_dict()
 
 
-def run_import(storage: Storage | None, source: MatomoSource, source_name: str, hasher: Hasher,
-               registry: SiteRegistry, options: Options, max_string_chars: int,
-               on_batch: Progress = lambda _: None, now: datetime | None = None) -> dict[str, Any]:
+def run_import(
+    storage: Storage | None,
+    source: MatomoSource,
+    source_name: str,
+    hasher: Hasher,
+    registry: SiteRegistry,
+    options: Options,
+    max_string_chars: int,
+    on_batch: Progress = lambda _: None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
     """Import every mapped site; `storage` None (or `options.dry_run`) only counts. Raises ImportRefused
     before anything is written when the input is wrong."""
     now = now or datetime.now(UTC)
@@ -234,8 +283,10 @@ def run_import(storage: Storage | None, source: MatomoSource, source_name: str, 
         mapping = SiteMapping(site, idsite, hasher, max_string_chars)
         result = import_site(storage, source, mapping, zone, source_name, options, now, on_batch)
         if _zone(zone) != site_zone(site.timezone) and zone != site.timezone:
-            result["warning"] = (f"Matomo's time zone {zone!r} differs from the site's {site.timezone!r}: "
-                                 "daily figures are cut at the site's midnight")
+            result["warning"] = (
+                f"Matomo's time zone {zone!r} differs from the site's {site.timezone!r}: "
+                "daily figures are cut at the site's midnight"
+            )
         reports.append(result)
     return {"ok": True, "dry_run": options.dry_run, "sites": reports}
 

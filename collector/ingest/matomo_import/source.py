@@ -26,6 +26,7 @@ def _driver() -> Any:
         ) from missing
     return MySQLdb
 
+
 #: The tables the import reads (without the prefix).
 TABLES = ("site", "log_visit", "log_link_visit_action", "log_action", "log_conversion", "log_conversion_item")
 
@@ -34,22 +35,62 @@ TABLES = ("site", "log_visit", "log_link_visit_action", "log_action", "log_conve
 REQUIRED: dict[str, tuple[str, ...]] = {
     "site": ("idsite", "name", "timezone"),
     "log_visit": (
-        "idvisit", "idsite", "idvisitor", "user_id", "visit_first_action_time", "visit_last_action_time",
-        "visit_total_actions", "referer_type", "referer_name", "referer_keyword", "referer_url",
-        "config_browser_name", "config_os", "config_device_type", "config_resolution", "location_country",
+        "idvisit",
+        "idsite",
+        "idvisitor",
+        "user_id",
+        "visit_first_action_time",
+        "visit_last_action_time",
+        "visit_total_actions",
+        "referer_type",
+        "referer_name",
+        "referer_keyword",
+        "referer_url",
+        "config_browser_name",
+        "config_os",
+        "config_device_type",
+        "config_resolution",
+        "location_country",
     ),
     "log_link_visit_action": (
-        "idlink_va", "idsite", "idvisit", "server_time", "idaction_url", "idaction_name", "idpageview",
-        "idaction_event_category", "idaction_event_action", "custom_float",
+        "idlink_va",
+        "idsite",
+        "idvisit",
+        "server_time",
+        "idaction_url",
+        "idaction_name",
+        "idpageview",
+        "idaction_event_category",
+        "idaction_event_action",
+        "custom_float",
     ),
     "log_action": ("idaction", "name", "type", "url_prefix"),
     "log_conversion": (
-        "idvisit", "idsite", "idlink_va", "idgoal", "buster", "server_time", "idorder", "revenue",
-        "revenue_subtotal", "revenue_tax", "revenue_shipping", "revenue_discount", "referer_type", "referer_name",
+        "idvisit",
+        "idsite",
+        "idlink_va",
+        "idgoal",
+        "buster",
+        "server_time",
+        "idorder",
+        "revenue",
+        "revenue_subtotal",
+        "revenue_tax",
+        "revenue_shipping",
+        "revenue_discount",
+        "referer_type",
+        "referer_name",
         "referer_keyword",
     ),
     "log_conversion_item": (
-        "idsite", "idvisit", "idorder", "idaction_sku", "idaction_name", "idaction_category", "price", "quantity",
+        "idsite",
+        "idvisit",
+        "idorder",
+        "idaction_sku",
+        "idaction_name",
+        "idaction_category",
+        "price",
+        "quantity",
         "deleted",
     ),
 }
@@ -58,26 +99,64 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 OPTIONAL: dict[str, tuple[str, ...]] = {
     "log_visit": ("campaign_name", "campaign_keyword", "campaign_source", "campaign_medium", "campaign_content"),
     "log_link_visit_action": (
-        "search_cat", "search_count", "idaction_content_name", "idaction_content_piece", "idaction_content_target",
-        "idaction_content_interaction", "idaction_product_sku", "idaction_product_name", "idaction_product_cat",
-        "product_price", "time_network", "time_server", "time_transfer", "time_dom_processing",
-        "time_dom_completion", "time_on_load",
+        "search_cat",
+        "search_count",
+        "idaction_content_name",
+        "idaction_content_piece",
+        "idaction_content_target",
+        "idaction_content_interaction",
+        "idaction_product_sku",
+        "idaction_product_name",
+        "idaction_product_cat",
+        "product_price",
+        "time_network",
+        "time_server",
+        "time_transfer",
+        "time_dom_processing",
+        "time_dom_completion",
+        "time_on_load",
     ),
     "log_conversion_item": ("idaction_category2", "idaction_category3", "idaction_category4", "idaction_category5"),
 }
 
 VISIT_COLUMNS = REQUIRED["log_visit"][:1] + REQUIRED["log_visit"][2:] + OPTIONAL["log_visit"]
 ACTION_COLUMNS = (
-    "idlink_va", "idvisit", "server_time", "idaction_url", "idaction_name", "idpageview", "idaction_event_category",
-    "idaction_event_action", "custom_float",
+    "idlink_va",
+    "idvisit",
+    "server_time",
+    "idaction_url",
+    "idaction_name",
+    "idpageview",
+    "idaction_event_category",
+    "idaction_event_action",
+    "custom_float",
 ) + OPTIONAL["log_link_visit_action"]
 CONVERSION_COLUMNS = (
-    "idvisit", "idlink_va", "idgoal", "server_time", "idorder", "revenue", "revenue_subtotal", "revenue_tax",
-    "revenue_shipping", "revenue_discount", "referer_type", "referer_name", "referer_keyword",
+    "idvisit",
+    "idlink_va",
+    "idgoal",
+    "server_time",
+    "idorder",
+    "revenue",
+    "revenue_subtotal",
+    "revenue_tax",
+    "revenue_shipping",
+    "revenue_discount",
+    "referer_type",
+    "referer_name",
+    "referer_keyword",
 )
 ITEM_COLUMNS = (
-    "idvisit", "idorder", "idaction_sku", "idaction_name", "idaction_category",
-) + OPTIONAL["log_conversion_item"] + ("price", "quantity")
+    (
+        "idvisit",
+        "idorder",
+        "idaction_sku",
+        "idaction_name",
+        "idaction_category",
+    )
+    + OPTIONAL["log_conversion_item"]
+    + ("price", "quantity")
+)
 
 Row = dict[str, Any]
 
@@ -106,7 +185,9 @@ class SourceDsn:
         return cls(
             user=unquote(parts.username or "root"),
             password=password if password is not None else unquote(parts.password or ""),
-            host=parts.hostname or "localhost", port=port, database=unquote(parts.path.strip("/")),
+            host=parts.hostname or "localhost",
+            port=port,
+            database=unquote(parts.path.strip("/")),
             unix_socket=socket,
         )
 
@@ -155,8 +236,14 @@ class MatomoSource:
         where = {"unix_socket": dsn.unix_socket} if dsn.unix_socket else {"host": dsn.host, "port": dsn.port}
         try:
             self._db = driver.connect(
-                user=dsn.user, password=dsn.password, database=dsn.database, charset="utf8mb4", connect_timeout=10,
-                cursorclass=driver.cursors.DictCursor, autocommit=True, **where,
+                user=dsn.user,
+                password=dsn.password,
+                database=dsn.database,
+                charset="utf8mb4",
+                connect_timeout=10,
+                cursorclass=driver.cursors.DictCursor,
+                autocommit=True,
+                **where,
             )
         except driver.Error as exc:
             raise ImportRefused(f"cannot connect to Matomo's database {dsn.describe()}: {exc.args[-1]}") from exc
@@ -182,10 +269,11 @@ class MatomoSource:
         found: dict[str, frozenset[str]] = {}
         rows = self._query(
             "SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-            f"AND TABLE_NAME IN ({', '.join(['%s'] * len(TABLES))})", [self.prefix + t for t in TABLES],
+            f"AND TABLE_NAME IN ({', '.join(['%s'] * len(TABLES))})",
+            [self.prefix + t for t in TABLES],
         )
         for row in rows:
-            name = str(row["t"])[len(self.prefix):]
+            name = str(row["t"])[len(self.prefix) :]
             found[name] = found.get(name, frozenset()) | {str(row["c"])}
         missing_tables = [self.prefix + t for t in TABLES if t not in found]
         if missing_tables:
@@ -210,21 +298,32 @@ class MatomoSource:
         rows = self._query(f"SELECT idsite, name, timezone FROM {self.table('site')}")
         return {int(r["idsite"]): MatomoSite(int(r["idsite"]), str(r["name"]), str(r["timezone"])) for r in rows}
 
-    def counts(self, idsite: int, since: datetime, until: datetime, after: int = 0,
-               visits_only: bool = False) -> dict[str, int]:
+    def counts(
+        self, idsite: int, since: datetime, until: datetime, after: int = 0, visits_only: bool = False
+    ) -> dict[str, int]:
         """What a window holds (for --dry-run; the visits alone for the progress bar's total)."""
-        window = ("v.idsite = %s AND v.visit_first_action_time >= %s AND v.visit_first_action_time < %s "
-                  "AND v.idvisit > %s")
+        window = (
+            "v.idsite = %s AND v.visit_first_action_time >= %s AND v.visit_first_action_time < %s AND v.idvisit > %s"
+        )
         args = (idsite, since, until, after)
         counts = {}
         for name, sql in (
             ("visits", f"SELECT COUNT(*) AS n FROM {self.table('log_visit')} v WHERE {window}"),
-            ("actions", f"SELECT COUNT(*) AS n FROM {self.table('log_link_visit_action')} a "
-                        f"JOIN {self.table('log_visit')} v ON v.idvisit = a.idvisit WHERE {window}"),
-            ("conversions", f"SELECT COUNT(*) AS n FROM {self.table('log_conversion')} c "
-                            f"JOIN {self.table('log_visit')} v ON v.idvisit = c.idvisit WHERE {window}"),
-            ("items", f"SELECT COUNT(*) AS n FROM {self.table('log_conversion_item')} i "
-                      f"JOIN {self.table('log_visit')} v ON v.idvisit = i.idvisit WHERE {window} AND i.deleted = 0"),
+            (
+                "actions",
+                f"SELECT COUNT(*) AS n FROM {self.table('log_link_visit_action')} a "
+                f"JOIN {self.table('log_visit')} v ON v.idvisit = a.idvisit WHERE {window}",
+            ),
+            (
+                "conversions",
+                f"SELECT COUNT(*) AS n FROM {self.table('log_conversion')} c "
+                f"JOIN {self.table('log_visit')} v ON v.idvisit = c.idvisit WHERE {window}",
+            ),
+            (
+                "items",
+                f"SELECT COUNT(*) AS n FROM {self.table('log_conversion_item')} i "
+                f"JOIN {self.table('log_visit')} v ON v.idvisit = i.idvisit WHERE {window} AND i.deleted = 0",
+            ),
         ):
             counts[name] = int(self._query(sql, args)[0]["n"])
             if visits_only:
@@ -236,7 +335,8 @@ class MatomoSource:
         visits = self._query(
             f"SELECT {self._select('log_visit', VISIT_COLUMNS)} FROM {self.table('log_visit')} "
             "WHERE idsite = %s AND idvisit > %s AND visit_first_action_time >= %s AND visit_first_action_time < %s "
-            "ORDER BY idvisit LIMIT %s", (idsite, after, since, until, size),
+            "ORDER BY idvisit LIMIT %s",
+            (idsite, after, since, until, size),
         )
         if not visits:
             return None
@@ -246,13 +346,15 @@ class MatomoSource:
         for row in self._query(
             f"SELECT {self._select('log_link_visit_action', ACTION_COLUMNS)} "
             f"FROM {self.table('log_link_visit_action')} "
-            "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idlink_va", span,
+            "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idlink_va",
+            span,
         ):
             if int(row["idvisit"]) in wanted:
                 batch.actions.setdefault(int(row["idvisit"]), []).append(row)
         for row in self._query(
             f"SELECT {self._select('log_conversion', CONVERSION_COLUMNS)} FROM {self.table('log_conversion')} "
-            "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idgoal, buster", span,
+            "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idgoal, buster",
+            span,
         ):
             if int(row["idvisit"]) in wanted:
                 batch.conversions.setdefault(int(row["idvisit"]), []).append(row)
@@ -270,8 +372,11 @@ class MatomoSource:
         """Names of every log_action the batch refers to (cached across batches, bounded)."""
         ids: set[int] = set()
         for table, rows_of in (("log_link_visit_action", batch.actions), ("log_conversion_item", batch.items)):
-            keys = [c for c in (ACTION_COLUMNS if table == "log_link_visit_action" else ITEM_COLUMNS)
-                    if c.startswith("idaction_")]
+            keys = [
+                c
+                for c in (ACTION_COLUMNS if table == "log_link_visit_action" else ITEM_COLUMNS)
+                if c.startswith("idaction_")
+            ]
             for rows in rows_of.values():
                 for row in rows:
                     ids.update(row[k] for k in keys if row[k])
@@ -280,13 +385,15 @@ class MatomoSource:
             self._names.clear()
             unknown = sorted(ids)
         for start in range(0, len(unknown), 10_000):
-            chunk = unknown[start:start + 10_000]
+            chunk = unknown[start : start + 10_000]
             for row in self._query(
                 f"SELECT idaction, name, type, url_prefix FROM {self.table('log_action')} "
                 f"WHERE idaction IN ({', '.join(str(int(i)) for i in chunk)})",
             ):
                 prefix = row["url_prefix"]
                 self._names[int(row["idaction"])] = (
-                    str(row["name"] or ""), int(row["type"] or 0), None if prefix is None else int(prefix),
+                    str(row["name"] or ""),
+                    int(row["type"] or 0),
+                    None if prefix is None else int(prefix),
                 )
         return {i: self._names[i] for i in ids if i in self._names}

@@ -28,8 +28,7 @@ DEMO_PAGES = (
 )
 #: the start page loads the dashboards' stylesheet from this origin and nothing else
 START_CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
 SNIPPET = """<script>
@@ -66,10 +65,15 @@ async def index(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     base = settings.public_url.rstrip("/")
     sites: list[dict[str, Any]] = [
-        {"id": site.id, "name": site.name, "consent": site.consent, "masking": site.masking,
-         "origins": site.origins,
-         "snippet": escaped(SNIPPET.format(base=base, site=site.id, upload=f"{base}/collect")),
-         "beacon": escaped(BEACON_SNIPPET.format(base=base, site=site.id))}
+        {
+            "id": site.id,
+            "name": site.name,
+            "consent": site.consent,
+            "masking": site.masking,
+            "origins": site.origins,
+            "snippet": escaped(SNIPPET.format(base=base, site=site.id, upload=f"{base}/collect")),
+            "beacon": escaped(BEACON_SNIPPET.format(base=base, site=site.id)),
+        }
         for site in request.app[SITES].all()
     ]
     demo = [(href.removeprefix(base), label) for href, label in demo_links(settings, request.app[SITES])]
@@ -86,8 +90,9 @@ async def clarity_script(request: web.Request) -> web.StreamResponse:
 
 
 def setup_routes(app: web.Application) -> None:
-    environment = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                                     undefined=jinja2.StrictUndefined)
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
     app[START_PAGE] = environment.get_template("start.html")
     app.router.add_get("/", index)
     app.router.add_get("/clarity.js", clarity_script)
