@@ -31,12 +31,34 @@ QUICK_BACK_MS = 10_000
 SCROLL_REVERSALS, SCROLL_LEG_PX = 3, 200
 
 #: The columns every signal branch yields, in this order.
-SIGNAL_COLUMNS = ("signal", "session_hash", "pageview_id", "page", "at", "element", "label", "x", "y", "width",
-                  "detail")
+SIGNAL_COLUMNS = (
+    "signal",
+    "session_hash",
+    "pageview_id",
+    "page",
+    "at",
+    "element",
+    "label",
+    "x",
+    "y",
+    "width",
+    "detail",
+)
 
 
-def _row(signal: str, session: str, pageview: str, page: str, at: str, element: str, label: str, x: str, y: str,
-         width: str, detail: str) -> str:
+def _row(
+    signal: str,
+    session: str,
+    pageview: str,
+    page: str,
+    at: str,
+    element: str,
+    label: str,
+    x: str,
+    y: str,
+    width: str,
+    detail: str,
+) -> str:
     """One branch's SELECT list, typed alike so the branches can be UNIONed."""
     return (
         f"SELECT '{signal}' AS signal, toUInt64({session}) AS session_hash, toUInt64({pageview}) AS pageview_id, "
@@ -50,12 +72,22 @@ class Scope:
     """Where signals are looked for: a site, the UTC days to read and a subquery of session hashes (or, with
     `column="pageview_id"`, of page views)."""
 
-    def __init__(self, ctx: Context, params: Params, site: str, start: datetime, end: datetime, subquery: str,
-                 column: str = "session_hash"):
+    def __init__(
+        self,
+        ctx: Context,
+        params: Params,
+        site: str,
+        start: datetime,
+        end: datetime,
+        subquery: str,
+        column: str = "session_hash",
+    ):
         first, last = utc_days(start, end)
         self.ctx = ctx
-        self.where = (f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND "
-                      f"{params.day(last)} AND {column} IN ({subquery})")
+        self.where = (
+            f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND "
+            f"{params.day(last)} AND {column} IN ({subquery})"
+        )
 
     def table(self, name: str) -> str:
         return self.ctx.table(name)
@@ -81,22 +113,38 @@ def rage_sql(scope: Scope) -> str:
         f"OVER w) OR (abs(x - lagInFrame(x) OVER w) <= {RAGE_BOX_PX} AND abs(y - lagInFrame(y) OVER w) <= "
         f"{RAGE_BOX_PX}))"
     )
-    flagged = (f"SELECT *, if(row_number() OVER w = 1 OR NOT ({follows}), 1, 0) AS fresh FROM ({clicks_sql(scope)}) "
-               f"WINDOW w AS ({w})")
-    runs = ("SELECT *, sum(fresh) OVER (PARTITION BY pageview_id ORDER BY t, x, y ROWS UNBOUNDED PRECEDING) AS run "
-            f"FROM ({flagged})")
-    select = _row("rage_click", "any(session_hash)", "pageview_id", "any(page)", "min(ts)", "argMin(target_hash, t)",
-                  "argMin(text, t)", "argMin(x, t)", "argMin(y, t)", "max(width)", "count()")
+    flagged = (
+        f"SELECT *, if(row_number() OVER w = 1 OR NOT ({follows}), 1, 0) AS fresh FROM ({clicks_sql(scope)}) "
+        f"WINDOW w AS ({w})"
+    )
+    runs = (
+        "SELECT *, sum(fresh) OVER (PARTITION BY pageview_id ORDER BY t, x, y ROWS UNBOUNDED PRECEDING) AS run "
+        f"FROM ({flagged})"
+    )
+    select = _row(
+        "rage_click",
+        "any(session_hash)",
+        "pageview_id",
+        "any(page)",
+        "min(ts)",
+        "argMin(target_hash, t)",
+        "argMin(text, t)",
+        "argMin(x, t)",
+        "argMin(y, t)",
+        "max(width)",
+        "count()",
+    )
     return f"{select} FROM ({runs}) GROUP BY pageview_id, run HAVING count() >= {RAGE_MIN}"
 
 
 def _payload_pages(scope: Scope) -> str:
     """Per recorded page view with a candidate click: mutation times, clicks (time, target, x, y) and the end of
     the page view, read from the stored clarity-js payloads (page-relative times; each upload once)."""
-    clicked = (f"SELECT pageview_id FROM {scope.table('events')} WHERE {scope.where} AND type = {CLICK} "
-               "AND link = '' AND source = 'clarity'")
-    uploads = (f"SELECT pageview_id, payload FROM {scope.table('playback')} WHERE {scope.where} "
-               f"AND pageview_id IN ({clicked}) LIMIT 1 BY pageview_id, sequence")
+    clicked = f"SELECT pageview_id FROM {scope.table('events')} WHERE {scope.where} AND type = {CLICK} AND link = ''"
+    uploads = (
+        f"SELECT pageview_id, payload FROM {scope.table('playback')} WHERE {scope.where} "
+        f"AND pageview_id IN ({clicked}) LIMIT 1 BY pageview_id, sequence"
+    )
     return (
         r"SELECT pageview_id, "
         r"arrayMap(m -> toInt64(m), groupArrayArray(extractAll(payload, '(?:\\[|\\],)\\[(\\d+),6,'))) AS muts, "
@@ -108,9 +156,10 @@ def _payload_pages(scope: Scope) -> str:
 
 
 def dead_sql(scope: Scope) -> str:
-    """Clarity-js clicks (not on links or form fields) after which the recorded DOM did not change for
-    DEAD_WINDOW_MS, and which did not lead away (the page view's last click, its end within that window); the
-    beacon records no DOM changes (see docs/insights.md). Payload
+    """Clicks (not on links or form fields) after which the recorded DOM did not change for DEAD_WINDOW_MS,
+    and which did not lead away (the page view's last click, its end within that window). clarity-js records
+    the DOM changes themselves; our beacon records a Mutation marker (`[t, 6, 1]` changed, `[t, 6, 2]` page
+    ended) within 1 s of a click, in the same stored payload. Payload
     clicks and stored click rows are paired by page view, target, position and their rank among identical
     ones, so repeated clicks on one spot are judged one by one."""
     in_payload = (
@@ -119,17 +168,30 @@ def dead_sql(scope: Scope) -> str:
         f"AND pt + {DEAD_WINDOW_MS} >= page_end) AS dead FROM (SELECT *, arrayMax(arrayMap(c -> toInt64(c[1]), "
         f"clicks)) AS last_click FROM ({_payload_pages(scope)})) ARRAY JOIN clicks AS c"
     )
-    ranked_payload = ("SELECT pageview_id, target, x, y, row_number() OVER (PARTITION BY pageview_id, target, x, y "
-                      f"ORDER BY pt) AS k, dead FROM ({in_payload})")
+    ranked_payload = (
+        "SELECT pageview_id, target, x, y, row_number() OVER (PARTITION BY pageview_id, target, x, y "
+        f"ORDER BY pt) AS k, dead FROM ({in_payload})"
+    )
     forms = ", ".join(f"'{t}'" for t in FORM_TAGS)
     ranked_rows = (
         "SELECT *, row_number() OVER (PARTITION BY pageview_id, target, x, y ORDER BY t) AS k "
         f"FROM ({clicks_sql(scope)})"
     )
-    select = _row("dead_click", "session_hash", "pageview_id", "page", "ts", "target_hash", "text", "x", "y", "width",
-                  "target_tag")
+    select = _row(
+        "dead_click",
+        "session_hash",
+        "pageview_id",
+        "page",
+        "ts",
+        "target_hash",
+        "text",
+        "x",
+        "y",
+        "width",
+        "target_tag",
+    )
     return (
-        f"{select} FROM ({ranked_rows}) WHERE source = 'clarity' AND link = '' AND lower(target_tag) NOT IN ({forms}) "
+        f"{select} FROM ({ranked_rows}) WHERE link = '' AND lower(target_tag) NOT IN ({forms}) "
         f"AND (pageview_id, target, x, y, k) IN (SELECT pageview_id, target, x, y, k FROM ({ranked_payload}) "
         "WHERE dead)"
     )
@@ -143,12 +205,16 @@ def quick_back_sql(scope: Scope) -> str:
         "SELECT session_hash AS s, pageview_id AS pv, min(started_at) AS t0, path(max(url)) AS here "
         f"FROM {scope.table('pageviews')} WHERE {scope.where} GROUP BY s, pv"
     )
-    visits = (f"SELECT s, arraySort(v -> (v.1, v.2), groupArray((t0, pv, here))) AS seq FROM ({views}) "
-              "GROUP BY s HAVING length(seq) >= 3")
+    visits = (
+        f"SELECT s, arraySort(v -> (v.1, v.2), groupArray((t0, pv, here))) AS seq FROM ({views}) "
+        "GROUP BY s HAVING length(seq) >= 3"
+    )
     spent = "toUnixTimestamp64Milli(seq[i + 1].1) - toUnixTimestamp64Milli(seq[i].1)"
     select = _row("quick_back", "s", "seq[i].2", "seq[i - 1].3", "seq[i].1", "''", "seq[i].3", "0", "0", "0", spent)
-    return (f"{select} FROM ({visits}) ARRAY JOIN arraySlice(arrayEnumerate(seq), 2, length(seq) - 2) AS i "
-            f"WHERE seq[i + 1].3 = seq[i - 1].3 AND seq[i].3 != seq[i - 1].3 AND {spent} <= {QUICK_BACK_MS}")
+    return (
+        f"{select} FROM ({visits}) ARRAY JOIN arraySlice(arrayEnumerate(seq), 2, length(seq) - 2) AS i "
+        f"WHERE seq[i + 1].3 = seq[i - 1].3 AND seq[i].3 != seq[i - 1].3 AND {spent} <= {QUICK_BACK_MS}"
+    )
 
 
 def excessive_scroll_sql(scope: Scope) -> str:
@@ -160,24 +226,43 @@ def excessive_scroll_sql(scope: Scope) -> str:
         f"FROM {scope.table('events')} WHERE {scope.where} AND type = {SCROLL} GROUP BY session_hash, pageview_id"
     )
     steps = "arrayFilter(v -> v != 0, arrayDifference(arrayConcat([toInt64(0)], ys)))"
-    legs = ("arrayFilter(l -> abs(l) >= {leg}, arrayMap(part -> arraySum(part), arraySplit((v, i) -> i > 1 AND "
-            "sign(v) != sign(d[greatest(i - 1, 1)]), d, arrayEnumerate(d))))").replace("{leg}", str(SCROLL_LEG_PX))
+    legs = (
+        "arrayFilter(l -> abs(l) >= {leg}, arrayMap(part -> arraySum(part), arraySplit((v, i) -> i > 1 AND "
+        "sign(v) != sign(d[greatest(i - 1, 1)]), d, arrayEnumerate(d))))"
+    ).replace("{leg}", str(SCROLL_LEG_PX))
     legged = f"SELECT *, {steps} AS d, {legs} AS legs FROM ({positions})"
     reversals = "arrayCount((a, b) -> sign(a) != sign(b), arrayPopBack(legs), arrayPopFront(legs))"
-    select = _row("excessive_scroll", "session_hash", "pageview_id", "page", "first", "''", "''", "0", "0", "0",
-                  reversals)
+    select = _row(
+        "excessive_scroll", "session_hash", "pageview_id", "page", "first", "''", "''", "0", "0", "0", reversals
+    )
     return f"{select} FROM ({legged}) WHERE {reversals} >= {SCROLL_REVERSALS}"
 
 
 def js_error_sql(scope: Scope) -> str:
     """clarity-js ScriptError events (31): [message, line, column, stack, source]."""
-    select = _row("js_error", "session_hash", "pageview_id", "path(url)", "ts", "''", "JSONExtractString(data, 1)",
-                  "0", "0", "0", "concat(path(JSONExtractString(data, 5)), ':', toString(JSONExtractInt(data, 2)))")
+    select = _row(
+        "js_error",
+        "session_hash",
+        "pageview_id",
+        "path(url)",
+        "ts",
+        "''",
+        "JSONExtractString(data, 1)",
+        "0",
+        "0",
+        "0",
+        "concat(path(JSONExtractString(data, 5)), ':', toString(JSONExtractInt(data, 2)))",
+    )
     return f"{select} FROM {scope.table('events')} WHERE {scope.where} AND type = {SCRIPT_ERROR}"
 
 
-BRANCHES = {"rage_click": rage_sql, "dead_click": dead_sql, "quick_back": quick_back_sql,
-            "excessive_scroll": excessive_scroll_sql, "js_error": js_error_sql}
+BRANCHES = {
+    "rage_click": rage_sql,
+    "dead_click": dead_sql,
+    "quick_back": quick_back_sql,
+    "excessive_scroll": excessive_scroll_sql,
+    "js_error": js_error_sql,
+}
 
 
 def signals_sql(scope: Scope, signals: tuple[str, ...] = SIGNALS) -> str:
@@ -236,20 +321,36 @@ def summary_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, 
     for signal in SIGNALS:
         _, now, sessions, before, sessions_before, visits, visits_before = found.get(signal, (signal, 0, 0, 0, 0, 0, 0))
         change = round((now - before) * 100 / before, 1) if before else None
-        out.append((signal, int(now), int(sessions), _share(sessions, visits), int(before),
-                    _share(sessions_before, visits_before), change))
+        out.append(
+            (
+                signal,
+                int(now),
+                int(sessions),
+                _share(sessions, visits),
+                int(before),
+                _share(sessions_before, visits_before),
+                change,
+            )
+        )
     return out
 
 
 INSIGHTS = Panel(
-    "insights", "Frustration signals",
+    "insights",
+    "Frustration signals",
     "Rage clicks, dead clicks, quick backs, excessive scrolling and JavaScript errors in the period's visits, with "
     "the share of visits affected and the previous period of the same length (rules: docs/insights.md).",
-    (SIGNAL, OCCURRENCES, SESSIONS, Column("visit_share", "number", "percent of the period's visits affected"),
-     Column("previous", "integer", "occurrences in the previous period"),
-     Column("previous_visit_share", "number", "percent of the previous period's visits affected"),
-     Column("change", "number", "change of occurrences in percent (null when the previous value is 0)")),
-    summary_sql, summary_shape,
+    (
+        SIGNAL,
+        OCCURRENCES,
+        SESSIONS,
+        Column("visit_share", "number", "percent of the period's visits affected"),
+        Column("previous", "integer", "occurrences in the previous period"),
+        Column("previous_visit_share", "number", "percent of the previous period's visits affected"),
+        Column("change", "number", "change of occurrences in percent (null when the previous value is 0)"),
+    ),
+    summary_sql,
+    summary_shape,
 )
 
 
@@ -274,11 +375,15 @@ def trend_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ..
 
 
 INSIGHTS_TREND = Panel(
-    "insights_trend", "Frustration over time",
+    "insights_trend",
+    "Frustration over time",
     "Occurrences of each signal per hour (periods of one or two days) or per day, in the site's time zone.",
-    (Column("bucket", "datetime", "start of the hour or day, site time zone"),
-     *(Column(s, "integer", f"{s.replace('_', ' ')} occurrences") for s in SIGNALS)),
-    trend_sql, trend_shape,
+    (
+        Column("bucket", "datetime", "start of the hour or day, site time zone"),
+        *(Column(s, "integer", f"{s.replace('_', ' ')} occurrences") for s in SIGNALS),
+    ),
+    trend_sql,
+    trend_shape,
 )
 
 
@@ -295,11 +400,15 @@ def pages_sql(ctx: Context, query: Query) -> Sql:
 
 
 INSIGHTS_PAGES = Panel(
-    "insights_pages", "Frustration by page",
+    "insights_pages",
+    "Frustration by page",
     "Each signal's occurrences per page (a quick back counts for the page left and returned to).",
-    (Column("page", "string", "path"),
-     *(Column(s, "integer", f"{s.replace('_', ' ')} occurrences") for s in SIGNALS),
-     SESSIONS, Column("total", "integer", "all signals")),
+    (
+        Column("page", "string", "path"),
+        *(Column(s, "integer", f"{s.replace('_', ' ')} occurrences") for s in SIGNALS),
+        SESSIONS,
+        Column("total", "integer", "all signals"),
+    ),
     pages_sql,
 )
 
@@ -316,10 +425,16 @@ def errors_sql(ctx: Context, query: Query) -> Sql:
 
 
 JS_ERRORS = Panel(
-    "js_errors", "JavaScript errors",
+    "js_errors",
+    "JavaScript errors",
     "Script errors reported by clarity-js, by message (masked like any other text).",
-    (Column("message", "string", "error message"), Column("source", "string", "script path and line"),
-     Column("errors", "integer", "occurrences"), SESSIONS, Column("pages", "array", "up to 5 pages where it happened")),
+    (
+        Column("message", "string", "error message"),
+        Column("source", "string", "script path and line"),
+        Column("errors", "integer", "occurrences"),
+        SESSIONS,
+        Column("pages", "array", "up to 5 pages where it happened"),
+    ),
     errors_sql,
 )
 
@@ -339,24 +454,35 @@ def element_signal_panel(name: str, signal: str, title: str, description: str) -
         )
 
     return Panel(
-        name, title, description,
-        (Column("page", "string", "path"), Column("element", "string", "selector hash of the clicked element"),
-         Column("text", "string", "masked text of the clicked element"), Column(name, "integer", "occurrences"),
-         SESSIONS, Column("x", "number", "horizontal position, fraction of the document width"),
-         Column("y", "number", "vertical position in document widths")),
+        name,
+        title,
+        description,
+        (
+            Column("page", "string", "path"),
+            Column("element", "string", "selector hash of the clicked element"),
+            Column("text", "string", "masked text of the clicked element"),
+            Column(name, "integer", "occurrences"),
+            SESSIONS,
+            Column("x", "number", "horizontal position, fraction of the document width"),
+            Column("y", "number", "vertical position in document widths"),
+        ),
         build,
     )
 
 
 RAGE_CLICKS = element_signal_panel(
-    "rage_clicks", "rage_click", "Rage clicks",
+    "rage_clicks",
+    "rage_click",
+    "Rage clicks",
     f"Bursts of {RAGE_MIN} or more clicks, each within {RAGE_GAP_MS} ms of the previous one on the same element or "
     f"within {RAGE_BOX_PX} px, by page and element (one per burst).",
 )
 DEAD_CLICKS = element_signal_panel(
-    "dead_clicks", "dead_click", "Dead clicks",
+    "dead_clicks",
+    "dead_click",
+    "Dead clicks",
     f"Clicks (not on links or form fields) followed by no change of the recorded page and no navigation within "
-    f"{DEAD_WINDOW_MS} ms, by page and element (clarity-js recordings).",
+    f"{DEAD_WINDOW_MS} ms, by page and element (clarity-js recordings and beacon clicks).",
 )
 
 PANELS = (INSIGHTS, INSIGHTS_TREND, INSIGHTS_PAGES, JS_ERRORS, RAGE_CLICKS, DEAD_CLICKS)
