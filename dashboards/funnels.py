@@ -108,14 +108,25 @@ def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end:
     timeline = f"SELECT session_hash, a_ts, {tests} FROM ({actions})"
     window = funnel.window_seconds * 1000 or NO_WINDOW_MS
 
-    def reached(chain: list[int]) -> str:
-        return f"(windowFunnel({window})(a_ts, {', '.join(f's{j}' for j in chain)}) = {len(chain)})"
-
+    # windowFunnel's level for a chain of steps reaches k exactly when the chain's first k steps were done in
+    # order within the window (the level of step k depends on steps 1..k only), so one call over the required
+    # steps answers every required step, and one per optional step (the required steps before it, it, and
+    # the next required step) answers that step: 1 + optional calls instead of two per step
+    required = [j for j in range(len(steps)) if not steps[j].optional]
+    levels = [f"windowFunnel({window})(a_ts, {', '.join(f's{j}' for j in required)}) AS lv"]
     flags = []
     for i in range(len(steps)):
         after = funnel.next_required(i)
-        flags.append(f"{reached(funnel.chain(i))} AS r{i}")
-        flags.append(f"{reached(funnel.chain(i) + [after])} AS k{i}" if after is not None else f"0 AS k{i}")
+        if not steps[i].optional:
+            depth = required.index(i) + 1
+            flags.append(f"lv >= {depth} AS r{i}")
+            flags.append(f"lv >= {depth + 1} AS k{i}" if after is not None else f"0 AS k{i}")
+            continue
+        chain = funnel.chain(i) + [after] if after is not None else funnel.chain(i)
+        levels.append(f"windowFunnel({window})(a_ts, {', '.join(f's{j}' for j in chain)}) AS lv{i}")
+        depth = len(funnel.chain(i))
+        flags.append(f"lv{i} >= {depth} AS r{i}")
+        flags.append(f"lv{i} >= {depth + 1} AS k{i}" if after is not None else f"0 AS k{i}")
     # first times, greedily in order: each step after the previous required step was first reached
     times = ["arrayFirst(x -> x.2 = 1, tl).1 AS t0"]
     for i in range(1, len(steps)):
@@ -123,9 +134,9 @@ def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end:
         times.append(f"if(t{p} > 0, arrayFirst(x -> x.{i + 2} = 1 AND x.1 >= t{p}, tl).1, 0) AS t{i}")
     row = ", ".join(f"s{i}" for i in range(len(steps)))
     names = ", ".join(f"r{i}, k{i}" for i in range(len(steps)))
-    inner = (f"SELECT session_hash, {', '.join(flags)}, arraySort(groupArray((a_ts, {row}))) AS tl "
+    inner = (f"SELECT session_hash, {', '.join(levels)}, arraySort(groupArray((a_ts, {row}))) AS tl "
              f"FROM ({timeline}) GROUP BY session_hash")
-    return f"SELECT session_hash, {names}, {', '.join(times)} FROM ({inner})"
+    return f"SELECT session_hash, {names}, {', '.join(times)} FROM (SELECT *, {', '.join(flags)} FROM ({inner}))"
 
 
 def dropped_condition(funnel: Funnel, i: int) -> str:
