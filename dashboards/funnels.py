@@ -127,14 +127,15 @@ def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end:
         depth = len(funnel.chain(i))
         flags.append(f"lv{i} >= {depth} AS r{i}")
         flags.append(f"lv{i} >= {depth + 1} AS k{i}" if after is not None else f"0 AS k{i}")
-    # first times, greedily in order: each step after the previous required step was first reached
-    times = ["arrayFirst(x -> x.2 = 1, tl).1 AS t0"]
+    # first times, greedily in order: each step after the previous required step was first reached (the
+    # earliest of the step's times from then on; per-step arrays of times, not a sorted timeline of tuples)
+    firsts = ["minIf(a_ts, s0) AS t0"] + [f"groupArrayIf(a_ts, s{i}) AS ts{i}" for i in range(1, len(steps))]
+    times = ["t0"]
     for i in range(1, len(steps)):
         p = funnel.previous_required(i)
-        times.append(f"if(t{p} > 0, arrayFirst(x -> x.{i + 2} = 1 AND x.1 >= t{p}, tl).1, 0) AS t{i}")
-    row = ", ".join(f"s{i}" for i in range(len(steps)))
+        times.append(f"if(t{p} > 0, arrayMin(arrayFilter(x -> x >= t{p}, ts{i})), 0) AS t{i}")
     names = ", ".join(f"r{i}, k{i}" for i in range(len(steps)))
-    inner = (f"SELECT session_hash, {', '.join(levels)}, arraySort(groupArray((a_ts, {row}))) AS tl "
+    inner = (f"SELECT session_hash, {', '.join(levels)}, {', '.join(firsts)} "
              f"FROM ({timeline}) GROUP BY session_hash")
     return f"SELECT session_hash, {names}, {', '.join(times)} FROM (SELECT *, {', '.join(flags)} FROM ({inner}))"
 
