@@ -974,8 +974,7 @@ def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Tim
             latest = storage.query_rows("SELECT max(last_at) FROM `analytics`.`pageviews`")[0][0]
             now = latest.replace(tzinfo=timezone.utc) if latest.tzinfo is None else latest
             top_page = top_page_of(storage, now)
-            only = tuple(c.strip() for c in args.cases.split(",") if c.strip()) if args.cases else ()
-            timings = measure(storage, args.runs, now, top_page, define_workbench(storage), only)
+            timings = measure(storage, args.runs, now, top_page, define_workbench(storage), tuple(args.case or ()))
             return size_report(events, gen, parts, timings, args.runs, top_page, view_available(storage)), timings
         finally:
             storage.close()
@@ -995,8 +994,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--output", type=Path, default=Path(__file__).with_name("RESULTS.md"))
-    parser.add_argument("--cases", default="",
-                        help="comma-separated case labels to time (default: all), e.g. 'overview,funnel'")
+    parser.add_argument("--case", action="append",
+                        help="a case label to time (repeat; default: all), e.g. --case 'visitor_log, segmented'")
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to --output")
     args = parser.parse_args()
     args.events = args.events or [10_000_000]
