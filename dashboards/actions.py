@@ -8,16 +8,17 @@ An action is one of
     custom_event  a Clarity/beacon custom event (`clarity("event", key)`, `wa("event", key, value)`) by key
     matomo_goal   a goal a Matomo tracker sent (`trackGoal(id)`), with the revenue it carried
 
-`actions_sql` reads the page views and events of a site's visits as one timeline of actions with
+`matched_sql` reads the page views and events of a site's visits as one timeline of actions with
 common columns (a_ts in ms, a_type 0 for a page view, a_url, a_key, a_value, a_text, a_num), limited
-to rows that match at least one of the given actions; `condition` is one action's test on those columns.
+to rows that match at least one of the given actions, and a bit mask of the actions each row matches;
+`condition` is one action's test on those columns.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import re2
 
@@ -100,7 +101,7 @@ def describe(action: Action) -> str:
 
 
 def condition(params: Params, action: Action) -> str:
-    """The action's test on the timeline columns of `actions_sql`."""
+    """The action's test on the timeline columns of `matched_sql`."""
     if action.kind == "page":
         if action.match == "exact":
             return f"(a_type = 0 AND path(a_url) = {params.p(action.value, 'String')})"
@@ -145,30 +146,21 @@ def _parts(ctx: Context, params: Params, site: str, start: datetime, end: dateti
     return parts
 
 
-def actions_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime, actions: Iterable[Action],
-                sessions: str | None = None) -> str:
-    """The timeline of the site's actions over the days of [start, end) (a visit's whole days), only rows
-    matching one of `actions` (at least one), of the `sessions` (SQL selecting session_hash) if given."""
-    chosen = list(dict.fromkeys(actions))
-    return " UNION ALL ".join(
-        f"{columns} {source} AND ({' OR '.join(condition(params, a) for a in matched)})"
-        for columns, source, matched in _parts(ctx, params, site, start, end, chosen, sessions))
-
-
 def mask_words(count: int) -> int:
     """How many UInt64 masks `matched_sql` gives for `count` actions."""
     return (count + MASK_BITS - 1) // MASK_BITS
 
 
 def matched_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime,
-                actions: Sequence[Action]) -> str:
-    """The site's page views and events over the days of [start, end) that match any of `actions` (a list;
-    repeats allowed), with the timeline columns and a_mask0, a_mask1, …: bit i % 64 of a_mask<i // 64> is
-    set when the row matches actions[i]. Each test runs once per row (the WHERE only compares the masks
-    with 0): testing each action again after an OR filter cost as much as reading the rows."""
+                actions: Sequence[Action], sessions: str | None = None) -> str:
+    """The site's page views and events over the days of [start, end) (a visit's whole days) that match
+    any of `actions` (a list, repeats allowed; of the `sessions`, SQL selecting session_hash, if given),
+    with the timeline columns and a_mask0, a_mask1, …: bit i % 64 of a_mask<i // 64> is set when the row
+    matches actions[i]. Each test runs once per row (the WHERE only compares the masks with 0): testing
+    each action again after an OR filter cost as much as reading the rows."""
     words = mask_words(len(actions))
     selects = []
-    for columns, source, matched in _parts(ctx, params, site, start, end, list(dict.fromkeys(actions)), None):
+    for columns, source, matched in _parts(ctx, params, site, start, end, list(dict.fromkeys(actions)), sessions):
         tests = {a: condition(params, a) for a in matched}
         masks = []
         for w in range(words):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from dashboards.actions import Action, actions_sql, condition, describe, parse_action
+from dashboards.actions import MASK_BITS, Action, describe, matched_sql, parse_action
 from dashboards.errors import BadQuery
 from dashboards.goal_funnel_store import DefinitionStore, check_name
 from dashboards.model import Column, Context, Panel, Params, Query, Sql
@@ -30,6 +30,7 @@ MIN_STEPS, MAX_STEPS = 2, 10
 MAX_WINDOW_S = 86_400
 NO_WINDOW_MS = 2 * 86_400_000  # longer than any visit
 MAX_LABEL_CHARS = 100
+assert MAX_STEPS <= MASK_BITS, "per_visit_sql reads every step from one mask word"
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,9 @@ def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end:
     r<i> (reached step i), k<i> (went on to the next required step), t<i> (ms when step i was first
     reached after the previous required step; 0: never)."""
     steps = funnel.steps
-    tests = ", ".join(f"toUInt8({condition(params, s.action)}) AS s{i}" for i, s in enumerate(steps))
-    actions = actions_sql(ctx, params, site, start, end, [s.action for s in steps], sessions)
+    # each step's test runs once per row, into a bit mask (MAX_STEPS fits one mask word)
+    tests = ", ".join(f"bitTest(a_mask0, {i}) AS s{i}" for i in range(len(steps)))
+    actions = matched_sql(ctx, params, site, start, end, [s.action for s in steps], sessions)
     timeline = f"SELECT session_hash, a_ts, {tests} FROM ({actions})"
     window = funnel.window_seconds * 1000 or NO_WINDOW_MS
 
