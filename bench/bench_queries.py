@@ -821,7 +821,8 @@ def define_workbench(storage: Storage) -> dict[str, dict[str, str]]:
 
 
 def measure(storage: Storage, runs: int, now: datetime, top_page: str,
-            options: dict[str, dict[str, str]] | None = None) -> list[Timing]:
+            options: dict[str, dict[str, str]] | None = None, only: tuple[str, ...] = ()) -> list[Timing]:
+    """Every case (or the `only` ones, by label) for 7 and 30 days, without and with the filter."""
     out = []
     segment = str(save_segment(storage, BENCH_SITE, None, BENCH_SEGMENT, "bench")["id"])
     for period in ("7d", "30d"):
@@ -836,6 +837,8 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str,
         print(f"  {period:4} baseline count(): p50 {percentile(times, .5):.1f} ms", file=sys.stderr)
         cases = [(name, *CASE_PANELS.get(name, (name, {}))) for name in CASES]
         for label, name, extra in cases + workbench_cases(segment):
+            if only and label not in only:
+                continue
             for filtered in (False, True):
                 raw = {"site": BENCH_SITE, "period": period, **extra}
                 if PANELS[name].needs_page:
@@ -980,7 +983,7 @@ def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Tim
             latest = storage.query_rows("SELECT max(last_at) FROM `analytics`.`pageviews`")[0][0]
             now = latest.replace(tzinfo=timezone.utc) if latest.tzinfo is None else latest
             top_page = top_page_of(storage, now)
-            timings = measure(storage, args.runs, now, top_page, define_workbench(storage))
+            timings = measure(storage, args.runs, now, top_page, define_workbench(storage), tuple(args.case or ()))
             return size_report(events, gen, parts, timings, args.runs, top_page, view_available(storage)), timings
         finally:
             storage.close()
@@ -1000,6 +1003,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--output", type=Path, default=Path(__file__).with_name("RESULTS.md"))
+    parser.add_argument("--case", action="append",
+                        help="a case label to time (repeat; default: all), e.g. --case 'visitor_log, segmented'")
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to --output")
     args = parser.parse_args()
     args.events = args.events or [10_000_000]

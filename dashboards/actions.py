@@ -8,16 +8,17 @@ An action is one of
     custom_event  a Clarity/beacon custom event (`clarity("event", key)`, `wa("event", key, value)`) by key
     matomo_goal   a goal a Matomo tracker sent (`trackGoal(id)`), with the revenue it carried
 
-`actions_sql` reads the page views and events of a site's visits as one timeline of actions with
+`matched_sql` reads the page views and events of a site's visits as one timeline of actions with
 common columns (a_ts in ms, a_type 0 for a page view, a_url, a_key, a_value, a_text, a_num), limited
-to rows that match at least one of the given actions; `condition` is one action's test on those columns.
+to rows that match at least one of the given actions, and a bit mask of the actions each row matches;
+`condition` is one action's test on those columns.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Any, Sequence
 
 import re2
 
@@ -100,7 +101,7 @@ def describe(action: Action) -> str:
 
 
 def condition(params: Params, action: Action) -> str:
-    """The action's test on the timeline columns of `actions_sql`."""
+    """The action's test on the timeline columns of `matched_sql`."""
     if action.kind == "page":
         if action.match == "exact":
             return f"(a_type = 0 AND path(a_url) = {params.p(action.value, 'String')})"
@@ -118,32 +119,54 @@ def condition(params: Params, action: Action) -> str:
     return f"({' AND '.join(tests)})"
 
 
-def actions_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime, actions: Iterable[Action],
-                sessions: str | None = None) -> str:
-    """The timeline of the site's actions over the days of [start, end) (a visit's whole days), only rows
-    matching one of `actions` (at least one), of the `sessions` (SQL selecting session_hash) if given."""
-    chosen = list(dict.fromkeys(actions))
+_PAGE_ROWS = ("SELECT session_hash, toUInt64(toUnixTimestamp64Milli(started_at)) AS a_ts, toUInt16(0) AS a_type, "
+              "url AS a_url, '' AS a_key, '' AS a_value, '' AS a_text, toFloat64(0) AS a_num")
+_EVENT_ROWS = ("SELECT session_hash, toUInt64(toUnixTimestamp64Milli(ts)) AS a_ts, type AS a_type, url AS a_url, "
+               "key AS a_key, value AS a_value, text AS a_text, num AS a_num")
+MASK_BITS = 64
+
+
+def _parts(ctx: Context, params: Params, site: str, start: datetime, end: datetime, actions: list[Action],
+           sessions: str | None) -> list[tuple[str, str, list[Action]]]:
+    """Per table read: (its timeline columns, `FROM … WHERE` without the action test, the actions it can match)."""
     first, last = utc_days(start, end)
     where = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
     if sessions is not None:
         where += f" AND session_hash IN ({sessions})"
     parts = []
-    pages = [a for a in chosen if a.kind == "page"]
+    pages = [a for a in actions if a.kind == "page"]
     if pages:
-        parts.append(
-            "SELECT session_hash, toUInt64(toUnixTimestamp64Milli(started_at)) AS a_ts, toUInt16(0) AS a_type, "
-            "url AS a_url, '' AS a_key, '' AS a_value, '' AS a_text, toFloat64(0) AS a_num "
-            f"FROM {ctx.table('pageviews')} WHERE {where} AND ({' OR '.join(condition(params, a) for a in pages)})"
-        )
-    events = [a for a in chosen if a.kind != "page"]
+        parts.append((_PAGE_ROWS, f"FROM {ctx.table('pageviews')} WHERE {where}", pages))
+    events = [a for a in actions if a.kind != "page"]
     if events:
         types = ", ".join(sorted({str(EVENT_TYPES[a.kind]) for a in events}))
-        parts.append(
-            "SELECT session_hash, toUInt64(toUnixTimestamp64Milli(ts)) AS a_ts, type AS a_type, url AS a_url, "
-            "key AS a_key, value AS a_value, text AS a_text, num AS a_num "
-            f"FROM {ctx.table('events')} WHERE {where} AND type IN ({types}) "
-            f"AND ({' OR '.join(condition(params, a) for a in events)})"
-        )
+        parts.append((_EVENT_ROWS, f"FROM {ctx.table('events')} WHERE {where} AND type IN ({types})", events))
     if not parts:
-        raise ValueError("actions_sql needs at least one action")
-    return " UNION ALL ".join(parts)
+        raise ValueError("actions need at least one action")
+    return parts
+
+
+def mask_words(count: int) -> int:
+    """How many UInt64 masks `matched_sql` gives for `count` actions."""
+    return (count + MASK_BITS - 1) // MASK_BITS
+
+
+def matched_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime,
+                actions: Sequence[Action], sessions: str | None = None) -> str:
+    """The site's page views and events over the days of [start, end) (a visit's whole days) that match
+    any of `actions` (a list, repeats allowed; of the `sessions`, SQL selecting session_hash, if given),
+    with the timeline columns and a_mask0, a_mask1, …: bit i % 64 of a_mask<i // 64> is set when the row
+    matches actions[i]. Each test runs once per row (the WHERE only compares the masks with 0): testing
+    each action again after an OR filter cost as much as reading the rows."""
+    words = mask_words(len(actions))
+    selects = []
+    for columns, source, matched in _parts(ctx, params, site, start, end, list(dict.fromkeys(actions)), sessions):
+        tests = {a: condition(params, a) for a in matched}
+        masks = []
+        for w in range(words):
+            bits = [f"bitShiftLeft(toUInt64({tests[a]}), {i % MASK_BITS})"
+                    for i, a in enumerate(actions) if i // MASK_BITS == w and a in tests]
+            masks.append(f"{' + '.join(bits) if bits else 'toUInt64(0)'} AS a_mask{w}")
+        nonzero = " OR ".join(f"a_mask{w} != 0" for w in range(words))
+        selects.append(f"{columns}, {', '.join(masks)} {source} AND ({nonzero})")
+    return " UNION ALL ".join(selects)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Mapping
 
-from dashboards.actions import Action, actions_sql, condition, describe, parse_action
+from dashboards.actions import MASK_BITS, Action, describe, matched_sql, parse_action
 from dashboards.errors import BadQuery
 from dashboards.goal_funnel_store import DefinitionStore, check_name
 from dashboards.model import Column, Context, Panel, Params, Query, Sql
@@ -30,6 +30,7 @@ MIN_STEPS, MAX_STEPS = 2, 10
 MAX_WINDOW_S = 86_400
 NO_WINDOW_MS = 2 * 86_400_000  # longer than any visit
 MAX_LABEL_CHARS = 100
+assert MAX_STEPS <= MASK_BITS, "per_visit_sql reads every step from one mask word"
 
 
 @dataclass(frozen=True)
@@ -103,29 +104,42 @@ def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end:
     r<i> (reached step i), k<i> (went on to the next required step), t<i> (ms when step i was first
     reached after the previous required step; 0: never)."""
     steps = funnel.steps
-    tests = ", ".join(f"toUInt8({condition(params, s.action)}) AS s{i}" for i, s in enumerate(steps))
-    actions = actions_sql(ctx, params, site, start, end, [s.action for s in steps], sessions)
+    # each step's test runs once per row, into a bit mask (MAX_STEPS fits one mask word)
+    tests = ", ".join(f"bitTest(a_mask0, {i}) AS s{i}" for i in range(len(steps)))
+    actions = matched_sql(ctx, params, site, start, end, [s.action for s in steps], sessions)
     timeline = f"SELECT session_hash, a_ts, {tests} FROM ({actions})"
     window = funnel.window_seconds * 1000 or NO_WINDOW_MS
 
-    def reached(chain: list[int]) -> str:
-        return f"(windowFunnel({window})(a_ts, {', '.join(f's{j}' for j in chain)}) = {len(chain)})"
-
+    # windowFunnel's level for a chain of steps reaches k exactly when the chain's first k steps were done in
+    # order within the window (the level of step k depends on steps 1..k only), so one call over the required
+    # steps answers every required step, and one per optional step (the required steps before it, it, and
+    # the next required step) answers that step: 1 + optional calls instead of two per step
+    required = [j for j in range(len(steps)) if not steps[j].optional]
+    levels = [f"windowFunnel({window})(a_ts, {', '.join(f's{j}' for j in required)}) AS lv"]
     flags = []
     for i in range(len(steps)):
         after = funnel.next_required(i)
-        flags.append(f"{reached(funnel.chain(i))} AS r{i}")
-        flags.append(f"{reached(funnel.chain(i) + [after])} AS k{i}" if after is not None else f"0 AS k{i}")
-    # first times, greedily in order: each step after the previous required step was first reached
-    times = ["arrayFirst(x -> x.2 = 1, tl).1 AS t0"]
+        if not steps[i].optional:
+            depth = required.index(i) + 1
+            flags.append(f"lv >= {depth} AS r{i}")
+            flags.append(f"lv >= {depth + 1} AS k{i}" if after is not None else f"0 AS k{i}")
+            continue
+        chain = funnel.chain(i) + [after] if after is not None else funnel.chain(i)
+        levels.append(f"windowFunnel({window})(a_ts, {', '.join(f's{j}' for j in chain)}) AS lv{i}")
+        depth = len(funnel.chain(i))
+        flags.append(f"lv{i} >= {depth} AS r{i}")
+        flags.append(f"lv{i} >= {depth + 1} AS k{i}" if after is not None else f"0 AS k{i}")
+    # first times, greedily in order: each step after the previous required step was first reached (the
+    # earliest of the step's times from then on; per-step arrays of times, not a sorted timeline of tuples)
+    firsts = ["minIf(a_ts, s0) AS t0"] + [f"groupArrayIf(a_ts, s{i}) AS ts{i}" for i in range(1, len(steps))]
+    times = ["t0"]
     for i in range(1, len(steps)):
         p = funnel.previous_required(i)
-        times.append(f"if(t{p} > 0, arrayFirst(x -> x.{i + 2} = 1 AND x.1 >= t{p}, tl).1, 0) AS t{i}")
-    row = ", ".join(f"s{i}" for i in range(len(steps)))
+        times.append(f"if(t{p} > 0, arrayMin(arrayFilter(x -> x >= t{p}, ts{i})), 0) AS t{i}")
     names = ", ".join(f"r{i}, k{i}" for i in range(len(steps)))
-    inner = (f"SELECT session_hash, {', '.join(flags)}, arraySort(groupArray((a_ts, {row}))) AS tl "
+    inner = (f"SELECT session_hash, {', '.join(levels)}, {', '.join(firsts)} "
              f"FROM ({timeline}) GROUP BY session_hash")
-    return f"SELECT session_hash, {names}, {', '.join(times)} FROM ({inner})"
+    return f"SELECT session_hash, {names}, {', '.join(times)} FROM (SELECT *, {', '.join(flags)} FROM ({inner}))"
 
 
 def dropped_condition(funnel: Funnel, i: int) -> str:

@@ -10,9 +10,10 @@ day's visits. Ids are hex: `visit` the session hash, `visitor` the visitor hash.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from dashboards.errors import BadQuery
-from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
+from dashboards.model import Column, Context, Filters, Panel, Params, Query, Sql, utc_days
 from dashboards.traffic import EVENT_LABELS, EVENT_TYPES, GOAL_TYPES, PRODUCT_VIEW
 from dashboards.visits import visits_sql
 
@@ -59,33 +60,41 @@ def _days(params: Params, query: Query) -> str:
 
 
 def visitor_log_sql(ctx: Context, query: Query) -> Sql:
-    """The page of visit ids is chosen once (a scalar WITH) from the visit set without its attributes; the
-    attributes, events, page paths and recordings are then read for those visits only."""
+    """The page of visits is chosen once (a scalar WITH: ClickHouse computes it once per query, where an
+    `IN (subquery)` repeated in each part below is computed again in each) from the visit set without its
+    attributes, so the filters and selections run once. The attributes, events, page paths and recordings
+    are then read for those visits only: `IN (SELECT arrayJoin(…))` is a set the tables' primary keys use (a
+    bare `IN` on the array is not indexed: 10x slower on playback), and only from the day before the
+    page's oldest visit began (as the period itself is read from the day before it starts), so the newest
+    page of a long period reads a day or two of events rather than all of them."""
     params = Params()
     visitor = hex_id(query, "visitor")
     only = f"visitor_hash = {params.p(visitor, 'UInt64')}" if visitor is not None else ""
     start, end = query.period.start, query.period.end
-    chosen = (f"SELECT session_hash FROM ({visits_sql(ctx, params, query, start, end, where_rows=only)}) "
+    chosen = (f"SELECT session_hash, v_start FROM ({visits_sql(ctx, params, query, start, end, where_rows=only)}) "
               f"ORDER BY v_start DESC, session_hash LIMIT {params.p(query.limit, 'UInt32')} "
               f"OFFSET {params.p(_offset(query), 'UInt32')}")
-    listed = visits_sql(ctx, params, query, start, end, ATTRIBUTES, where_rows="session_hash IN ids")
+    in_page = "day >= log_page.2 AND session_hash IN (SELECT arrayJoin(log_page.1))"
+    # the chosen visits passed the filters and selections already: only their attributes are read here
+    bare = replace(query, filters=Filters(), selectors={}, selections=())
+    listed = visits_sql(ctx, params, bare, start, end, ATTRIBUTES, where_rows=in_page)
     days = _days(params, query)
     counted = ", ".join(map(str, (*EVENT_TYPES, GOAL, ORDER)))
     events = (
         f"SELECT session_hash, countIf(type IN ({', '.join(map(str, EVENT_TYPES))})) AS n_events, "
         f"countIf(type = {GOAL}) AS n_goals, countIf(type = {ORDER}) AS n_orders, "
         f"round(sumIf(num, type IN ({GOAL}, {ORDER})), 2) AS revenue FROM {ctx.table('events')} "
-        f"WHERE {days} AND type IN ({counted}) AND session_hash IN ids GROUP BY session_hash"
+        f"WHERE {days} AND type IN ({counted}) AND {in_page} GROUP BY session_hash"
     )
     pages = (
         f"SELECT session_hash, arraySlice(arrayMap(x -> x.2, arraySort(groupArray((t, p)))), 1, {MAX_PAGES_LISTED}) "
         "AS pages FROM (SELECT session_hash, pageview_id, min(started_at) AS t, path(max(url)) AS p "
-        f"FROM {ctx.table('pageviews')} WHERE {days} AND session_hash IN ids "
+        f"FROM {ctx.table('pageviews')} WHERE {days} AND {in_page} "
         "GROUP BY session_hash, pageview_id) GROUP BY session_hash"
     )
-    recorded = f"SELECT DISTINCT session_hash FROM {ctx.table('playback')} WHERE {days} AND session_hash IN ids"
+    recorded = f"SELECT DISTINCT session_hash FROM {ctx.table('playback')} WHERE {days} AND {in_page}"
     return Sql(
-        f"WITH (SELECT groupArray(session_hash) FROM ({chosen})) AS ids "
+        f"WITH (SELECT (groupArray(session_hash), toDate(min(v_start)) - 1) FROM ({chosen})) AS log_page "
         f"SELECT {HEX.format('l.session_hash')}, {HEX.format('l.v_visitor')}, l.v_start, "
         f"{DURATION.replace('v_', 'l.v_')}, l.v_pageviews, "
         "e.n_events, e.n_goals, e.n_orders, e.revenue, l.v_entry_page, l.v_exit_page, l.v_channel, l.v_source_name, "
