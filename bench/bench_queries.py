@@ -73,18 +73,50 @@ SITES = (
 )
 BENCH_SITE = "shop"
 
-COUNTRIES = (("US", 22), ("DE", 14), ("GB", 9), ("FR", 8), ("IN", 6), ("NL", 5), ("CA", 4), ("ES", 4),
-             ("IT", 4), ("BR", 4), ("PL", 3), ("SE", 3), ("JP", 3), ("AU", 3), ("CH", 2), ("AT", 2),
-             ("BE", 2), ("MX", 1.5), ("TR", 1.5), ("", 1))
+COUNTRIES = (
+    ("US", 22),
+    ("DE", 14),
+    ("GB", 9),
+    ("FR", 8),
+    ("IN", 6),
+    ("NL", 5),
+    ("CA", 4),
+    ("ES", 4),
+    ("IT", 4),
+    ("BR", 4),
+    ("PL", 3),
+    ("SE", 3),
+    ("JP", 3),
+    ("AU", 3),
+    ("CH", 2),
+    ("AT", 2),
+    ("BE", 2),
+    ("MX", 1.5),
+    ("TR", 1.5),
+    ("", 1),
+)
 FILTER = ("country", "DE")
 DEVICES = (("desktop", 52), ("mobile", 42), ("tablet", 5), ("unknown", 1))
 #: (browser, os, weight) per device class, ua-parser families as collector/enrich.py stores them.
 AGENTS = {
-    "desktop": (("Chrome", "Windows", 45), ("Chrome", "Mac OS X", 10), ("Chrome", "Linux", 5), ("Edge", "Windows", 13),
-                ("Firefox", "Windows", 7), ("Firefox", "Linux", 3), ("Firefox", "Mac OS X", 2),
-                ("Safari", "Mac OS X", 12), ("Opera", "Windows", 3)),
-    "mobile": (("Chrome Mobile", "Android", 50), ("Mobile Safari", "iOS", 38), ("Samsung Internet", "Android", 8),
-               ("Firefox Mobile", "Android", 2), ("Chrome Mobile iOS", "iOS", 2)),
+    "desktop": (
+        ("Chrome", "Windows", 45),
+        ("Chrome", "Mac OS X", 10),
+        ("Chrome", "Linux", 5),
+        ("Edge", "Windows", 13),
+        ("Firefox", "Windows", 7),
+        ("Firefox", "Linux", 3),
+        ("Firefox", "Mac OS X", 2),
+        ("Safari", "Mac OS X", 12),
+        ("Opera", "Windows", 3),
+    ),
+    "mobile": (
+        ("Chrome Mobile", "Android", 50),
+        ("Mobile Safari", "iOS", 38),
+        ("Samsung Internet", "Android", 8),
+        ("Firefox Mobile", "Android", 2),
+        ("Chrome Mobile iOS", "iOS", 2),
+    ),
     "tablet": (("Mobile Safari", "iOS", 60), ("Chrome Mobile", "Android", 40)),
     "unknown": (("", "", 80), ("curl", "Linux", 20)),
 }
@@ -95,21 +127,72 @@ SCREENS = {
     "unknown": ((0, 0),),
 }
 CHANNELS = (("direct", 33), ("search", 37), ("social", 9), ("website", 13), ("campaign", 8))
-SEARCH = (("www.google.com", "Google", 80), ("www.bing.com", "Bing", 8), ("duckduckgo.com", "DuckDuckGo", 6),
-          ("www.ecosia.org", "Ecosia", 3), ("search.yahoo.com", "Yahoo!", 3))
-SOCIAL = (("www.facebook.com", "Facebook", 30), ("t.co", "Twitter", 20), ("www.linkedin.com", "LinkedIn", 20),
-          ("www.reddit.com", "reddit", 20), ("www.youtube.com", "YouTube", 10))
-CAMPAIGNS = (("spring_sale", "newsletter", "email"), ("black_friday", "google", "cpc"),
-             ("retarget", "facebook", "social"), ("launch_2026", "newsletter", "email"), ("brand", "google", "cpc"),
-             ("partners", "partner-site", "referral"), ("webinar", "linkedin", "social"), ("summer", "bing", "cpc"))
+SEARCH = (
+    ("www.google.com", "Google", 80),
+    ("www.bing.com", "Bing", 8),
+    ("duckduckgo.com", "DuckDuckGo", 6),
+    ("www.ecosia.org", "Ecosia", 3),
+    ("search.yahoo.com", "Yahoo!", 3),
+)
+SOCIAL = (
+    ("www.facebook.com", "Facebook", 30),
+    ("t.co", "Twitter", 20),
+    ("www.linkedin.com", "LinkedIn", 20),
+    ("www.reddit.com", "reddit", 20),
+    ("www.youtube.com", "YouTube", 10),
+)
+CAMPAIGNS = (
+    ("spring_sale", "newsletter", "email"),
+    ("black_friday", "google", "cpc"),
+    ("retarget", "facebook", "social"),
+    ("launch_2026", "newsletter", "email"),
+    ("brand", "google", "cpc"),
+    ("partners", "partner-site", "referral"),
+    ("webinar", "linkedin", "social"),
+    ("summer", "bing", "cpc"),
+)
 PAGES_PER_VISIT = np.array([42, 18, 12, 8, 6, 5, 4, 2.5, 1.5, 1.0]) / 100
-CUSTOM_EVENTS = (("signup", "started"), ("signup", "done"), ("add_to_cart", "product"), ("video", "play"),
-                 ("newsletter", "subscribe"), ("chat", "open"))
-MATOMO_CATEGORIES = (("Video", "Play"), ("Video", "Pause"), ("Form", "Submit"), ("Docs", "Copy code"),
-                     ("Nav", "Menu"), ("Search", "Filter"))
+CUSTOM_EVENTS = (
+    ("signup", "started"),
+    ("signup", "done"),
+    ("add_to_cart", "product"),
+    ("video", "play"),
+    ("newsletter", "subscribe"),
+    ("chat", "open"),
+)
+MATOMO_CATEGORIES = (
+    ("Video", "Play"),
+    ("Video", "Pause"),
+    ("Form", "Submit"),
+    ("Docs", "Copy code"),
+    ("Nav", "Menu"),
+    ("Search", "Filter"),
+)
 TAGS = ("a", "button", "div", "span", "img", "input", "li", "h2")
-WORDS = ("pricing", "features", "guide", "install", "release", "notes", "api", "shoes", "jacket", "summer", "setup",
-         "faq", "contact", "careers", "privacy", "cloud", "security", "blue", "green", "classic", "pro", "mini")
+WORDS = (
+    "pricing",
+    "features",
+    "guide",
+    "install",
+    "release",
+    "notes",
+    "api",
+    "shoes",
+    "jacket",
+    "summer",
+    "setup",
+    "faq",
+    "contact",
+    "careers",
+    "privacy",
+    "cloud",
+    "security",
+    "blue",
+    "green",
+    "classic",
+    "pro",
+    "mini",
+)
 
 
 def _weights(pairs: tuple[tuple[Any, ...], ...]) -> np.ndarray:
@@ -194,8 +277,9 @@ def build_catalog(rng: np.random.Generator, site: Site, strings: Strings) -> Cat
     t_hash = strings.array(hashes).reshape(n, TARGETS)
     tag_index = rng.integers(len(TAGS), size=(n, TARGETS))
     t_tag = strings.array([TAGS[i] for i in tag_index.ravel()]).reshape(n, TARGETS)
-    texts = [f"{WORDS[i % len(WORDS)].title()} {WORDS[(i * 7) % len(WORDS)]}"
-             for i in rng.integers(0, 10_000, n * TARGETS)]
+    texts = [
+        f"{WORDS[i % len(WORDS)].title()} {WORDS[(i * 7) % len(WORDS)]}" for i in rng.integers(0, 10_000, n * TARGETS)
+    ]
     t_text = strings.array(texts).reshape(n, TARGETS)
     link_to = rng.integers(0, n, (n, TARGETS))
     is_link = tag_index == 0
@@ -249,8 +333,9 @@ class Generator:
         self.strings = Strings()
         self.catalogs = [build_catalog(self.rng, s, self.strings) for s in SITES]
         visits = max(target_events // EVENTS_PER_VISIT_GUESS, 1000)
-        self.pools = [self.rng.integers(1, 2**63, max(int(visits * s.share * 0.7), 500), dtype=np.uint64)
-                      for s in SITES]
+        self.pools = [
+            self.rng.integers(1, 2**63, max(int(visits * s.share * 0.7), 500), dtype=np.uint64) for s in SITES
+        ]
         self.country = self.strings.array([c for c, _ in COUNTRIES])
         self.sources = self.strings.array([s.source for s in SITES])
         self.site_ids = self.strings.array([s.id for s in SITES])
@@ -275,8 +360,9 @@ class Generator:
         for i, pool in enumerate(self.pools):
             mask = site == i
             loyal = rng.random(mask.sum()) < 0.25
-            index = np.where(loyal, rng.integers(0, max(len(pool) // 40, 1), mask.sum()),
-                             rng.integers(0, len(pool), mask.sum()))
+            index = np.where(
+                loyal, rng.integers(0, max(len(pool) // 40, 1), mask.sum()), rng.integers(0, len(pool), mask.sum())
+            )
             visitor[mask] = pool[index]
         device = _pick(rng, DEVICES, n)
         browser, os_, screen_w, screen_h = (np.zeros(n, dtype=np.int64) for _ in range(4))
@@ -309,13 +395,23 @@ class Generator:
                 camp[mask] = rng.integers(0, len(CAMPAIGNS), k)
         identified = rng.random(n) < 0.05
         return {
-            "site": site, "start": start, "visitor": visitor,
+            "site": site,
+            "start": start,
+            "visitor": visitor,
             "session": rng.integers(1, 2**63, n, dtype=np.uint64),
-            "country": self.country[_pick(rng, COUNTRIES, n)], "device": s.array([d for d, _ in DEVICES])[device],
-            "device_class": device, "browser": browser, "os": os_, "screen_w": screen_w, "screen_h": screen_h,
-            "channel": s.array([c for c, _ in CHANNELS])[channel], "ref_host": ref_host, "ref_name": ref_name,
-            "ref_url": ref_url, "campaign": camp, "user": np.where(
-                identified, [s.add(format(int(v), "016x")) for v in rng.integers(1, 2**62, n)], 0),
+            "country": self.country[_pick(rng, COUNTRIES, n)],
+            "device": s.array([d for d, _ in DEVICES])[device],
+            "device_class": device,
+            "browser": browser,
+            "os": os_,
+            "screen_w": screen_w,
+            "screen_h": screen_h,
+            "channel": s.array([c for c, _ in CHANNELS])[channel],
+            "ref_host": ref_host,
+            "ref_name": ref_name,
+            "ref_url": ref_url,
+            "campaign": camp,
+            "user": np.where(identified, [s.add(format(int(v), "016x")) for v in rng.integers(1, 2**62, n)], 0),
             "consent": rng.choice(np.array([1, 2, 5]), n, p=[0.6, 0.3, 0.1]),
             "pages": rng.choice(10, n, p=PAGES_PER_VISIT) + 1,
         }
@@ -356,12 +452,25 @@ class Generator:
         for j in np.flatnonzero(tagged):
             name, source, medium = CAMPAIGNS[campaign[j]]
             url[j] = self.strings.add(
-                f"{self.strings.values[url[j]]}?utm_source={source}&utm_medium={medium}&utm_campaign={name}")
+                f"{self.strings.values[url[j]]}?utm_source={source}&utm_medium={medium}&utm_campaign={name}"
+            )
         return {
-            "of": of, "num": position + 1, "site": site, "page": page, "start": start, "end": start + dwell,
-            "dwell": dwell, "id": rng.integers(1, 2**63, n, dtype=np.uint64), "day": start // MS_DAY,
-            "url": url, "title": title, "doc_width": doc_width, "doc_height": doc_height, "viewport": viewport,
-            "scroll_bottom": scroll_bottom, "matomo": np.array([s.source == "matomo" for s in SITES])[site],
+            "of": of,
+            "num": position + 1,
+            "site": site,
+            "page": page,
+            "start": start,
+            "end": start + dwell,
+            "dwell": dwell,
+            "id": rng.integers(1, 2**63, n, dtype=np.uint64),
+            "day": start // MS_DAY,
+            "url": url,
+            "title": title,
+            "doc_width": doc_width,
+            "doc_height": doc_height,
+            "viewport": viewport,
+            "scroll_bottom": scroll_bottom,
+            "matomo": np.array([s.source == "matomo" for s in SITES])[site],
         }
 
     # -- one chunk ---------------------------------------------------------------------------------
@@ -379,8 +488,9 @@ class Generator:
         playback = self.playback_rows(v, pv, clarity, payloads)
         return {"pageviews": pageviews, "events": self.event_rows(v, pv, ev), "playback": playback}
 
-    def clarity_events(self, v: dict[str, np.ndarray], pv: dict[str, np.ndarray], idx: np.ndarray,
-                       events: Events) -> dict[str, np.ndarray]:
+    def clarity_events(
+        self, v: dict[str, np.ndarray], pv: dict[str, np.ndarray], idx: np.ndarray, events: Events
+    ) -> dict[str, np.ndarray]:
         """Analytics-stream events of Clarity page views; returns the uploads (payloads) of each."""
         rng, s = self.rng, self.strings
         n = len(idx)
@@ -392,16 +502,43 @@ class Generator:
         g = idx[up_pv]
         w, h = pv["doc_width"][g].tolist(), pv["doc_height"][g].tolist()
         sw, sh = v["screen_w"][pv["of"][g]].tolist(), v["screen_h"][pv["of"][g]].tolist()
-        events.add(g, up_start + 5, 0, [f"[0,{a},14,{b},15,{c},4,{d}]" for a, b, c, d in zip(
-            (up_end - up_start).tolist(), sw, sh, rng.integers(50, 900, len(g)).tolist(), strict=True)])
-        events.add(g, up_start + 9, 4, [f"[1,{a},{b},0,{c},{d},{e},0,0]" for a, b, c, d, e in zip(
-            w, h, rng.integers(0, 3000, len(g)).tolist(), sw, sh, strict=True)])
+        events.add(
+            g,
+            up_start + 5,
+            0,
+            [
+                f"[0,{a},14,{b},15,{c},4,{d}]"
+                for a, b, c, d in zip(
+                    (up_end - up_start).tolist(), sw, sh, rng.integers(50, 900, len(g)).tolist(), strict=True
+                )
+            ],
+        )
+        events.add(
+            g,
+            up_start + 9,
+            4,
+            [
+                f"[1,{a},{b},0,{c},{d},{e},0,0]"
+                for a, b, c, d, e in zip(w, h, rng.integers(0, 3000, len(g)).tolist(), sw, sh, strict=True)
+            ],
+        )
         # once per page view: dimension (referrer, title), document, visibility, navigation, consent on entry
         first = v["ref_url"][pv["of"][idx]] * (pv["num"][idx] == 1)
-        events.add(idx, start + 1, 1, [f'[2,["{s.values[r]}"],3,["{s.values[t]}"]]' for r, t in zip(
-            first.tolist(), pv["title"][idx].tolist(), strict=True)])
-        events.add(idx, start + 2, 8, [f"[{a},{b}]" for a, b in zip(
-            pv["doc_width"][idx].tolist(), pv["doc_height"][idx].tolist(), strict=True)])
+        events.add(
+            idx,
+            start + 1,
+            1,
+            [
+                f'[2,["{s.values[r]}"],3,["{s.values[t]}"]]'
+                for r, t in zip(first.tolist(), pv["title"][idx].tolist(), strict=True)
+            ],
+        )
+        events.add(
+            idx,
+            start + 2,
+            8,
+            [f"[{a},{b}]" for a, b in zip(pv["doc_width"][idx].tolist(), pv["doc_height"][idx].tolist(), strict=True)],
+        )
         events.add(idx, start + 3, 28, ['["visible"]'] * n)
         events.add(idx, start + 4, 29, [f"[{a},{b},{c}]" for a, b, c in rng.integers(10, 3000, (n, 3)).tolist()])
         entry = idx[pv["num"][idx] == 1]
@@ -421,12 +558,27 @@ class Generator:
                 x = (rng.random(k) * pv["doc_width"][g]).astype(np.int64)
                 y = (rng.random(k) * pv["doc_height"][g]).astype(np.int64)
                 t = rng.integers(20, 3000, k)
-                events.add(g, ts, kind, [f"[{a},{b},{c}]" for a, b, c in zip(t.tolist(), x.tolist(), y.tolist(),
-                                                                             strict=True)], x=x, y=y, target=t)
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    [f"[{a},{b},{c}]" for a, b, c in zip(t.tolist(), x.tolist(), y.tolist(), strict=True)],
+                    x=x,
+                    y=y,
+                    target=t,
+                )
             elif kind == 11:
-                events.add(g, ts, kind, [f"[{a},{b}]" for a, b in zip(
-                    pv["doc_width"][g].tolist(), pv["viewport"][g].tolist(), strict=True)],
-                    x=pv["doc_width"][g], y=pv["viewport"][g])
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    [
+                        f"[{a},{b}]"
+                        for a, b in zip(pv["doc_width"][g].tolist(), pv["viewport"][g].tolist(), strict=True)
+                    ],
+                    x=pv["doc_width"][g],
+                    y=pv["viewport"][g],
+                )
             elif kind == 27:
                 t = rng.integers(20, 3000, k)
                 events.add(g, ts, kind, [f'[{a},"•••••"]' for a in t.tolist()], target=t, value=s.add("•••••"))
@@ -434,18 +586,31 @@ class Generator:
                 pick = rng.integers(0, len(CUSTOM_EVENTS), k)
                 keys = s.array([c[0] for c in CUSTOM_EVENTS])[pick]
                 values = s.array([c[1] for c in CUSTOM_EVENTS])[pick]
-                events.add(g, ts, kind, [f'["{CUSTOM_EVENTS[p][0]}","{CUSTOM_EVENTS[p][1]}"]' for p in pick.tolist()],
-                           key=keys, value=values)
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    [f'["{CUSTOM_EVENTS[p][0]}","{CUSTOM_EVENTS[p][1]}"]' for p in pick.tolist()],
+                    key=keys,
+                    value=values,
+                )
             elif kind == 26:
                 events.add(g, pv["end"][g] - 1, kind, ["[]"] * k)
             else:
                 users = v["user"][pv["of"][g]]
                 events.add(g, pv["start"][g] + 7, kind, [f'["userId",["{s.values[u]}"]]' for u in users.tolist()])
-        return {"pv": idx[up_pv], "seq": up_seq + 1, "count": uploads,
-                "start": up_start, "end": up_end, "last": up_seq + 1 == uploads[up_pv]}
+        return {
+            "pv": idx[up_pv],
+            "seq": up_seq + 1,
+            "count": uploads,
+            "start": up_start,
+            "end": up_end,
+            "last": up_seq + 1 == uploads[up_pv],
+        }
 
-    def clicks(self, pv: dict[str, np.ndarray], idx: np.ndarray, counts: np.ndarray, events: Events,
-               burst: int = 1) -> None:
+    def clicks(
+        self, pv: dict[str, np.ndarray], idx: np.ndarray, counts: np.ndarray, events: Events, burst: int = 1
+    ) -> None:
         rng = self.rng
         of, _ = _expand(counts)
         g = idx[of]
@@ -465,16 +630,32 @@ class Generator:
             p, t = page[m], target[m]
             x[m] = c.t_cx[p, t] * pv["doc_width"][g][m]
             y[m] = c.t_cy[p, t] * np.where(pv["doc_width"][g][m] < 1000, 2, 1)
-            tid[m], th[m], tag[m], text[m], link[m] = c.t_id[p, t], c.t_hash[p, t], c.t_tag[p, t], c.t_text[p, t], \
-                c.t_link[p, t]
+            tid[m], th[m], tag[m], text[m], link[m] = (
+                c.t_id[p, t],
+                c.t_hash[p, t],
+                c.t_tag[p, t],
+                c.t_text[p, t],
+                c.t_link[p, t],
+            )
         jitter = 4 if burst > 1 else 14
         x = np.clip(x + rng.normal(0, jitter, k), 0, np.maximum(pv["doc_width"][g] - 1, 0)).astype(np.int64)
         y = np.maximum(y + rng.normal(0, jitter * 0.6, k), 0).astype(np.int64)
         sv = self.strings.values
-        data = [f'[{a},{b},{c},{b % 97},{c % 53},1,1,0,0,"{sv[d]}","{sv[e]}","{sv[f]}",1,{w},{h},0,0,"{sv[t]}"]'
-                for a, b, c, d, e, f, w, h, t in zip(
-                    tid.tolist(), x.tolist(), y.tolist(), text.tolist(), link.tolist(), th.tolist(),
-                    pv["doc_width"][g].tolist(), pv["doc_height"][g].tolist(), tag.tolist(), strict=True)]
+        data = [
+            f'[{a},{b},{c},{b % 97},{c % 53},1,1,0,0,"{sv[d]}","{sv[e]}","{sv[f]}",1,{w},{h},0,0,"{sv[t]}"]'
+            for a, b, c, d, e, f, w, h, t in zip(
+                tid.tolist(),
+                x.tolist(),
+                y.tolist(),
+                text.tolist(),
+                link.tolist(),
+                th.tolist(),
+                pv["doc_width"][g].tolist(),
+                pv["doc_height"][g].tolist(),
+                tag.tolist(),
+                strict=True,
+            )
+        ]
         events.add(g, ts, 9, data, x=x, y=y, target=tid, hash=th, tag=tag, text=text, link=link)
 
     def rage(self, pv: dict[str, np.ndarray], idx: np.ndarray, counts: np.ndarray, events: Events) -> None:
@@ -487,12 +668,27 @@ class Generator:
         n = len(idx)
         perf = idx[rng.random(n) < 0.85]
         timings = rng.integers(0, 900, (len(perf), 6))
-        events.add(perf, pv["start"][perf] + 50, 1010, [
-            '{"pf_net":%d,"pf_srv":%d,"pf_tfr":%d,"pf_dm1":%d,"pf_dm2":%d,"pf_onl":%d}' % tuple(t)
-            for t in timings.tolist()], num=timings.sum(axis=1).astype(float))
+        events.add(
+            perf,
+            pv["start"][perf] + 50,
+            1010,
+            [
+                '{"pf_net":%d,"pf_srv":%d,"pf_tfr":%d,"pf_dm1":%d,"pf_dm2":%d,"pf_onl":%d}' % tuple(t)
+                for t in timings.tolist()
+            ],
+            num=timings.sum(axis=1).astype(float),
+        )
         hit_pv, hit_ts, hit_kind = [], [], []
-        for kind, lam in ((1001, 0.35), (1002, 0.06), (1003, 0.1), (1004, 0.05), (1005, 0.03), (1006, 0.01),
-                          (1008, 0.1), (1009, 0.5)):
+        for kind, lam in (
+            (1001, 0.35),
+            (1002, 0.06),
+            (1003, 0.1),
+            (1004, 0.05),
+            (1005, 0.03),
+            (1006, 0.01),
+            (1008, 0.1),
+            (1009, 0.5),
+        ):
             of, _ = _expand(rng.poisson(lam, n))
             g = idx[of]
             k = len(g)
@@ -502,37 +698,82 @@ class Generator:
             hit_kind.append(np.full(k, kind))
             if kind == 1001:
                 pick = rng.integers(0, len(MATOMO_CATEGORIES), k)
-                events.add(g, ts, kind, ['{}'] * k, key=s.array([c[0] for c in MATOMO_CATEGORIES])[pick],
-                           value=s.array([c[1] for c in MATOMO_CATEGORIES])[pick],
-                           text=s.array(list(WORDS))[rng.integers(0, len(WORDS), k)], num=rng.integers(0, 100, k))
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    ["{}"] * k,
+                    key=s.array([c[0] for c in MATOMO_CATEGORIES])[pick],
+                    value=s.array([c[1] for c in MATOMO_CATEGORIES])[pick],
+                    text=s.array(list(WORDS))[rng.integers(0, len(WORDS), k)],
+                    num=rng.integers(0, 100, k),
+                )
             elif kind == 1002:
-                events.add(g, ts, kind, ['{}'] * k, text=s.array(list(WORDS))[rng.integers(0, len(WORDS), k)],
-                           key=s.add("docs"), num=rng.integers(0, 40, k))
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    ["{}"] * k,
+                    text=s.array(list(WORDS))[rng.integers(0, len(WORDS), k)],
+                    key=s.add("docs"),
+                    num=rng.integers(0, 40, k),
+                )
             elif kind in (1003, 1004):
-                links = [f"https://github.com/example/{WORDS[i]}" if kind == 1003 else
-                         f"https://docs.example.net/files/{WORDS[i]}.pdf" for i in rng.integers(0, len(WORDS), k)]
-                events.add(g, ts, kind, ['{}'] * k, link=s.array(links))
+                links = [
+                    f"https://github.com/example/{WORDS[i]}"
+                    if kind == 1003
+                    else f"https://docs.example.net/files/{WORDS[i]}.pdf"
+                    for i in rng.integers(0, len(WORDS), k)
+                ]
+                events.add(g, ts, kind, ["{}"] * k, link=s.array(links))
             elif kind == 1005:
-                events.add(g, ts, kind, ['{}'] * k, key=s.array([str(i) for i in rng.integers(1, 4, k)]),
-                           num=np.round(rng.uniform(0, 50, k), 2))
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    ["{}"] * k,
+                    key=s.array([str(i) for i in rng.integers(1, 4, k)]),
+                    num=np.round(rng.uniform(0, 50, k), 2),
+                )
             elif kind == 1006:
                 orders = rng.integers(1000, 99999, k).tolist()
                 revenue = np.round(rng.lognormal(4, 0.8, k), 2)
-                events.add(g, ts, kind, [f'{{"items":[["SKU{o % 500}","Item",1,{r}]],"subtotal":{r}}}'
-                                         for o, r in zip(orders, revenue.tolist(), strict=True)],
-                           key=s.array([f"O{o}" for o in orders]), num=revenue)
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    [
+                        f'{{"items":[["SKU{o % 500}","Item",1,{r}]],"subtotal":{r}}}'
+                        for o, r in zip(orders, revenue.tolist(), strict=True)
+                    ],
+                    key=s.array([f"O{o}" for o in orders]),
+                    num=revenue,
+                )
             elif kind == 1008:
-                events.add(g, ts, kind, ['{"interaction":false}'] * k, key=s.add("Banner"),
-                           value=s.array([f"/img/{WORDS[i]}.png" for i in rng.integers(0, len(WORDS), k)]))
+                events.add(
+                    g,
+                    ts,
+                    kind,
+                    ['{"interaction":false}'] * k,
+                    key=s.add("Banner"),
+                    value=s.array([f"/img/{WORDS[i]}.png" for i in rng.integers(0, len(WORDS), k)]),
+                )
             else:
-                events.add(g, ts, kind, ['{}'] * k)
+                events.add(g, ts, kind, ["{}"] * k)
         return {"pv": np.concatenate(hit_pv), "ts": np.concatenate(hit_ts), "kind": np.concatenate(hit_kind)}
 
     # -- rows ----------------------------------------------------------------------------------------
 
-    def pageview_rows(self, v: dict[str, np.ndarray], pv: dict[str, np.ndarray], ev: dict[str, Any],
-                      clarity: np.ndarray, up: dict[str, np.ndarray], matomo: np.ndarray,
-                      hits: dict[str, np.ndarray]) -> dict[str, Any]:
+    def pageview_rows(
+        self,
+        v: dict[str, np.ndarray],
+        pv: dict[str, np.ndarray],
+        ev: dict[str, Any],
+        clarity: np.ndarray,
+        up: dict[str, np.ndarray],
+        matomo: np.ndarray,
+        hits: dict[str, np.ndarray],
+    ) -> dict[str, Any]:
         """One row per Clarity upload (clarity/rows.py payload_rows) and per Matomo hit (matomo/rows.py
         pageview_row): the same key, merged by AggregatingMergeTree."""
         n_up, n_first, n_hits = len(up["pv"]), len(matomo), len(hits["pv"])
@@ -548,8 +789,11 @@ class Generator:
         slot[clarity] = np.arange(len(clarity))
         up_base = np.cumsum(up["count"]) - up["count"]
         epv = ev["pv"][cl]
-        rel = np.clip((ev["ts"][cl] - pv["start"][epv]) * up["count"][slot[epv]] // np.maximum(pv["dwell"][epv], 1),
-                      0, up["count"][slot[epv]] - 1)
+        rel = np.clip(
+            (ev["ts"][cl] - pv["start"][epv]) * up["count"][slot[epv]] // np.maximum(pv["dwell"][epv], 1),
+            0,
+            up["count"][slot[epv]] - 1,
+        )
         upload_of_event = up_base[slot[epv]] + rel
         up_clicks = np.bincount(upload_of_event[is_click[cl]], minlength=n_up)
         up_events = np.bincount(upload_of_event, minlength=n_up) + self.rng.poisson(25, n_up)  # + playback events
@@ -568,33 +812,71 @@ class Generator:
         visit_level = entry | matomo_row  # Matomo stores the visit's attribution on every hit
         has_camp = (camp >= 0) & (visit_level | (pv["num"][g] == 1))
         channel_dir = self.strings.add("direct")
-        channel = np.where(has_camp, self.strings.add("campaign"),
-                           np.where(visit_level, v["channel"][vis], channel_dir))
-        camp_fields = [np.where(has_camp, self.strings.array([c[j] for c in CAMPAIGNS])[np.maximum(camp, 0)], 0)
-                       for j in range(3)]
+        channel = np.where(
+            has_camp, self.strings.add("campaign"), np.where(visit_level, v["channel"][vis], channel_dir)
+        )
+        camp_fields = [
+            np.where(has_camp, self.strings.array([c[j] for c in CAMPAIGNS])[np.maximum(camp, 0)], 0) for j in range(3)
+        ]
         s = self.strings
         source = self.sources[pv["site"][g]]
         return {
-            "site": self.site_ids[pv["site"][g]], "day": pv["day"][g], "visitor_hash": v["visitor"][vis],
-            "session_hash": v["session"][vis], "page_num": pv["num"][g].astype(np.uint32), "pageview_id": pv["id"][g],
-            "source": source, "started_at": started, "last_at": last, "url": pv["url"][g],
+            "site": self.site_ids[pv["site"][g]],
+            "day": pv["day"][g],
+            "visitor_hash": v["visitor"][vis],
+            "session_hash": v["session"][vis],
+            "page_num": pv["num"][g].astype(np.uint32),
+            "pageview_id": pv["id"][g],
+            "source": source,
+            "started_at": started,
+            "last_at": last,
+            "url": pv["url"][g],
             "referrer": np.where(is_first & (pv["num"][g] == 1), v["ref_url"][vis], 0),
-            "title": np.where(is_first, pv["title"][g], 0), "browser": v["browser"][vis], "os": v["os"][vis],
-            "device": v["device"][vis], "country": v["country"][vis],
-            "screen_width": v["screen_w"][vis].astype(np.uint16), "screen_height": v["screen_h"][vis].astype(np.uint16),
-            "doc_height": doc_height.astype(np.uint32), "scroll_bottom": scroll.astype(np.uint32),
-            "clicks": clicks.astype(np.uint64), "events": counted.astype(np.uint64),
-            "payloads": np.ones(len(g), np.uint64), "ended": ended.astype(np.uint8),
+            "title": np.where(is_first, pv["title"][g], 0),
+            "browser": v["browser"][vis],
+            "os": v["os"][vis],
+            "device": v["device"][vis],
+            "country": v["country"][vis],
+            "screen_width": v["screen_w"][vis].astype(np.uint16),
+            "screen_height": v["screen_h"][vis].astype(np.uint16),
+            "doc_height": doc_height.astype(np.uint32),
+            "scroll_bottom": scroll.astype(np.uint32),
+            "clicks": clicks.astype(np.uint64),
+            "events": counted.astype(np.uint64),
+            "payloads": np.ones(len(g), np.uint64),
+            "ended": ended.astype(np.uint8),
             "consent_source": v["consent"][vis].astype(np.uint16),
-            "user_hash": np.where(is_first, v["user"][vis], 0), "channel": channel,
+            "user_hash": np.where(is_first, v["user"][vis], 0),
+            "channel": channel,
             "referrer_host": np.where(visit_level & ~has_camp, v["ref_host"][vis], 0),
             "referrer_name": np.where(visit_level & ~has_camp, v["ref_name"][vis], 0),
-            "campaign_name": camp_fields[0], "campaign_source": camp_fields[1], "campaign_medium": camp_fields[2],
-            "campaign_keyword": np.zeros(len(g), np.int64), "campaign_content": np.zeros(len(g), np.int64),
-            "_strings": ("site", "source", "url", "referrer", "title", "browser", "os", "device", "country",
-                         "user_hash", "channel", "referrer_host", "referrer_name", "campaign_name", "campaign_source",
-                         "campaign_medium", "campaign_keyword", "campaign_content"),
-            "_ms": ("started_at", "last_at"), "_s": s,
+            "campaign_name": camp_fields[0],
+            "campaign_source": camp_fields[1],
+            "campaign_medium": camp_fields[2],
+            "campaign_keyword": np.zeros(len(g), np.int64),
+            "campaign_content": np.zeros(len(g), np.int64),
+            "_strings": (
+                "site",
+                "source",
+                "url",
+                "referrer",
+                "title",
+                "browser",
+                "os",
+                "device",
+                "country",
+                "user_hash",
+                "channel",
+                "referrer_host",
+                "referrer_name",
+                "campaign_name",
+                "campaign_source",
+                "campaign_medium",
+                "campaign_keyword",
+                "campaign_content",
+            ),
+            "_ms": ("started_at", "last_at"),
+            "_s": s,
         }
 
     def event_rows(self, v: dict[str, np.ndarray], pv: dict[str, np.ndarray], ev: dict[str, Any]) -> dict[str, Any]:
@@ -607,20 +889,38 @@ class Generator:
             lookup[k] = i
         matomo = pv["matomo"][g]
         return {
-            "site": self.site_ids[pv["site"][g]], "day": ev["ts"] // MS_DAY, "visitor_hash": v["visitor"][vis],
-            "session_hash": v["session"][vis], "page_num": pv["num"][g].astype(np.uint32), "pageview_id": pv["id"][g],
-            "ts": ev["ts"], "source": self.sources[pv["site"][g]], "type": kinds.astype(np.uint16),
-            "name": lookup[kinds], "url": pv["url"][g], "x": ev["x"].astype(np.int32), "y": ev["y"].astype(np.int32),
-            "target": ev["target"], "target_hash": ev["hash"], "target_tag": ev["tag"], "text": ev["text"],
-            "link": ev["link"], "doc_width": np.where(matomo, 0, pv["doc_width"][g]).astype(np.uint32),
-            "doc_height": np.where(matomo, 0, pv["doc_height"][g]).astype(np.uint32), "key": ev["key"],
-            "value": ev["value"], "num": ev["num"], "data": ev["data"],
+            "site": self.site_ids[pv["site"][g]],
+            "day": ev["ts"] // MS_DAY,
+            "visitor_hash": v["visitor"][vis],
+            "session_hash": v["session"][vis],
+            "page_num": pv["num"][g].astype(np.uint32),
+            "pageview_id": pv["id"][g],
+            "ts": ev["ts"],
+            "source": self.sources[pv["site"][g]],
+            "type": kinds.astype(np.uint16),
+            "name": lookup[kinds],
+            "url": pv["url"][g],
+            "x": ev["x"].astype(np.int32),
+            "y": ev["y"].astype(np.int32),
+            "target": ev["target"],
+            "target_hash": ev["hash"],
+            "target_tag": ev["tag"],
+            "text": ev["text"],
+            "link": ev["link"],
+            "doc_width": np.where(matomo, 0, pv["doc_width"][g]).astype(np.uint32),
+            "doc_height": np.where(matomo, 0, pv["doc_height"][g]).astype(np.uint32),
+            "key": ev["key"],
+            "value": ev["value"],
+            "num": ev["num"],
+            "data": ev["data"],
             "_strings": ("site", "source", "name", "url", "target_hash", "target_tag", "text", "link", "key", "value"),
-            "_ms": ("ts",), "_s": self.strings,
+            "_ms": ("ts",),
+            "_s": self.strings,
         }
 
-    def playback_rows(self, v: dict[str, np.ndarray], pv: dict[str, np.ndarray], clarity: np.ndarray,
-                      up: dict[str, np.ndarray]) -> dict[str, Any]:
+    def playback_rows(
+        self, v: dict[str, np.ndarray], pv: dict[str, np.ndarray], clarity: np.ndarray, up: dict[str, np.ndarray]
+    ) -> dict[str, Any]:
         """One row per Clarity upload within the playback TTL, with a short synthetic payload."""
         keep = up["start"] >= self.playback_from_ms
         g, seq, start = up["pv"][keep], up["seq"][keep], up["start"][keep]
@@ -630,16 +930,28 @@ class Generator:
         muts = rng.integers(2, 12, k).tolist()
         rel = (start - pv["start"][g]).tolist()
         # an upload's first one opens with the DOM snapshot (Discover, 5): the recordings list holds replayable visits
-        payload = [f'{{"e":["0.8.9",{r},0,{m * 400},0,"u","s",{p},{q},0,"url"],"a":[],"p":['
-                   + (f'[{r},5,1,null,"HTML"],' if q == 1 else "")
-                   + ",".join(f'[{r + j * 137},6,{j * 3 + 41},"div",{j + 7},null,"txt"]' for j in range(m)) + "]}"
-                   for r, m, p, q in zip(rel, muts, pv["num"][g].tolist(), seq.tolist(), strict=True)]
+        payload = [
+            f'{{"e":["0.8.9",{r},0,{m * 400},0,"u","s",{p},{q},0,"url"],"a":[],"p":['
+            + (f'[{r},5,1,null,"HTML"],' if q == 1 else "")
+            + ",".join(f'[{r + j * 137},6,{j * 3 + 41},"div",{j + 7},null,"txt"]' for j in range(m))
+            + "]}"
+            for r, m, p, q in zip(rel, muts, pv["num"][g].tolist(), seq.tolist(), strict=True)
+        ]
         return {
-            "site": self.site_ids[pv["site"][g]], "day": pv["day"][g], "visitor_hash": v["visitor"][vis],
-            "session_hash": v["session"][vis], "page_num": pv["num"][g].astype(np.uint32), "pageview_id": pv["id"][g],
-            "ts": start, "sequence": seq.astype(np.uint32), "is_end": up["last"][keep].astype(np.uint8),
-            "wire_bytes": rng.integers(1500, 30000, k).astype(np.uint32), "payload": payload,
-            "_strings": ("site",), "_ms": ("ts",), "_s": self.strings,
+            "site": self.site_ids[pv["site"][g]],
+            "day": pv["day"][g],
+            "visitor_hash": v["visitor"][vis],
+            "session_hash": v["session"][vis],
+            "page_num": pv["num"][g].astype(np.uint32),
+            "pageview_id": pv["id"][g],
+            "ts": start,
+            "sequence": seq.astype(np.uint32),
+            "is_end": up["last"][keep].astype(np.uint8),
+            "wire_bytes": rng.integers(1500, 30000, k).astype(np.uint32),
+            "payload": payload,
+            "_strings": ("site",),
+            "_ms": ("ts",),
+            "_s": self.strings,
         }
 
 
@@ -675,7 +987,7 @@ def to_columns(table: str, rows: dict[str, Any]) -> tuple[list[str], list[Any], 
 def insert(storage: Storage, table: str, rows: dict[str, Any]) -> int:
     names, data, n = to_columns(table, rows)
     for offset in range(0, n, MAX_INSERT_ROWS):
-        part = [c[offset: offset + MAX_INSERT_ROWS] for c in data]
+        part = [c[offset : offset + MAX_INSERT_ROWS] for c in data]
         storage.client.insert(storage.table(table), part, column_names=names, column_oriented=True)
     return n
 
@@ -711,8 +1023,13 @@ def generate(storage: Storage, events: int, days: int, seed: int, end_ms: int) -
         del chunk
         gc.collect()
         elapsed = time.perf_counter() - started
-        print(f"\r  {rows['events']:,} events, {rows['pageviews']:,} page-view rows, {visits:,} visits "
-              f"({sum(rows.values()) / elapsed:,.0f} rows/s)", end="", file=sys.stderr, flush=True)
+        print(
+            f"\r  {rows['events']:,} events, {rows['pageviews']:,} page-view rows, {visits:,} visits "
+            f"({sum(rows.values()) / elapsed:,.0f} rows/s)",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
     print(file=sys.stderr)
     seconds = time.perf_counter() - started
     t0 = time.perf_counter()
@@ -726,7 +1043,9 @@ def disk(storage: Storage) -> dict[str, tuple[int, int, int]]:
     """table → (rows, bytes on disk, active parts)."""
     rows = storage.query_rows(
         "SELECT table, sum(rows), sum(bytes_on_disk), count() FROM system.parts WHERE database = {db:String} "
-        "AND active GROUP BY table", {"db": storage.database})
+        "AND active GROUP BY table",
+        {"db": storage.database},
+    )
     return {str(t): (int(r), int(b), int(p)) for t, r, b, p in rows}
 
 
@@ -762,8 +1081,20 @@ def timed(fn: Callable[[], T], runs: int, warmup: int = 2) -> tuple[list[float],
     return times, result
 
 
-CASES = ("overview", "timeseries", "top_pages", "sources", "heatmap_clicks", "recordings", "insights", "heatmap_areas",
-         "heatmap_attention", "recordings_rage", "goal_conversions", "funnel")
+CASES = (
+    "overview",
+    "timeseries",
+    "top_pages",
+    "sources",
+    "heatmap_clicks",
+    "recordings",
+    "insights",
+    "heatmap_areas",
+    "heatmap_attention",
+    "recordings_rage",
+    "goal_conversions",
+    "funnel",
+)
 #: cases that run a panel with options: case name → (panel, options)
 CASE_PANELS: dict[str, tuple[str, dict[str, str]]] = {"recordings_rage": ("recordings", {"signal": "rage_click"})}
 #: issue 15 rows: (label, panel, extra parameters); "{segment}" is the id of the segment saved below
@@ -775,15 +1106,29 @@ WORKBENCH_CASES = (
     ("visitor_log, segmented", "visitor_log", {"limit": "50", "segment": "{segment}"}),
 )
 #: a segment mixing a visit, a page and an event condition (AND over an OR group)
-BENCH_SEGMENT = {"name": "mobile shoppers", "definition": {"match": "all", "conditions": [
-    {"field": "device", "op": "is", "value": "mobile"},
-    {"match": "any", "conditions": [{"field": "page", "op": "prefix", "value": "/product/"},
-                                    {"field": "event", "op": "is", "value": "add_to_cart"}]}]}}
+BENCH_SEGMENT = {
+    "name": "mobile shoppers",
+    "definition": {
+        "match": "all",
+        "conditions": [
+            {"field": "device", "op": "is", "value": "mobile"},
+            {
+                "match": "any",
+                "conditions": [
+                    {"field": "page", "op": "prefix", "value": "/product/"},
+                    {"field": "event", "op": "is", "value": "add_to_cart"},
+                ],
+            },
+        ],
+    },
+}
 
 
 def workbench_cases(segment: str) -> list[tuple[str, str, dict[str, str]]]:
-    return [(label, panel, {k: v.replace("{segment}", segment) for k, v in extra.items()})
-            for label, panel, extra in WORKBENCH_CASES]
+    return [
+        (label, panel, {k: v.replace("{segment}", segment) for k, v in extra.items()})
+        for label, panel, extra in WORKBENCH_CASES
+    ]
 
 
 #: Goals and a 4-step funnel of the analyst workbench (issue 15), defined on the bench site before timing.
@@ -795,14 +1140,15 @@ BENCH_GOALS = (
     {"name": "Engaged", "kind": "duration", "value": 60},
     {"name": "Three pages", "kind": "pages", "value": 3},
 )
-BENCH_FUNNEL = {"name": "Home to checkout", "steps": [
-    {"kind": "page", "match": "exact", "value": "/"},
-    {"kind": "page", "match": "prefix", "value": "/product/"},
-    {"kind": "custom_event", "value": "add_to_cart"},
-    {"kind": "page", "match": "exact", "value": "/checkout"},
-]}
-
-
+BENCH_FUNNEL = {
+    "name": "Home to checkout",
+    "steps": [
+        {"kind": "page", "match": "exact", "value": "/"},
+        {"kind": "page", "match": "prefix", "value": "/product/"},
+        {"kind": "custom_event", "value": "add_to_cart"},
+        {"kind": "page", "match": "exact", "value": "/checkout"},
+    ],
+}
 
 
 def define_workbench(storage: Storage) -> dict[str, dict[str, str]]:
@@ -820,21 +1166,29 @@ def define_workbench(storage: Storage) -> dict[str, dict[str, str]]:
     return {"funnel": {"funnel": existing[0].id}}
 
 
-def measure(storage: Storage, runs: int, now: datetime, top_page: str,
-            options: dict[str, dict[str, str]] | None = None, only: tuple[str, ...] = ()) -> list[Timing]:
+def measure(
+    storage: Storage,
+    runs: int,
+    now: datetime,
+    top_page: str,
+    options: dict[str, dict[str, str]] | None = None,
+    only: tuple[str, ...] = (),
+) -> list[Timing]:
     """Every case (or the `only` ones, by label) for 7 and 30 days, without and with the filter."""
     out = []
     segment = str(save_segment(storage, BENCH_SITE, None, BENCH_SEGMENT, "bench")["id"])
     for period in ("7d", "30d"):
         query = parse_query(PANELS["overview"], {"site": BENCH_SITE, "period": period}, now=now)
         first, last = query.period.first_day, query.period.last_day
-        sql = ("SELECT count() FROM `analytics`.`pageviews` WHERE site = {site:String} "
-               "AND day BETWEEN {first:Date} AND {last:Date}")
+        sql = (
+            "SELECT count() FROM `analytics`.`pageviews` WHERE site = {site:String} "
+            "AND day BETWEEN {first:Date} AND {last:Date}"
+        )
         params = {"site": BENCH_SITE, "first": first, "last": last}
         times, counted = timed(partial(storage.client.query, sql, parameters=params), runs)
         count = int(counted.result_rows[0][0])
         out.append(Timing("baseline: SELECT count() FROM pageviews", period, False, times, [], count, None))
-        print(f"  {period:4} baseline count(): p50 {percentile(times, .5):.1f} ms", file=sys.stderr)
+        print(f"  {period:4} baseline count(): p50 {percentile(times, 0.5):.1f} ms", file=sys.stderr)
         cases = [(name, *CASE_PANELS.get(name, (name, {}))) for name in CASES]
         for label, name, extra in cases + workbench_cases(segment):
             if only and label not in only:
@@ -857,10 +1211,13 @@ def measure(storage: Storage, runs: int, now: datetime, top_page: str,
                 same = _same(results[True].rows, results[False].rows)
                 t = Timing(label, period, filtered, timings[True], timings[False], len(results[True].rows), same)
                 out.append(t)
-                print(f"  {period:4} {label:25} {'filtered' if filtered else '':8} "
-                      f"view p50 {percentile(t.view, .5):7.1f} p95 {percentile(t.view, .95):7.1f} | "
-                      f"no view p50 {percentile(t.raw, .5):7.1f} p95 {percentile(t.raw, .95):7.1f} ms"
-                      f"{'' if same else '  (results differ!)'}", file=sys.stderr)
+                print(
+                    f"  {period:4} {label:25} {'filtered' if filtered else '':8} "
+                    f"view p50 {percentile(t.view, 0.5):7.1f} p95 {percentile(t.view, 0.95):7.1f} | "
+                    f"no view p50 {percentile(t.raw, 0.5):7.1f} p95 {percentile(t.raw, 0.95):7.1f} ms"
+                    f"{'' if same else '  (results differ!)'}",
+                    file=sys.stderr,
+                )
     return out
 
 
@@ -878,14 +1235,27 @@ def _same(a: list[tuple[Any, ...]], b: list[tuple[Any, ...]]) -> bool:
 
 
 def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     system = f"{platform.system()} {platform.release()}"
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
-def size_report(events: int, gen: Generated | None, parts: dict[str, tuple[int, int, int]], timings: list[Timing],
-                runs: int, top_page: str, view: bool) -> list[str]:
+def size_report(
+    events: int,
+    gen: Generated | None,
+    parts: dict[str, tuple[int, int, int]],
+    timings: list[Timing],
+    runs: int,
+    top_page: str,
+    view: bool,
+) -> list[str]:
     lines = [f"### {events:,} events", ""]
     if gen is not None:
         total = sum(gen.rows.values())
@@ -895,18 +1265,23 @@ def size_report(events: int, gen: Generated | None, parts: dict[str, tuple[int, 
             f"{gen.seconds:.0f} s: **{total / gen.seconds:,.0f} rows/s** "
             f"({gen.rows['events'] / gen.seconds:,.0f} events/s) including Python generation; the inserts alone "
             f"ran at {total / gen.insert_seconds:,.0f} rows/s (page-view rows merge to one per page view below). "
-            f"OPTIMIZE FINAL of the four tables took {gen.optimize_seconds:.0f} s.", "",
+            f"OPTIMIZE FINAL of the four tables took {gen.optimize_seconds:.0f} s.",
+            "",
         ]
-    lines += ["| table | rows | parts | MB on disk | MB per million events | bytes per row |",
-              "|---|---|---|---|---|---|"]
+    lines += [
+        "| table | rows | parts | MB on disk | MB per million events | bytes per row |",
+        "|---|---|---|---|---|---|",
+    ]
     for table in BENCH_TABLES:
         rows, size, count = parts.get(table, (0, 0, 0))
-        lines.append(f"| {table} | {rows:,} | {count} | {size / 1e6:,.1f} | {size / 1e6 / (events / 1e6):,.2f} | "
-                     f"{size / max(rows, 1):,.1f} |")
+        lines.append(
+            f"| {table} | {rows:,} | {count} | {size / 1e6:,.1f} | {size / 1e6 / (events / 1e6):,.2f} | "
+            f"{size / max(rows, 1):,.1f} |"
+        )
     lines += [
         "",
         f"Panels through `run_panel` for site `{BENCH_SITE}`, {runs} runs each after 2 warm-ups, milliseconds; "
-        f"filter = `{FILTER[0]}={FILTER[1]}`; heatmap_clicks on `{top_page}`; \"no view\" = use_view=False "
+        f'filter = `{FILTER[0]}={FILTER[1]}`; heatmap_clicks on `{top_page}`; "no view" = use_view=False '
         "(visits aggregated from pageviews)" + ("" if view else " (the view is missing here!)") + ":",
         "",
         "| panel | period | filter | p50 view | p95 view | p50 no view | p95 no view | rows | view = no view |",
@@ -914,28 +1289,35 @@ def size_report(events: int, gen: Generated | None, parts: dict[str, tuple[int, 
     ]
     for t in timings:
         if not t.raw:
-            lines.append(f"| {t.label} | {t.period} | | {percentile(t.view, .5):.1f} | {percentile(t.view, .95):.1f} "
-                         f"| | | {t.rows:,} | |")
+            lines.append(
+                f"| {t.label} | {t.period} | | {percentile(t.view, 0.5):.1f} | {percentile(t.view, 0.95):.1f} "
+                f"| | | {t.rows:,} | |"
+            )
             continue
         lines.append(
-            f"| {t.label} | {t.period} | {'yes' if t.filtered else ''} | {percentile(t.view, .5):.1f} | "
-            f"{percentile(t.view, .95):.1f} | {percentile(t.raw, .5):.1f} | {percentile(t.raw, .95):.1f} | {t.rows} | "
-            f"{'yes' if t.same else 'NO'} |")
+            f"| {t.label} | {t.period} | {'yes' if t.filtered else ''} | {percentile(t.view, 0.5):.1f} | "
+            f"{percentile(t.view, 0.95):.1f} | {percentile(t.raw, 0.5):.1f} | {percentile(t.raw, 0.95):.1f} | "
+            f"{t.rows} | "
+            f"{'yes' if t.same else 'NO'} |"
+        )
     return lines + [""]
 
 
 def versus_rows(results: list[tuple[int, list[Timing]]]) -> list[str]:
     """Query time vs rows: p95 with the view, per panel (7d/30d, unfiltered), per size."""
     sizes = [n for n, _ in results]
-    lines = ["### Query time vs rows (p95 ms, with the view, no filter)", "",
-             "| panel | period | " + " | ".join(f"{n / 1e6:g}M events" for n in sizes) + " |",
-             "|---|---|" + "---|" * len(sizes)]
+    lines = [
+        "### Query time vs rows (p95 ms, with the view, no filter)",
+        "",
+        "| panel | period | " + " | ".join(f"{n / 1e6:g}M events" for n in sizes) + " |",
+        "|---|---|" + "---|" * len(sizes),
+    ]
     keys = [(t.label, t.period) for t in results[0][1] if not t.filtered]
     for label, period in keys:
         cells = []
         for _, timings in results:
             t = next(x for x in timings if x.label == label and x.period == period and not x.filtered)
-            cells.append(f"{percentile(t.view, .95):.1f}")
+            cells.append(f"{percentile(t.view, 0.95):.1f}")
         lines.append(f"| {label} | {period} | " + " | ".join(cells) + " |")
     return lines + [""]
 
@@ -955,7 +1337,8 @@ def top_page_of(storage: Storage, now: datetime) -> str:
     rows = storage.query_rows(
         "SELECT path(url) AS p, count() FROM (SELECT pageview_id, any(url) AS url FROM `analytics`.`pageviews` "
         "WHERE site = {site:String} GROUP BY pageview_id) GROUP BY p ORDER BY count() DESC LIMIT 1",
-        {"site": BENCH_SITE})
+        {"site": BENCH_SITE},
+    )
     return str(rows[0][0]) if rows else "/"
 
 
@@ -994,8 +1377,12 @@ def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Tim
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, action="append",
-                        help="rows of `events` to generate (repeat for query time vs rows); default 10,000,000")
+    parser.add_argument(
+        "--events",
+        type=int,
+        action="append",
+        help="rows of `events` to generate (repeat for query time vs rows); default 10,000,000",
+    )
     parser.add_argument("--data", help="data folder (default: a temporary one, removed at the end)")
     parser.add_argument("--reuse", action="store_true", help="time the data already in --data instead of generating")
     parser.add_argument("--keep", action="store_true", help="keep the temporary data folder")
@@ -1003,18 +1390,27 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--output", type=Path, default=Path(__file__).with_name("RESULTS.md"))
-    parser.add_argument("--case", action="append",
-                        help="a case label to time (repeat; default: all), e.g. --case 'visitor_log, segmented'")
+    parser.add_argument(
+        "--case",
+        action="append",
+        help="a case label to time (repeat; default: all), e.g. --case 'visitor_log, segmented'",
+    )
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to --output")
     args = parser.parse_args()
     args.events = args.events or [10_000_000]
     output = None if args.no_write else args.output
-    append(output, [
-        "", f"## Queries, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "",
-        f"Machine: {machine()}; embedded ClickHouse (chdb), one process; other work shared the 2 cores while this "
-        "ran, so read p50 before p95. Generated by `python -m bench.bench_queries` (see its docstring for the traffic "
-        "model); periods end at the newest generated page view.", "",
-    ])
+    append(
+        output,
+        [
+            "",
+            f"## Queries, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+            "",
+            f"Machine: {machine()}; embedded ClickHouse (chdb), one process; other work shared the 2 cores while this "
+            "ran, so read p50 before p95. Generated by `python -m bench.bench_queries` (see its docstring for "
+            "the traffic model); periods end at the newest generated page view.",
+            "",
+        ],
+    )
     results = []
     for events in args.events:
         lines, timings = run_size(events, args)

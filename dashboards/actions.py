@@ -110,8 +110,11 @@ def condition(params: Params, action: Action) -> str:
         return f"(a_type = 0 AND match(pathFull(a_url), {params.p(action.value, 'String')}))"
     tests = [f"a_type = {EVENT_TYPES[action.kind]}"]
     if action.kind == "event":
-        for column, value in (("a_key", action.event_category), ("a_value", action.event_action),
-                              ("a_text", action.event_name)):
+        for column, value in (
+            ("a_key", action.event_category),
+            ("a_value", action.event_action),
+            ("a_text", action.event_name),
+        ):
             if value:
                 tests.append(f"{column} = {params.p(value, 'String')}")
     else:
@@ -119,15 +122,20 @@ def condition(params: Params, action: Action) -> str:
     return f"({' AND '.join(tests)})"
 
 
-_PAGE_ROWS = ("SELECT session_hash, toUInt64(toUnixTimestamp64Milli(started_at)) AS a_ts, toUInt16(0) AS a_type, "
-              "url AS a_url, '' AS a_key, '' AS a_value, '' AS a_text, toFloat64(0) AS a_num")
-_EVENT_ROWS = ("SELECT session_hash, toUInt64(toUnixTimestamp64Milli(ts)) AS a_ts, type AS a_type, url AS a_url, "
-               "key AS a_key, value AS a_value, text AS a_text, num AS a_num")
+_PAGE_ROWS = (
+    "SELECT session_hash, toUInt64(toUnixTimestamp64Milli(started_at)) AS a_ts, toUInt16(0) AS a_type, "
+    "url AS a_url, '' AS a_key, '' AS a_value, '' AS a_text, toFloat64(0) AS a_num"
+)
+_EVENT_ROWS = (
+    "SELECT session_hash, toUInt64(toUnixTimestamp64Milli(ts)) AS a_ts, type AS a_type, url AS a_url, "
+    "key AS a_key, value AS a_value, text AS a_text, num AS a_num"
+)
 MASK_BITS = 64
 
 
-def _parts(ctx: Context, params: Params, site: str, start: datetime, end: datetime, actions: list[Action],
-           sessions: str | None) -> list[tuple[str, str, list[Action]]]:
+def _parts(
+    ctx: Context, params: Params, site: str, start: datetime, end: datetime, actions: list[Action], sessions: str | None
+) -> list[tuple[str, str, list[Action]]]:
     """Per table read: (its timeline columns, `FROM … WHERE` without the action test, the actions it can match)."""
     first, last = utc_days(start, end)
     where = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
@@ -151,8 +159,15 @@ def mask_words(count: int) -> int:
     return (count + MASK_BITS - 1) // MASK_BITS
 
 
-def matched_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime,
-                actions: Sequence[Action], sessions: str | None = None) -> str:
+def matched_sql(
+    ctx: Context,
+    params: Params,
+    site: str,
+    start: datetime,
+    end: datetime,
+    actions: Sequence[Action],
+    sessions: str | None = None,
+) -> str:
     """The site's page views and events over the days of [start, end) (a visit's whole days) that match
     any of `actions` (a list, repeats allowed; of the `sessions`, SQL selecting session_hash, if given),
     with the timeline columns and a_mask0, a_mask1, …: bit i % 64 of a_mask<i // 64> is set when the row
@@ -164,8 +179,11 @@ def matched_sql(ctx: Context, params: Params, site: str, start: datetime, end: d
         tests = {a: condition(params, a) for a in matched}
         masks = []
         for w in range(words):
-            bits = [f"bitShiftLeft(toUInt64({tests[a]}), {i % MASK_BITS})"
-                    for i, a in enumerate(actions) if i // MASK_BITS == w and a in tests]
+            bits = [
+                f"bitShiftLeft(toUInt64({tests[a]}), {i % MASK_BITS})"
+                for i, a in enumerate(actions)
+                if i // MASK_BITS == w and a in tests
+            ]
             masks.append(f"{' + '.join(bits) if bits else 'toUInt64(0)'} AS a_mask{w}")
         nonzero = " OR ".join(f"a_mask{w} != 0" for w in range(words))
         selects.append(f"{columns}, {', '.join(masks)} {source} AND ({nonzero})")

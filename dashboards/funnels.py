@@ -98,8 +98,9 @@ def funnel_of(stored: Any) -> Funnel:
 # --- per visit ------------------------------------------------------------------------------------
 
 
-def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime, funnel: Funnel,
-                  sessions: str | None = None) -> str:
+def per_visit_sql(
+    ctx: Context, params: Params, site: str, start: datetime, end: datetime, funnel: Funnel, sessions: str | None = None
+) -> str:
     """One row per visit with a funnel action over the days of [start, end) (of `sessions` if given):
     r<i> (reached step i), k<i> (went on to the next required step), t<i> (ms when step i was first
     reached after the previous required step; 0: never)."""
@@ -137,8 +138,7 @@ def per_visit_sql(ctx: Context, params: Params, site: str, start: datetime, end:
         p = funnel.previous_required(i)
         times.append(f"if(t{p} > 0, arrayMin(arrayFilter(x -> x >= t{p}, ts{i})), 0) AS t{i}")
     names = ", ".join(f"r{i}, k{i}" for i in range(len(steps)))
-    inner = (f"SELECT session_hash, {', '.join(levels)}, {', '.join(firsts)} "
-             f"FROM ({timeline}) GROUP BY session_hash")
+    inner = f"SELECT session_hash, {', '.join(levels)}, {', '.join(firsts)} FROM ({timeline}) GROUP BY session_hash"
     return f"SELECT session_hash, {names}, {', '.join(times)} FROM (SELECT *, {', '.join(flags)} FROM ({inner}))"
 
 
@@ -174,8 +174,9 @@ def funnel_sql(ctx: Context, query: Query) -> Sql:
     # actions read to `session_hash IN (visits)`: measured at 1M events)
     visits = per_visit_sql(ctx, params, query.site, query.period.start, query.period.end, funnel)
     chosen = visit_sessions(ctx, params, query)
-    return Sql(f"SELECT {', '.join(figures)} FROM ({visits}) AS f INNER JOIN ({chosen}) AS v USING session_hash",
-               params.values)
+    return Sql(
+        f"SELECT {', '.join(figures)} FROM ({visits}) AS f INNER JOIN ({chosen}) AS v USING session_hash", params.values
+    )
 
 
 def _percent(part: int, whole: int) -> float | None:
@@ -199,26 +200,44 @@ def funnel_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[Any, .
             values = values[2:]
         reached.append(visits)
         previous = reached[funnel.previous_required(i)] if i else visits
-        out.append((i + 1, step.label, step.optional, visits, _percent(visits, reached[0]),
-                    _percent(visits, previous), dropped if funnel.next_required(i) is not None else None,
-                    _percent(dropped, visits) if funnel.next_required(i) is not None else None, median))
+        out.append(
+            (
+                i + 1,
+                step.label,
+                step.optional,
+                visits,
+                _percent(visits, reached[0]),
+                _percent(visits, previous),
+                dropped if funnel.next_required(i) is not None else None,
+                _percent(dropped, visits) if funnel.next_required(i) is not None else None,
+                median,
+            )
+        )
     return out
 
 
 FUNNEL = Panel(
-    "funnel", "Funnel",
+    "funnel",
+    "Funnel",
     "One funnel (option funnel=<id>; without it, no rows), a row per step: visits that reached it, conversion "
     "from the first step and from the previous required step, visits that dropped off after it (reached it, not "
     "the next required step) and the median seconds from the previous required step. Recordings of a step's drop-off: "
     "/dashboard/api/v1/recordings?funnel=<id>&step=<n>&dropped=1.",
-    (Column("step", "integer", "step number, from 1"), Column("label", "string", "step label"),
-     Column("optional", "boolean", "an optional step"), Column("visits", "integer", "visits that reached the step"),
-     Column("conversion_rate", "number", "percent of the visits that reached step 1"),
-     Column("from_previous", "number", "percent of the visits that reached the previous required step"),
-     Column("dropped", "integer", "visits that reached the step and not the next required one (null: last step)"),
-     Column("drop_off_rate", "number", "dropped, percent of the step's visits"),
-     Column("median_seconds", "number", "median seconds from the previous required step (null: step 1)")),
-    funnel_sql, funnel_shape, options=("funnel",), prepare=prepare,
+    (
+        Column("step", "integer", "step number, from 1"),
+        Column("label", "string", "step label"),
+        Column("optional", "boolean", "an optional step"),
+        Column("visits", "integer", "visits that reached the step"),
+        Column("conversion_rate", "number", "percent of the visits that reached step 1"),
+        Column("from_previous", "number", "percent of the visits that reached the previous required step"),
+        Column("dropped", "integer", "visits that reached the step and not the next required one (null: last step)"),
+        Column("drop_off_rate", "number", "dropped, percent of the step's visits"),
+        Column("median_seconds", "number", "median seconds from the previous required step (null: step 1)"),
+    ),
+    funnel_sql,
+    funnel_shape,
+    options=("funnel",),
+    prepare=prepare,
 )
 
 PANELS = (FUNNEL,)
@@ -267,8 +286,11 @@ def _resolve(storage: Any, site: str, values: Mapping[str, str]) -> StepVisits:
 
 SELECTOR = Selector(
     "funnel",
-    {"funnel": "a funnel id: with step, only the visits of that step (the funnel panel: the funnel shown)",
-     "step": "funnel step number, from 1: only the visits that reached it",
-     "dropped": "1: only the visits that dropped off after the step (reached it, not the next required step)"},
-    _check, _resolve,
+    {
+        "funnel": "a funnel id: with step, only the visits of that step (the funnel panel: the funnel shown)",
+        "step": "funnel step number, from 1: only the visits that reached it",
+        "dropped": "1: only the visits that dropped off after the step (reached it, not the next required step)",
+    },
+    _check,
+    _resolve,
 )

@@ -59,8 +59,10 @@ def parse_goal(raw: Any) -> tuple[str, dict[str, Any]]:
         if isinstance(threshold, str) and threshold.strip().isdecimal():
             threshold = int(threshold)
         if isinstance(threshold, bool) or not isinstance(threshold, int) or not 1 <= threshold <= MAX_THRESHOLD:
-            raise BadQuery(f"value: a whole number of {'seconds' if kind == 'duration' else 'page views'} "
-                           f"from 1 to {MAX_THRESHOLD}")
+            raise BadQuery(
+                f"value: a whole number of {'seconds' if kind == 'duration' else 'page views'} "
+                f"from 1 to {MAX_THRESHOLD}"
+            )
         return name, {"kind": kind, "value": threshold, "revenue": float(revenue)}
     if kind not in KINDS:
         raise BadQuery(f"kind: one of {', '.join(KINDS)}")
@@ -107,8 +109,9 @@ def _hits_sql(ctx: Context, params: Params, query: Query, goals: list[Goal]) -> 
     return f"SELECT session_hash, {', '.join(columns)} FROM ({rows}) GROUP BY session_hash"
 
 
-def converted_visits_sql(ctx: Context, params: Params, query: Query, goals: list[Goal],
-                         attributes: tuple[str, ...] = ()) -> str:
+def converted_visits_sql(
+    ctx: Context, params: Params, query: Query, goals: list[Goal], attributes: tuple[str, ...] = ()
+) -> str:
     """One row per visit of the query: session_hash, v_visitor, the `attributes`, and for each goal i
     c<i> (converted, 0/1) and r<i> (its revenue in this visit)."""
     visits = visits_sql(ctx, params, query, query.period.start, query.period.end, attributes)
@@ -141,8 +144,9 @@ def conversions_sql(ctx: Context, query: Query) -> Sql:
     goals: list[Goal] = query.definitions["goals"]
     if not goals:
         return Sql("SELECT 0 WHERE 0", params.values)
-    figures = ", ".join(f"countIf(c{i} = 1), uniqExactIf(v_visitor, c{i} = 1), sumIf(r{i}, c{i} = 1)"
-                        for i in range(len(goals)))
+    figures = ", ".join(
+        f"countIf(c{i} = 1), uniqExactIf(v_visitor, c{i} = 1), sumIf(r{i}, c{i} = 1)" for i in range(len(goals))
+    )
     return Sql(f"SELECT count(), {figures} FROM ({converted_visits_sql(ctx, params, query, goals)})", params.values)
 
 
@@ -152,9 +156,19 @@ def conversions_shape(query: Query, rows: list[tuple[Any, ...]]) -> list[tuple[A
     visits = int(row[0])
     out = []
     for i, goal in enumerate(goals):
-        conversions, visitors, revenue = row[1 + 3 * i: 4 + 3 * i] if len(row) > 1 else (0, 0, 0.0)
-        out.append((goal.id, goal.name, goal.goal_kind, describe(goal), int(conversions), int(visitors),
-                    round(int(conversions) * 100 / visits, 2) if visits else 0.0, round(float(revenue), 2)))
+        conversions, visitors, revenue = row[1 + 3 * i : 4 + 3 * i] if len(row) > 1 else (0, 0, 0.0)
+        out.append(
+            (
+                goal.id,
+                goal.name,
+                goal.goal_kind,
+                describe(goal),
+                int(conversions),
+                int(visitors),
+                round(int(conversions) * 100 / visits, 2) if visits else 0.0,
+                round(float(revenue), 2),
+            )
+        )
     return out
 
 
@@ -164,20 +178,36 @@ GOAL_COLUMNS = (
     Column("revenue", "number", "the goal's revenue per conversion, or the revenue a Matomo goal hit carried"),
 )
 GOAL_CONVERSIONS = Panel(
-    "goal_conversions", "Goals",
+    "goal_conversions",
+    "Goals",
     "Every goal defined for the site (dashboards /dashboard/goals or POST /dashboard/api/v1/definitions/goals) "
     "with its conversions, converting visitors, conversion rate and revenue in the period, over the stored data.",
-    (Column("goal", "string", "goal id"), Column("name", "string", "goal name"),
-     Column("kind", "string", "page, event, custom_event, matomo_goal, duration or pages"),
-     Column("rule", "string", "what the goal matches, in words"), GOAL_COLUMNS[0],
-     Column("visitors", "integer", "distinct visitors who converted"), GOAL_COLUMNS[1], GOAL_COLUMNS[2]),
-    conversions_sql, conversions_shape, prepare=prepare_all,
+    (
+        Column("goal", "string", "goal id"),
+        Column("name", "string", "goal name"),
+        Column("kind", "string", "page, event, custom_event, matomo_goal, duration or pages"),
+        Column("rule", "string", "what the goal matches, in words"),
+        GOAL_COLUMNS[0],
+        Column("visitors", "integer", "distinct visitors who converted"),
+        GOAL_COLUMNS[1],
+        GOAL_COLUMNS[2],
+    ),
+    conversions_sql,
+    conversions_shape,
+    prepare=prepare_all,
 )
 
 #: Breakdown dimension → visit attribute (dashboards.visits) or "page" (every page viewed in the visit).
 BREAKDOWNS = {
-    "channel": "v_channel", "source": "v_source_name", "campaign": "v_campaign_name", "device": "v_device",
-    "country": "v_country", "browser": "v_browser", "os": "v_os", "entry_page": "v_entry_page", "page": "",
+    "channel": "v_channel",
+    "source": "v_source_name",
+    "campaign": "v_campaign_name",
+    "device": "v_device",
+    "country": "v_country",
+    "browser": "v_browser",
+    "os": "v_os",
+    "entry_page": "v_entry_page",
+    "page": "",
 }
 
 
@@ -200,29 +230,45 @@ def breakdown_sql(ctx: Context, query: Query) -> Sql:
     # one goal, or any of the site's goals (revenue: of every goal the visit reached)
     converted = " + ".join(f"c{i}" for i in range(len(goals))) or "0"
     revenue = " + ".join(f"r{i} * c{i}" for i in range(len(goals))) or "0"
-    figures = (f"count() AS visits, countIf(({converted}) > 0) AS conversions, "
-               f"round(conversions * 100 / visits, 2), round(sum({revenue}), 2)")
+    figures = (
+        f"count() AS visits, countIf(({converted}) > 0) AS conversions, "
+        f"round(conversions * 100 / visits, 2), round(sum({revenue}), 2)"
+    )
     limit = params.p(query.limit, "UInt32")
     if attribute:
-        return Sql(f"SELECT {attribute} AS value, {figures} FROM ({visits}) GROUP BY value "
-                   f"ORDER BY conversions DESC, visits DESC, value LIMIT {limit}", params.values)
+        return Sql(
+            f"SELECT {attribute} AS value, {figures} FROM ({visits}) GROUP BY value "
+            f"ORDER BY conversions DESC, visits DESC, value LIMIT {limit}",
+            params.values,
+        )
     first, last = utc_days(query.period.start, query.period.end)
-    pages = (f"SELECT DISTINCT path(url) AS page, session_hash FROM {ctx.table('pageviews')} "
-             f"WHERE site = {params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND "
-             f"{params.day(last)} AND session_hash IN ({visit_sessions(ctx, params, query)}) AND url != ''")
-    return Sql(f"SELECT p.page AS value, {figures} FROM ({pages}) AS p INNER JOIN ({visits}) AS c "
-               f"ON c.session_hash = p.session_hash GROUP BY value "
-               f"ORDER BY conversions DESC, visits DESC, value LIMIT {limit}", params.values)
+    pages = (
+        f"SELECT DISTINCT path(url) AS page, session_hash FROM {ctx.table('pageviews')} "
+        f"WHERE site = {params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND "
+        f"{params.day(last)} AND session_hash IN ({visit_sessions(ctx, params, query)}) AND url != ''"
+    )
+    return Sql(
+        f"SELECT p.page AS value, {figures} FROM ({pages}) AS p INNER JOIN ({visits}) AS c "
+        f"ON c.session_hash = p.session_hash GROUP BY value "
+        f"ORDER BY conversions DESC, visits DESC, value LIMIT {limit}",
+        params.values,
+    )
 
 
 GOAL_BREAKDOWN = Panel(
-    "goal_breakdown", "Goal by dimension",
+    "goal_breakdown",
+    "Goal by dimension",
     "One goal (option goal=<id>; without it: any of the site's goals) by a dimension (option by: channel, source, "
     "campaign, device, country, browser, os, entry_page, or page: every page viewed during the visit): visits, "
     "conversions, rate and revenue.",
-    (Column("value", "string", "the dimension's value"), Column("visits", "integer", "visits with this value"),
-     *GOAL_COLUMNS),
-    breakdown_sql, options=("goal", "by"), prepare=prepare_one,
+    (
+        Column("value", "string", "the dimension's value"),
+        Column("visits", "integer", "visits with this value"),
+        *GOAL_COLUMNS,
+    ),
+    breakdown_sql,
+    options=("goal", "by"),
+    prepare=prepare_one,
 )
 
 PANELS = (GOAL_CONVERSIONS, GOAL_BREAKDOWN)

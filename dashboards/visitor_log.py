@@ -22,8 +22,17 @@ MAX_OFFSET = 100_000
 MAX_PAGES_LISTED = 50
 GOAL, ORDER = GOAL_TYPES
 DURATION = "round((toUnixTimestamp64Milli(v_end) - toUnixTimestamp64Milli(v_start)) / 1000, 1)"
-ATTRIBUTES = ("v_entry_page", "v_exit_page", "v_channel", "v_source_name", "v_campaign_name", "v_country",
-              "v_device", "v_browser", "v_os")
+ATTRIBUTES = (
+    "v_entry_page",
+    "v_exit_page",
+    "v_channel",
+    "v_source_name",
+    "v_campaign_name",
+    "v_country",
+    "v_device",
+    "v_browser",
+    "v_os",
+)
 _HEX = re.compile(r"^[0-9a-f]{1,16}$")
 #: ids as 16 hex digits (hex() drops leading zero bytes)
 HEX = "leftPad(lower(hex({})), 16, '0')"
@@ -71,9 +80,11 @@ def visitor_log_sql(ctx: Context, query: Query) -> Sql:
     visitor = hex_id(query, "visitor")
     only = f"visitor_hash = {params.p(visitor, 'UInt64')}" if visitor is not None else ""
     start, end = query.period.start, query.period.end
-    chosen = (f"SELECT session_hash, v_start FROM ({visits_sql(ctx, params, query, start, end, where_rows=only)}) "
-              f"ORDER BY v_start DESC, session_hash LIMIT {params.p(query.limit, 'UInt32')} "
-              f"OFFSET {params.p(_offset(query), 'UInt32')}")
+    chosen = (
+        f"SELECT session_hash, v_start FROM ({visits_sql(ctx, params, query, start, end, where_rows=only)}) "
+        f"ORDER BY v_start DESC, session_hash LIMIT {params.p(query.limit, 'UInt32')} "
+        f"OFFSET {params.p(_offset(query), 'UInt32')}"
+    )
     in_page = "day >= log_page.2 AND session_hash IN (SELECT arrayJoin(log_page.1))"
     # the chosen visits passed the filters and selections already: only their attributes are read here
     bare = replace(query, filters=Filters(), selectors={}, selections=())
@@ -117,9 +128,11 @@ VISIT_COLUMNS = (
     Column("duration_label", "string", "the duration with units", label=("duration", "duration")),
     Column("pageviews", "integer", "page views"),
     Column("events", "integer", "events, site searches, outlinks, downloads and content interactions"),
-    Column("goals", "integer", "Matomo goal conversions"), Column("orders", "integer", "e-commerce orders"),
+    Column("goals", "integer", "Matomo goal conversions"),
+    Column("orders", "integer", "e-commerce orders"),
     Column("revenue", "number", "revenue of the goals and orders"),
-    Column("entry_page", "string", "first page"), Column("exit_page", "string", "last page"),
+    Column("entry_page", "string", "first page"),
+    Column("exit_page", "string", "last page"),
     Column("channel", "string", "acquisition channel code"),
     Column("channel_label", "string", "acquisition channel", label=("channel", "channel")),
     Column("source", "string", "campaign source, search engine, social network or referring host"),
@@ -129,17 +142,21 @@ VISIT_COLUMNS = (
     Column("flag", "string", "country flag (emoji)", label=("flag", "country")),
     Column("device", "string", "device class code"),
     Column("device_label", "string", "device class", label=("device", "device")),
-    Column("browser", "string", "browser family"), Column("os", "string", "operating system family"),
+    Column("browser", "string", "browser family"),
+    Column("os", "string", "operating system family"),
     Column("recording", "string", "recording id ('' without a recording): /dashboard/replay?recording=…"),
     Column("pages", "array", f"paths viewed, in order (the first {MAX_PAGES_LISTED})"),
 )
 
 VISITOR_LOG = Panel(
-    "visitor_log", "Visitor log",
+    "visitor_log",
+    "Visitor log",
     "Visits newest first with their pages, events, goals, orders, source, device, country and recording. "
     f"Options: offset (rows to skip, paging with limit; at most {MAX_OFFSET}), visitor (a visitor id: their "
     "visits only).",
-    VISIT_COLUMNS, visitor_log_sql, options=LOG_OPTIONS,
+    VISIT_COLUMNS,
+    visitor_log_sql,
+    options=LOG_OPTIONS,
 )
 
 
@@ -166,22 +183,32 @@ def visit_timeline_sql(ctx: Context, query: Query) -> Sql:
         f"FROM {ctx.table('events')} WHERE {days} AND session_hash = {visit} "
         f"AND type IN ({', '.join(map(str, KIND_TYPES))})"
     )
-    return Sql(f"SELECT * FROM ({views} UNION ALL {events}) ORDER BY at, kind DESC "
-               f"LIMIT {params.p(query.limit, 'UInt32')}", params.values)
+    return Sql(
+        f"SELECT * FROM ({views} UNION ALL {events}) ORDER BY at, kind DESC LIMIT {params.p(query.limit, 'UInt32')}",
+        params.values,
+    )
 
 
 VISIT_TIMELINE = Panel(
-    "visit_timeline", "Visit timeline",
+    "visit_timeline",
+    "Visit timeline",
     "One visit's page views, events, goals and orders in order. Option: visit (visit id, required); the period "
     "must include the visit.",
-    (Column("at", "datetime", "when, UTC"),
-     Column("kind", "string", "pageview, custom, event, site_search, outlink, download, content, goal, "
-                              "ecommerce_order or product_view"),
-     Column("page", "string", "path"),
-     Column("label", "string", "page title, event category or key, goal id, order id or SKU"),
-     Column("detail", "string", "event action or value, product name"),
-     Column("value", "number", "event value, revenue, price or search results")),
-    visit_timeline_sql, options=("visit",), required=("visit",),
+    (
+        Column("at", "datetime", "when, UTC"),
+        Column(
+            "kind",
+            "string",
+            "pageview, custom, event, site_search, outlink, download, content, goal, ecommerce_order or product_view",
+        ),
+        Column("page", "string", "path"),
+        Column("label", "string", "page title, event category or key, goal id, order id or SKU"),
+        Column("detail", "string", "event action or value, product name"),
+        Column("value", "number", "event value, revenue, price or search results"),
+    ),
+    visit_timeline_sql,
+    options=("visit",),
+    required=("visit",),
 )
 
 
@@ -198,8 +225,9 @@ def visitor_profile_sql(ctx: Context, query: Query) -> Sql:
         f"SELECT countIf(type = {GOAL}), countIf(type = {ORDER}), round(sumIf(num, type IN ({GOAL}, {ORDER})), 2) "
         f"FROM {ctx.table('events')} WHERE {days} AND type IN ({GOAL}, {ORDER}) AND session_hash IN ({sessions})"
     )
-    recorded = (f"SELECT uniqExact(session_hash) FROM {ctx.table('playback')} WHERE {days} "
-                f"AND session_hash IN ({sessions})")
+    recorded = (
+        f"SELECT uniqExact(session_hash) FROM {ctx.table('playback')} WHERE {days} AND session_hash IN ({sessions})"
+    )
     return Sql(
         f"WITH ({events}) AS e SELECT {params.p(f'{visitor:016x}', 'String')}, count(), min(v_start), max(v_end), "
         f"sum(v_pageviews), round(sum({DURATION}), 1), toUInt64(e.1), toUInt64(e.2), toFloat64(e.3), ({recorded}), "
@@ -211,19 +239,30 @@ def visitor_profile_sql(ctx: Context, query: Query) -> Sql:
 
 
 VISITOR_PROFILE = Panel(
-    "visitor_profile", "Visitor profile",
+    "visitor_profile",
+    "Visitor profile",
     "One visitor's visits in the period, summed up (no row when they have none). Option: visitor (visitor id, "
     "required); the visitor_log panel with the same visitor option lists the visits.",
-    (Column("visitor", "string", "visitor id (hex)"), Column("visits", "integer", "visits"),
-     Column("first_visit", "datetime", "start of the first visit, UTC"),
-     Column("last_seen", "datetime", "end of the last visit, UTC"), Column("pageviews", "integer", "page views"),
-     Column("duration", "number", "seconds spent over all visits"),
-     Column("duration_label", "string", "time spent, with units", label=("duration", "duration")),
-     Column("goals", "integer", "goal conversions"), Column("orders", "integer", "e-commerce orders"),
-     Column("revenue", "number", "revenue"), Column("recordings", "integer", "visits with a recording"),
-     Column("countries", "array", "countries (ISO codes)"), Column("devices", "array", "device classes"),
-     Column("browsers", "array", "browser families"), Column("channels", "array", "acquisition channels")),
-    visitor_profile_sql, options=("visitor",), required=("visitor",),
+    (
+        Column("visitor", "string", "visitor id (hex)"),
+        Column("visits", "integer", "visits"),
+        Column("first_visit", "datetime", "start of the first visit, UTC"),
+        Column("last_seen", "datetime", "end of the last visit, UTC"),
+        Column("pageviews", "integer", "page views"),
+        Column("duration", "number", "seconds spent over all visits"),
+        Column("duration_label", "string", "time spent, with units", label=("duration", "duration")),
+        Column("goals", "integer", "goal conversions"),
+        Column("orders", "integer", "e-commerce orders"),
+        Column("revenue", "number", "revenue"),
+        Column("recordings", "integer", "visits with a recording"),
+        Column("countries", "array", "countries (ISO codes)"),
+        Column("devices", "array", "device classes"),
+        Column("browsers", "array", "browser families"),
+        Column("channels", "array", "acquisition channels"),
+    ),
+    visitor_profile_sql,
+    options=("visitor",),
+    required=("visitor",),
 )
 
 PANELS = (VISITOR_LOG, VISIT_TIMELINE, VISITOR_PROFILE)

@@ -15,8 +15,12 @@ from ingest_schema.tables import VISIT_ENTRY_VALUES, visit_rows_sql
 
 #: Filter name → visit column it compares with.
 VISIT_FILTERS = {
-    "source": "v_source_name", "channel": "v_channel", "country": "v_country", "device": "v_device",
-    "browser": "v_browser", "os": "v_os",
+    "source": "v_source_name",
+    "channel": "v_channel",
+    "country": "v_country",
+    "device": "v_device",
+    "browser": "v_browser",
+    "os": "v_os",
 }
 VISIT_ATTRIBUTES = tuple(f"v_{name}" for name in VISIT_ENTRY_VALUES) + ("v_exit_page",)
 
@@ -31,15 +35,17 @@ def page_condition(params: Params, page: str, expression: str = "path(url)") -> 
 def _aggregates(ctx: Context, attributes: tuple[str, ...]) -> str:
     if ctx.use_view:
         base = [
-            "max(visitor_hash) AS v_visitor", "min(started_at) AS v_start", "max(last_at) AS v_end",
+            "max(visitor_hash) AS v_visitor",
+            "min(started_at) AS v_start",
+            "max(last_at) AS v_end",
             "uniqExactArray(pageview_ids) AS v_pageviews",
         ]
-        picked = [
-            f"max(exit_page).2 AS {a}" if a == "v_exit_page" else f"min({a[2:]}).2 AS {a}" for a in attributes
-        ]
+        picked = [f"max(exit_page).2 AS {a}" if a == "v_exit_page" else f"min({a[2:]}).2 AS {a}" for a in attributes]
     else:
         base = [
-            "max(visitor_hash) AS v_visitor", "min(t0) AS v_start", "max(t1) AS v_end",
+            "max(visitor_hash) AS v_visitor",
+            "min(t0) AS v_start",
+            "max(t1) AS v_end",
             "uniqExact(pv) AS v_pageviews",
         ]
         picked = [
@@ -63,13 +69,20 @@ def _sessions_with(ctx: Context, params: Params, name: str, value: str, where: s
     wanted = params.p(value, "String")
     if ctx.use_view:
         return f"SELECT session_hash FROM {ctx.table('visit_stats')} WHERE {where} AND {column}.2 = {wanted}"
-    return (f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {where} "
-            f"AND {VISIT_ENTRY_VALUES[column]} = {wanted}")
+    return (
+        f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {where} AND {VISIT_ENTRY_VALUES[column]} = {wanted}"
+    )
 
 
 def visits_sql(
-    ctx: Context, params: Params, query: Query, start: datetime, end: datetime,
-    attributes: tuple[str, ...] = (), having: str = "", where_rows: str = "",
+    ctx: Context,
+    params: Params,
+    query: Query,
+    start: datetime,
+    end: datetime,
+    attributes: tuple[str, ...] = (),
+    having: str = "",
+    where_rows: str = "",
 ) -> str:
     """One row per visit begun in [start, end) that passes the filters and the query's selections (saved
     segment, funnel step): session_hash, v_visitor, v_start, v_end, v_pageviews, and the requested
@@ -78,8 +91,9 @@ def visits_sql(
         raise RuntimeError("session selectors not resolved: run panels through run_panel (or resolve_query)")
     filters: Filters = query.filters
     selected = tuple(a for s in query.selections for a in s.attributes)
-    needed = tuple(dict.fromkeys(
-        attributes + selected + tuple(VISIT_FILTERS[f] for f in filters.active() if f != "page")))
+    needed = tuple(
+        dict.fromkeys(attributes + selected + tuple(VISIT_FILTERS[f] for f in filters.active() if f != "page"))
+    )
     first, last = utc_days(start, end)
     site, day_from, day_to = params.p(query.site, "String"), params.day(first), params.day(last)
     base = f"site = {site} AND day BETWEEN {day_from} AND {day_to}"

@@ -19,24 +19,20 @@ import pytest
 from dashboards.dataframe import frame_from_storage
 from dashboards.queries import PANELS, parse_query, run_panel
 from tests.support.dashboard import Analyst, accounts, log_in
+from tests.support.goals_funnels import DEFS, create, started, visit_count
 from tests.support.goals_funnels_data import (
     SITE,
-    TOKEN,
     StepRef,
     Test,
     Visit,
     converted,
     event,
     funnel_reference,
-    goals_site,
     matomo_goal,
     page,
-    plan,
-    send,
 )
 
 pytestmark = pytest.mark.asyncio
-DEFS = "/dashboard/api/v1/definitions"
 
 #: each goal as the API takes it, and the test that says whether a generated visit converts
 GOALS: list[tuple[dict[str, Any], Test]] = [
@@ -52,26 +48,6 @@ GOALS: list[tuple[dict[str, Any], Test]] = [
     ({"name": "Added to cart", "kind": "event", "event_category": "Cart", "event_action": "Add"}, event("Cart", "Add")),
     ({"name": "Order (Matomo goal 1)", "kind": "matomo_goal", "value": "1"}, matomo_goal),
 ]
-
-
-async def started(collector_factory: Any) -> tuple[Any, Analyst, list[Visit]]:
-    collector = await collector_factory(goals_site(), matomo_token_auth=TOKEN)
-    visits = plan()
-    await send(collector, visits)
-    stored = collector.rows("SELECT uniqExact(session_hash) FROM {db}.pageviews WHERE site = {site:String}", site=SITE)
-    assert stored[0][0] == len(visits), "every planned visit is one stored visit"
-    return collector, await log_in(collector), visits
-
-
-async def create(analyst: Analyst, kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    status, answer = await analyst.post_json(f"{DEFS}/{kind}", body, csrf=analyst.csrf, site=SITE)
-    assert status == 201, (status, answer[:300])
-    document: dict[str, Any] = orjson.loads(answer)
-    return document
-
-
-def visit_count(visits: list[Visit], test: Any) -> int:
-    return sum(1 for v in visits if converted(v, test))
 
 
 async def test_goals_count_conversions_rate_and_revenue_of_the_past(collector_factory: Any) -> None:

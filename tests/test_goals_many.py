@@ -11,20 +11,24 @@ from typing import Any
 
 import pytest
 
-from tests.support.goals_funnels_data import SITE, converted, event, matomo_goal, page
-from tests.test_goals_funnels import create, started, visit_count
+from tests.support.goals_funnels import create, started, visit_count
+from tests.support.goals_funnels_data import SITE, Test, converted, event, matomo_goal, page
 
 pytestmark = pytest.mark.asyncio
 
 #: goals that match something, placed at mask bits 0, 63, 64, 65 and 69; the rest match nothing
-REAL = {
-    0: ({"name": "Checkout", "kind": "page", "match": "exact", "value": "/checkout", "revenue": 5},
-        page("exact", "/checkout")),
+REAL: dict[int, tuple[dict[str, Any], Test]] = {
+    0: (
+        {"name": "Checkout", "kind": "page", "match": "exact", "value": "/checkout", "revenue": 5},
+        page("exact", "/checkout"),
+    ),
     63: ({"name": "Product", "kind": "page", "match": "prefix", "value": "/product/"}, page("prefix", "/product/")),
     64: ({"name": "Cart", "kind": "event", "event_category": "Cart", "event_action": "Add"}, event("Cart", "Add")),
     65: ({"name": "Order", "kind": "matomo_goal", "value": "1"}, matomo_goal),
-    69: ({"name": "Thanks", "kind": "page", "match": "pattern", "value": r"^/thanks\?order=\d+$"},
-         page("pattern", r"^/thanks\?order=\d+$")),
+    69: (
+        {"name": "Thanks", "kind": "page", "match": "pattern", "value": r"^/thanks\?order=\d+$"},
+        page("pattern", r"^/thanks\?order=\d+$"),
+    ),
 }
 GOALS = 70
 
@@ -34,8 +38,11 @@ async def test_seventy_goals_each_count_their_own_conversions(collector_factory:
     try:
         ids = []
         for i in range(GOALS):
-            body = REAL[i][0] if i in REAL else {"name": f"Nothing {i}", "kind": "page", "match": "exact",
-                                                  "value": f"/never-{i}"}
+            body: dict[str, Any] = (
+                REAL[i][0]
+                if i in REAL
+                else {"name": f"Nothing {i}", "kind": "page", "match": "exact", "value": f"/never-{i}"}
+            )
             ids.append((await create(analyst, "goals", body))["id"])
         rows = {r["goal"]: r for r in (await analyst.api("goal_conversions", site=SITE, period="7d"))["rows"]}
         assert list(rows) == ids
