@@ -38,7 +38,7 @@ def chromium(browser: Any) -> Any:
 
 
 #: Matomo's own tracker, vendored unchanged (tests/fixtures/README.md)
-VENDORED_MATOMO_JS = Path(__file__).resolve().parents[2] / "fixtures" / "matomo_js" / "matomo.js"
+VENDORED_MATOMO_JS = Path(__file__).resolve().parents[1] / "fixtures" / "matomo_js" / "matomo.js"
 
 
 class SiteServer:

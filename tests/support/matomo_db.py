@@ -23,7 +23,7 @@ from typing import Any, Iterable
 
 import MySQLdb
 
-SCHEMA = Path(__file__).resolve().parents[2] / "fixtures" / "matomo_schema"
+SCHEMA = Path(__file__).resolve().parents[1] / "fixtures" / "matomo_schema"
 MARIADBD = "/usr/sbin/mariadbd"
 INSTALL_DB = "/usr/bin/mariadb-install-db"
 USER, PASSWORD = "matomo", "s3cret-pw"
