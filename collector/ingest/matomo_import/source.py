@@ -6,9 +6,10 @@ binary `idvisitor` is turned into its keyed hash by the mapping as soon as it ar
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from collector.ingest.matomo_import.errors import ImportRefused
@@ -159,6 +160,7 @@ ITEM_COLUMNS = (
 )
 
 Row = dict[str, Any]
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -343,28 +345,38 @@ class MatomoSource:
         batch = Batch(visits)
         wanted = {int(v["idvisit"]) for v in visits}
         span = (idsite, int(visits[0]["idvisit"]), batch.last_idvisit)
-        for row in self._query(
-            f"SELECT {self._select('log_link_visit_action', ACTION_COLUMNS)} "
-            f"FROM {self.table('log_link_visit_action')} "
-            "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idlink_va",
-            span,
-        ):
-            if int(row["idvisit"]) in wanted:
-                batch.actions.setdefault(int(row["idvisit"]), []).append(row)
-        for row in self._query(
-            f"SELECT {self._select('log_conversion', CONVERSION_COLUMNS)} FROM {self.table('log_conversion')} "
-            "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idgoal, buster",
-            span,
-        ):
-            if int(row["idvisit"]) in wanted:
-                batch.conversions.setdefault(int(row["idvisit"]), []).append(row)
-        for row in self._query(
-            f"SELECT {self._select('log_conversion_item', ITEM_COLUMNS)} FROM {self.table('log_conversion_item')} "
-            "WHERE idsite = %s AND idvisit BETWEEN %s AND %s AND deleted = 0 ORDER BY idvisit, idorder, idaction_sku",
-            span,
-        ):
-            if int(row["idvisit"]) in wanted:
-                batch.items.setdefault((int(row["idvisit"]), str(row["idorder"])), []).append(row)
+        _group_rows(
+            batch.actions,
+            self._query(
+                f"SELECT {self._select('log_link_visit_action', ACTION_COLUMNS)} "
+                f"FROM {self.table('log_link_visit_action')} "
+                "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idlink_va",
+                span,
+            ),
+            wanted,
+            lambda row: int(row["idvisit"]),
+        )
+        _group_rows(
+            batch.conversions,
+            self._query(
+                f"SELECT {self._select('log_conversion', CONVERSION_COLUMNS)} FROM {self.table('log_conversion')} "
+                "WHERE idsite = %s AND idvisit BETWEEN %s AND %s ORDER BY idvisit, server_time, idgoal, buster",
+                span,
+            ),
+            wanted,
+            lambda row: int(row["idvisit"]),
+        )
+        _group_rows(
+            batch.items,
+            self._query(
+                f"SELECT {self._select('log_conversion_item', ITEM_COLUMNS)} FROM {self.table('log_conversion_item')} "
+                "WHERE idsite = %s AND idvisit BETWEEN %s AND %s AND deleted = 0 "
+                "ORDER BY idvisit, idorder, idaction_sku",
+                span,
+            ),
+            wanted,
+            lambda row: (int(row["idvisit"]), str(row["idorder"])),
+        )
         batch.names = self._action_names(batch)
         return batch
 
@@ -397,3 +409,11 @@ class MatomoSource:
                     None if prefix is None else int(prefix),
                 )
         return {i: self._names[i] for i in ids if i in self._names}
+
+
+def _group_rows(into: dict[K, list[Row]], rows: Iterable[Row], wanted: set[int], key: Callable[[Row], K]) -> None:
+    """Append the rows of the batch's visits (an idvisit range can hold other sites' or skipped visits) under
+    their key, keeping the query's order."""
+    for row in rows:
+        if int(row["idvisit"]) in wanted:
+            into.setdefault(key(row), []).append(row)
