@@ -9,6 +9,7 @@
   const by = document.getElementById("breakdown-by");
   let goals = {};
   let chosen = null;
+  let shown = 0; // the newest breakdown request; an older answer that arrives later is dropped
 
   function button(label, onClick) {
     const b = document.createElement("button"); b.type = "button"; b.textContent = label;
@@ -37,8 +38,9 @@
     document.getElementById("breakdown-title").textContent = name;
     const params = { goal: id, by: by.value, limit: 50 };
     document.getElementById("breakdown-csv").href = `/dashboard/api/v1/goal_breakdown.csv?${Dash.query(params)}`;
+    const request = ++shown;
     const data = await Dash.api("goal_breakdown", params);
-    Dash.table(breakdown, data, { bars: true });
+    if (request === shown) Dash.table(breakdown, data, { bars: true });
   }
   by.addEventListener("change", () => { if (chosen) show(chosen, goals[chosen].name).catch(fail); });
 
