@@ -8,7 +8,7 @@ at once against one server cannot break the schema.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Callable, Protocol, Sequence
 
 from ingest_schema.render import column_ddl, create_table_ddl
 from ingest_schema.tables import (
@@ -46,11 +46,14 @@ def _dashboards(db: str) -> list[str]:
     """Accounts, sessions, tokens and the visit pre-aggregation: the view first, then a backfill of what
     pageviews already holds (rows arriving in between are seen twice, which the idempotent aggregates absorb)."""
     tables = [create_table_ddl(TABLES[n], db) for n in ("analysts", "dashboard_sessions", "api_tokens", "visit_stats")]
-    view = (
+    return tables + [visit_stats_view_ddl(db), f"INSERT INTO `{db}`.`visit_stats` {visit_stats_select(db)}"]
+
+
+def visit_stats_view_ddl(db: str) -> str:
+    return (
         f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.`{VISIT_STATS_VIEW}` TO `{db}`.`visit_stats` "
         f"AS {visit_stats_select(db)}"
     )
-    return tables + [view, f"INSERT INTO `{db}`.`visit_stats` {visit_stats_select(db)}"]
 
 
 def _accounts(db: str) -> list[str]:
@@ -102,21 +105,41 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def apply_migrations(client: SchemaClient, database: str) -> list[int]:
-    """Create the database and apply every migration not yet recorded; returns those applied."""
+def _quoted(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _record(client: SchemaClient, database: str, migrations: Sequence[Migration]) -> None:
+    values = ", ".join(f"({m.version}, '{_quoted(m.description)}')" for m in migrations)
+    client.command(f"INSERT INTO `{database}`.schema_migrations (version, description) VALUES {values}")
+
+
+def create_latest(client: SchemaClient, database: str) -> list[int]:
+    """A new database gets the latest schema in one step: every declared table as it stands now and the
+    visit view, every migration recorded at once. Replaying the migrations one by one builds the same thing
+    (tests/test_ingest.py holds the two equal); this is the fast path of a first start."""
+    for table in TABLES.values():
+        if table.name != "schema_migrations":
+            client.command(create_table_ddl(table, database))
+    client.command(visit_stats_view_ddl(database))
+    _record(client, database, MIGRATIONS)
+    return [m.version for m in MIGRATIONS]
+
+
+def apply_migrations(client: SchemaClient, database: str, replay: bool = False) -> list[int]:
+    """Create the database and apply every migration not yet recorded; returns those applied. A database with
+    none recorded gets the latest schema directly, unless `replay` (which tests use to compare both ways)."""
     client.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
     client.command(create_table_ddl(TABLES["schema_migrations"], database))
     done = {int(str(row[0])) for row in client.query_rows(f"SELECT version FROM `{database}`.schema_migrations")}
+    if not done and not replay:
+        return create_latest(client, database)
     applied = []
     for migration in MIGRATIONS:
         if migration.version in done:
             continue
         for statement in migration.statements(database):
             client.command(statement)
-        description = migration.description.replace("'", "\\'")
-        client.command(
-            f"INSERT INTO `{database}`.schema_migrations (version, description) "
-            f"VALUES ({migration.version}, '{description}')"
-        )
+        _record(client, database, [migration])
         applied.append(migration.version)
     return applied

@@ -18,7 +18,7 @@ from tests.support.collector import CollectorFactory
 from tests.support.dashboard import SITE, dashboard_site, seed, with_token
 
 pytestmark = pytest.mark.asyncio
-EXAMPLES_PER_OPERATION = 15
+EXAMPLES_PER_OPERATION = 10
 
 
 def fuzz_operations(document: dict[str, Any], base_url: str, headers: dict[str, str]) -> dict[str, int]:

@@ -14,6 +14,7 @@ from collector.core.settings import Settings
 from collector.core.sites import load_sites
 from collector.ingest.keys import METRICS, WRITER
 from ingest_schema import MIGRATIONS, TABLES
+from ingest_schema.migrate import apply_migrations
 from ingest_schema.storage import Storage
 from tests.support.collector import (
     CollectorFactory,
@@ -72,6 +73,31 @@ async def test_ingest_migrations_are_idempotent(collector: RunningCollector) -> 
         r[0] for r in collector.rows("SELECT name FROM system.columns WHERE database = '{db}' AND table = 'pageviews'")
     }
     assert set(TABLES["pageviews"].column_names) == columns, "migrations build exactly the declared columns"
+
+
+def _schema(collector: RunningCollector, database: str) -> dict[str, str]:
+    """Every table and view of a database as ClickHouse describes it, the database name taken out."""
+    rows = collector.rows(
+        "SELECT name, create_table_query FROM system.tables WHERE database = {d:String} ORDER BY name", d=database
+    )
+    return {str(name): str(query).replace(database, "<db>") for name, query in rows}
+
+
+async def test_ingest_a_new_database_gets_the_schema_that_replaying_every_migration_builds(
+    collector: RunningCollector,
+) -> None:
+    """A first start creates the latest schema in one step (fast); it must equal the migrations replayed in order."""
+    replayed = collector.storage.database + "_replayed"
+    applied = await asyncio.to_thread(apply_migrations, collector.storage, replayed, True)
+    try:
+        assert applied == [m.version for m in MIGRATIONS]
+        fresh, step_by_step = _schema(collector, collector.storage.database), _schema(collector, replayed)
+        assert len(fresh) == len(TABLES) + 1, sorted(fresh)  # every declared table and the visit view
+        assert fresh == step_by_step
+        versions = collector.rows(f"SELECT version FROM `{replayed}`.schema_migrations FINAL ORDER BY version")
+        assert versions == collector.rows("SELECT version FROM {db}.schema_migrations FINAL ORDER BY version")
+    finally:
+        collector.storage.command(f"DROP DATABASE IF EXISTS `{replayed}`")
 
 
 def test_ingest_settings_from_environment(tmp_path: Path) -> None:

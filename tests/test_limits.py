@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,13 +34,19 @@ async def _upload(collector: RunningCollector, ip: str) -> tuple[int, bytes, Any
 async def test_limit_rate_per_ip_answers_429_with_retry_after_then_recovers(
     collector_factory: CollectorFactory,
 ) -> None:
+    before_start = time.monotonic()  # the limiter's minute starts after this
     collector = await collector_factory(
         make_site(consent="loader"), rate_limit_per_minute=5, client_ip_header="X-Real-IP"
     )
     assert [(await _upload(collector, CLIENT))[0] for _ in range(5)] == [204] * 5
     status, body, headers = await _upload(collector, CLIENT)
+    waited = time.monotonic() - before_start
     assert status == 429 and body == b"too many requests from this address"
-    assert 60 < int(headers["Retry-After"]) <= 72, "this minute, then until its count has faded to 4 of 5"
+    # the rest of this minute, then until its count has faded to 4 of 5 (a fifth of the next: 12 s)
+    if waited < 55:  # a loaded machine can take longer to get here; then the minute may have rolled over
+        assert 72 - math.ceil(waited) <= int(headers["Retry-After"]) <= 72, (headers["Retry-After"], waited)
+    else:
+        assert 0 < int(headers["Retry-After"]) <= 72, headers["Retry-After"]
     assert headers["Access-Control-Allow-Origin"] == ORIGIN, "the browser client can read the 429"
     assert (await _upload(collector, OTHER))[0] == 204, "another address has its own budget"
 

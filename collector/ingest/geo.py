@@ -18,17 +18,24 @@ log = logging.getLogger(__name__)
 DATA_FILE = "geoip2fast-ipv6.dat.gz"
 
 
+@lru_cache(maxsize=1)
+def _ranges() -> Any:
+    """The loaded data file, once per process: it is read-only, and loading it costs about 0.2 s of CPU
+    (an app built again in one process, as tests and a restarted app do, shares it)."""
+    try:
+        from geoip2fast import GeoIP2Fast
+
+        return GeoIP2Fast(geoip2fast_data_file=DATA_FILE, verbose=False)
+    except Exception as exc:  # the collector works without countries rather than not at all
+        log.warning("country lookup disabled: geoip2fast could not load its data (%s)", exc)
+        return None
+
+
 class CountryLookup:
     """IP → ISO 3166 alpha-2 country code ("" when unknown, private or unparseable)."""
 
     def __init__(self) -> None:
-        self._db: Any = None
-        try:
-            from geoip2fast import GeoIP2Fast
-
-            self._db = GeoIP2Fast(geoip2fast_data_file=DATA_FILE, verbose=False)
-        except Exception as exc:  # the collector works without countries rather than not at all
-            log.warning("country lookup disabled: geoip2fast could not load its data (%s)", exc)
+        self._db: Any = _ranges()
         self.country = lru_cache(maxsize=8192)(self._country)
 
     def _country(self, ip: str) -> str:

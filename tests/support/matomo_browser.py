@@ -73,6 +73,11 @@ class SiteServer:
             await self._runner.cleanup()
 
 
+#: tracker requests sent by every browser context of one collector (keyed by id): the collector's request
+#: counter is per collector, so a context has settled only when it covers every context's requests
+_SENT_TO: dict[int, int] = {}
+
+
 class Tracked:
     """A browser context on the site, recording every request its pages send to the tracker."""
 
@@ -85,19 +90,25 @@ class Tracked:
     def _record(self, request: Any) -> None:
         if "/matomo.php" in request.url:
             self.sent.append(request.url + " " + (request.post_data or ""))
+            _SENT_TO[id(self.collector)] = _SENT_TO.get(id(self.collector), 0) + 1
+
+    @property
+    def sent_by_all(self) -> int:
+        return _SENT_TO.get(id(self.collector), 0)
 
     async def handled(self) -> float:
         return await metric(self.collector, 'collector_requests_total{route="matomo"')
 
-    async def settle(self, expected: int, seconds: float = 20.0) -> None:
-        """Wait (bounded) until `expected` tracker requests were sent and the collector answered them all."""
+    async def settle(self, expected: int, seconds: float = 60.0) -> None:
+        """Wait (bounded) until `expected` tracker requests were sent and the collector answered every request
+        of every context on it."""
         deadline = asyncio.get_running_loop().time() + seconds
         while asyncio.get_running_loop().time() < deadline:
-            if len(self.sent) >= expected and await self.handled() >= len(self.sent):
+            if len(self.sent) >= expected and await self.handled() >= self.sent_by_all:
                 break
             await asyncio.sleep(0.1)
         assert len(self.sent) >= expected, self.sent
-        assert await self.handled() >= len(self.sent)
+        assert await self.handled() >= self.sent_by_all
 
     async def tracker_ready(self, page: Any, vendored: bool = False) -> None:
         """Run a function through _paq: once it ran, the tracker has applied every queued call."""
