@@ -9,9 +9,11 @@ real `python -m retention` CLI runs against the running collector.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -74,7 +76,8 @@ def stored_rows(folder: Path, visitor_hash: int) -> dict[str, int]:
     try:
         counts = {}
         for table in visitor_tables():
-            [(count,)] = storage.query_rows(f"SELECT count() FROM analytics.`{table}` WHERE visitor_hash = {visitor_hash}")
+            sql = f"SELECT count() FROM analytics.`{table}` WHERE visitor_hash = {visitor_hash}"
+            [(count,)] = storage.query_rows(sql)
             counts[table] = int(count)
         return counts
     finally:
@@ -109,11 +112,32 @@ def test_workers_gdpr_erase_and_export_see_rows_still_in_another_workers_open_se
     assert stored_rows(tmp_path, exported_hash)["playback"] == sent
 
 
+def admin_over_primary_socket(folder: Path, token: str, body: dict[str, Any]) -> tuple[int, str, dict[str, Any]]:
+    """POST /admin/retention to the primary itself, over its internal unix socket (the shared TCP port
+    may hand the connection to the stopped worker). Status, Retry-After and the JSON answer."""
+
+    class UnixConnection(http.client.HTTPConnection):
+        def connect(self) -> None:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.settimeout(self.timeout)
+            self.sock.connect(str(folder / "data" / "primary.sock"))
+
+    connection = UnixConnection("primary", timeout=300)
+    try:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        connection.request("POST", "/admin/retention", body=json.dumps(body), headers=headers)
+        response = connection.getresponse()
+        return response.status, response.getheader("Retry-After") or "", json.loads(response.read())
+    finally:
+        connection.close()
+
+
 def test_workers_gdpr_job_fails_with_503_while_a_worker_does_not_answer(tmp_path: Path) -> None:
-    """A stopped (SIGSTOP) worker cannot seal its segment: the job is refused, not run on partial data;
-    once the worker runs again the same job succeeds and erases everything."""
+    """A stopped (SIGSTOP) worker cannot seal its segment: the job is refused with a 503, not run on
+    partial data; once the worker runs again the same job through the CLI erases everything."""
     env = process_env(tmp_path, workers=2, batch_interval_ms=3_600_000)
-    visitor_hash = Hasher(Settings.from_env(env).secret_key).visitor("proj123", "erase-me")
+    settings = Settings.from_env(env)
+    visitor_hash = Hasher(settings.secret_key).visitor("proj123", "erase-me")
     process = start_process(env)
     try:
         sent = send_until_worker_has_some(port_of(env), tmp_path, "erase-me", visitor_hash)
@@ -121,12 +145,13 @@ def test_workers_gdpr_job_fails_with_503_while_a_worker_does_not_answer(tmp_path
         os.kill(worker, signal.SIGSTOP)
         try:
             started = time.monotonic()
-            code, refused = retention_cli(env, "erase", "--visitor", "erase-me")
+            request = {"action": "erase", "visitor": "erase-me", "kind": "clarity"}
+            status, retry_after, refused = admin_over_primary_socket(tmp_path, settings.admin_token, request)
             waited = time.monotonic() - started
         finally:
             os.kill(worker, signal.SIGCONT)
-        assert code == 4 and refused["ok"] is False, refused
-        assert "503" in refused["error"] and "worker 1" in refused["error"], refused["error"]
+        assert status == 503 and retry_after.isdigit(), (status, refused)
+        assert "worker 1 did not seal" in refused["error"], refused
         print(f"erase refused after {waited:.1f} s while worker 1 was stopped")
         code, report = retention_cli(env, "erase", "--visitor", "erase-me")
         assert code == 0 and report["erased"]["playback"] == sent, report
