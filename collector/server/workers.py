@@ -226,7 +226,7 @@ async def seal(request: web.Request) -> web.Response:
 
 async def control_ctx(app: web.Application) -> AsyncIterator[None]:
     """A worker's control socket, open from before it reports ready (so before it takes any upload) until
-    its writer is closed (registered after the writer's context, so it closes first)."""
+    it stops (registered after the writer's context, so it closes before the writer's own final seal)."""
     settings = app[SETTINGS]
     control = web.Application()
     control[CONTROLLED] = app
