@@ -24,6 +24,7 @@ from collector.core.client import running_collector_url
 from collector.core.errors import CollectorError
 from collector.core.keys import SETTINGS, SITES
 from collector.core.settings import ENVIRONMENT, Settings
+from collector.ingest.metrics import metrics_folder, share_between_processes
 from collector.server import workers
 from collector.server.accesslog import PrivacyAccessLogger
 from collector.server.app import init_app
@@ -62,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("collector").info("settings %s", settings.describe())
     sockets = [sock]
     try:
+        if settings.workers > 1:
+            share_between_processes(metrics_folder(settings.data_dir))  # before any metric is built
         app = init_app(settings)
         if settings.workers > 1:
             sockets.append(internal_socket(settings.data_dir))

@@ -11,6 +11,7 @@ CollectorError
 │   ├── RateLimited         this client IP sent more requests this minute than allowed (429, Retry-After)
 │   ├── Overloaded          the spool is over its disk budget (503 with Retry-After)
 │   └── StorageUnavailable  a lookup the pipeline needs (consent, visits) failed (503, Retry-After)
+│       └── WorkersBehind   a worker did not seal its open spool segment before a job (503)
 ├── ConfigError             settings or sites file invalid (refuse to start)
 └── StorageError            ClickHouse unreachable or refused a write
 """
@@ -93,6 +94,11 @@ class StorageUnavailable(Refusal):
 
     def __init__(self, message: str = "storage unavailable") -> None:
         super().__init__(message)
+
+
+class WorkersBehind(StorageUnavailable):
+    """A live worker did not seal its open spool segment in time: a job that must see every acknowledged
+    row (an erasure, an export, retention) is refused rather than run on partial data."""
 
 
 class ConfigError(CollectorError):

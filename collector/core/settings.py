@@ -81,7 +81,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     ),
     "COLLECTOR_CONSENT_CACHE_SIZE": ("100000", "page views whose consent state is kept in memory"),
     "COLLECTOR_WORKERS": (
-        "1",
+        "auto",
         "collector processes serving the one port (`auto`: the number of cores; docs/scale-out.md); on the "
         "embedded engine the first owns ClickHouse and the others hand it their spooled rows",
     ),
@@ -143,12 +143,8 @@ def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...]) -> str:
 
 
 def _workers(env: Mapping[str, str]) -> int:
-    """COLLECTOR_WORKERS: a positive number, or `auto` for the number of cores; 1 when unset, because a
-    retention or GDPR job run through the primary does not yet see rows still in other workers' open spool
-    segments (docs/scale-out.md)."""
-    raw = env.get("COLLECTOR_WORKERS", "").strip().lower()
-    if raw == "":
-        return 1
+    """COLLECTOR_WORKERS: a positive number, or `auto` (the default) for the number of cores."""
+    raw = env.get("COLLECTOR_WORKERS", "").strip().lower() or ENVIRONMENT["COLLECTOR_WORKERS"][0]
     if raw == "auto":
         return max(1, os.cpu_count() or 1)
     return _int(env, "COLLECTOR_WORKERS")
@@ -259,7 +255,7 @@ class Settings:
     clickhouse_password: str = field(repr=False, default="")
     #: COLLECTOR_RETENTION_SCHEDULE (default "17 3 * * *", UTC): when `python -m retention schedule` runs the job
     retention_schedule: str = "17 3 * * *"
-    #: COLLECTOR_WORKERS (default 1; `auto`: the number of cores): processes serving the port (docs/scale-out.md)
+    #: COLLECTOR_WORKERS (default `auto`: the number of cores): processes serving the port (docs/scale-out.md)
     workers: int = 1
     #: COLLECTOR_WORKER_INDEX (set by `python -m collector` for its children): 0 is the primary
     worker_index: int = 0

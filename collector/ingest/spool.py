@@ -150,8 +150,13 @@ class Spool:
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
-        metrics.spool_bytes.set_function(lambda: self.size_bytes)
-        metrics.spool_segments.set_function(lambda: len(self.sealed))
+        self._report_size()
+
+    def _report_size(self) -> None:
+        """Set the spool gauges (set, not computed when scraped: with several workers the primary's
+        /metrics reads every worker's values from the multiprocess files)."""
+        self._metrics.spool_bytes.set(self.size_bytes)
+        self._metrics.spool_segments.set(len(self.sealed))
 
     @property
     def size_bytes(self) -> int:
@@ -234,6 +239,7 @@ class Spool:
         os.fsync(self._handle.fileno())
         self._current.size += written
         self._current.rows += rows
+        self._report_size()
 
     async def seal(self, force: bool = False) -> None:
         """Close the current segment when it is big enough or old enough, or always with `force`."""
@@ -250,18 +256,21 @@ class Spool:
             self._current, self._handle = None, None
             self.sealed.append(current)
             self._sealed_bytes += current.size
+            self._report_size()
 
     def done(self, segment: Segment) -> None:
         """ClickHouse has every row of this segment: forget it."""
         segment.path.unlink(missing_ok=True)
         self.sealed.remove(segment)
         self._sealed_bytes -= segment.size
+        self._report_size()
 
     def forget_drained(self) -> None:
         """A worker without storage: drop from the budget the sealed segments the primary has drained."""
         for segment in [s for s in self.sealed if not s.path.exists()]:
             self.sealed.remove(segment)
             self._sealed_bytes -= segment.size
+        self._report_size()
 
     async def close(self) -> None:
         """Write what is pending, stop the committer and seal the current segment."""

@@ -45,6 +45,7 @@ from collector.server.primary import (
     setup_forwarding,
     setup_internal_routes,
 )
+from collector.server.workers import control_ctx
 from ingest_schema.hashing import Hasher
 from ingest_schema.storage import Storage
 
@@ -156,6 +157,7 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     app.cleanup_ctx.append(writer_ctx)
     collect.setup_routes(app)
     if not settings.primary:
+        app.cleanup_ctx.append(control_ctx)  # the primary's "seal your spool" before a job
         health.setup_routes(app, local_only=True)
         setup_forwarding(app)
         return app

@@ -6,6 +6,13 @@ index, so its spool folder has one writer at a time; what it acknowledged is fsy
 primary (embedded engine) or the new worker (a ClickHouse server) inserts it. On shutdown the workers
 get SIGTERM first and the primary waits for them (they finish their requests and seal their spools)
 before its writer's final flush, which then takes their segments too.
+
+Before a job that must see every acknowledged row (retention, a GDPR erasure or export), the primary
+asks each live worker over its control socket (`DATA_DIR/worker-<index>.sock`, 0600) to seal its open
+spool segment, and waits for the answer (`AllWorkersWrites`): a worker's rows are in a sealed segment,
+or in ClickHouse, before the primary's own flush drains every folder. A dead worker is skipped (its
+segment lock died with it); a live one that does not answer within SEAL_TIMEOUT_S fails the job
+(`WorkersBehind`, a 503) rather than letting it run on partial data.
 """
 
 from __future__ import annotations
@@ -15,14 +22,21 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import time
+from pathlib import Path
 from typing import AsyncIterator
 
+import aiohttp
 from aiohttp import web
 
-from collector.core.keys import SETTINGS
+from collector.core.errors import WorkersBehind
+from collector.core.keys import PENDING_WRITES, SETTINGS, PendingWrites
 from collector.core.settings import Settings
+from collector.ingest.keys import WRITER
+from collector.ingest.metrics import forget_process
+from ingest_schema.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +48,10 @@ READY_TIMEOUT_S = 120.0
 READY_LINE = b"collector worker ready\n"
 RESTART_PAUSE_S = 5.0
 STOP_TIMEOUT_S = 30.0
+#: how long the primary waits for a live worker to seal its open spool segment before refusing a job
+SEAL_TIMEOUT_S = 15.0
+#: pause between two attempts to reach a worker's control socket (it may be restarting)
+SEAL_RETRY_S = 0.2
 
 
 def worker_environment(settings: Settings, index: int) -> dict[str, str]:
@@ -72,6 +90,7 @@ async def announce_ready(app: web.Application) -> None:
 
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
+        """Holds the worker processes by index; `seal_all()` makes the live ones seal their spools."""
         self._settings = settings
         self.processes: dict[int, asyncio.subprocess.Process] = {}
         self._watchers: list[asyncio.Task[None]] = []
@@ -85,7 +104,9 @@ class Supervisor:
     async def _watch(self, index: int) -> None:
         while not self._stopping:
             started = time.monotonic()
-            code = await self.processes[index].wait()
+            process = self.processes[index]
+            code = await process.wait()
+            forget_process(process.pid)
             if self._stopping:
                 return
             log.error("worker %d exited with %s; starting it again", index, code)
@@ -106,10 +127,54 @@ class Supervisor:
                 log.error("worker %d did not stop in %.0f s: killed", process.pid, STOP_TIMEOUT_S)
                 process.kill()
                 await process.wait()
+            forget_process(process.pid)
         for watcher in self._watchers:
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
+
+    async def seal_all(self) -> None:
+        """Every worker alive now seals its open spool segment (with a ClickHouse server: inserts its
+        spool); WorkersBehind when one does not answer within SEAL_TIMEOUT_S."""
+        await asyncio.gather(*(self._seal(index) for index in self.processes))
+
+    async def _seal(self, index: int) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SEAL_TIMEOUT_S
+        path = control_socket_path(self._settings.data_dir, index)
+        problem = "no answer"
+        while True:
+            process = self.processes.get(index)
+            if process is None or process.returncode is not None:
+                return  # dead: its segment lock went with it, the primary's drain takes the segment
+            left = deadline - loop.time()
+            if left <= 0:
+                raise WorkersBehind(f"worker {index} did not seal its spool in {SEAL_TIMEOUT_S:.0f} s: {problem}")
+            try:
+                async with aiohttp.ClientSession(
+                    connector=aiohttp.UnixConnector(path=str(path)), timeout=aiohttp.ClientTimeout(total=left)
+                ) as session:
+                    async with session.post("http://worker/seal") as answer:
+                        if answer.status == 200:
+                            return
+                        problem = f"answered {answer.status}: {(await answer.text())[:100]}"
+            except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+                problem = f"{type(exc).__name__} {exc}"[:200]
+            await asyncio.sleep(min(SEAL_RETRY_S, max(0.0, deadline - loop.time())))
+
+
+class AllWorkersWrites:
+    """The primary's PENDING_WRITES with workers: `flush()` first makes every live worker seal its open
+    segment, then flushes the primary's writer, which inserts its own spool and every worker's sealed
+    segments. So a job run after `flush()` sees every row acknowledged before it started."""
+
+    def __init__(self, supervisor: Supervisor, writer: PendingWrites) -> None:
+        self._supervisor = supervisor
+        self._writer = writer
+
+    async def flush(self) -> None:
+        await self._supervisor.seal_all()
+        await self._writer.flush()
 
 
 SUPERVISOR = web.AppKey("supervisor", Supervisor)
@@ -118,6 +183,58 @@ SUPERVISOR = web.AppKey("supervisor", Supervisor)
 async def supervisor_ctx(app: web.Application) -> AsyncIterator[None]:
     """Registered after the writer, so on shutdown the workers stop before the writer's final flush."""
     supervisor = app[SUPERVISOR] = Supervisor(app[SETTINGS])
+    app[PENDING_WRITES] = AllWorkersWrites(supervisor, app[WRITER])
     await supervisor.start()
     yield
     await supervisor.stop()
+
+
+# -- a worker's side: the control socket the primary asks to seal --
+
+
+def control_socket_path(data_dir: Path, index: int) -> Path:
+    return data_dir / f"worker-{index}.sock"
+
+
+def control_socket(path: Path) -> socket.socket:
+    """A unix socket readable by this user only, bound before it listens; a stale file of a dead run goes."""
+    path.unlink(missing_ok=True)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(path))
+        path.chmod(0o600)
+        sock.listen(16)
+    except OSError:
+        sock.close()
+        raise
+    sock.setblocking(False)
+    return sock
+
+
+CONTROLLED = web.AppKey("controlled", web.Application)
+
+
+async def seal(request: web.Request) -> web.Response:
+    """Commit and seal this worker's open spool segment (with storage: insert it); 200 once done."""
+    try:
+        await request.app[CONTROLLED][WRITER].flush()
+    except (StorageError, OSError) as exc:  # the primary retries until its deadline, then refuses the job
+        log.error("sealing the spool for the primary failed: %s", exc)
+        return web.Response(status=503, text=str(exc)[:200])
+    return web.Response(text="sealed")
+
+
+async def control_ctx(app: web.Application) -> AsyncIterator[None]:
+    """A worker's control socket, open from before it reports ready (so before it takes any upload) until
+    it stops (registered after the writer's context, so it closes before the writer's own final seal)."""
+    settings = app[SETTINGS]
+    control = web.Application()
+    control[CONTROLLED] = app
+    control.router.add_post("/seal", seal)
+    runner = web.AppRunner(control, access_log=None)
+    await runner.setup()
+    path = control_socket_path(settings.data_dir, settings.worker_index)
+    await web.SockSite(runner, control_socket(path)).start()
+    yield
+    await runner.cleanup()
+    path.unlink(missing_ok=True)
