@@ -160,10 +160,17 @@ def mask_event(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) ->
         return list(event) if len(event) == 3 and type(event[2]) is int else _mask_dom(event, policy, parents)
     event = list(event)
     done = _mask_fields(event, policy)
-    return [
-        v if index < 2 or index in done or not isinstance(v, (str, list, dict)) else mask_strings_deep(v, policy.free)
-        for index, v in enumerate(event)
-    ]
+    free = policy.free
+    for index in range(2, len(event)):
+        value = event[index]
+        kind = type(value)
+        if kind is int or kind is float or index in done:
+            continue  # numbers (most fields of most events) need nothing
+        if kind is str:
+            event[index] = free(value)
+        elif isinstance(value, (str, list, dict)):
+            event[index] = mask_strings_deep(value, free)
+    return event
 
 
 def mask_events(events: list[list[Any]], policy: MaskPolicy) -> list[list[Any]]:
