@@ -8,6 +8,7 @@ Each step enriches the upload's state or drops it with a named reason (collector
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,6 +30,8 @@ from ingest_schema.hashing import PageViewKeys
 
 BEACON_VERSION_PREFIX = "wa/"
 PATH = "collect"
+#: Keyed hashes of the ids of this many recent page views are kept in memory (about 2 MB), not recomputed.
+PAGE_VIEW_KEYS_MEMO = 4096
 
 
 @dataclass
@@ -97,9 +100,12 @@ def collect_steps(services: IngestServices, limits: Limits) -> Steps[ClarityUplo
         if services.drop_bots and is_bot(up.request.user_agent):
             raise Drop(DropReason.BOT)
 
+    # a page view's uploads (several per page) hash the same ids: its keys are kept for recent page views
+    page_view_keys = lru_cache(maxsize=PAGE_VIEW_KEYS_MEMO)(services.hasher.keys)
+
     def identify(up: ClarityUpload) -> None:
         envelope = up.payload.envelope
-        up.keys = services.hasher.keys(up.site.id, envelope.user_id, envelope.session_id, envelope.page_num)
+        up.keys = page_view_keys(up.site.id, envelope.user_id, envelope.session_id, envelope.page_num)
 
     async def consent(up: ClarityUpload) -> None:
         """Only events at page times the timeline allows go on; the rest are counted, never kept."""
