@@ -175,6 +175,8 @@ class Sampler:
 
         self.pid, self.peak, self.peak_anon, self._stop = pid, 0.0, 0.0, threading.Event()
         self.total_peak = 0.0
+        #: the machine's 1-minute load average over the run (the machine may be shared: say how busy it was)
+        self.load_low, self.load_high = float("inf"), 0.0
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
@@ -190,6 +192,8 @@ class Sampler:
                 except (FileNotFoundError, ProcessLookupError):
                     continue
             self.total_peak = max(self.total_peak, total)
+            load = os.getloadavg()[0]
+            self.load_low, self.load_high = min(self.load_low, load), max(self.load_high, load)
             if not Path(f"/proc/{self.pid}").exists():
                 return
             time.sleep(0.1)
@@ -273,6 +277,7 @@ def measure_collector(
         "total_rss": sampler.total_peak,
         "profile": profile,
         "cpu_us": (cpu_after - cpu_before) / max(peak.requests, 1) * 1e6,
+        "load": (sampler.load_low, sampler.load_high),
         "flush_seconds": flush_seconds,
         "acked": warm.requests + peak.requests + half.requests - warm.non2xx - peak.non2xx - half.non2xx,
     }
@@ -418,6 +423,7 @@ def main() -> None:
         listing, events_per_body, _ = fixture_bodies(workdir)
         print(f"bodies: {len(listing.read_text().split())} real clarity-js payloads, {events_per_body:.1f} events each")
         bare = measure_bare(listing, args.seconds, args.connections)
+        bare_load = os.getloadavg()[0]  # the 1-minute average just after the bare handler's run
         print(f"bare aiohttp: {bare.rps:,.0f} req/s p50 {bare.p50_ms:.2f} ms p99 {bare.p99_ms:.2f} ms")
         runs: dict[int, dict[str, Any]] = {}
         for workers in [int(w) for w in args.workers.split(",")]:
@@ -431,7 +437,7 @@ def main() -> None:
                 f"collector, {workers} worker(s): {peak.rps:,.0f} req/s p50 {peak.p50_ms:.2f} ms "
                 f"p99 {peak.p99_ms:.2f} ms"
             )
-        report = workers_report(args, bare, runs, events_per_body)
+        report = workers_report(args, bare, runs, events_per_body, bare_load)
         print(report)
         if args.quick:
             args.output.write_text(report)
@@ -462,7 +468,11 @@ STEP_ORDER = ("decode", "site", "privacy", "bots", "identify", "consent", "mask"
 
 
 def workers_report(
-    args: argparse.Namespace, bare: LoadResult, runs: dict[int, dict[str, Any]], events_per_body: float
+    args: argparse.Namespace,
+    bare: LoadResult,
+    runs: dict[int, dict[str, Any]],
+    events_per_body: float,
+    bare_load: float,
 ) -> str:
     """Throughput, latency, memory and loss per COLLECTOR_WORKERS beside the bare handler, and the
     per-step CPU profile of one upload (from /metrics of a one-worker run: with more workers /metrics
@@ -476,10 +486,10 @@ def workers_report(
         "",
         "| COLLECTOR_WORKERS | req/s at peak | of bare handler | events/s | p50 / p99 at peak | p99 at half of peak "
         "(req/s) | CPU per upload | peak RSS per process (anonymous) | all processes | stored / acknowledged "
-        "uploads | non-2xx |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "uploads | non-2xx | load average during the run |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
         f"| bare aiohttp handler | {bare.rps:,.0f} | 100% | {bare.rps * events_per_body:,.0f} | "
-        f"{bare.p50_ms:.1f} / {bare.p99_ms:.1f} ms | | | | | | {bare.non2xx} |",
+        f"{bare.p50_ms:.1f} / {bare.p99_ms:.1f} ms | | | | | | {bare.non2xx} | {bare_load:.1f} (after) |",
     ]
     for workers, run in runs.items():
         peak, half = run["peak"], run["half"]
@@ -489,7 +499,8 @@ def workers_report(
             f"| {workers} | {peak.rps:,.0f} | {peak.rps / bare.rps:.0%} | {peak.rps * events_per_body:,.0f} | "
             f"{peak.p50_ms:.1f} / {peak.p99_ms:.1f} ms | {half.p99_ms:.1f} ms ({half.rps:,.0f}) | "
             f"{run['cpu_us']:,.0f} µs | {run['peak_rss']:.0f} MB ({run['peak_anon']:.0f} MB) | "
-            f"{run['total_rss']:.0f} MB | {stored:,} / {run['acked']:,} | {non2xx} |"
+            f"{run['total_rss']:.0f} MB | {stored:,} / {run['acked']:,} | {non2xx} | "
+            f"{run['load'][0]:.1f}-{run['load'][1]:.1f} |"
         )
     one = runs.get(1) or next(iter(runs.values()))
     profile = one["profile"]

@@ -79,8 +79,27 @@ STRICT_KEPT_ATTRIBUTES = frozenset(
 
 #: Masked forms of recent strings per site policy: the same page text and attributes arrive from
 #: every visitor of a page, so most masking becomes a dictionary lookup. Held in memory only,
-#: bounded, and cleared when full; typed input values never enter it.
+#: bounded (all kinds together), and cleared when full; typed input values never enter it.
 MEMO_LIMIT = 50_000
+
+
+@dataclass(frozen=True)
+class _Memo:
+    """One plain-string dictionary per kind of masking (a lookup hashes the string only, whose hash
+    Python keeps, instead of building and hashing a (kind, string) tuple every time)."""
+
+    text: dict[str, str] = field(default_factory=dict)
+    url: dict[str, str] = field(default_factory=dict)
+    page: dict[str, str] = field(default_factory=dict)
+    free: dict[str, str] = field(default_factory=dict)
+    attr: dict[str, str] = field(default_factory=dict)
+
+    def remember(self, kind: dict[str, str], key: str, value: str) -> str:
+        if len(self.text) + len(self.url) + len(self.page) + len(self.free) + len(self.attr) >= MEMO_LIMIT:
+            for memo in (self.text, self.url, self.page, self.free, self.attr):
+                memo.clear()
+        kind[key] = value
+        return value
 
 
 @dataclass(frozen=True)
@@ -90,20 +109,15 @@ class MaskPolicy:
     max_chars: int
     hasher: Hasher
     site: str
-    _memo: dict[tuple[str, str], str] = field(default_factory=dict, compare=False, repr=False)
+    _memo: _Memo = field(default_factory=_Memo, compare=False, repr=False)
 
     def cut(self, text: str) -> str:
         return text if len(text) <= self.max_chars else text[: self.max_chars]
 
-    def _remember(self, key: tuple[str, str], value: str) -> str:
-        if len(self._memo) >= MEMO_LIMIT:
-            self._memo.clear()
-        self._memo[key] = value
-        return value
-
     def text(self, value: str) -> str:
         """Visible page text (text nodes, click text, labels)."""
-        hit = self._memo.get(("text", value))
+        memo = self._memo.text
+        hit = memo.get(value)
         if hit is not None:
             return hit
         if self.mode == "strict":
@@ -112,21 +126,23 @@ class MaskPolicy:
             masked = mask_pii(redact_words(value))
         else:
             masked = mask_pii(value)
-        return self._remember(("text", value), self.cut(masked))
+        return self._memo.remember(memo, value, self.cut(masked))
 
     def url(self, value: str) -> str:
-        hit = self._memo.get(("url", value))
+        memo = self._memo.url
+        hit = memo.get(value)
         if hit is not None:
             return hit
         masked = clean_url(value, self.sensitive_params, drop_query=self.mode == "strict")
-        return self._remember(("url", value), self.cut(masked))
+        return self._memo.remember(memo, value, self.cut(masked))
 
     def page_url(self, value: str) -> str:
         """The page's own URL keeps its non-sensitive query (campaign parameters) in every mode."""
-        hit = self._memo.get(("page", value))
+        memo = self._memo.page
+        hit = memo.get(value)
         if hit is not None:
             return hit
-        return self._remember(("page", value), self.cut(clean_url(value, self.sensitive_params)))
+        return self._memo.remember(memo, value, self.cut(clean_url(value, self.sensitive_params)))
 
     def title(self, value: str) -> str:
         """The page's title: page text in strict mode, free text (personal data masked) otherwise."""
@@ -134,19 +150,20 @@ class MaskPolicy:
 
     def free(self, value: str) -> str:
         """Free text a page script chose to send (custom events, variables, errors)."""
-        hit = self._memo.get(("free", value))
+        memo = self._memo.free
+        hit = memo.get(value)
         if hit is not None:
             return hit
-        return self._remember(("free", value), self.cut(mask_pii(value)))
+        return self._memo.remember(memo, value, self.cut(mask_pii(value)))
 
     def attribute(self, token: str) -> str:
         """A DOM `name=value` attribute; input values are bulleted without touching the memo."""
-        if token.startswith("value="):
-            return "value=" + bullets(token[6:])
-        hit = self._memo.get(("attr", token))
+        hit = self._memo.attr.get(token)
         if hit is not None:
             return hit
-        return self._remember(("attr", token), _mask_attribute(token, self))
+        if token.startswith("value="):
+            return "value=" + bullets(token[6:])
+        return self._memo.remember(self._memo.attr, token, _mask_attribute(token, self))
 
 
 def _mask_attribute(token: str, policy: MaskPolicy) -> str:

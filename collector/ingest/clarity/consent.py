@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
 from collector.core.sites import Site
@@ -72,6 +73,7 @@ def consent_decisions(payload: Payload) -> list[Decision]:
     return found
 
 
+@lru_cache(maxsize=256)
 def _older_than(version: str, target: tuple[int, int, int]) -> bool:
     try:
         parts = tuple(int(p) for p in version.split(".")[:3])

@@ -7,6 +7,7 @@ with the client's own back-reference scheme, which clarity-decode and clarity-vi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,16 +35,17 @@ class Node:
         return self.tag.split("~")[0]
 
 
-_I64 = 2**63
+#: Node numbers are within Int64 (a float token outside is not a node number).
+I64 = 2**63
 
 
-def read_nodes(event: list[Any]) -> list[Node]:
-    """Split an event's tokens (after time and type) into nodes, resolving back-references.
+def iter_nodes(event: list[Any]) -> Iterator[tuple[list[int], list[str]]]:
+    """Each node of an event's tokens (after time and type) as (numbers, strings), back-references
+    resolved; the first string is the tag. Fresh lists each time: a caller may change them.
 
     A node starts at the first number after a non-number (clarity-decode's rule); tokens are
     dispatched on their exact JSON type because this runs for every DOM event.
     """
-    nodes: list[Node] = []
     numbers: list[int] = []
     strings: list[str] = []
     after_number = False
@@ -51,11 +53,11 @@ def read_nodes(event: list[Any]) -> list[Node]:
     for token in event[2:]:
         kind = type(token)
         if kind is int or kind is float:
-            if kind is float and not -_I64 <= token < _I64:
+            if kind is float and not -I64 <= token < I64:
                 continue  # not a node number (orjson reads 1e19 as a float); as an int it could not be written
             if not after_number:
                 if numbers:
-                    nodes.append(Node(numbers, strings[0] if strings else "", strings[1:]))
+                    yield numbers, strings
                 numbers, strings = [], []
                 after_number = True
             numbers.append(int(token))
@@ -70,28 +72,37 @@ def read_nodes(event: list[Any]) -> list[Node]:
         else:
             strings.append("" if token is None else str(token).lower())
     if numbers:
-        nodes.append(Node(numbers, strings[0] if strings else "", strings[1:]))
-    return nodes
+        yield numbers, strings
+
+
+def read_nodes(event: list[Any]) -> list[Node]:
+    """Split an event's tokens (after time and type) into nodes, resolving back-references."""
+    return [Node(numbers, strings[0] if strings else "", strings[1:]) for numbers, strings in iter_nodes(event)]
+
+
+def append_node(out: list[Any], seen: dict[str, int], numbers: list[int], values: list[str]) -> None:
+    """Append one node to a token array as clarity-js encodes it: its numbers, then each string, or a
+    back-reference to where the same string was written before (`seen`: string → index in `out`);
+    consecutive references share one array."""
+    out.extend(numbers)
+    reference: list[int] | None = None
+    for value in values:
+        index = seen.get(value)
+        if index is None:
+            reference = None
+            seen[value] = len(out)
+            out.append(value)
+        elif reference is None:
+            reference = [index]
+            out.append(reference)
+        else:
+            reference.append(index)
 
 
 def write_event(time: int, event_type: int, nodes: list[Node]) -> list[Any]:
     """Encode nodes back into a token array, deduplicating strings like clarity-js does."""
     out: list[Any] = [time, event_type]
     seen: dict[str, int] = {}
-    reference: list[int] | None = None
     for node in nodes:
-        reference = None
-        out.extend(node.numbers)
-        for value in [node.tag, *node.strings]:
-            index = seen.get(value)
-            if index is not None:
-                if reference is None:
-                    reference = [index]
-                    out.append(reference)
-                else:
-                    reference.append(index)
-            else:
-                reference = None
-                seen[value] = len(out)
-                out.append(value)
+        append_node(out, seen, node.numbers, [node.tag, *node.strings])
     return out

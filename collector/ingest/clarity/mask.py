@@ -11,9 +11,10 @@ included, goes through the site's free-text mask, so a field nobody listed canno
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any, Callable
 
-from collector.ingest.clarity.dom import Node, read_nodes, write_event
+from collector.ingest.clarity.dom import TEXT_TAG, append_node, iter_nodes
 from collector.ingest.masking import bullets, mangle_text, mask_input_value, mask_strings_deep
 from collector.ingest.policy import MaskPolicy
 from ingest_schema import codes as ev
@@ -22,37 +23,47 @@ DROPPED_EVENTS = frozenset({ev.EXTRACT})
 RAW_TEXT_PARENTS = frozenset({"STYLE"})
 
 
-def _mask_node(node: Node, policy: MaskPolicy, parents: dict[int, str]) -> None:
-    tag = node.base_tag
-    node.tag = policy.free(node.tag)
-    if len(node.numbers) > 1:
-        parents[node.id] = tag
-    if node.is_text:
-        if not node.strings or node.numbers[0] < 0:
-            return
-        parent_tag = parents.get(node.numbers[1], "") if len(node.numbers) > 1 else ""
-        value = node.strings[-1]
-        if parent_tag in RAW_TEXT_PARENTS:
-            node.strings[-1] = policy.free(value)
-        elif policy.mode == "strict" and value.strip():
-            node.numbers[0] = -node.numbers[0]
-            node.strings[-1] = mangle_text(value)
-        else:
-            node.strings[-1] = policy.text(value)
-        return
-    last = len(node.strings) - 1
-    for index, token in enumerate(node.strings):
-        if tag == "STYLE" and index == last and "=" not in token[:40]:
-            node.strings[index] = policy.free(token)
-        else:
-            node.strings[index] = policy.attribute(token)
+def _mask_node(
+    numbers: list[int], tag: str, strings: list[str], policy: MaskPolicy, parents: dict[int, str]
+) -> list[str]:
+    """The masked tag and strings of one node (`numbers` may be negated: strict text); the strings the
+    node carries after its tag are masked in place."""
+    base_tag = tag.split("~")[0]
+    if len(numbers) > 1:
+        parents[abs(numbers[0])] = base_tag
+    if base_tag == TEXT_TAG:
+        if strings and numbers[0] >= 0:
+            parent_tag = parents.get(numbers[1], "") if len(numbers) > 1 else ""
+            value = strings[-1]
+            if parent_tag in RAW_TEXT_PARENTS:
+                strings[-1] = policy.free(value)
+            elif policy.mode == "strict" and value.strip():
+                numbers[0] = -numbers[0]
+                strings[-1] = mangle_text(value)
+            else:
+                strings[-1] = policy.text(value)
+    elif base_tag == "STYLE":
+        last = len(strings) - 1
+        for index, token in enumerate(strings):
+            strings[index] = policy.free(token) if index == last and "=" not in token[:40] else policy.attribute(token)
+    else:
+        attribute = policy.attribute
+        for index, token in enumerate(strings):
+            strings[index] = attribute(token)
+    return [policy.free(tag), *strings]
 
 
 def _mask_dom(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) -> list[Any]:
-    nodes = read_nodes(event)
-    for node in nodes:
-        _mask_node(node, policy, parents)
-    return write_event(event[0], event[1], nodes)
+    """Read, mask and re-encode a DOM event node by node (no `dom.Node` objects in between)."""
+    out: list[Any] = [event[0], event[1]]
+    seen: dict[str, int] = {}
+    for numbers, strings in iter_nodes(event):
+        if strings:
+            values = _mask_node(numbers, strings[0], strings[1:], policy, parents)
+        else:
+            values = _mask_node(numbers, "", strings, policy, parents)
+        append_node(out, seen, numbers, values)
+    return out
 
 
 def _at(event: list[Any], index: int, fn: Callable[[str], str]) -> None:
@@ -102,29 +113,38 @@ def _variable_value(policy: MaskPolicy) -> Callable[[int | str, str], str]:
     return mask
 
 
-def _mask_fields(event: list[Any], policy: MaskPolicy) -> set[int]:
+_NONE: AbstractSet[int] = frozenset()
+_CLICK_FIELDS, _INPUT_FIELDS, _CHANGE_FIELDS, _ERROR_FIELDS = (
+    frozenset({10, 11}),
+    frozenset({3}),
+    frozenset({4, 5}),
+    frozenset({6}),
+)
+
+
+def _mask_fields(event: list[Any], policy: MaskPolicy) -> AbstractSet[int]:
     """The fields with a meaning of their own, by event type; returns the indexes it masked."""
     kind = event[1]
-    if kind in (ev.CLICK, ev.CONTEXT_MENU):
+    if kind == ev.CLICK or kind == ev.CONTEXT_MENU:
         _at(event, 10, policy.text)
         _at(event, 11, policy.url)
-        return {10, 11}
+        return _CLICK_FIELDS
     if kind == ev.INPUT:
         _at(event, 3, mask_input_value)
-        return {3}
+        return _INPUT_FIELDS
     if kind == ev.CHANGE:
         _at(event, 4, mask_input_value)
         if len(event) > 5:
             event[5] = ""
-        return {4, 5}
+        return _CHANGE_FIELDS
     if kind == ev.DIMENSION:
         return _mask_pairs(event, _dimension_value(policy), policy.free)
     if kind == ev.VARIABLE:
         return _mask_pairs(event, _variable_value(policy), policy.free)
     if kind == ev.SCRIPT_ERROR:
         _at(event, 6, policy.url)
-        return {6}
-    return set()
+        return _ERROR_FIELDS
+    return _NONE
 
 
 def mask_event(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) -> list[Any] | None:
@@ -140,10 +160,17 @@ def mask_event(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) ->
         return list(event) if len(event) == 3 and type(event[2]) is int else _mask_dom(event, policy, parents)
     event = list(event)
     done = _mask_fields(event, policy)
-    return [
-        v if index < 2 or index in done or not isinstance(v, (str, list, dict)) else mask_strings_deep(v, policy.free)
-        for index, v in enumerate(event)
-    ]
+    free = policy.free
+    for index in range(2, len(event)):
+        value = event[index]
+        kind = type(value)
+        if kind is int or kind is float or index in done:
+            continue  # numbers (most fields of most events) need nothing
+        if kind is str:
+            event[index] = free(value)
+        elif isinstance(value, (str, list, dict)):
+            event[index] = mask_strings_deep(value, free)
+    return event
 
 
 def mask_events(events: list[list[Any]], policy: MaskPolicy) -> list[list[Any]]:

@@ -8,6 +8,7 @@ Each step enriches the upload's state or drops it with a named reason (collector
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -29,6 +30,8 @@ from ingest_schema.hashing import PageViewKeys
 
 BEACON_VERSION_PREFIX = "wa/"
 PATH = "collect"
+#: Keyed hashes of the ids of this many recent page views are kept in memory (about 2 MB), not recomputed.
+PAGE_VIEW_KEYS_MEMO = 4096
 
 
 @dataclass
@@ -78,6 +81,7 @@ def _masked_envelope(payload: Payload, keys: PageViewKeys, url: str, policy: Mas
 def collect_steps(services: IngestServices, limits: Limits) -> Steps[ClarityUpload]:
     """The steps of one `/collect` upload, bound to the app's services and the wire limits."""
     metrics = services.metrics
+    accepted = {path: metrics.events_accepted.labels(path) for path in (CLARITY, BEACON)}  # labels() is slow
 
     def decode(up: ClarityUpload) -> None:
         up.payload = parse_payload(up.body, limits)
@@ -96,14 +100,21 @@ def collect_steps(services: IngestServices, limits: Limits) -> Steps[ClarityUplo
         if services.drop_bots and is_bot(up.request.user_agent):
             raise Drop(DropReason.BOT)
 
+    # a page view's uploads (several per page) hash the same ids: its keys are kept for recent page views
+    page_view_keys = lru_cache(maxsize=PAGE_VIEW_KEYS_MEMO)(services.hasher.keys)
+
     def identify(up: ClarityUpload) -> None:
         envelope = up.payload.envelope
-        up.keys = services.hasher.keys(up.site.id, envelope.user_id, envelope.session_id, envelope.page_num)
+        up.keys = page_view_keys(up.site.id, envelope.user_id, envelope.session_id, envelope.page_num)
 
     async def consent(up: ClarityUpload) -> None:
         """Only events at page times the timeline allows go on; the rest are counted, never kept."""
         up.timeline, up.source = await apply_consent(services, up.site, up.keys, up.payload, up.path)
         timeline, payload = up.timeline, up.payload
+        if timeline.allowed(0) and all(timeline.states):
+            # consented from the page's start and never withdrawn: every event (page time >= 0) is kept
+            up.analytics, up.playback = payload.analytics, payload.playback
+            return
         up.analytics = [e for e in payload.analytics if timeline.allowed(e[0])]
         up.playback = [e for e in payload.playback if timeline.allowed(e[0])]
         dropped_times = [e[0] for e in payload.analytics + payload.playback if not timeline.allowed(e[0])]
@@ -154,7 +165,7 @@ def collect_steps(services: IngestServices, limits: Limits) -> Steps[ClarityUplo
         writer.add(up.rows.events)
         if up.rows.playback is not None:
             writer.add([up.rows.playback])
-        metrics.events_accepted.labels(up.path).inc(len(up.analytics) + len(up.playback))
+        accepted[up.path].inc(len(up.analytics) + len(up.playback))
 
     return Steps(
         PATH,

@@ -117,11 +117,12 @@ def _events(value: Any, name: str) -> list[Event]:
     if not isinstance(value, list):
         raise BadEnvelope(f"'{name}' must be an array of events")
     for event in value:
+        # exact types: orjson makes exact lists and ints (bool is not int here), and this runs per event
         if (
-            not isinstance(event, list)
+            type(event) is not list
             or len(event) < 2
-            or not _is_int(event[0])
-            or not _is_int(event[1])
+            or type(event[0]) is not int
+            or type(event[1]) is not int
             or event[0] < 0
             or not 0 <= event[1] < 1000
         ):
