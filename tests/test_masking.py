@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import numpy
 import orjson
 import pytest
 
-from collector.core.sites import DEFAULT_SENSITIVE_PARAMS
+from collector.core.sites import DEFAULT_SENSITIVE_PARAMS, MaskingMode
+from collector.ingest.clarity.dom import iter_nodes
+from collector.ingest.clarity.mask import mask_events
 from collector.ingest.masking import clean_url, mask_input_value, mask_pii
+from collector.ingest.policy import MaskPolicy
+from ingest_schema import codes as ev
+from ingest_schema.hashing import Hasher
 from tests.support.collector import (
     DESKTOP_UA,
     ORIGIN,
@@ -98,3 +104,29 @@ async def test_masking_identify_user_id_is_a_keyed_hash_on_the_page_view(loader_
     expected = Hasher(b"test-secret-key").user("proj123", raw_id_sha)
     assert loader_collector.rows("SELECT max(user_hash) FROM {db}.pageviews") == [(expected,)]
     assert raw_id_sha not in _all_stored_text(loader_collector)
+
+
+@pytest.mark.parametrize("mode", ["strict", "balanced", "relaxed"])
+def test_masking_a_forged_text_node_is_masked_whatever_it_carries(mode: MaskingMode) -> None:
+    """clarity-js sends one string per text node, and a negative id for text it mangled itself; a forged
+    client may send several strings, or raw text under a negative id. Every one is masked on the server."""
+    policy = MaskPolicy(mode, frozenset(), 10_000, Hasher(b"k"), "proj123")
+    email, card = "jane.doe@example.com", "4111 1111 1111 1111"
+    discover = [
+        100,
+        ev.DISCOVER,
+        1, "HTML",
+        2, 1, "BODY",
+        3, 2, "*T", f"write to {email}", "the real text",
+        -4, 2, "*T", f"card {card}",
+        -5, 2, "*T", " 1a ",
+    ]  # fmt: skip
+    [masked] = mask_events([discover], policy)
+    stored = orjson.dumps(masked).decode()
+    assert email not in stored and card not in stored and "4111" not in stored, stored
+    texts = {abs(numbers[0]): strings[1:] for numbers, strings in iter_nodes(masked)}
+    assert texts[5] == [" 1a "], "a length clarity-js wrote is kept for the replay"
+    if mode == "strict":
+        lengths = [f"write to {email}", "the real text", f"card {card}"]
+        expected = [numpy.base_repr(len(text), 36).lower() for text in lengths]  # only each length survives
+        assert texts[3] + texts[4] == expected, texts

@@ -11,6 +11,7 @@ included, goes through the site's free-text mask, so a field nobody listed canno
 
 from __future__ import annotations
 
+import re
 from collections.abc import Set as AbstractSet
 from typing import Any, Callable
 
@@ -21,6 +22,9 @@ from ingest_schema import codes as ev
 
 DROPPED_EVENTS = frozenset({ev.EXTRACT})
 RAW_TEXT_PARENTS = frozenset({"STYLE"})
+#: a text node clarity-js mangled: its trimmed length in base 36, whitespace around kept (up to 46,655 characters;
+#: three characters of a forged node say nothing personal)
+CLIENT_MANGLED = re.compile(r"\s*[0-9a-z]{1,3}\s*")
 
 
 def _mask_node(
@@ -32,16 +36,18 @@ def _mask_node(
     if len(numbers) > 1:
         parents[abs(numbers[0])] = base_tag
     if base_tag == TEXT_TAG:
+        # clarity-js sends one string per text node; a forged node may carry more, and each is page text
         if strings and numbers[0] >= 0:
             parent_tag = parents.get(numbers[1], "") if len(numbers) > 1 else ""
-            value = strings[-1]
             if parent_tag in RAW_TEXT_PARENTS:
-                strings[-1] = policy.free(value)
-            elif policy.mode == "strict" and value.strip():
+                strings[:] = [policy.free(value) for value in strings]
+            elif policy.mode == "strict" and any(value.strip() for value in strings):
                 numbers[0] = -numbers[0]
-                strings[-1] = mangle_text(value)
+                strings[:] = [mangle_text(value) for value in strings]
             else:
-                strings[-1] = policy.text(value)
+                strings[:] = [policy.text(value) for value in strings]
+        elif strings:  # marked mangled by the client (a negative id): kept only if it is a length, as clarity-js writes
+            strings[:] = [value if CLIENT_MANGLED.fullmatch(value) else mangle_text(value) for value in strings]
     elif base_tag == "STYLE":
         last = len(strings) - 1
         for index, token in enumerate(strings):
