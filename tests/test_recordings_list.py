@@ -16,22 +16,13 @@ from typing import Any
 
 import orjson
 
-from tests.support.collector import DESKTOP_UA, ORIGIN, CollectorFactory, RunningCollector, clarity_fixture
+from tests.support.clarity_uploads import clarity_upload, click, post_upload
+from tests.support.collector import CollectorFactory, RunningCollector
 from tests.support.dashboard import SITE, dashboard_site, log_in
 
-MOBILE_UA = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-    "Version/17.4 Mobile/15E148 Safari/604.1"
-)
 SIGNALS = ("rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error")
 COLUMNS = ("rage_clicks", "dead_clicks", "quick_backs", "excessive_scrolls", "js_errors")
 FORM_TAGS = ("input", "select", "textarea", "option", "label")
-
-
-def click(t: int, target: int, x: int, y: int, element: str, tag: str = "DIV", link: str = "") -> list[Any]:
-    """A clarity-js Click event (fields as clarity-js 0.8 sends them: target, page x/y, ..., text 10, link 11,
-    selector hashes 12, ..., tag 17)."""
-    return [t, 9, target, x, y, 100, 100, 0, 1, 0, "", link, f"a{element}.b{element}", 1, 0, 40, 20, tag]
 
 
 @dataclass
@@ -47,16 +38,6 @@ class Visit:
     pages: list[Page]
     mobile: bool = False
     snapshot: bool = True
-
-
-def upload(visit: Visit, number: int, page_num: int, page: Page) -> bytes:
-    document = clarity_fixture("default_001").document
-    envelope = list(document["e"])
-    envelope[3] = page.duration
-    envelope[5], envelope[6], envelope[7] = f"rl{visit.name}", f"rls{visit.name}", page_num
-    envelope[11] = ORIGIN + page.url
-    playback = document["p"] if visit.snapshot else [[57, 11, 1000, 700]]  # a Resize instead of the snapshot
-    return orjson.dumps({"e": envelope, "a": document["a"] + page.events, "p": playback})
 
 
 def visits() -> list[Visit]:
@@ -91,11 +72,12 @@ def visits() -> list[Visit]:
 
 
 async def send(collector: RunningCollector, planned: list[Visit]) -> None:
-    for number, visit in enumerate(planned):
-        headers = {"Origin": ORIGIN, "User-Agent": MOBILE_UA if visit.mobile else DESKTOP_UA}
+    for visit in planned:
         for page_num, page in enumerate(visit.pages, 1):
-            status, _, _ = await collector.post("/collect", upload(visit, number, page_num, page), headers)
-            assert status == 204
+            body = clarity_upload(
+                f"rl{visit.name}", f"rls{visit.name}", page_num, page.url, page.events, page.duration, visit.snapshot
+            )
+            await post_upload(collector, body, visit.mobile)
     await collector.flush()
 
 
