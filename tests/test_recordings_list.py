@@ -219,5 +219,11 @@ async def test_recordings_list_equals_ground_truth_with_and_without_filters(
             rows = (await analyst.api("recordings", site=SITE, period="today", device=device))["rows"]
             assert shown(rows) == [r for r in expected if r["device"] == device], device
             assert rows, device
+        # the newest visits cannot be replayed: a small page looks past them
+        await send(collector, [Visit(f"late{i}", [Page("/a")], snapshot=False) for i in range(4)])
+        assert truth(collector) == expected
+        for limit in (1, 2):
+            rows = (await analyst.api("recordings", site=SITE, period="today", limit=limit))["rows"]
+            assert shown(rows) == expected[:limit], limit
     finally:
         await analyst.close()
