@@ -1061,6 +1061,8 @@ class Timing:
     raw: list[float]
     rows: int
     same: bool | None
+    #: the machine's 1-minute load average before and after this row was timed (the machine is shared)
+    load: tuple[float, float] = (0.0, 0.0)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -1092,11 +1094,15 @@ CASES = (
     "heatmap_areas",
     "heatmap_attention",
     "recordings_rage",
+    "recordings_device",
     "goal_conversions",
     "funnel",
 )
 #: cases that run a panel with options: case name → (panel, options)
-CASE_PANELS: dict[str, tuple[str, dict[str, str]]] = {"recordings_rage": ("recordings", {"signal": "rage_click"})}
+CASE_PANELS: dict[str, tuple[str, dict[str, str]]] = {
+    "recordings_rage": ("recordings", {"signal": "rage_click"}),
+    "recordings_device": ("recordings", {"device": "mobile"}),
+}
 #: issue 15 rows: (label, panel, extra parameters); "{segment}" is the id of the segment saved below
 WORKBENCH_CASES = (
     ("overview, segmented", "overview", {"segment": "{segment}"}),
@@ -1173,11 +1179,12 @@ def measure(
     top_page: str,
     options: dict[str, dict[str, str]] | None = None,
     only: tuple[str, ...] = (),
+    periods: tuple[str, ...] = ("7d", "30d"),
 ) -> list[Timing]:
     """Every case (or the `only` ones, by label) for 7 and 30 days, without and with the filter."""
     out = []
     segment = str(save_segment(storage, BENCH_SITE, None, BENCH_SEGMENT, "bench")["id"])
-    for period in ("7d", "30d"):
+    for period in periods:
         query = parse_query(PANELS["overview"], {"site": BENCH_SITE, "period": period}, now=now)
         first, last = query.period.first_day, query.period.last_day
         sql = (
@@ -1204,12 +1211,14 @@ def measure(
                 query = parse_query(panel, raw, now=now)
                 results = {}
                 timings = {}
+                load_before = os.getloadavg()[0]
                 for use_view in (True, False):
                     timings[use_view], results[use_view] = timed(
                         partial(run_panel, storage, panel, query, use_view=use_view), runs
                     )
                 same = _same(results[True].rows, results[False].rows)
-                t = Timing(label, period, filtered, timings[True], timings[False], len(results[True].rows), same)
+                load = (load_before, os.getloadavg()[0])
+                t = Timing(label, period, filtered, timings[True], timings[False], len(results[True].rows), same, load)
                 out.append(t)
                 print(
                     f"  {period:4} {label:25} {'filtered' if filtered else '':8} "
@@ -1282,23 +1291,26 @@ def size_report(
         "",
         f"Panels through `run_panel` for site `{BENCH_SITE}`, {runs} runs each after 2 warm-ups, milliseconds; "
         f'filter = `{FILTER[0]}={FILTER[1]}`; heatmap_clicks on `{top_page}`; "no view" = use_view=False '
-        "(visits aggregated from pageviews)" + ("" if view else " (the view is missing here!)") + ":",
+        "(visits aggregated from pageviews); load = the machine's 1-minute load average before and after the row "
+        "(the 2 cores are shared with other work: compare each row with the overview of the same run)"
+        + ("" if view else " (the view is missing here!)")
+        + ":",
         "",
-        "| panel | period | filter | p50 view | p95 view | p50 no view | p95 no view | rows | view = no view |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| panel | period | filter | p50 view | p95 view | p50 no view | p95 no view | rows | view = no view | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in timings:
         if not t.raw:
             lines.append(
                 f"| {t.label} | {t.period} | | {percentile(t.view, 0.5):.1f} | {percentile(t.view, 0.95):.1f} "
-                f"| | | {t.rows:,} | |"
+                f"| | | {t.rows:,} | | |"
             )
             continue
         lines.append(
             f"| {t.label} | {t.period} | {'yes' if t.filtered else ''} | {percentile(t.view, 0.5):.1f} | "
             f"{percentile(t.view, 0.95):.1f} | {percentile(t.raw, 0.5):.1f} | {percentile(t.raw, 0.95):.1f} | "
             f"{t.rows} | "
-            f"{'yes' if t.same else 'NO'} |"
+            f"{'yes' if t.same else 'NO'} | {t.load[0]:.1f}-{t.load[1]:.1f} |"
         )
     return lines + [""]
 
@@ -1366,7 +1378,15 @@ def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Tim
             latest = storage.query_rows("SELECT max(last_at) FROM `analytics`.`pageviews`")[0][0]
             now = latest.replace(tzinfo=timezone.utc) if latest.tzinfo is None else latest
             top_page = top_page_of(storage, now)
-            timings = measure(storage, args.runs, now, top_page, define_workbench(storage), tuple(args.case or ()))
+            timings = measure(
+                storage,
+                args.runs,
+                now,
+                top_page,
+                define_workbench(storage),
+                tuple(args.case or ()),
+                tuple(args.period or ("7d", "30d")),
+            )
             return size_report(events, gen, parts, timings, args.runs, top_page, view_available(storage)), timings
         finally:
             storage.close()
@@ -1395,6 +1415,7 @@ def main() -> None:
         action="append",
         help="a case label to time (repeat; default: all), e.g. --case 'visitor_log, segmented'",
     )
+    parser.add_argument("--period", action="append", help="a period to time (repeat; default: 7d and 30d)")
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to --output")
     args = parser.parse_args()
     args.events = args.events or [10_000_000]

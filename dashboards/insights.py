@@ -70,7 +70,8 @@ def _row(
 
 class Scope:
     """Where signals are looked for: a site, the UTC days to read and a subquery of session hashes (or, with
-    `column="pageview_id"`, of page views)."""
+    `column="pageview_id"`, of page views); `narrower` is one more condition on the rows read (e.g. no day
+    before the listed visits began)."""
 
     def __init__(
         self,
@@ -81,13 +82,14 @@ class Scope:
         end: datetime,
         subquery: str,
         column: str = "session_hash",
+        narrower: str = "",
     ):
         first, last = utc_days(start, end)
         self.ctx = ctx
         self.where = (
             f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND "
             f"{params.day(last)} AND {column} IN ({subquery})"
-        )
+        ) + (f" AND {narrower}" if narrower else "")
 
     def table(self, name: str) -> str:
         return self.ctx.table(name)
@@ -270,11 +272,15 @@ def signals_sql(scope: Scope, signals: tuple[str, ...] = SIGNALS) -> str:
     return " UNION ALL ".join(f"({BRANCHES[s](scope)})" for s in signals)
 
 
-def query_scope(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> Scope:
-    """The scope of a query's visits (from `start`, default the period's start, to the period's end)."""
+def query_scope(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> tuple[str, Scope]:
+    """The scope of a query's visits (from `start`, default the period's start, to the period's end), and the
+    WITH clause the panel's SQL must start with: the visits are chosen once, as a scalar array (`scope_visits`),
+    which every signal branch reads as a set; an `IN (subquery)` in each of the seven reads was evaluated seven
+    times."""
     begin = start or query.period.start
-    sessions = f"SELECT session_hash FROM ({visits_sql(ctx, params, query, begin, query.period.end)})"
-    return Scope(ctx, params, query.site, begin, query.period.end, sessions)
+    sessions = f"SELECT groupArray(session_hash) FROM ({visits_sql(ctx, params, query, begin, query.period.end)})"
+    scope = Scope(ctx, params, query.site, begin, query.period.end, "SELECT arrayJoin(scope_visits)")
+    return f"WITH ({sessions}) AS scope_visits", scope
 
 
 def signal_option(query: Query) -> str:
@@ -297,14 +303,15 @@ SESSIONS = Column("sessions", "integer", "visits where it happened")
 def summary_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     previous = query.period.previous
-    scope = query_scope(ctx, params, query, previous.start)
+    prelude, scope = query_scope(ctx, params, query, previous.start)
     start = params.instant(query.period.start)
     visits = visits_sql(ctx, params, query, previous.start, query.period.end)
     return Sql(
-        f"SELECT signal, countIf(at >= {start}) AS occurrences, uniqExactIf(session_hash, at >= {start}) AS sessions, "
+        f"{prelude}, (SELECT (countIf(v_start >= {start}), countIf(v_start < {start})) FROM ({visits})) AS counted "
+        f"SELECT signal, countIf(at >= {start}) AS occurrences, "
+        f"uniqExactIf(session_hash, at >= {start}) AS sessions, "
         f"countIf(at < {start}) AS before, uniqExactIf(session_hash, at < {start}) AS sessions_before, "
-        f"(SELECT countIf(v_start >= {start}) FROM ({visits})) AS visits, "
-        f"(SELECT countIf(v_start < {start}) FROM ({visits})) AS visits_before "
+        "counted.1 AS visits, counted.2 AS visits_before "
         f"FROM ({signals_sql(scope)}) GROUP BY signal",
         params.values,
     )
@@ -360,9 +367,10 @@ def trend_sql(ctx: Context, query: Query) -> Sql:
     unit = "toStartOfHour" if period.hourly else "toStartOfDay"
     zone = params.p(period.timezone, "String")
     counts = ", ".join(f"countIf(signal = '{s}')" for s in SIGNALS)
+    prelude, scope = query_scope(ctx, params, query)
     return Sql(
-        f"SELECT formatDateTime({unit}(at, {zone}), '%Y-%m-%d %H:00', {zone}) AS bucket, {counts} "
-        f"FROM ({signals_sql(query_scope(ctx, params, query))}) WHERE at >= {params.instant(period.start)} "
+        f"{prelude} SELECT formatDateTime({unit}(at, {zone}), '%Y-%m-%d %H:00', {zone}) AS bucket, {counts} "
+        f"FROM ({signals_sql(scope)}) WHERE at >= {params.instant(period.start)} "
         f"AND at < {params.instant(period.end)} GROUP BY bucket ORDER BY bucket",
         params.values,
     )
@@ -390,10 +398,11 @@ INSIGHTS_TREND = Panel(
 def pages_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     counts = ", ".join(f"countIf(signal = '{s}') AS {s}" for s in SIGNALS)
+    prelude, scope = query_scope(ctx, params, query)
     only = f"WHERE {page_condition(params, query.filters.page, 'page')}" if query.filters.page else ""
     return Sql(
-        f"SELECT page, {counts}, uniqExact(session_hash) AS sessions, count() AS total "
-        f"FROM ({signals_sql(query_scope(ctx, params, query))}) {only} GROUP BY page "
+        f"{prelude} SELECT page, {counts}, uniqExact(session_hash) AS sessions, count() AS total "
+        f"FROM ({signals_sql(scope)}) {only} GROUP BY page "
         f"ORDER BY total DESC, page LIMIT {params.p(query.limit, 'UInt32')}",
         params.values,
     )
@@ -415,10 +424,11 @@ INSIGHTS_PAGES = Panel(
 
 def errors_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
+    prelude, scope = query_scope(ctx, params, query)
     return Sql(
-        "SELECT label AS message, argMax(detail, at) AS source, count() AS errors, "
+        f"{prelude} SELECT label AS message, argMax(detail, at) AS source, count() AS errors, "
         "uniqExact(session_hash) AS sessions, arraySort(groupUniqArray(5)(page)) AS pages "
-        f"FROM ({signals_sql(query_scope(ctx, params, query), ('js_error',))}) "
+        f"FROM ({signals_sql(scope, ('js_error',))}) "
         f"GROUP BY message ORDER BY errors DESC, message LIMIT {params.p(query.limit, 'UInt32')}",
         params.values,
     )
@@ -444,11 +454,13 @@ def element_signal_panel(name: str, signal: str, title: str, description: str) -
 
     def build(ctx: Context, query: Query) -> Sql:
         params = Params()
+        prelude, scope = query_scope(ctx, params, query)
         only = f"AND {page_condition(params, query.filters.page, 'page')}" if query.filters.page else ""
         return Sql(
-            f"SELECT page, element, argMax(label, at) AS text, count() AS {name}, uniqExact(session_hash) AS sessions, "
+            f"{prelude} SELECT page, element, argMax(label, at) AS text, count() AS {name}, "
+            "uniqExact(session_hash) AS sessions, "
             "round(avg(x / greatest(width, 1)), 4) AS ax, round(avg(y / greatest(width, 1)), 4) AS ay "
-            f"FROM ({signals_sql(query_scope(ctx, params, query), (signal,))}) WHERE 1 {only} "
+            f"FROM ({signals_sql(scope, (signal,))}) WHERE 1 {only} "
             f"GROUP BY page, element ORDER BY {name} DESC, page, element LIMIT {params.p(query.limit, 'UInt32')}",
             params.values,
         )

@@ -10,6 +10,7 @@ never paths, so access logs hold none).
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -17,8 +18,8 @@ import orjson
 
 from dashboards.errors import BadQuery, NotFound
 from dashboards.heatmaps import layout_views
-from dashboards.insights import SIGNALS, Scope, query_scope, signal_option, signals_sql
-from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
+from dashboards.insights import SIGNALS, Scope, signal_option, signals_sql
+from dashboards.model import Column, Context, Filters, Panel, Params, Query, Sql, utc_days
 from dashboards.visits import visits_sql
 from ingest_schema.storage import Storage
 
@@ -64,68 +65,87 @@ def _wanted_signal(query: Query) -> str:
     return signal or ("rage_click" if query.option("rage") in ("1", "true") else "")
 
 
-def recordings_sql(ctx: Context, query: Query) -> Sql:
-    params = Params()
-    period = query.period
+def _candidates(ctx: Context, params: Params, query: Query) -> str:
+    """The visits the list may show, before a signal filter: begun in the period, passing the filters, the
+    durations, the analyst's marks and tags, and replayable; columns session_hash, v_start."""
     duration = "(toUnixTimestamp64Milli(v_end) - toUnixTimestamp64Milli(v_start)) / 1000"
     having = []
     for name, op in (("min_duration", ">="), ("max_duration", "<=")):
         seconds = _seconds(query, name)
         if seconds is not None:
             having.append(f"{duration} {op} {params.p(seconds, 'UInt32')}")
-    visits = visits_sql(
-        ctx,
-        params,
-        query,
-        period.start,
-        period.end,
-        ("v_entry_page", "v_country", "v_device", "v_browser"),
-        " AND ".join(having),
-    )
-    site = params.p(query.site, "String")
-    marks = (
-        f"SELECT session_hash, argMax(favourite, updated_at) AS favourite, argMax(labels, updated_at) AS labels "
-        f"FROM {ctx.table('recordings')} WHERE site = {site} GROUP BY session_hash"
-    )
-    where = [f"v.session_hash IN ({replayable(ctx, params, query)})"]
+    visits = visits_sql(ctx, params, query, query.period.start, query.period.end, (), " AND ".join(having))
+    where = [f"session_hash IN ({replayable(ctx, params, query)})"]
+    marked = []
     if query.option("favourite") in ("1", "true"):
-        where.append("m.favourite = 1")
+        marked.append("favourite = 1")
     if query.option("label"):
-        where.append(f"has(m.labels, {params.p(query.option('label'), 'String')})")
+        marked.append(f"has(labels, {params.p(query.option('label'), 'String')})")
+    if marked:
+        where.append(
+            f"session_hash IN (SELECT session_hash FROM ({_marks(ctx, params, query)}) WHERE {' AND '.join(marked)})"
+        )
     if query.option("tag"):
-        where.append(f"v.session_hash IN ({_tagged(ctx, params, query)})")
-    signal = _wanted_signal(query)
-    if signal:
-        # the signal decides which visits are listed: look for it in every visit of the period
-        having_it = signals_sql(query_scope(ctx, params, query), (signal,))
-        where.append(f"v.session_hash IN (SELECT session_hash FROM ({having_it}))")
-    limit = params.p(query.limit, "UInt32")
-    chosen = (
-        f"SELECT v.*, m.favourite AS favourite, m.labels AS labels FROM ({visits}) AS v "
-        f"LEFT JOIN ({marks}) AS m ON m.session_hash = v.session_hash WHERE {' AND '.join(where)} "
-        f"ORDER BY v.v_start DESC LIMIT {limit}"
+        where.append(f"session_hash IN ({_tagged(ctx, params, query)})")
+    return f"SELECT session_hash, v_start FROM ({visits}) WHERE {' AND '.join(where)}"
+
+
+def _marks(ctx: Context, params: Params, query: Query) -> str:
+    """Each marked recording's latest favourite flag and labels."""
+    return (
+        "SELECT session_hash, argMax(favourite, updated_at) AS favourite, argMax(labels, updated_at) AS labels "
+        f"FROM {ctx.table('recordings')} WHERE site = {params.p(query.site, 'String')} GROUP BY session_hash"
     )
-    # then the signals and clicks of those visits only (a window over every click of the period was most of
-    # this panel's time at 10M events)
-    mine = f"SELECT session_hash FROM ({chosen})"
-    scope = Scope(ctx, params, query.site, period.start, period.end, mine)
+
+
+def recordings_sql(ctx: Context, query: Query) -> Sql:
+    """The page of recordings is chosen first, once (a scalar WITH, `rec_page`: the listed session hashes and
+    the day before the oldest of them began), and everything shown about it is then read for those visits
+    only, from that day on: their attributes, clicks and signals (before, the chosen visits were a subquery
+    that each of the nine signal and click reads evaluated again). A `signal` filter needs the signal over
+    every candidate visit of the period: the candidates are computed once too (`rec_candidates`), and the one
+    signal branch reads them as a set."""
+    params = Params()
+    period = query.period
+    candidates = _candidates(ctx, params, query)
+    limit = params.p(query.limit, "UInt32")
+    signal = _wanted_signal(query)
+    prelude = ""
+    if signal:
+        prelude = f"(SELECT groupArray((v_start, session_hash)) FROM ({candidates})) AS rec_candidates, "
+        everyone = Scope(ctx, params, query.site, period.start, period.end, "SELECT arrayJoin(rec_candidates).2")
+        candidates = (
+            "SELECT c.1 AS v_start, c.2 AS session_hash FROM (SELECT arrayJoin(rec_candidates) AS c) "
+            f"WHERE session_hash IN (SELECT session_hash FROM ({signals_sql(everyone, (signal,))}))"
+        )
+    chosen = f"SELECT session_hash, v_start FROM ({candidates}) ORDER BY v_start DESC, session_hash DESC LIMIT {limit}"
+    prelude += f"(SELECT (groupArray(session_hash), toDate(min(v_start)) - 1) FROM ({chosen})) AS rec_page"
+    mine = "day >= rec_page.2 AND session_hash IN (SELECT arrayJoin(rec_page.1))"
+    # the listed visits passed the filters and selections already: only their attributes are read here
+    bare = replace(query, filters=Filters(), selectors={}, selections=())
+    attributes = ("v_entry_page", "v_country", "v_device", "v_browser")
+    listed = visits_sql(ctx, params, bare, period.start, period.end, attributes, where_rows=mine)
+    scope = Scope(ctx, params, query.site, period.start, period.end, "SELECT arrayJoin(rec_page.1)", narrower=mine)
     counts = ", ".join(f"countIf(signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
     tags = f"SELECT session_hash, {counts} FROM ({signals_sql(scope)}) GROUP BY session_hash"
     first, last = utc_days(period.start, period.end)
     clicks = (
-        f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = {site} "
-        f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND session_hash IN ({mine}) "
+        f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = "
+        f"{params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)} AND {mine} "
         "GROUP BY session_hash"
     )
+    duration = "(toUnixTimestamp64Milli(l.v_end) - toUnixTimestamp64Milli(l.v_start)) / 1000"
     present = ", ".join(f"if(t.{c} > 0, '{s}', '')" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
     return Sql(
+        f"WITH {prelude} "
         f"SELECT lower(hex(l.session_hash)) AS recording, l.v_start AS started, round({duration}, 1) AS seconds, "
         "l.v_pageviews AS views, k.n AS clicks, l.v_entry_page AS entry, l.v_country AS c, l.v_device AS d, "
         f"l.v_browser AS b, {', '.join('t.' + c for c in TAG_COLUMNS)}, "
         f"arrayFilter(x -> x != '', [{present}]) AS tags, "
-        "toBool(l.favourite = 1) AS fav, l.labels AS marks "
-        f"FROM ({chosen}) AS l LEFT JOIN ({tags}) AS t ON t.session_hash = l.session_hash "
-        f"LEFT JOIN ({clicks}) AS k ON k.session_hash = l.session_hash ORDER BY started DESC",
+        "toBool(m.favourite = 1) AS fav, m.labels AS marks "
+        f"FROM ({listed}) AS l LEFT JOIN ({_marks(ctx, params, query)}) AS m ON m.session_hash = l.session_hash "
+        f"LEFT JOIN ({tags}) AS t ON t.session_hash = l.session_hash "
+        f"LEFT JOIN ({clicks}) AS k ON k.session_hash = l.session_hash ORDER BY started DESC, l.session_hash DESC",
         params.values,
     )
 

@@ -74,7 +74,7 @@
       data = { userId: ids.u, sessionId: ids.s, pageNum: ids.n };
     }
     page = { u: data.userId, s: data.sessionId, n: data.pageNum, seq: follow ? 1000 : 0, t0: t0, tick: activeAt = t,
-      engaged: 0, visible: d.visibilityState === "visible", url: location.href, events: [], depth: -1 };
+      engaged: 0, visible: d.visibilityState === "visible", url: location.href, events: [], y: -99 };
     page.start = time();
     /* the decision holds from the page's start when it was made before it */
     push(consentEvent(consent.source, consent), Math.max(0, Math.round(consent.at - t0)));
@@ -192,11 +192,13 @@
       push([31, cut(error.message || error, 255), ev.lineno || 0, ev.colno || 0, "", cut(ev.filename || "", 2048)]);
     }
   }
+  /* every position 20 px or more from the last one sent (at most 4 a second, like clarity-js): the server's
+   * excessive-scrolling rule and attention map read the positions, scroll depth is their maximum */
   function measureScroll() {
     if (!page) { return; }
     var y = Math.round(w.scrollY);
     measureDocument();
-    if (y > page.depth) { page.depth = y; push([10, 0, Math.round(w.scrollX), y, "", "", 1]); }
+    if (Math.abs(y - page.y) > 19) { page.y = y; push([10, 0, Math.round(w.scrollX), y, "", "", 1]); }
   }
   function onScroll() {
     activity();
