@@ -14,12 +14,15 @@
 4. baseline B: a raw clickhouse-connect insert of as many `events` rows as the import wrote, in
    50,000-row batches, into another database of the same folder.
 
-Prints one table; wall-clock figures on a shared machine, read them as orders of magnitude.
+Prints one table, with the CPU time per visit and the load average seen during the import (1-minute
+figures sampled at the start and at every progress line); wall-clock figures on a shared machine, read
+them as orders of magnitude.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 import time
@@ -157,6 +160,7 @@ def main() -> None:
         source = MatomoSource(SourceDsn.parse(server.dsn("matomo")), "matomo_")
         started, cpu = time.monotonic(), time.process_time()
         seen = {"batches": 0, "visits": 0}
+        loads = [os.getloadavg()[0]]
 
         def every_20_batches(event: dict[str, Any]) -> None:
             if event["event"] != "checkpoint":
@@ -164,10 +168,11 @@ def main() -> None:
             seen["batches"] += 1
             seen["visits"] += event["visits"]
             if seen["batches"] % 20 == 0:
+                loads.append(os.getloadavg()[0])
                 elapsed = time.monotonic() - started
                 print(
                     f"  … {seen['visits']:,} visits in {elapsed:.0f} s ({seen['visits'] / elapsed:,.0f} visits/s, "
-                    f"{time.process_time() - cpu:.0f} CPU s)",
+                    f"{time.process_time() - cpu:.0f} CPU s, load {loads[-1]:.1f})",
                     flush=True,
                 )
 
@@ -182,9 +187,11 @@ def main() -> None:
             every_20_batches,
         )
         import_s, import_cpu = time.monotonic() - started, time.process_time() - cpu
+        loads.append(os.getloadavg()[0])
         source.close()
         written = sum(sum(s["rows"].values()) for s in report["sites"])
         imported_actions = sum(s["actions"] for s in report["sites"])
+        imported_visits = sum(s["visits"] for s in report["sites"])
         print(f"import: {imported_actions:,} actions, {written:,} rows in {import_s:.0f} s", flush=True)
 
         storage.command("CREATE DATABASE IF NOT EXISTS raw")
@@ -195,7 +202,8 @@ def main() -> None:
         print()
         print(
             f"Matomo import benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, "
-            f"{actions:,} actions / {visits:,} visits"
+            f"{actions:,} actions / {visits:,} visits, {os.cpu_count()} cores, "
+            f"load average (1 min) during the import {min(loads):.1f}-{max(loads):.1f}"
         )
         print("| figure | rows | seconds | rows/s |")
         print("|---|---|---|---|")
@@ -206,6 +214,10 @@ def main() -> None:
         print(
             f"| import, CPU seconds of this process (chdb included, MariaDB not) | {imported_actions:,} actions | "
             f"{import_cpu:.0f} | {imported_actions / import_cpu:,.0f} actions per CPU second |"
+        )
+        print(
+            f"| import, CPU per visit | {imported_visits:,} visits | {import_cpu:.0f} | "
+            f"{import_cpu / max(1, imported_visits) * 1000:.2f} CPU ms per visit |"
         )
         print(
             f"| import, rows written (pageviews, events, visits, orders) | {written:,} | {import_s:.0f} | "
