@@ -54,12 +54,20 @@ def generate(server: matomo_db.MariaDB, actions: int) -> tuple[float, int, int]:
     copies = -(-actions // links) - 1
     for copy in range(1, copies + 1):
         replicate(conn, copy, visits, links)
+    drop_bases(conn)
     conn.close()
     return time.monotonic() - started, visits * (copies + 1), links * (copies + 1)
 
 
+TABLES = ("log_visit", "log_link_visit_action", "log_conversion", "log_conversion_item")
+
+
 def replicate(conn: object, copy: int, visits: int, links: int) -> None:
-    """Copy the generated visits once more with new ids: idvisit, idlink_va, visitor ids and order ids shifted."""
+    """Copy the generated visits once more with new ids: idvisit, idlink_va, visitor ids and order ids shifted.
+
+    Copies are read from `base_*` tables holding the generated rows (made on the first call): an
+    `INSERT … SELECT` from the table it writes makes MariaDB buffer the rows in an internal temporary
+    table in its tmpdir (/tmp), which other jobs on a shared machine may clean up under it."""
     cursor = conn.cursor()  # type: ignore[attr-defined]
     shift = {
         "idvisit": f"idvisit + {copy * visits}",
@@ -68,19 +76,26 @@ def replicate(conn: object, copy: int, visits: int, links: int) -> None:
         "idorder": f"IF(idorder = '0', idorder, CONCAT(idorder, '-{copy}'))",
         "buster": f"buster + {copy * visits}",
     }
-    for table in ("log_visit", "log_link_visit_action", "log_conversion", "log_conversion_item"):
+    for table in TABLES:
+        if copy == 1:
+            cursor.execute(f"CREATE TABLE base_{table} LIKE matomo_{table}")
+            cursor.execute(f"INSERT INTO base_{table} SELECT * FROM matomo_{table}")
         cursor.execute(
             "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
             f"AND TABLE_NAME = 'matomo_{table}' ORDER BY ORDINAL_POSITION"
         )
         columns = [str(r[0]) for r in cursor.fetchall()]
         chosen = ", ".join(shift.get(c, f"`{c}`") for c in columns)
-        last = "idvisit" if table != "log_link_visit_action" else "idlink_va"
-        bound = visits if last == "idvisit" else links
         cursor.execute(
-            f"INSERT INTO matomo_{table} ({', '.join(f'`{c}`' for c in columns)}) "
-            f"SELECT {chosen} FROM matomo_{table} WHERE {last} <= {bound}"
+            f"INSERT INTO matomo_{table} ({', '.join(f'`{c}`' for c in columns)}) SELECT {chosen} FROM base_{table}"
         )
+    cursor.close()
+
+
+def drop_bases(conn: object) -> None:
+    cursor = conn.cursor()  # type: ignore[attr-defined]
+    for table in TABLES:
+        cursor.execute(f"DROP TABLE IF EXISTS base_{table}")
     cursor.close()
 
 
