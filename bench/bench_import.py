@@ -14,12 +14,15 @@
 4. baseline B: a raw clickhouse-connect insert of as many `events` rows as the import wrote, in
    50,000-row batches, into another database of the same folder.
 
-Prints one table; wall-clock figures on a shared machine, read them as orders of magnitude.
+Prints one table, with the CPU time per visit and the load average seen during the import (1-minute
+figures sampled at the start and at every progress line); wall-clock figures on a shared machine, read
+them as orders of magnitude.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import tempfile
 import time
@@ -51,12 +54,20 @@ def generate(server: matomo_db.MariaDB, actions: int) -> tuple[float, int, int]:
     copies = -(-actions // links) - 1
     for copy in range(1, copies + 1):
         replicate(conn, copy, visits, links)
+    drop_bases(conn)
     conn.close()
     return time.monotonic() - started, visits * (copies + 1), links * (copies + 1)
 
 
+TABLES = ("log_visit", "log_link_visit_action", "log_conversion", "log_conversion_item")
+
+
 def replicate(conn: object, copy: int, visits: int, links: int) -> None:
-    """Copy the generated visits once more with new ids: idvisit, idlink_va, visitor ids and order ids shifted."""
+    """Copy the generated visits once more with new ids: idvisit, idlink_va, visitor ids and order ids shifted.
+
+    Copies are read from `base_*` tables holding the generated rows (made on the first call): an
+    `INSERT … SELECT` from the table it writes makes MariaDB buffer the rows in an internal temporary
+    table in its tmpdir (/tmp), which other jobs on a shared machine may clean up under it."""
     cursor = conn.cursor()  # type: ignore[attr-defined]
     shift = {
         "idvisit": f"idvisit + {copy * visits}",
@@ -65,19 +76,26 @@ def replicate(conn: object, copy: int, visits: int, links: int) -> None:
         "idorder": f"IF(idorder = '0', idorder, CONCAT(idorder, '-{copy}'))",
         "buster": f"buster + {copy * visits}",
     }
-    for table in ("log_visit", "log_link_visit_action", "log_conversion", "log_conversion_item"):
+    for table in TABLES:
+        if copy == 1:
+            cursor.execute(f"CREATE TABLE base_{table} LIKE matomo_{table}")
+            cursor.execute(f"INSERT INTO base_{table} SELECT * FROM matomo_{table}")
         cursor.execute(
             "SELECT COLUMN_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
             f"AND TABLE_NAME = 'matomo_{table}' ORDER BY ORDINAL_POSITION"
         )
         columns = [str(r[0]) for r in cursor.fetchall()]
         chosen = ", ".join(shift.get(c, f"`{c}`") for c in columns)
-        last = "idvisit" if table != "log_link_visit_action" else "idlink_va"
-        bound = visits if last == "idvisit" else links
         cursor.execute(
-            f"INSERT INTO matomo_{table} ({', '.join(f'`{c}`' for c in columns)}) "
-            f"SELECT {chosen} FROM matomo_{table} WHERE {last} <= {bound}"
+            f"INSERT INTO matomo_{table} ({', '.join(f'`{c}`' for c in columns)}) SELECT {chosen} FROM base_{table}"
         )
+    cursor.close()
+
+
+def drop_bases(conn: object) -> None:
+    cursor = conn.cursor()  # type: ignore[attr-defined]
+    for table in TABLES:
+        cursor.execute(f"DROP TABLE IF EXISTS base_{table}")
     cursor.close()
 
 
@@ -157,6 +175,7 @@ def main() -> None:
         source = MatomoSource(SourceDsn.parse(server.dsn("matomo")), "matomo_")
         started, cpu = time.monotonic(), time.process_time()
         seen = {"batches": 0, "visits": 0}
+        loads = [os.getloadavg()[0]]
 
         def every_20_batches(event: dict[str, Any]) -> None:
             if event["event"] != "checkpoint":
@@ -164,10 +183,11 @@ def main() -> None:
             seen["batches"] += 1
             seen["visits"] += event["visits"]
             if seen["batches"] % 20 == 0:
+                loads.append(os.getloadavg()[0])
                 elapsed = time.monotonic() - started
                 print(
                     f"  … {seen['visits']:,} visits in {elapsed:.0f} s ({seen['visits'] / elapsed:,.0f} visits/s, "
-                    f"{time.process_time() - cpu:.0f} CPU s)",
+                    f"{time.process_time() - cpu:.0f} CPU s, load {loads[-1]:.1f})",
                     flush=True,
                 )
 
@@ -182,9 +202,11 @@ def main() -> None:
             every_20_batches,
         )
         import_s, import_cpu = time.monotonic() - started, time.process_time() - cpu
+        loads.append(os.getloadavg()[0])
         source.close()
         written = sum(sum(s["rows"].values()) for s in report["sites"])
         imported_actions = sum(s["actions"] for s in report["sites"])
+        imported_visits = sum(s["visits"] for s in report["sites"])
         print(f"import: {imported_actions:,} actions, {written:,} rows in {import_s:.0f} s", flush=True)
 
         storage.command("CREATE DATABASE IF NOT EXISTS raw")
@@ -195,7 +217,8 @@ def main() -> None:
         print()
         print(
             f"Matomo import benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.python_version()}, "
-            f"{actions:,} actions / {visits:,} visits"
+            f"{actions:,} actions / {visits:,} visits, {os.cpu_count()} cores, "
+            f"load average (1 min) during the import {min(loads):.1f}-{max(loads):.1f}"
         )
         print("| figure | rows | seconds | rows/s |")
         print("|---|---|---|---|")
@@ -206,6 +229,10 @@ def main() -> None:
         print(
             f"| import, CPU seconds of this process (chdb included, MariaDB not) | {imported_actions:,} actions | "
             f"{import_cpu:.0f} | {imported_actions / import_cpu:,.0f} actions per CPU second |"
+        )
+        print(
+            f"| import, CPU per visit | {imported_visits:,} visits | {import_cpu:.0f} | "
+            f"{import_cpu / max(1, imported_visits) * 1000:.2f} CPU ms per visit |"
         )
         print(
             f"| import, rows written (pageviews, events, visits, orders) | {written:,} | {import_s:.0f} | "

@@ -11,7 +11,11 @@ then times through `run_panel`, each `--runs` times after a warm-up:
   last_visits (Live.getLastVisitsDetails, 100 visits), 30 days;
 - VisitsSummary.get with `segment=referrerType==search` (an unsaved segment definition, as the API
   applies it) beside the same visits through the channel filter, and with an OR/AND segment that reads
-  page views, 30 days.
+  page views, 30 days;
+- the segments computed from a visit's rows (`actions>=3`, `visitorType==returning`, which reads every
+  visit of the site up to the period's end, `referrerKeyword==…`, `userId==…`), 30 days.
+
+`--segments-only` times just the baseline and the segments.
 
 Prints p50/p95 in milliseconds (wall clock on a shared machine: read orders of magnitude).
 """
@@ -33,6 +37,7 @@ from dashboards.matomo_api.segment import parse_segment
 from dashboards.model import Filters, Query
 from dashboards.queries import PANELS, parse_query, run_panel
 from dashboards.segments import with_definition
+from ingest_schema.hashing import Hasher, user_id_hash
 from ingest_schema.storage import Storage
 
 
@@ -42,6 +47,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--segments-only", action="store_true", help="time only the baseline and the segments")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-reporting-api-"))
     try:
@@ -68,7 +74,7 @@ def main() -> None:
                 )
 
         def segmented(text: str) -> Callable[[], Any]:
-            definition = parse_segment(text)
+            definition = parse_segment(text, lambda user: user_id_hash(Hasher(b"bench"), BENCH_SITE, user))
             assert definition is not None
             q = with_definition(replace(month, options={}, limit=100), definition, text)
             return lambda: run_panel(storage, PANELS["visit_metrics"], q)
@@ -92,7 +98,13 @@ def main() -> None:
                 "VisitsSummary.get segment=…search,…social;pageUrl=@pricing",
                 segmented("referrerType==search,referrerType==social;pageUrl=@pricing"),
             ),
+            ("VisitsSummary.get segment=actions>=3, 30 days", segmented("actions>=3")),
+            ("VisitsSummary.get segment=visitorType==returning, 30 days", segmented("visitorType==returning")),
+            ("VisitsSummary.get segment=referrerKeyword==spring, 30 days", segmented("referrerKeyword==spring")),
+            ("VisitsSummary.get segment=userId==someone, 30 days", segmented("userId==someone")),
         ]
+        if args.segments_only:
+            cases = [c for c in cases if c[0].startswith(("baseline", "VisitsSummary.get segment="))]
         visits = run_panel(storage, PANELS["visit_metrics"], replace(month, options={})).records()[0]["visits"]
         print(f"{args.events:,} events; site {BENCH_SITE!r}: {visits:,} visits in the 30 days timed")
         for label, fn in cases:

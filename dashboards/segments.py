@@ -5,9 +5,10 @@ A definition is JSON: `{"match": "all" | "any", "conditions": [condition or grou
 condition is `{"field": …, "op": …, "value": …}` and a group nests another match/conditions (three
 levels at most). Visit fields compare the visit's first page view's attribute (channel, country, …)
 or its page views and duration; page fields hold when the visit viewed a matching page, event fields
-when it has a matching event, and their negative operators when it has none. The whole definition
-becomes one boolean condition on each visit row of `visits_sql`, so it is exact and composes with
-the other filters.
+when it has a matching event, and their negative operators when it has none. The visit facts that
+visit_stats does not hold (its actions, campaign keyword, whether the visitor came before, its user)
+are read by a subquery of the visit's rows over the same days. The whole definition becomes one
+boolean condition on each visit row of `visits_sql`, so it is exact and composes with the other filters.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import orjson
 
 from dashboards.definitions import DefinitionTable
 from dashboards.errors import BadQuery
+from dashboards.matomo_reports import ACTION_TYPES, ORDER
 from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
 from dashboards.selections import Selector
 from ingest_schema.storage import Storage
@@ -40,6 +42,16 @@ VISIT_FIELDS = {
 }
 DURATION = "(toUnixTimestamp64Milli(v_end) - toUnixTimestamp64Milli(v_start)) / 1000"
 NUMBER_FIELDS = {"pageviews": "v_pageviews", "duration": DURATION}
+#: visit facts visit_stats does not hold, each read by a subquery over the visit's rows:
+#: `actions` (number): page views plus Matomo events, site searches, outlinks and downloads, as the
+#: Reporting API's visit figures count them (matomo_reports.ACTION_TYPES);
+#: `keyword` (string): the campaign keyword of the visit's first page view (Matomo's referrer keyword);
+#: `visitor_type` (one of VISITOR_TYPES): Matomo's visitor type, see _visitor_types_sql;
+#: `user`: the keyed hash of the site's user id (ingest_schema.hashing.user_id_hash, as stored), or ''.
+ACTIONS, KEYWORD, VISITOR_TYPE, USER = "actions", "keyword", "visitor_type", "user"
+COUNTED_FIELDS = (ACTIONS,)
+VISITOR_TYPES = ("new", "returning", "returningCustomer")
+_USER_HASH = re.compile(r"^[0-9a-f]{32}$")
 #: page field → expression over a `pageviews` row
 PAGE_FIELDS = {"page": "path(url)", "page_url": "url", "page_title": "title"}
 #: event field → (events column, event types): Clarity custom events (24) and Matomo events (1001, see
@@ -51,15 +63,16 @@ EVENT_FIELDS: dict[str, tuple[str, tuple[int, ...]]] = {
     "goal": ("key", (1005,)),
     "site_search": ("text", (1002,)),
 }
-FIELDS = (*VISIT_FIELDS, *NUMBER_FIELDS, *PAGE_FIELDS, *EVENT_FIELDS)
-#: the fields as the segment editor groups them
+FIELDS = (*VISIT_FIELDS, KEYWORD, VISITOR_TYPE, USER, *NUMBER_FIELDS, *COUNTED_FIELDS, *PAGE_FIELDS, *EVENT_FIELDS)
+#: the fields as the segment editor groups them (not `user`: its value is a keyed hash, for the API)
 FIELD_GROUPS = (
-    ("Visit", (*VISIT_FIELDS, *NUMBER_FIELDS)),
+    ("Visit", (*VISIT_FIELDS, KEYWORD, VISITOR_TYPE, *NUMBER_FIELDS, *COUNTED_FIELDS)),
     ("Page viewed", tuple(PAGE_FIELDS)),
     ("Event", tuple(EVENT_FIELDS)),
 )
 STRING_OPS = ("is", "is_not", "contains", "not_contains", "prefix", "matches", "not_matches")
 NUMBER_OPS = ("is", "is_not", "gt", "gte", "lt", "lte")
+EQUALITY_OPS = ("is", "is_not")
 NEGATIVE = {"is_not": "is", "not_contains": "contains", "not_matches": "matches"}
 COMPARE = {"is": "=", "is_not": "!=", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 MAX_CONDITIONS, MAX_DEPTH, MAX_VALUE_CHARS, MAX_NAME_CHARS = 30, 3, 500, 80
@@ -93,11 +106,17 @@ def check_pattern(value: str, where: str) -> None:
         raise BadQuery(f"{where}: invalid pattern ({exc.msg})") from exc
 
 
+def _ops(field: str) -> tuple[str, ...]:
+    if field in NUMBER_FIELDS or field in COUNTED_FIELDS:
+        return NUMBER_OPS
+    return EQUALITY_OPS if field in (VISITOR_TYPE, USER) else STRING_OPS
+
+
 def _condition(raw: Mapping[str, Any], where: str) -> Condition:
     field = raw.get("field")
     if field not in FIELDS:
         raise BadQuery(f"{where}.field must be one of {', '.join(FIELDS)}")
-    ops = NUMBER_OPS if field in NUMBER_FIELDS else STRING_OPS
+    ops = _ops(str(field))
     op = raw.get("op", "is")
     if op not in ops:
         raise BadQuery(f"{where}.op must be one of {', '.join(ops)} for {field}")
@@ -107,13 +126,17 @@ def _condition(raw: Mapping[str, Any], where: str) -> Condition:
     text = str(value).strip()
     if len(text) > MAX_VALUE_CHARS:
         raise BadQuery(f"{where}.value is longer than {MAX_VALUE_CHARS} characters")
-    if field in NUMBER_FIELDS:
+    if field in NUMBER_FIELDS or field in COUNTED_FIELDS:
         try:
             number = float(text)
         except ValueError as exc:
             raise BadQuery(f"{where}.value must be a number for {field}") from exc
         if not 0 <= number <= 1e9:
             raise BadQuery(f"{where}.value must be between 0 and 1e9")
+    elif field == VISITOR_TYPE and text not in VISITOR_TYPES:
+        raise BadQuery(f"{where}.value must be one of {', '.join(VISITOR_TYPES)} for {field}")
+    elif field == USER and text and not _USER_HASH.fullmatch(text):
+        raise BadQuery(f"{where}.value must be the user's keyed hash (32 hex digits, as stored) or '' for {field}")
     elif op in ("matches", "not_matches"):
         check_pattern(text, f"{where}.value")
     return Condition(str(field), str(op), text)
@@ -180,6 +203,19 @@ def _test(params: Params, op: str, expression: str, value: str) -> str:
 
 
 @dataclass(frozen=True)
+class _Scope:
+    """Where a segment's subqueries read: the site and the UTC days of the visit set (bound parameters)."""
+
+    site: str
+    first: str
+    last: str
+
+    @property
+    def days(self) -> str:
+        return f"site = {self.site} AND day BETWEEN {self.first} AND {self.last}"
+
+
+@dataclass(frozen=True)
 class SegmentSelection:
     """A resolved segment: its definition as a condition on a visit row."""
 
@@ -195,8 +231,8 @@ class SegmentSelection:
 
     def condition(self, ctx: Context, params: Params, site: str, start: datetime, end: datetime) -> str:
         first, last = utc_days(start, end)
-        days = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
-        return _group_sql(ctx, params, days, self.definition)
+        scope = _Scope(params.p(site, "String"), params.day(first), params.day(last))
+        return _group_sql(ctx, params, scope, self.definition)
 
 
 #: the selector name an unsaved definition is recorded under (it is never resolved from storage)
@@ -223,30 +259,108 @@ def _conditions(group: Group) -> list[Condition]:
     return out
 
 
-def _group_sql(ctx: Context, params: Params, days: str, group: Group) -> str:
+def _group_sql(ctx: Context, params: Params, scope: _Scope, group: Group) -> str:
     parts = [
-        _group_sql(ctx, params, days, x) if isinstance(x, Group) else _condition_sql(ctx, params, days, x)
+        _group_sql(ctx, params, scope, x) if isinstance(x, Group) else _condition_sql(ctx, params, scope, x)
         for x in group.items
     ]
     return "(" + (" AND " if group.match == "all" else " OR ").join(parts) + ")"
 
 
-def _condition_sql(ctx: Context, params: Params, days: str, c: Condition) -> str:
+def _visit_rows(ctx: Context) -> tuple[str, str]:
+    """The table a visit's start, visitor and page views are read from (as visits_sql reads them), and
+    the page-view count over its rows."""
+    if ctx.use_view:
+        return ctx.table("visit_stats"), "uniqExactArray(pageview_ids)"
+    return ctx.table("pageviews"), "uniqExact(pageview_id)"
+
+
+def _actions_sql(ctx: Context, scope: _Scope) -> str:
+    """session_hash, actions: the visit's page views plus its Matomo actions over the days read (the
+    Reporting API's visit figures count them alike)."""
+    table, pageviews = _visit_rows(ctx)
+    types = ", ".join(map(str, ACTION_TYPES))
+    return (
+        f"SELECT session_hash, sum(n) AS actions FROM (SELECT session_hash, {pageviews} AS n FROM {table} "
+        f"WHERE {scope.days} GROUP BY session_hash UNION ALL SELECT session_hash, count() AS n "
+        f"FROM {ctx.table('events')} WHERE {scope.days} AND type IN ({types}) GROUP BY session_hash) "
+        "GROUP BY session_hash"
+    )
+
+
+def _visitor_types_sql(ctx: Context, scope: _Scope) -> str:
+    """session_hash, visitor_type, as Matomo sets visitor_returning when a visit starts: `returningCustomer`
+    when the visitor ordered before (or with the visit's first hit), else `returning` when the visitor has
+    an earlier visit (Matomo: the visitor id is found in its log; here: in the stored page views up to the
+    period's end, so within retention), else `new`. The visitor is the visit set's (max visitor_hash)."""
+    table, _ = _visit_rows(ctx)
+    until = f"site = {scope.site} AND day <= {scope.last}"
+    visits = (
+        f"SELECT session_hash, max(visitor_hash) AS visitor, min(started_at) AS start FROM {table} "
+        f"WHERE {scope.days} GROUP BY session_hash"
+    )
+    firsts = (
+        f"SELECT visitor_hash AS visitor, 1 AS seen, min(started_at) AS first FROM {table} "
+        f"WHERE {until} GROUP BY visitor"
+    )
+    orders = (
+        f"SELECT visitor_hash AS visitor, 1 AS ordered, min(ts) AS first_order FROM {ctx.table('events')} "
+        f"WHERE {until} AND type = {ORDER} GROUP BY visitor"
+    )
+    return (
+        "SELECT v.session_hash AS session_hash, multiIf(o.ordered = 1 AND o.first_order <= v.start, "
+        "'returningCustomer', f.seen = 1 AND f.first < v.start, 'returning', 'new') AS visitor_type "
+        f"FROM ({visits}) AS v LEFT JOIN ({firsts}) AS f ON v.visitor = f.visitor "
+        f"LEFT JOIN ({orders}) AS o ON v.visitor = o.visitor"
+    )
+
+
+def _computed_sql(ctx: Context, params: Params, scope: _Scope, c: Condition) -> str:
+    """A condition on a visit fact visit_stats does not hold: `session_hash [NOT] IN (visits with it)`.
+    Every visit of the set has rows on the days read, so the negative form is exact."""
+    if c.field == ACTIONS:
+        limit = params.p(float(c.value), "Float64")
+        counted = f"SELECT session_hash FROM ({_actions_sql(ctx, scope)}) WHERE actions {COMPARE[c.op]} {limit}"
+        return f"session_hash IN ({counted})"
+    negate = "NOT " if c.op in NEGATIVE else ""
+    if c.field == VISITOR_TYPE:
+        wanted = params.p(c.value, "String")
+        rows = f"SELECT session_hash FROM ({_visitor_types_sql(ctx, scope)}) WHERE visitor_type = {wanted}"
+    elif c.field == USER and not c.value:  # '' means no user: `is` keeps visits without any
+        negate = "" if negate else "NOT "
+        rows = f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {scope.days} AND user_hash != ''"
+    elif c.field == USER:
+        rows = (
+            f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {scope.days} "
+            f"AND user_hash = {params.p(c.value, 'String')}"
+        )
+    else:  # KEYWORD: the first page view's, as visit_stats keeps the other attribution columns
+        first = "min((started_at, campaign_keyword)).2"
+        rows = (
+            f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {scope.days} GROUP BY session_hash "
+            f"HAVING {_test(params, NEGATIVE.get(c.op, c.op), first, c.value)}"
+        )
+    return f"session_hash {negate}IN ({rows})"
+
+
+def _condition_sql(ctx: Context, params: Params, scope: _Scope, c: Condition) -> str:
     if c.field in NUMBER_FIELDS:
         return f"{NUMBER_FIELDS[c.field]} {COMPARE[c.op]} {params.p(float(c.value), 'Float64')}"
+    if c.field in (ACTIONS, KEYWORD, VISITOR_TYPE, USER):
+        return _computed_sql(ctx, params, scope, c)
     positive = NEGATIVE.get(c.op, c.op)
     negate = "NOT " if c.op in NEGATIVE else ""
     if c.field in VISIT_FIELDS:
         return f"{negate}{_test(params, positive, VISIT_FIELDS[c.field], c.value)}"
     if c.field in PAGE_FIELDS:
         rows = (
-            f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {days} "
+            f"SELECT session_hash FROM {ctx.table('pageviews')} WHERE {scope.days} "
             f"AND {_test(params, positive, PAGE_FIELDS[c.field], c.value)}"
         )
     else:
         column, types = EVENT_FIELDS[c.field]
         rows = (
-            f"SELECT session_hash FROM {ctx.table('events')} WHERE {days} "
+            f"SELECT session_hash FROM {ctx.table('events')} WHERE {scope.days} "
             f"AND type IN ({', '.join(map(str, types))}) AND {_test(params, positive, column, c.value)}"
         )
     return f"session_hash {negate}IN ({rows})"

@@ -920,8 +920,8 @@ async def test_bad_segments_get_matomo_errors(collector_factory: Any) -> None:
     token = await token_for(collector)
     common = {"method": "VisitsSummary.get", "idSite": 7, "period": "range", "date": "last7", "token_auth": token}
     cases = {
-        "visitorType==new": "Segment 'visitorType' is not a supported segment.",
-        "referrerType==search;actions>3": "Segment 'actions' is not a supported segment.",
+        "visitCount==2": "Segment 'visitCount' is not a supported segment.",
+        "referrerType==search;visitorId>3": "Segment 'visitorId' is not a supported segment.",
         "referrerType": "The segment condition 'referrerType' is not valid.",
         "pageUrl=@": "has no value specified",
         "deviceType=@phone": "not supported for 'deviceType'",
@@ -954,6 +954,10 @@ async def test_bad_segments_get_matomo_errors(collector_factory: Any) -> None:
             "eventAction",
             "visitConvertedGoalId",
             "browserCode",
+            "actions",
+            "visitorType",
+            "referrerKeyword",
+            "userId",
             "nope",
         ]
     )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import partial
 from typing import Any, Mapping
 from urllib.parse import parse_qsl
 
 from aiohttp import web
 
-from collector.core.keys import SETTINGS, SITES, STORAGE
+from collector.core.keys import HASHER, SETTINGS, SITES, STORAGE
 from collector.core.sites import Site
 from dashboards.errors import BadQuery
 from dashboards.keys import ACCOUNTS, STATE
@@ -25,6 +26,7 @@ from dashboards.matomo_api.request import parse_periods, row_window
 from dashboards.matomo_api.segment import parse_segment
 from dashboards.model import Query, Result
 from dashboards.queries import panel_named, run_panel
+from ingest_schema.hashing import Hasher, user_id_hash
 from ingest_schema.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Api:
 
     def __init__(self, request: web.Request, dashboards: web.Application, analyst: str | None) -> None:
         self.storage = request.config_dict[STORAGE]
+        self.hasher: Hasher = request.config_dict[HASHER]
         self.use_view = dashboards[STATE].use_view
         self.timezone_of: dict[str, str] = {}
         self.analyst = analyst
@@ -127,6 +130,7 @@ class Api:
                 raise ApiError("Please specify a value for 'period'.")
             periods = parse_periods(period, date, site.timezone)
         limit, offset = row_window(params)
+        user_hash = None if site is None else partial(user_id_hash, self.hasher, site.id)
         call = methods.Call(
             name,
             params,
@@ -134,7 +138,7 @@ class Api:
             self.sites,
             site,
             periods,
-            parse_segment(params.get("segment", "").strip()),
+            parse_segment(params.get("segment", "").strip(), user_hash),
             limit,
             offset,
         )

@@ -7,6 +7,9 @@ part on `,` (OR), so OR binds tighter: `a;b,c` is a AND (b OR c); there are no p
 is url-decoded, split at its first operator, and its value url-decoded again. An empty value means "is
 empty" with `==` and "is not empty" with `!=`; other operators need a value. See
 docs/matomo-reporting-api.md for the segment names answered and how their values are read.
+
+`userId` values are hashed with the collector's key for the request's site (`user_id_hash`, as ingest
+stores them), so only `==` and `!=` can be answered: a part of a user id has no hash.
 """
 
 from __future__ import annotations
@@ -18,7 +21,16 @@ from urllib.parse import unquote_plus, urlsplit
 
 from dashboards.errors import BadQuery
 from dashboards.matomo_api.errors import ApiError
-from dashboards.segments import Condition, Group, definition_json, parse_definition
+from dashboards.segments import (
+    ACTIONS,
+    KEYWORD,
+    USER,
+    VISITOR_TYPE,
+    Condition,
+    Group,
+    definition_json,
+    parse_definition,
+)
 
 MAX_SEGMENT_CHARS = 4000
 _AND = re.compile(r";(?!$)(?<!\\;)")
@@ -51,6 +63,9 @@ OS_CODES = {
     "UBT": "Ubuntu",
     "COS": "Chrome OS",
 }
+#: Matomo's visitorType values (and the numbers of its visitor_returning column) → ours
+VISITOR_TYPES = {"new": "new", "0": "new", "returning": "returning", "1": "returning"}
+VISITOR_TYPES |= {"returningcustomer": "returningCustomer", "2": "returningCustomer"}
 #: Matomo's code for an unknown country (our visits then have none)
 UNKNOWN_COUNTRY = "XX"
 _RE2_SPECIAL = re.compile(r"([\\.+*?()|\[\]{}^$])")
@@ -64,6 +79,20 @@ class Dimension:
     field: str
     ops: tuple[str, ...] = tuple(STRING_OPS)
     value: Callable[[str], str] = lambda v: v
+
+    @property
+    def numeric(self) -> bool:
+        return ">" in self.ops
+
+
+def _visitor_type(value: str) -> str:
+    known = VISITOR_TYPES.get(value.lower())
+    if known is None:
+        raise ApiError(
+            f"The segment 'visitorType' does not take the value '{value[:40]}': use new, returning or "
+            "returningCustomer (or 0, 1, 2)."
+        )
+    return known
 
 
 def _path(value: str) -> str:
@@ -90,6 +119,11 @@ SEGMENTS: dict[str, Dimension] = {
     "siteSearchKeyword": Dimension("site_search"),
     "visitConvertedGoalId": Dimension("goal", EQUALITY),
     "visitDuration": Dimension("duration", tuple(NUMBER_OPS)),
+    "actions": Dimension(ACTIONS, tuple(NUMBER_OPS)),
+    "referrerKeyword": Dimension(KEYWORD, value=str.lower),
+    "visitorType": Dimension(VISITOR_TYPE, EQUALITY, _visitor_type),
+    # userId's value is hashed by parse_segment's `user_hash`
+    "userId": Dimension(USER, EQUALITY),
     # referrerName and pageUrl are translated by their own functions below
     "referrerName": Dimension("source"),
     "pageUrl": Dimension("page_url"),
@@ -135,7 +169,11 @@ def _referrer_name(op: str, value: str) -> Group:
     )
 
 
-def _translate(text: str) -> Condition | Group:
+#: hashes a site's user id given in clear as ingest stores it (None: no site, userId cannot be answered)
+UserHash = Callable[[str], str] | None
+
+
+def _translate(text: str, user_hash: UserHash) -> Condition | Group:
     """One Matomo condition (still url-encoded once)."""
     decoded = unquote_plus(text)
     match = _CONDITION.match(decoded)
@@ -150,13 +188,22 @@ def _translate(text: str) -> Condition | Group:
             f"The segment '{decoded[:80]}' has no value specified. You can leave this value empty only "
             "when you use the operators: != (is not) or == (is)"
         )
+    if operator not in dimension.ops and dimension.field == USER:
+        raise ApiError(
+            f"The segment operator '{operator}' is not supported for 'userId': user ids are stored only as "
+            "keyed hashes, so only == and != can be matched."
+        )
     if operator not in dimension.ops:
         raise ApiError(
             f"The segment operator '{operator}' is not supported for '{name}' here; it takes "
             f"{', '.join(dimension.ops)}."
         )
-    op = NUMBER_OPS[operator] if dimension.field == "duration" else STRING_OPS[operator]
+    op = NUMBER_OPS[operator] if dimension.numeric else STRING_OPS[operator]
     value = raw.strip()
+    if dimension.field == USER:
+        if user_hash is None:
+            raise ApiError("The segment 'userId' needs an idSite.")
+        return Condition(USER, op, user_hash(raw) if value else "")  # hashed as ingest hashes `uid`: as sent
     if name == "pageUrl":
         return _page_url(op, value)
     if name == "referrerName":
@@ -164,24 +211,24 @@ def _translate(text: str) -> Condition | Group:
     return _condition(dimension.field, op, dimension.value(value))
 
 
-def _clause(text: str) -> Condition | Group:
+def _clause(text: str, user_hash: UserHash) -> Condition | Group:
     """An OR of conditions; a nested 'any' group (referrerName) joins it rather than adding a level."""
     items: list[Condition | Group] = []
     for part in _OR.split(text):
-        item = _translate(part.replace("\\;", ";").replace("\\,", ","))
+        item = _translate(part.replace("\\;", ";").replace("\\,", ","), user_hash)
         items.extend(item.items if isinstance(item, Group) and item.match == "any" else (item,))
     return items[0] if len(items) == 1 else Group("any", tuple(items))
 
 
-def parse_segment(segment: str) -> Group | None:
+def parse_segment(segment: str, user_hash: UserHash = None) -> Group | None:
     """A Matomo segment as a checked definition (None for none); Matomo's error message when it cannot be
-    read or names a segment we do not have."""
+    read or names a segment we do not have. `user_hash` hashes `userId` values for the request's site."""
     segment = segment.strip()
     if not segment:
         return None
     if len(segment) > MAX_SEGMENT_CHARS:
         raise ApiError("The segment is too long.")
-    clauses = [_clause(part) for part in _AND.split(segment) if part]
+    clauses = [_clause(part, user_hash) for part in _AND.split(segment) if part]
     definition = Group("all", tuple(clauses))
     try:
         return parse_definition(definition_json(definition))

@@ -1,7 +1,8 @@
 // Segments page: the site's saved segments (apply, edit, delete) and the editor of one segment.
 "use strict";
 (() => {
-  const NUMBER_FIELDS = ["pageviews", "duration"];
+  const NUMBER_FIELDS = ["pageviews", "duration", "actions"];
+  const EQUALITY_FIELDS = ["visitor_type"];  // new, returning, returningCustomer
   const STRING_OPS = [["is", "is"], ["is_not", "is not"], ["contains", "contains"], ["not_contains", "does not contain"],
     ["prefix", "starts with"], ["matches", "matches pattern"], ["not_matches", "does not match pattern"]];
   const NUMBER_OPS = [["is", "="], ["is_not", "≠"], ["gt", ">"], ["gte", "≥"], ["lt", "<"], ["lte", "≤"]];
@@ -15,7 +16,8 @@
     const field = tr.querySelector("[name=field]").value;
     const select = tr.querySelector("[name=op]");
     select.innerHTML = "";
-    for (const [value, label] of NUMBER_FIELDS.includes(field) ? NUMBER_OPS : STRING_OPS) {
+    const ops = NUMBER_FIELDS.includes(field) ? NUMBER_OPS : EQUALITY_FIELDS.includes(field) ? STRING_OPS.slice(0, 2) : STRING_OPS;
+    for (const [value, label] of ops) {
       const option = document.createElement("option"); option.value = value; option.textContent = label; select.appendChild(option);
     }
     if (op) select.value = op;
