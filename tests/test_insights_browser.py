@@ -93,9 +93,11 @@ async def desktop_visit(new_page: Any, url: str, truth: Truth) -> None:
     await burst("#title", 6, dead=False, jitter=8)
     await single("#signup", dead=True, pause=0.3)  # a click elsewhere just before a burst does not break it
     await burst("#buy", 3, dead=True)
-    for top in (1200, 0, 1200, 0):  # down, up, down, up: three changes of direction
-        await page.evaluate(f"window.scrollTo(0, {top})")
-        await asyncio.sleep(0.3)
+    # down, up, down, up: three changes of direction, timed in the page (not by round trips from this process)
+    await page.evaluate(
+        "async () => { for (const top of [1200, 0, 1200, 0]) { window.scrollTo(0, top); "
+        "await new Promise((done) => setTimeout(done, 300)); } }"
+    )
     truth.excessive_scrolls += 1
     await asyncio.sleep(PAUSE_S)
     await page.evaluate("setTimeout(() => { throw new Error('insights test failure'); }, 0)")

@@ -178,7 +178,7 @@ async def test_one_element_has_one_identity_whichever_client_clicked_it(collecto
         await collector.flush()
         return len(clicks("beacon")) == len(TARGETS) and len(clicks("clarity")) == len(TARGETS)
 
-    assert await wait_until(both_clicked, seconds=40)
+    assert await wait_until(both_clicked, seconds=120)
     beacon, clarity = clicks("beacon"), clicks("clarity")
     assert [tag for _, tag in beacon] == [tag for _, tag in clarity], "the same elements, in the same order"
     assert beacon == clarity, "each element has the same stored identity from both clients"
