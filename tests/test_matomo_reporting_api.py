@@ -541,7 +541,7 @@ async def test_shapes_formats_and_errors(collector_factory: CollectorFactory) ->
         ),
         ({"method": "VisitsSummary.get", **common, "idSite": 99}, 200, "unexpected website"),
         ({"method": "VisitsSummary.get", **common, "segment": "deviceType=@mobile"}, 200, "not supported"),
-        ({"method": "VisitsSummary.get", **common, "segment": "visitorType==new"}, 200, "not a supported segment"),
+        ({"method": "VisitsSummary.get", **common, "segment": "visitCount==3"}, 200, "not a supported segment"),
         ({"method": "VisitsSummary.get", **common, "date": "last9999"}, 200, "lastN"),
     ]
     for params, status_code, text in cases:
