@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
+from ingest_schema.cluster import single_node_ddl
 from ingest_schema.render import column_ddl, create_table_ddl
 from ingest_schema.tables import (
     ANALYST_DELETED,
@@ -115,12 +116,12 @@ def _record(client: SchemaClient, database: str, migrations: Sequence[Migration]
 
 
 def create_latest(client: SchemaClient, database: str) -> list[int]:
-    """A new database gets the latest schema in one step: every declared table as it stands now and the
-    visit view, every migration recorded at once. Replaying the migrations one by one builds the same thing
-    (tests/test_ingest.py holds the two equal); this is the fast path of a first start."""
-    for table in TABLES.values():
-        if table.name != "schema_migrations":
-            client.command(create_table_ddl(table, database))
+    """A new database gets the latest schema in one step: every declared table as it stands now (the
+    statements `python -m ingest_schema` prints for one server), the visit view, and every migration
+    recorded at once. Replaying the migrations one by one builds the same thing (tests/test_ingest.py
+    holds the two equal); this is the fast path of a first start."""
+    for statement in single_node_ddl(database):
+        client.command(statement)
     client.command(visit_stats_view_ddl(database))
     _record(client, database, MIGRATIONS)
     return [m.version for m in MIGRATIONS]
