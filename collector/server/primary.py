@@ -55,16 +55,24 @@ def socket_path(data_dir: Path) -> Path:
     return data_dir / SOCKET_NAME
 
 
-def internal_socket(data_dir: Path) -> socket.socket:
-    """The primary's unix socket, readable by this user only; a stale file of a dead run is replaced."""
-    path = socket_path(data_dir)
+def private_unix_socket(path: Path, backlog: int) -> socket.socket:
+    """A listening unix socket readable by this user only; a stale file of a dead run is replaced."""
     path.unlink(missing_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.bind(str(path))
-    path.chmod(0o600)
-    sock.listen(1024)
+    try:
+        sock.bind(str(path))
+        path.chmod(0o600)
+        sock.listen(backlog)
+    except OSError:
+        sock.close()
+        raise
     sock.setblocking(False)
     return sock
+
+
+def internal_socket(data_dir: Path) -> socket.socket:
+    """The primary's socket for the other workers' forwarded requests and ledger questions."""
+    return private_unix_socket(socket_path(data_dir), 1024)
 
 
 def over_internal_socket(request: web.Request) -> bool:

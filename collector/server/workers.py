@@ -22,7 +22,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -36,6 +35,7 @@ from collector.core.keys import PENDING_WRITES, SETTINGS, PendingWrites
 from collector.core.settings import Settings
 from collector.ingest.keys import WRITER
 from collector.ingest.metrics import forget_process
+from collector.server.primary import private_unix_socket
 from ingest_schema.storage import StorageError
 
 log = logging.getLogger(__name__)
@@ -196,21 +196,6 @@ def control_socket_path(data_dir: Path, index: int) -> Path:
     return data_dir / f"worker-{index}.sock"
 
 
-def control_socket(path: Path) -> socket.socket:
-    """A unix socket readable by this user only, bound before it listens; a stale file of a dead run goes."""
-    path.unlink(missing_ok=True)
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(str(path))
-        path.chmod(0o600)
-        sock.listen(16)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
-    return sock
-
-
 CONTROLLED = web.AppKey("controlled", web.Application)
 
 
@@ -234,7 +219,7 @@ async def control_ctx(app: web.Application) -> AsyncIterator[None]:
     runner = web.AppRunner(control, access_log=None)
     await runner.setup()
     path = control_socket_path(settings.data_dir, settings.worker_index)
-    await web.SockSite(runner, control_socket(path)).start()
+    await web.SockSite(runner, private_unix_socket(path, 16)).start()
     yield
     await runner.cleanup()
     path.unlink(missing_ok=True)
