@@ -117,8 +117,8 @@ async def test_replay_of_a_fixture_recording_renders(collector_factory: Collecto
 
     # play at 8x with idle skipped: the clock moves and the second page is reached
     await page.select_option("#speed", "8")
+    # (no check of the "Pause" label: at 8x a short visit can end before the click's round trip returns)
     await page.click("#play")
-    assert await page.locator("#play").inner_text() == "Pause"
     assert await wait_until(lambda: label.inner_text(), seconds=30, until=lambda t: t == "page 2 of 2")
     assert await wait_until(lambda: page.locator("#play").inner_text(), seconds=30, until=lambda t: t == "Play")
     clock = await page.locator("#clock").inner_text()

@@ -6,6 +6,7 @@ test gets its own database in it; subprocess tests use folders of their own.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import uuid
@@ -18,7 +19,7 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 
-from collector.core.keys import STORAGE
+from collector.core.keys import SETTINGS, STORAGE
 from collector.core.settings import Settings
 from collector.core.sites import Site, SiteRegistry, site_from_dict
 from collector.ingest.keys import SERVICES, WRITER
@@ -184,6 +185,23 @@ async def collector_factory(settings_factory: SettingsFactory) -> AsyncIterator[
     for running in started:
         if not running.http.closed:
             await stop_collector(running)
+    await asyncio.to_thread(drop_databases, started)
+
+
+def drop_databases(started: list[RunningCollector]) -> None:
+    """Drop the test's databases once its collectors have stopped. The session's chdb folder otherwise
+    keeps every test's tables, and ClickHouse loads and schedules all of them: a collector's start-up
+    grew from 0.3 s to 2.6 s over 150 kept databases, with 10x the CPU."""
+    on_chdb = [r.app[SETTINGS] for r in started if r.app[SETTINGS].clickhouse_dsn.startswith("chdb://")]
+    databases = {s.database for s in on_chdb}
+    if not databases:
+        return
+    storage = Storage(on_chdb[0].clickhouse_dsn, on_chdb[0].database, workers=1)
+    try:
+        for database in sorted(databases):
+            storage.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
+    finally:
+        storage.close()
 
 
 @pytest_asyncio.fixture
