@@ -32,13 +32,14 @@ from collector.core.client import CollectorUnreachable, call_admin, local_url, r
 from collector.core.errors import CollectorError, PayloadError
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
+from collector.core.storage import open_storage
 from dashboards import page_templates
 from dashboards.accounts import Accounts
 from dashboards.admin import ACTIONS, account_action
 from dashboards.errors import NotFound
 from dashboards.queries import view_available
 from dashboards.reports.scheduler import ReportDeps, send_due
-from ingest_schema.storage import Storage, StorageError, folder_is_held
+from ingest_schema.storage import StorageError, folder_is_held
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNKNOWN, EXIT_UNREACHABLE = 0, 2, 3, 4
 NEEDS_NAME = frozenset(ACTIONS) - {"list-users", "list-tokens", "send-reports"}
@@ -109,13 +110,7 @@ def _error_text(body: bytes) -> str:
 
 def run_locally(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
     sites = load_sites(settings.sites_file, settings.public_url)
-    storage = Storage(
-        settings.clickhouse_dsn,
-        settings.database,
-        workers=1,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password,
-    )
+    storage = open_storage(settings, workers=1)
     try:
         storage.migrate()
         accounts = Accounts(storage, settings.secret_key)

@@ -27,8 +27,9 @@ from collector.core.client import CollectorUnreachable, call_admin, local_url, r
 from collector.core.errors import CollectorError
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
+from collector.core.storage import open_storage
 from ingest_schema.hashing import Hasher
-from ingest_schema.storage import Storage, StorageError, folder_is_held
+from ingest_schema.storage import StorageError, folder_is_held
 from retention import schedule
 from retention.errors import EXIT_OK, EXIT_POLICY_VIOLATION, EXIT_STORAGE, RetentionError
 from retention.jobs import KINDS, Progress
@@ -67,13 +68,7 @@ def progress_bar(label: str) -> Progress:
 
 
 def run_locally(settings: Settings, request: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    storage = Storage(
-        settings.clickhouse_dsn,
-        settings.database,
-        workers=1,
-        user=settings.clickhouse_user,
-        password=settings.clickhouse_password,
-    )
+    storage = open_storage(settings, workers=1)
     try:
         storage.migrate()
         return execute(storage, Hasher(settings.secret_key), request, progress)

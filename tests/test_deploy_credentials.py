@@ -20,6 +20,7 @@ import pytest
 
 from collector.core.errors import ConfigError
 from collector.core.settings import Settings
+from collector.core.storage import open_storage
 from ingest_schema.storage import Storage, StorageError, client_args, database_from_dsn
 from tests.support.collector import ROOT
 
@@ -83,6 +84,24 @@ def test_deploy_the_password_reaches_the_server_byte_for_byte(fake_server: tuple
     url, seen = fake_server
     with pytest.raises(StorageError):
         Storage(f"{url}/analytics", "analytics", user="collector", password=NASTY)
+    assert seen and basic_credentials(seen[0]) == f"collector:{NASTY}"
+
+
+def test_deploy_every_process_opens_clickhouse_with_the_configured_credentials(
+    fake_server: tuple[str, list[str]], tmp_path: Path
+) -> None:
+    """The collector, the CLIs and the Matomo history import all open storage through `open_storage`."""
+    url, seen = fake_server
+    settings = Settings.from_env(
+        {
+            "COLLECTOR_CLICKHOUSE_DSN": f"{url}/analytics",
+            "COLLECTOR_CLICKHOUSE_USER": "collector",
+            "COLLECTOR_CLICKHOUSE_PASSWORD": NASTY,
+            "COLLECTOR_DATA_DIR": str(tmp_path),
+        }
+    )
+    with pytest.raises(StorageError):
+        open_storage(settings, workers=1)
     assert seen and basic_credentials(seen[0]) == f"collector:{NASTY}"
 
 

@@ -22,6 +22,7 @@ from collector.core.client import announce, withdraw
 from collector.core.keys import HASHER, PENDING_WRITES, SETTINGS, SITES, STORAGE
 from collector.core.settings import Settings
 from collector.core.sites import SiteRegistry, load_sites
+from collector.core.storage import open_storage
 from collector.ingest.clarity.pipeline import collect_steps
 from collector.ingest.clarity.wire import Limits
 from collector.ingest.consent import ConsentGate, LedgerReader, StorageLedger
@@ -47,7 +48,6 @@ from collector.server.primary import (
 )
 from collector.server.workers import control_ctx
 from ingest_schema.hashing import Hasher
-from ingest_schema.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +57,7 @@ PRUNE_EVERY_S = 600.0
 
 async def storage_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    storage = Storage(
-        settings.clickhouse_dsn, settings.database, user=settings.clickhouse_user, password=settings.clickhouse_password
-    )
+    storage = open_storage(settings)
     if settings.clickhouse_cluster:
         await storage.run(storage.check_cluster_schema)
     else:

@@ -26,6 +26,7 @@ import orjson
 from collector.core.errors import CollectorError
 from collector.core.settings import Settings
 from collector.core.sites import load_sites
+from collector.core.storage import open_storage
 from collector.ingest.matomo_import.errors import EXIT_OK, EXIT_REFUSED, EXIT_STORAGE, ImportRefused, StorageHeld
 from collector.ingest.matomo_import.run import Options, Progress, resolve_sites, run_import
 from collector.ingest.matomo_import.source import MatomoSource, SourceDsn
@@ -157,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
                     "what arrives meanwhile only while it runs), or set COLLECTOR_CLICKHOUSE_DSN to a ClickHouse "
                     "server, which several processes may share"
                 )
-            storage = Storage(settings.clickhouse_dsn, settings.database, workers=1)
+            storage = open_storage(settings, workers=1)
             storage.migrate()
         on_batch, bars = progress_printer()
         report = run_import(

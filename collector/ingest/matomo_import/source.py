@@ -132,21 +132,9 @@ ACTION_COLUMNS = (
     "idaction_event_action",
     "custom_float",
 ) + OPTIONAL["log_link_visit_action"]
-CONVERSION_COLUMNS = (
-    "idvisit",
-    "idlink_va",
-    "idgoal",
-    "server_time",
-    "idorder",
-    "revenue",
-    "revenue_subtotal",
-    "revenue_tax",
-    "revenue_shipping",
-    "revenue_discount",
-    "referer_type",
-    "referer_name",
-    "referer_keyword",
-)
+#: what a conversion row brings: every required column but the site (one site per query) and Matomo's
+#: buster (a cache key for the tracker, meaningless here)
+CONVERSION_COLUMNS = tuple(c for c in REQUIRED["log_conversion"] if c not in ("idsite", "buster"))
 ITEM_COLUMNS = (
     (
         "idvisit",
