@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ingest_schema.render import column_ddl, create_table_ddl
+from ingest_schema.render import column_ddl, create_table_ddl, visit_stats_view_ddl
 from ingest_schema.tables import TABLES, Table
 
 #: Sharding keys: a visitor's rows live on one shard, so per-visitor queries and GDPR erasure stay local.
@@ -73,7 +73,10 @@ def cluster_ddl(database: str, cluster: str) -> list[str]:
 
 
 def single_node_ddl(database: str) -> list[str]:
-    return [f"CREATE DATABASE IF NOT EXISTS `{database}`"] + [create_table_ddl(t, database) for t in TABLES.values()]
+    """Every statement to create the schema on one server (idempotent): the database, every declared table and
+    the visit view (created after its source and target tables)."""
+    tables = [create_table_ddl(t, database) for t in TABLES.values()]
+    return [f"CREATE DATABASE IF NOT EXISTS `{database}`", *tables, visit_stats_view_ddl(database)]
 
 
 def converge_statements(database: str, cluster: str) -> list[str]:

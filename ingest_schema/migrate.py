@@ -11,14 +11,13 @@ from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
 
 from ingest_schema.cluster import single_node_ddl
-from ingest_schema.render import column_ddl, create_table_ddl
+from ingest_schema.render import column_ddl, create_table_ddl, visit_stats_view_ddl
 from ingest_schema.tables import (
     ANALYST_DELETED,
     ATTRIBUTION_COLUMNS,
     DEDUPLICATION,
     SPOOLED_TABLES,
     TABLES,
-    VISIT_STATS_VIEW,
     Column,
     visit_stats_select,
 )
@@ -48,13 +47,6 @@ def _dashboards(db: str) -> list[str]:
     pageviews already holds (rows arriving in between are seen twice, which the idempotent aggregates absorb)."""
     tables = [create_table_ddl(TABLES[n], db) for n in ("analysts", "dashboard_sessions", "api_tokens", "visit_stats")]
     return tables + [visit_stats_view_ddl(db), f"INSERT INTO `{db}`.`visit_stats` {visit_stats_select(db)}"]
-
-
-def visit_stats_view_ddl(db: str) -> str:
-    return (
-        f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{db}`.`{VISIT_STATS_VIEW}` TO `{db}`.`visit_stats` "
-        f"AS {visit_stats_select(db)}"
-    )
 
 
 def _accounts(db: str) -> list[str]:
@@ -122,7 +114,6 @@ def create_latest(client: SchemaClient, database: str) -> list[int]:
     holds the two equal); this is the fast path of a first start."""
     for statement in single_node_ddl(database):
         client.command(statement)
-    client.command(visit_stats_view_ddl(database))
     _record(client, database, MIGRATIONS)
     return [m.version for m in MIGRATIONS]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ingest_schema.tables import Column, Table
+from ingest_schema.tables import VISIT_STATS_VIEW, Column, Table, visit_stats_select
 
 
 def column_ddl(column: Column) -> str:
@@ -28,3 +28,11 @@ def create_table_ddl(table: Table, database: str) -> str:
     if table.comment:
         clauses.append("COMMENT '" + table.comment.replace("'", "\\'") + "'")
     return f"CREATE TABLE IF NOT EXISTS `{database}`.`{table.name}` (\n    {columns}\n)\n" + "\n".join(clauses)
+
+
+def visit_stats_view_ddl(database: str) -> str:
+    """The materialized view that keeps `visit_stats` (one row per visit) as page views arrive."""
+    return (
+        f"CREATE MATERIALIZED VIEW IF NOT EXISTS `{database}`.`{VISIT_STATS_VIEW}` TO `{database}`.`visit_stats` "
+        f"AS {visit_stats_select(database)}"
+    )
