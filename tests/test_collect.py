@@ -9,7 +9,6 @@ from typing import Any
 import orjson
 import pytest
 
-from collector.ingest.clarity.dom import read_nodes
 from collector.ingest.clarity.wire import Limits, parse_payload
 from tests.support.collector import (
     CLARITY_FIXTURES,
@@ -20,6 +19,7 @@ from tests.support.collector import (
     clarity_fixture_names,
     replay_headers,
 )
+from tests.support.dom import read_nodes
 
 REFERENCE = {
     json.loads(line)["file"]: json.loads(line)["decoded"]

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from collector.ingest.clarity.dom import Node, read_nodes, write_event
 from collector.ingest.masking import BULLET, mask_input_value, mask_pii, shape_mask
+from tests.support.dom import Node, read_nodes, write_event
 
 emails = st.from_regex(r"[a-z][a-z0-9._]{0,15}@[a-z]{2,10}\.(com|org|fr|de)", fullmatch=True)
 cards = st.sampled_from(["4111111111111111", "5555555555554444", "378282246310005", "6011111111111117"])

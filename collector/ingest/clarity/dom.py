@@ -8,31 +8,9 @@ with the client's own back-reference scheme, which clarity-decode and clarity-vi
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from typing import Any
 
 TEXT_TAG = "*T"
-
-
-@dataclass
-class Node:
-    """One node: `numbers` = id[, parent[, previous]] (a negative id means masked text)."""
-
-    numbers: list[int]
-    tag: str
-    strings: list[str] = field(default_factory=list)
-
-    @property
-    def id(self) -> int:
-        return abs(self.numbers[0])
-
-    @property
-    def is_text(self) -> bool:
-        return self.tag.split("~")[0] == TEXT_TAG
-
-    @property
-    def base_tag(self) -> str:
-        return self.tag.split("~")[0]
 
 
 #: Node numbers are within Int64 (a float token outside is not a node number).
@@ -75,11 +53,6 @@ def iter_nodes(event: list[Any]) -> Iterator[tuple[list[int], list[str]]]:
         yield numbers, strings
 
 
-def read_nodes(event: list[Any]) -> list[Node]:
-    """Split an event's tokens (after time and type) into nodes, resolving back-references."""
-    return [Node(numbers, strings[0] if strings else "", strings[1:]) for numbers, strings in iter_nodes(event)]
-
-
 def append_node(out: list[Any], seen: dict[str, int], numbers: list[int], values: list[str]) -> None:
     """Append one node to a token array as clarity-js encodes it: its numbers, then each string, or a
     back-reference to where the same string was written before (`seen`: string → index in `out`);
@@ -97,12 +70,3 @@ def append_node(out: list[Any], seen: dict[str, int], numbers: list[int], values
             out.append(reference)
         else:
             reference.append(index)
-
-
-def write_event(time: int, event_type: int, nodes: list[Node]) -> list[Any]:
-    """Encode nodes back into a token array, deduplicating strings like clarity-js does."""
-    out: list[Any] = [time, event_type]
-    seen: dict[str, int] = {}
-    for node in nodes:
-        append_node(out, seen, node.numbers, [node.tag, *node.strings])
-    return out

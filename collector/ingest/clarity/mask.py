@@ -60,7 +60,7 @@ def _mask_node(
 
 
 def _mask_dom(event: list[Any], policy: MaskPolicy, parents: dict[int, str]) -> list[Any]:
-    """Read, mask and re-encode a DOM event node by node (no `dom.Node` objects in between)."""
+    """Read, mask and re-encode a DOM event node by node (plain lists, no node objects in between)."""
     out: list[Any] = [event[0], event[1]]
     seen: dict[str, int] = {}
     for numbers, strings in iter_nodes(event):
