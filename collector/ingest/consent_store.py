@@ -83,10 +83,7 @@ class ConsentStore:
         self._db.execute("COMMIT")
 
     def decisions(self, pageview_id: int) -> list[StoredDecision]:
-        rows = self._db.execute(
-            "SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid", (_signed(pageview_id),)
-        ).fetchall()
-        return [(int(t), bool(g), int(s)) for t, g, s in rows]
+        return _timeline(self._db, _signed(pageview_id))
 
     def add_decision(self, pageview_id: int, decision: StoredDecision, known: int) -> list[StoredDecision]:
         """Append a decision; returns the decisions other processes added after the first `known` ones
@@ -94,16 +91,14 @@ class ConsentStore:
         key = _signed(pageview_id)
         try:
             with self._write() as db:
-                rows = db.execute(
-                    "SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid", (key,)
-                ).fetchall()
+                timeline = _timeline(db, key)
                 db.execute(
                     "INSERT INTO decision VALUES (?, ?, ?, ?, ?)",
                     (key, decision[0], int(decision[1]), decision[2], time.time()),
                 )
         except sqlite3.Error as exc:
             raise ConsentStoreError(f"consent store write failed: {exc}") from exc
-        return [(int(t), bool(g), int(s)) for t, g, s in rows[known:]]
+        return timeline[known:]
 
     def adopt(self, pageview_id: int, decisions: list[StoredDecision]) -> list[StoredDecision]:
         """Copy decisions found in the ledger, unless a process recorded some meanwhile; returns the
@@ -111,11 +106,9 @@ class ConsentStore:
         key = _signed(pageview_id)
         try:
             with self._write() as db:
-                rows = db.execute(
-                    "SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid", (key,)
-                ).fetchall()
-                if rows:
-                    return [(int(t), bool(g), int(s)) for t, g, s in rows]
+                stored = _timeline(db, key)
+                if stored:
+                    return stored
                 now = time.time()
                 db.executemany(
                     "INSERT INTO decision VALUES (?, ?, ?, ?, ?)", [(key, t, int(g), s, now) for t, g, s in decisions]
@@ -162,6 +155,12 @@ class ConsentStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _timeline(db: sqlite3.Connection, key: int) -> list[StoredDecision]:
+    """A page view's decisions in the order they were recorded."""
+    rows = db.execute("SELECT page_time, granted, source FROM decision WHERE pv = ? ORDER BY rowid", (key,)).fetchall()
+    return [(int(t), bool(g), int(s)) for t, g, s in rows]
 
 
 def _statements(script: str) -> list[str]:
