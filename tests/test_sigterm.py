@@ -10,7 +10,15 @@ from pathlib import Path
 
 from collector.core.settings import Settings
 from ingest_schema.hashing import Hasher
-from tests.support.process import port_of, post, process_env, start_process, stored_visitors, unique_upload
+from tests.support.process import (
+    port_of,
+    post,
+    process_env,
+    start_process,
+    stored_visitors,
+    unique_upload,
+    wait_for_acknowledged,
+)
 
 UPLOADS = 4000
 
@@ -21,7 +29,7 @@ def test_sigterm_mid_load_exits_0_and_stores_every_acknowledged_upload_once(tmp_
     process = start_process(env)
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = [pool.submit(post, port, unique_upload(n)) for n in range(UPLOADS)]
-        time.sleep(1.5)
+        wait_for_acknowledged(futures)
         process.send_signal(signal.SIGTERM)
         sent_at = time.monotonic()
         exit_code = process.wait(timeout=60)

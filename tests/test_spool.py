@@ -33,6 +33,7 @@ from tests.support.collector import (
     make_site,
     stop_collector,
 )
+from tests.support.process import wait_for_acknowledged
 
 
 def _unique_payload(number: int) -> bytes:
@@ -158,7 +159,7 @@ def test_spool_kill_9_mid_load_loses_no_acknowledged_event_and_stores_none_twice
     acknowledged: list[int] = []
     with ThreadPoolExecutor(max_workers=8) as pool:
         futures = {pool.submit(_post, port, _unique_payload(n)): n for n in range(4000)}
-        time.sleep(1.5)
+        wait_for_acknowledged(futures)
         process.send_signal(signal.SIGKILL)
         process.wait()
         for future, number in futures.items():

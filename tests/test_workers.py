@@ -28,7 +28,15 @@ from ingest_schema.storage import Storage
 from tests.support.browser import UploadLog, wait_until
 from tests.support.collector import DESKTOP_UA, ORIGIN, clarity_fixture, clarity_fixture_names
 from tests.support.matomo_browser import SNIPPET, SiteServer
-from tests.support.process import port_of, post, process_env, start_process, stop_process, unique_upload
+from tests.support.process import (
+    port_of,
+    post,
+    process_env,
+    start_process,
+    stop_process,
+    unique_upload,
+    wait_for_acknowledged,
+)
 
 SITE = f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\nmatomo_idsite = 1\n'
 #: a page view granted at its start (4 uploads), and one refused at its start (track: false) whose 4th
@@ -168,7 +176,7 @@ def test_workers_kill_9_of_a_worker_under_load_loses_no_acknowledged_upload(tmp_
         [worker] = wait_for_workers(process.pid, 1)
         with ThreadPoolExecutor(max_workers=8) as pool:
             futures = [pool.submit(post, port, unique_upload(n)) for n in range(uploads)]
-            time.sleep(2.0)
+            wait_for_acknowledged(futures)
             os.kill(worker, signal.SIGKILL)
             statuses = [future.result() for future in futures]
         restarted = wait_for_workers(process.pid, 1)

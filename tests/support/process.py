@@ -9,8 +9,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import orjson
 
@@ -18,6 +19,17 @@ from ingest_schema.storage import Storage
 from tests.support.collector import DESKTOP_UA, ORIGIN, ROOT, clarity_fixture, free_port
 
 LOADER_SITE = f'[[site]]\nid = "proj123"\norigins = ["{ORIGIN}"]\nconsent = "loader"\n'
+
+
+def wait_for_acknowledged(futures: Iterable[Future[int]], at_least: int = 100, timeout: float = 120) -> None:
+    """Block until `at_least` uploads have been answered 204: a signal sent then lands mid-load whatever the
+    machine's speed (a fixed sleep could land before the first answer on a loaded machine, or after the last)."""
+    pending = list(futures)
+    deadline = time.monotonic() + timeout
+    while sum(1 for f in pending if f.done() and f.exception() is None and f.result() == 204) < at_least:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"fewer than {at_least} uploads acknowledged within {timeout} s")
+        time.sleep(0.02)
 
 
 def process_env(folder: Path, sites_toml: str = LOADER_SITE, **settings: object) -> dict[str, str]:
