@@ -1095,6 +1095,7 @@ CASES = (
     "heatmap_attention",
     "recordings_rage",
     "recordings_device",
+    "recordings_dead",
     "goal_conversions",
     "funnel",
 )
@@ -1102,6 +1103,9 @@ CASES = (
 CASE_PANELS: dict[str, tuple[str, dict[str, str]]] = {
     "recordings_rage": ("recordings", {"signal": "rage_click"}),
     "recordings_device": ("recordings", {"device": "mobile"}),
+    # the bench's synthetic payloads carry DOM changes but no clicks, so no click is found dead: this times reading
+    # what the rule needs (the playback columns of every page view with a click), not a result
+    "recordings_dead": ("recordings", {"signal": "dead_click"}),
 }
 #: issue 15 rows: (label, panel, extra parameters); "{segment}" is the id of the segment saved below
 WORKBENCH_CASES = (

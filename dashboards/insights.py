@@ -141,19 +141,17 @@ def rage_sql(scope: Scope) -> str:
 
 def _payload_pages(scope: Scope) -> str:
     """Per recorded page view with a candidate click: mutation times, clicks (time, target, x, y) and the end of
-    the page view, read from the stored clarity-js payloads (page-relative times; each upload once)."""
+    the page view, from the stored uploads (page-relative times; each upload once). These are playback columns
+    ClickHouse computed from each payload when it was written (ingest_schema.tables.PLAYBACK_FACTS): searching
+    the payloads here was most of the insights' time."""
     clicked = f"SELECT pageview_id FROM {scope.table('events')} WHERE {scope.where} AND type = {CLICK} AND link = ''"
     uploads = (
-        f"SELECT pageview_id, payload FROM {scope.table('playback')} WHERE {scope.where} "
-        f"AND pageview_id IN ({clicked}) LIMIT 1 BY pageview_id, sequence"
+        f"SELECT pageview_id, mutation_times, payload_clicks, page_end FROM {scope.table('playback')} "
+        f"WHERE {scope.where} AND pageview_id IN ({clicked}) LIMIT 1 BY pageview_id, sequence"
     )
     return (
-        r"SELECT pageview_id, "
-        r"arrayMap(m -> toInt64(m), groupArrayArray(extractAll(payload, '(?:\\[|\\],)\\[(\\d+),6,'))) AS muts, "
-        r"groupArrayArray(extractAllGroupsVertical(payload, '\\[(\\d+),9,(-?\\d+),(-?\\d+),(-?\\d+),')) "
-        r"AS clicks, max(arraySum(arrayMap(v -> toInt64(v), arrayFlatten("
-        r"extractAllGroupsVertical(payload, '^\\{\"e\":\\[\"[^\"]*\",\\d+,(\\d+),(\\d+),'))))) "
-        f"AS page_end FROM ({uploads}) GROUP BY pageview_id"
+        "SELECT pageview_id, groupArrayArray(mutation_times) AS muts, groupArrayArray(payload_clicks) AS clicks, "
+        f"max(page_end) AS page_end FROM ({uploads}) GROUP BY pageview_id"
     )
 
 
@@ -165,9 +163,9 @@ def dead_sql(scope: Scope) -> str:
     clicks and stored click rows are paired by page view, target, position and their rank among identical
     ones, so repeated clicks on one spot are judged one by one."""
     in_payload = (
-        "SELECT pageview_id, toInt64(c[2]) AS target, toInt32(c[3]) AS x, toInt32(c[4]) AS y, toInt64(c[1]) AS pt, "
+        "SELECT pageview_id, c.2 AS target, c.3 AS x, c.4 AS y, c.1 AS pt, "
         f"NOT arrayExists(m -> m >= pt AND m <= pt + {DEAD_WINDOW_MS}, muts) AND NOT (pt = last_click "
-        f"AND pt + {DEAD_WINDOW_MS} >= page_end) AS dead FROM (SELECT *, arrayMax(arrayMap(c -> toInt64(c[1]), "
+        f"AND pt + {DEAD_WINDOW_MS} >= page_end) AS dead FROM (SELECT *, arrayMax(arrayMap(c -> c.1, "
         f"clicks)) AS last_click FROM ({_payload_pages(scope)})) ARRAY JOIN clicks AS c"
     )
     ranked_payload = (

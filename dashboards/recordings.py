@@ -28,8 +28,6 @@ MAX_LABELS, MAX_LABEL_CHARS = 20, 40
 _LABEL = re.compile(r"^[\w .:/-]{1,40}$")
 _SESSION = re.compile(r"^[0-9a-f]{1,16}$")
 SYNC = {"mutations_sync": 2}
-#: a stored upload that starts with clarity-js's DOM snapshot (Discover, 5): a page view that can be replayed
-SNAPSHOT = r'"p":\[\[\d+,5,'
 TAG_COLUMNS = ("rage_clicks", "dead_clicks", "quick_backs", "excessive_scrolls", "js_errors")
 
 
@@ -51,12 +49,12 @@ def _seconds(query: Query, name: str) -> int | None:
 
 
 def replayable(ctx: Context, params: Params, query: Query) -> str:
-    """Sessions with at least one page view recorded from its DOM snapshot (beacon-only visits have none)."""
+    """Sessions with at least one page view recorded from its DOM snapshot (beacon-only visits have none): a flag
+    ClickHouse set when the upload was written (`has_snapshot`), not a search of the payloads."""
     first, last = utc_days(query.period.start, query.period.end)
     return (
         f"SELECT session_hash FROM {ctx.table('playback')} WHERE site = {params.p(query.site, 'String')} "
-        f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND sequence = 1 "
-        f"AND match(payload, {params.p(SNAPSHOT, 'String')})"
+        f"AND day BETWEEN {params.day(first)} AND {params.day(last)} AND sequence = 1 AND has_snapshot = 1"
     )
 
 
@@ -298,7 +296,7 @@ def page_snapshot(storage: Storage, ctx: Context, query: Query) -> list[str]:
     views, _ = layout_views(ctx, params, query)
     rows = storage.query_rows(
         f"SELECT session_hash, pageview_id FROM {ctx.table('playback')} WHERE site = {site} AND {days} "
-        f"AND sequence = 1 AND pageview_id IN ({views}) AND match(payload, {params.p(SNAPSHOT, 'String')}) "
+        f"AND sequence = 1 AND pageview_id IN ({views}) AND has_snapshot = 1 "
         "ORDER BY ts DESC LIMIT 1",
         params.values,
     )

@@ -16,6 +16,7 @@ from ingest_schema.tables import (
     ANALYST_DELETED,
     ATTRIBUTION_COLUMNS,
     DEDUPLICATION,
+    PLAYBACK_FACTS,
     SPOOLED_TABLES,
     TABLES,
     Column,
@@ -64,6 +65,16 @@ def _add_columns(table: str, columns: tuple[Column, ...]) -> Callable[[str], lis
     return lambda db: [f"ALTER TABLE `{db}`.`{table}` ADD COLUMN IF NOT EXISTS {column_ddl(c)}" for c in columns]
 
 
+def _playback_facts(db: str) -> list[str]:
+    """The playback columns computed from each payload at write time; the rows already stored get them by a
+    background mutation (until it reaches a part, reading the column computes it from the payload: the results
+    are the same, only slower)."""
+    table = f"`{db}`.`playback`"
+    return _add_columns("playback", PLAYBACK_FACTS)(db) + [
+        f"ALTER TABLE {table} MATERIALIZE COLUMN `{c.name}`" for c in PLAYBACK_FACTS
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -95,6 +106,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     # workbench goals and funnels (issue 15); migration 10
     Migration(10, "dashboards: goal and funnel definitions", _create("goal_definitions", "funnel_definitions")),
     Migration(11, "Matomo history import: checkpoints per site and run", _create("matomo_import_progress")),
+    Migration(
+        12, "playback: snapshot flag, DOM change times and clicks of each upload, computed at write", _playback_facts
+    ),
 )
 
 

@@ -9,6 +9,8 @@ def column_ddl(column: Column) -> str:
     parts = [f"`{column.name}` {column.type}"]
     if column.default:
         parts.append(f"DEFAULT {column.default}")
+    if column.materialized:
+        parts.append(f"MATERIALIZED {column.materialized}")
     if column.codec:
         parts.append(f"CODEC({column.codec})")
     return " ".join(parts)
