@@ -11,7 +11,7 @@ archiver is off: COLLECTOR_SIGNALS_ARCHIVE_GRACE_MIN=0), and for the late upload
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from dashboards.archive import archive_due, last_closed_day
@@ -25,6 +25,8 @@ DAYS = 8
 NOW = datetime.now(timezone.utc)
 GRACE = timedelta(hours=1)
 PAGES = ("/", "/a", "/b", "/c")
+#: a page view's key columns: site, day, visitor, session, page number, page view id
+Key = tuple[str, date, int, int, int, int]
 PERIODS: tuple[dict[str, str], ...] = (
     {"period": "7d"},
     {"period": "30d"},
@@ -79,7 +81,7 @@ class Seed:
                 device, country, 1280, 800, 3000, 800, 0, 0, 1, 1, 1, "", "direct", "", "", "", "", "", "", "",
             )
         )  # fmt: skip
-        key = (site, t0.date(), visitor, session, num, pv)
+        key: Key = (site, t0.date(), visitor, session, num, pv)
         self.event(key, t0, 8, url, 0, 0, 0, "", doc_width=1280)
         ms = 0
         payload_events: list[str] = []
@@ -111,7 +113,7 @@ class Seed:
 
     def event(
         self,
-        key: tuple[Any, ...],
+        key: Key,
         ts: datetime,
         type_: int,
         url: str,
@@ -213,7 +215,7 @@ async def test_archived_days_answer_exactly_what_the_live_path_computes_and_late
         pv = late.page_view("proj123", first.visitor_hash, first.session_hash, 50, t0, t0 + timedelta(seconds=30),
                             "/late", "DE", "desktop")  # fmt: skip
         late.events = [e for e in late.events if e.pageview_id != pv]
-        key = (first.site, t0.date(), first.visitor_hash, first.session_hash, 50, pv)
+        key: Key = (first.site, t0.date(), first.visitor_hash, first.session_hash, 50, pv)
         for i in range(4):
             late.event(key, t0 + timedelta(milliseconds=500 + 100 * i), 9, "https://shop.example/late", 5, 5, 3, "hl")
         late.playback = []
