@@ -287,6 +287,22 @@ def _hour_aligned(*instants: datetime) -> bool:
     return all(i.minute == 0 and i.second == 0 and i.microsecond == 0 for i in instants)
 
 
+#: whether a visit (a row of visits_sql) began on an archived day (needs `archive_days` in the WITH clause)
+ARCHIVED_VISIT = "has(arrayMap(a -> a.1, archive_days), toDate(v_start, 'UTC'))"
+
+
+def archive_days_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime) -> tuple[str, str]:
+    """A scalar subquery of the archived UTC days read for [start, end) with their newest version (`archive_days`
+    in a WITH clause), and the condition on `visit_signals` rows of those days' newest archives."""
+    first, last = utc_days(start, end)
+    where = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
+    days = (
+        f"SELECT groupArray((day, v)) FROM (SELECT day, max(archived_at) AS v FROM "
+        f"{ctx.table('signal_archive_days')} WHERE {where} GROUP BY day)"
+    )
+    return days, f"{where} AND (day, archived_at) IN (SELECT arrayJoin(archive_days))"
+
+
 def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> tuple[str, str]:
     """The WITH clause and a relation of (signal, session_hash, at, n) over the query's visits from `start`
     (default the period's start): visits begun on an archived UTC day read their counts from `visit_signals`
@@ -298,16 +314,11 @@ def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | No
     if not _hour_aligned(begin, query.period.end):
         prelude, scope = query_scope(ctx, params, query, begin)
         return prelude, live.format(signals=signals_sql(scope))
-    first, last = utc_days(begin, query.period.end)
-    where = f"site = {params.p(query.site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
-    days = (
-        f"SELECT groupArray((day, v)) FROM (SELECT day, max(archived_at) AS v FROM "
-        f"{ctx.table('signal_archive_days')} WHERE {where} GROUP BY day)"
-    )
+    days, stored = archive_days_sql(ctx, params, query.site, begin, query.period.end)
     visits = visits_sql(ctx, params, query, begin, query.period.end)
     split = (
         "SELECT (groupArrayIf(session_hash, NOT stored), groupArrayIf(session_hash, stored)) FROM (SELECT "
-        f"session_hash, has(arrayMap(a -> a.1, archive_days), toDate(v_start, 'UTC')) AS stored FROM ({visits}))"
+        f"session_hash, {ARCHIVED_VISIT} AS stored FROM ({visits}))"
     )
     prelude = (
         f"WITH ({days}) AS archive_days, ({split}) AS scope_split, scope_split.1 AS scope_visits, "
@@ -318,8 +329,7 @@ def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | No
     archived = (
         "SELECT c.1 AS signal, session_hash, toDateTime64(hour, 3, 'UTC') AS at, c.2 AS n "
         f"FROM {ctx.table('visit_signals')} ARRAY JOIN arrayZip([{names}], [{', '.join(SIGNAL_COUNTS)}]) AS c "
-        f"WHERE {where} AND (day, archived_at) IN (SELECT arrayJoin(archive_days)) "
-        "AND session_hash IN (SELECT arrayJoin(archived_visits)) AND c.2 > 0"
+        f"WHERE {stored} AND session_hash IN (SELECT arrayJoin(archived_visits)) AND c.2 > 0"
     )
     return prelude, f"{live.format(signals=signals_sql(scope))} UNION ALL {archived}"
 

@@ -35,6 +35,7 @@ PERIODS: tuple[dict[str, str], ...] = (
     {"period": "custom", "from": str(NOW.date() - timedelta(days=5)), "to": str(NOW.date() - timedelta(days=2))},
 )
 FILTERS: tuple[dict[str, str], ...] = ({}, {"country": "DE"}, {"device": "desktop"}, {"page": "/a"})
+SIGNALS = ("rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error")
 
 
 class Seed:
@@ -105,10 +106,10 @@ class Seed:
             else:
                 data = f'["boom {target % 3}",{target},3,"stack","https://shop.example/app.js"]'
                 self.event(key, t0 + timedelta(milliseconds=ms), 31, url, 0, 0, 0, "", data=data)
-        if payload_events:
-            end = ms + 60_000
-            payload = '{"e":["0.7.0",1,0,' + str(end) + ',1,1,1,"u"],"p":[' + ",".join(payload_events) + "]}"
-            self.playback.append(PlaybackRow(*key, t0, 1, 1, len(payload), payload))
+        # every page view is recorded, opening with its DOM snapshot (Discover, 5): the recordings list shows it
+        stream = ",".join(["[0,5,1]", *payload_events])
+        payload = '{"e":["0.7.0",1,0,' + str(ms + 60_000) + ',1,1,1,"u"],"p":[' + stream + "]}"
+        self.playback.append(PlaybackRow(*key, t0, 1, 1, len(payload), payload))
         return pv
 
     def event(
@@ -168,6 +169,12 @@ async def answers(analyst: Any) -> dict[str, Any]:
                 for panel in ("insights", "insights_trend"):
                     params = {"site": site, **period, **filters}
                     out[f"{panel} {sorted(params.items())}"] = (await analyst.api(panel, **params))["rows"]
+                if filters in ({}, {"country": "DE"}) and period["period"] in ("30d", "custom"):
+                    for signal in SIGNALS:  # the recordings list filtered by a signal
+                        params = {"site": site, **period, **filters, "signal": signal, "limit": "100"}
+                        out[f"recordings {sorted(params.items())}"] = (await analyst.api("recordings", **params))[
+                            "rows"
+                        ]
     return out
 
 
@@ -188,8 +195,12 @@ async def test_archived_days_answer_exactly_what_the_live_path_computes_and_late
     try:
         live = await answers(analyst)
         month = _summary(live[f"insights {sorted({'site': 'proj123', 'period': '30d'}.items())}"])
-        for signal in ("rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error"):
+        for signal in SIGNALS:
             assert month[signal]["occurrences"] > 0, f"the seeded data has {signal}s"
+            listed = live[
+                f"recordings {sorted({'site': 'proj123', 'period': '30d', 'signal': signal, 'limit': '100'}.items())}"
+            ]
+            assert listed, f"recordings with {signal} are listed"
 
         due = archive_due(collector.storage, NOW, GRACE)
         last = last_closed_day(NOW, GRACE)
@@ -225,7 +236,7 @@ async def test_archived_days_answer_exactly_what_the_live_path_computes_and_late
         assert (first.site, late_day) in archive_due(collector.storage, NOW, GRACE)
         after = _summary((await analyst.api("insights", **params))["rows"])
         assert after["rage_click"]["occurrences"] == before["rage_click"]["occurrences"] + 1
-        for signal in ("dead_click", "quick_back", "excessive_scroll", "js_error"):
+        for signal in SIGNALS[1:]:
             assert after[signal] == before[signal]
     finally:
         await analyst.close()
