@@ -316,15 +316,21 @@ def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | No
         return prelude, live.format(signals=signals_sql(scope))
     days, stored = archive_days_sql(ctx, params, query.site, begin, query.period.end)
     visits = visits_sql(ctx, params, query, begin, query.period.end)
+    # the live visits, the archived ones, and the first day the live visits' rows can be on (the day before the
+    # first of them began, as utc_days reads; none: no day at all)
     split = (
-        "SELECT (groupArrayIf(session_hash, NOT stored), groupArrayIf(session_hash, stored)) FROM (SELECT "
-        f"session_hash, {ARCHIVED_VISIT} AS stored FROM ({visits}))"
+        "SELECT (groupArrayIf(session_hash, NOT stored), groupArrayIf(session_hash, stored), "
+        "if(countIf(NOT stored) = 0, toDate('2149-06-06'), minIf(toDate(v_start, 'UTC'), NOT stored) - 1)) "
+        f"FROM (SELECT session_hash, v_start, {ARCHIVED_VISIT} AS stored FROM ({visits}))"
     )
     prelude = (
         f"WITH ({days}) AS archive_days, ({split}) AS scope_split, scope_split.1 AS scope_visits, "
         "scope_split.2 AS archived_visits"
     )
-    scope = Scope(ctx, params, query.site, begin, query.period.end, "SELECT arrayJoin(scope_visits)")
+    live_days = "day >= scope_split.3"
+    scope = Scope(
+        ctx, params, query.site, begin, query.period.end, "SELECT arrayJoin(scope_visits)", narrower=live_days
+    )
     names = ", ".join(f"'{s}'" for s in SIGNAL_COUNTS)
     archived = (
         "SELECT c.1 AS signal, session_hash, toDateTime64(hour, 3, 'UTC') AS at, c.2 AS n "
