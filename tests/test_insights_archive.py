@@ -11,12 +11,14 @@ archiver is off: COLLECTOR_SIGNALS_ARCHIVE_GRACE_MIN=0), and for the late upload
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+from collector.core.keys import HASHER
 from dashboards.archive import archive_due, last_closed_day
 from ingest_schema.rows import EventRow, PageviewRow, PlaybackRow
 from ingest_schema.tables import TABLES
+from retention.jobs import erase_visitor, export_visitor
 from tests.support.collector import RunningCollector, make_site
 from tests.support.dashboard import log_in
 
@@ -253,3 +255,28 @@ async def test_archive_needs_a_closed_day_and_is_computed_per_visit_of_its_day(c
     newest = collector.rows("SELECT max(day) FROM {db}.signal_archive_days")[0][0]
     assert newest == NOW.date() - timedelta(days=2)
     assert collector.rows("SELECT count() FROM {db}.visit_signals WHERE day > {d:Date}", d=newest)[0][0] == 0
+
+
+async def test_gdpr_export_and_erase_cover_the_archive_and_the_day_is_archived_again(collector_factory: Any) -> None:
+    collector = await collector_factory(make_site(), signals_archive_grace_min=0)
+    hasher = collector.app[HASHER]
+    seed = Seed(5)
+    generate(seed)
+    visitor, session = hasher.visitor("proj123", "b7c0ffee-person"), seed.new_id()
+    start = datetime.combine(NOW.date() - timedelta(days=3), time(10), timezone.utc)
+    pv = seed.page_view("proj123", visitor, session, 1, start, start + timedelta(seconds=30), "/gdpr", "DE", "desktop")
+    key: Key = ("proj123", start.date(), visitor, session, 1, pv)
+    for i in range(3):  # one rage burst, so the visit has an archive row
+        seed.event(key, start + timedelta(milliseconds=500 + 100 * i), 9, "https://shop.example/gdpr", 5, 5, 3, "hg")
+    insert(collector, seed)
+    archive_due(collector.storage, NOW, GRACE)
+    mine = "visitor_hash = {v:UInt64}"
+    assert collector.rows(f"SELECT sum(rage_click) FROM {{db}}.visit_signals WHERE {mine}", v=visitor)[0][0] >= 1
+
+    storage = collector.storage
+    exported = export_visitor(storage, hasher, ["proj123"], "clarity", "b7c0ffee-person")
+    assert {r["session_hash"] for r in exported["tables"]["visit_signals"]} == {session}
+    report = erase_visitor(storage, hasher, ["proj123"], "clarity", "b7c0ffee-person")
+    assert report["erased"]["visit_signals"] >= 1
+    assert collector.rows(f"SELECT count() FROM {{db}}.visit_signals WHERE {mine}", v=visitor)[0][0] == 0
+    assert ("proj123", start.date()) in archive_due(storage, NOW, GRACE), "the erasure changed the day's rows"
