@@ -99,14 +99,19 @@ def archive_day(storage: Storage, site: str, day: date, rows_seen: int, use_view
     return len(found)
 
 
-def archive_due(storage: Storage, now: datetime, grace: timedelta, use_view: bool = True) -> list[tuple[str, date]]:
-    """One pass: archive every closed day that is not archived or whose rows changed since; returns those days."""
+def due_days(storage: Storage, now: datetime, grace: timedelta) -> list[tuple[str, date, int]]:
+    """(site, day, source rows) of every closed day that is not archived or whose rows changed since."""
     current = source_rows(storage, last_closed_day(now, grace))
     done = archived(storage)
-    due = sorted(key for key, n in current.items() if done.get(key) != n)
-    for site, day in due:
-        archive_day(storage, site, day, current[(site, day)], use_view)
-    return due
+    return sorted((site, day, n) for (site, day), n in current.items() if done.get((site, day)) != n)
+
+
+def archive_due(storage: Storage, now: datetime, grace: timedelta, use_view: bool = True) -> list[tuple[str, date]]:
+    """One pass: archive every closed day that is not archived or whose rows changed since; returns those days."""
+    due = due_days(storage, now, grace)
+    for site, day, rows_seen in due:
+        archive_day(storage, site, day, rows_seen, use_view)
+    return [(site, day) for site, day, _ in due]
 
 
 def archiver_context(
@@ -132,9 +137,13 @@ async def _loop(storage: Storage, grace: timedelta, use_view: Callable[[Storage]
     while not stop.is_set():
         try:
             view = await storage.run(use_view, storage)
-            days = await storage.run(archive_due, storage, datetime.now(timezone.utc), grace, view)
-            if days:
-                log.info("archived the frustration signals of %d day(s)", len(days))
+            due = await storage.run(due_days, storage, datetime.now(timezone.utc), grace)
+            for site, day, rows_seen in due:  # a day per call: the storage's threads stay free for the panels
+                if stop.is_set():
+                    break
+                await storage.run(archive_day, storage, site, day, rows_seen, view)
+            if due:
+                log.info("archived the frustration signals of %d day(s)", len(due))
         except StorageError as exc:
             log.warning("signal archive pass failed: %s", str(exc)[:200])
         try:

@@ -14,11 +14,15 @@ import random
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any
 
+import pytest
+
 from collector.core.keys import HASHER
-from dashboards.archive import archive_due, last_closed_day
+from dashboards.archive import archive_due, archiver_context, last_closed_day
+from dashboards.queries import view_available
 from ingest_schema.rows import EventRow, PageviewRow, PlaybackRow
 from ingest_schema.tables import TABLES
 from retention.jobs import erase_visitor, export_visitor
+from tests.support.browser import wait_until
 from tests.support.collector import RunningCollector, make_site
 from tests.support.dashboard import log_in
 
@@ -280,3 +284,30 @@ async def test_gdpr_export_and_erase_cover_the_archive_and_the_day_is_archived_a
     assert report["erased"]["visit_signals"] >= 1
     assert collector.rows(f"SELECT count() FROM {{db}}.visit_signals WHERE {mine}", v=visitor)[0][0] == 0
     assert ("proj123", start.date()) in archive_due(storage, NOW, GRACE), "the erasure changed the day's rows"
+
+
+async def test_the_background_archiver_archives_the_closed_days_and_stops_with_the_collector(
+    collector_factory: Any,
+) -> None:
+    collector = await collector_factory(make_site(), signals_archive_grace_min=0)
+    seed = Seed(8)
+    generate(seed)
+    insert(collector, seed)
+    storage = collector.storage
+    expected = {(p.site, p.day) for p in seed.pageviews if p.day <= last_closed_day(NOW, GRACE)}
+    context = archiver_context(lambda: storage, 60, view_available)(collector.app)
+    await context.__anext__()  # started: its first pass runs now
+    try:
+        archived = await wait_until(
+            lambda: {(str(s), d) for s, d in collector.rows("SELECT site, day FROM {db}.signal_archive_days")},
+            seconds=300,
+            until=lambda days: days == expected,
+        )
+        assert archived, "every closed day is archived by the background pass"
+    finally:
+        with pytest.raises(StopAsyncIteration):
+            await context.__anext__()  # stops: a pass in progress is finished first
+    off = archiver_context(lambda: storage, 0, view_available)(collector.app)
+    await off.__anext__()
+    with pytest.raises(StopAsyncIteration):
+        await off.__anext__()
