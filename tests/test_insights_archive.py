@@ -311,3 +311,19 @@ async def test_the_background_archiver_archives_the_closed_days_and_stops_with_t
     await off.__anext__()
     with pytest.raises(StopAsyncIteration):
         await off.__anext__()
+
+
+async def test_the_archive_expires_with_the_analytics_tables(collector: RunningCollector) -> None:
+    """Rows of days older than the analytics retention (13 months) go when ClickHouse applies the TTL."""
+    columns = TABLES["visit_signals"].column_names
+    rows = []
+    for age in (2, 360, 420, 700):
+        day = NOW.date() - timedelta(days=age)
+        hour = datetime.combine(day, time(9), timezone.utc)
+        rows.append(("proj123", day, age, age, hour, 1, 0, 0, 0, 0, NOW))
+    collector.storage.insert("visit_signals", columns, rows)
+    table = collector.storage.table("visit_signals")
+    collector.storage.command(f"ALTER TABLE {table} MATERIALIZE TTL", settings={"mutations_sync": 2})
+    collector.storage.command(f"OPTIMIZE TABLE {table} FINAL")
+    left = collector.rows("SELECT session_hash FROM {db}.visit_signals")
+    assert sorted(left) == [(2,), (360,)]
