@@ -17,6 +17,8 @@ embedded ClickHouse folder with the collector's migrations applied:
 3. times the panels (`run_panel(storage, PANELS[name], parse_query(...), use_view=...)`) with and without
    the visit_stats view, for 7 and 30 days, without and with a country filter, each --runs times after a
    warm-up, beside a raw `SELECT count() FROM pageviews WHERE site AND day BETWEEN` baseline run the same way.
+   With `--archive`, the closed days' frustration signals are archived first (dashboards/archive.py, as the
+   collector does in the background) and the time that took is reported, so the insights read the archive.
 
 Appends a "Queries" section to bench/RESULTS.md (--output; --no-write to only print). Timings are
 wall-clock on a shared machine: read them as orders of magnitude, and p50 over p95.
