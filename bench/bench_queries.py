@@ -17,6 +17,8 @@ embedded ClickHouse folder with the collector's migrations applied:
 3. times the panels (`run_panel(storage, PANELS[name], parse_query(...), use_view=...)`) with and without
    the visit_stats view, for 7 and 30 days, without and with a country filter, each --runs times after a
    warm-up, beside a raw `SELECT count() FROM pageviews WHERE site AND day BETWEEN` baseline run the same way.
+   With `--archive`, the closed days' frustration signals are archived first (dashboards/archive.py, as the
+   collector does in the background) and the time that took is reported, so the insights read the archive.
 
 Appends a "Queries" section to bench/RESULTS.md (--output; --no-write to only print). Timings are
 wall-clock on a shared machine: read them as orders of magnitude, and p50 over p95.
@@ -33,13 +35,14 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import numpy as np
 
+from dashboards.archive import archive_due
 from dashboards.queries import PANELS, parse_query, run_panel, view_available
 from dashboards.segments import save_segment
 from ingest_schema import TABLES
@@ -1091,6 +1094,7 @@ CASES = (
     "heatmap_clicks",
     "recordings",
     "insights",
+    "insights_trend",
     "heatmap_areas",
     "heatmap_attention",
     "recordings_rage",
@@ -1358,6 +1362,26 @@ def top_page_of(storage: Storage, now: datetime) -> str:
     return str(rows[0][0]) if rows else "/"
 
 
+def archive_signals(storage: Storage, now: datetime) -> str:
+    """Archive the frustration signals of every closed day (as the collector does in the background, with the
+    default grace of an hour; `now` is the newest page view) and say what it cost."""
+    import resource
+
+    def cpu_ms() -> float:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return (usage.ru_utime + usage.ru_stime) * 1000
+
+    c0, t0 = cpu_ms(), time.perf_counter()
+    days = archive_due(storage, now, timedelta(hours=1), view_available(storage))
+    wall, cpu = (time.perf_counter() - t0) * 1000, cpu_ms() - c0
+    rows = int(storage.query_rows("SELECT count() FROM `analytics`.`visit_signals`")[0][0])
+    return (
+        f"Archived the frustration signals of {len(days)} site-days first (`--archive`; "
+        f"dashboards/archive.py): {wall / 1000:,.1f} s wall, {cpu / 1000:,.1f} s CPU, "
+        f"{wall / max(len(days), 1):,.0f} ms per site-day; visit_signals holds {rows:,} rows."
+    )
+
+
 def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Timing]]:
     folder = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix=f"bench-queries-{events}-"))
     if len(args.events) > 1 and args.data:
@@ -1382,6 +1406,9 @@ def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Tim
             latest = storage.query_rows("SELECT max(last_at) FROM `analytics`.`pageviews`")[0][0]
             now = latest.replace(tzinfo=timezone.utc) if latest.tzinfo is None else latest
             top_page = top_page_of(storage, now)
+            archived = archive_signals(storage, now) if args.archive else ""
+            if archived:
+                print(archived, file=sys.stderr)
             timings = measure(
                 storage,
                 args.runs,
@@ -1391,7 +1418,8 @@ def run_size(events: int, args: argparse.Namespace) -> tuple[list[str], list[Tim
                 tuple(args.case or ()),
                 tuple(args.period or ("7d", "30d")),
             )
-            return size_report(events, gen, parts, timings, args.runs, top_page, view_available(storage)), timings
+            lines = size_report(events, gen, parts, timings, args.runs, top_page, view_available(storage))
+            return (lines[:2] + [archived, ""] + lines[2:] if archived else lines), timings
         finally:
             storage.close()
     finally:
@@ -1420,6 +1448,9 @@ def main() -> None:
         help="a case label to time (repeat; default: all), e.g. --case 'visitor_log, segmented'",
     )
     parser.add_argument("--period", action="append", help="a period to time (repeat; default: 7d and 30d)")
+    parser.add_argument(
+        "--archive", action="store_true", help="archive the closed days' frustration signals before timing"
+    )
     parser.add_argument("--no-write", action="store_true", help="print only, do not append to --output")
     args = parser.parse_args()
     args.events = args.events or [10_000_000]

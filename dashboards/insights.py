@@ -15,9 +15,10 @@ from typing import Any
 from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
 from dashboards.traffic import _buckets
 from dashboards.visits import page_condition, visits_sql
+from ingest_schema.tables import SIGNAL_COUNTS
 
 CLICK, SCROLL, DOCUMENT, SCRIPT_ERROR = 9, 10, 8, 31
-SIGNALS = ("rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error")
+SIGNALS = SIGNAL_COUNTS  # the archive (ingest_schema.tables.VISIT_SIGNALS) has one column per signal
 #: rage: a burst of at least RAGE_MIN clicks, each within RAGE_GAP_MS of the one before it and on the same
 #: element or within RAGE_BOX_PX of it (page pixels, both axes)
 RAGE_MIN, RAGE_GAP_MS, RAGE_BOX_PX = 3, 1000, 60
@@ -281,6 +282,64 @@ def query_scope(ctx: Context, params: Params, query: Query, start: datetime | No
     return f"WITH ({sessions}) AS scope_visits", scope
 
 
+def _hour_aligned(*instants: datetime) -> bool:
+    """The archive counts signals per UTC hour: it can answer a period whose bounds fall on whole hours."""
+    return all(i.minute == 0 and i.second == 0 and i.microsecond == 0 for i in instants)
+
+
+#: whether a visit (a row of visits_sql) began on an archived day (needs `archive_days` in the WITH clause)
+ARCHIVED_VISIT = "has(arrayMap(a -> a.1, archive_days), toDate(v_start, 'UTC'))"
+
+
+def archive_days_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime) -> tuple[str, str]:
+    """A scalar subquery of the archived UTC days read for [start, end) with their newest version (`archive_days`
+    in a WITH clause), and the condition on `visit_signals` rows of those days' newest archives."""
+    first, last = utc_days(start, end)
+    where = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
+    days = (
+        f"SELECT groupArray((day, v)) FROM (SELECT day, max(archived_at) AS v FROM "
+        f"{ctx.table('signal_archive_days')} WHERE {where} GROUP BY day)"
+    )
+    return days, f"{where} AND (day, archived_at) IN (SELECT arrayJoin(archive_days))"
+
+
+def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> tuple[str, str]:
+    """The WITH clause and a relation of (signal, session_hash, at, n) over the query's visits from `start`
+    (default the period's start): visits begun on an archived UTC day read their counts from `visit_signals`
+    (`at` is then the start of the occurrences' hour, `n` how many), the others are computed live (one row per
+    occurrence, n = 1). A visit is either archived or not, so counts and distinct visits add up. Periods not
+    bounded by whole UTC hours (zones with half-hour offsets) are computed live only (docs/insights.md)."""
+    begin = start or query.period.start
+    live = "SELECT signal, session_hash, at, toUInt32(1) AS n FROM ({signals})"
+    if not _hour_aligned(begin, query.period.end):
+        prelude, scope = query_scope(ctx, params, query, begin)
+        return prelude, live.format(signals=signals_sql(scope))
+    days, stored = archive_days_sql(ctx, params, query.site, begin, query.period.end)
+    visits = visits_sql(ctx, params, query, begin, query.period.end)
+    # the live visits, the archived ones, and the first day the live visits' rows can be on (the day before the
+    # first of them began, as utc_days reads; none: no day at all)
+    split = (
+        "SELECT (groupArrayIf(session_hash, NOT stored), groupArrayIf(session_hash, stored), "
+        "if(countIf(NOT stored) = 0, toDate('2149-06-06'), minIf(toDate(v_start, 'UTC'), NOT stored) - 1)) "
+        f"FROM (SELECT session_hash, v_start, {ARCHIVED_VISIT} AS stored FROM ({visits}))"
+    )
+    prelude = (
+        f"WITH ({days}) AS archive_days, ({split}) AS scope_split, scope_split.1 AS scope_visits, "
+        "scope_split.2 AS archived_visits"
+    )
+    live_days = "day >= scope_split.3"
+    scope = Scope(
+        ctx, params, query.site, begin, query.period.end, "SELECT arrayJoin(scope_visits)", narrower=live_days
+    )
+    names = ", ".join(f"'{s}'" for s in SIGNAL_COUNTS)
+    archived = (
+        "SELECT c.1 AS signal, session_hash, toDateTime64(hour, 3, 'UTC') AS at, c.2 AS n "
+        f"FROM {ctx.table('visit_signals')} ARRAY JOIN arrayZip([{names}], [{', '.join(SIGNAL_COUNTS)}]) AS c "
+        f"WHERE {stored} AND session_hash IN (SELECT arrayJoin(archived_visits)) AND c.2 > 0"
+    )
+    return prelude, f"{live.format(signals=signals_sql(scope))} UNION ALL {archived}"
+
+
 def signal_option(query: Query) -> str:
     """The `signal` option (one of SIGNALS) or ''."""
     from dashboards.errors import BadQuery
@@ -301,16 +360,16 @@ SESSIONS = Column("sessions", "integer", "visits where it happened")
 def summary_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     previous = query.period.previous
-    prelude, scope = query_scope(ctx, params, query, previous.start)
+    prelude, counted = counted_sql(ctx, params, query, previous.start)
     start = params.instant(query.period.start)
     visits = visits_sql(ctx, params, query, previous.start, query.period.end)
     return Sql(
         f"{prelude}, (SELECT (countIf(v_start >= {start}), countIf(v_start < {start})) FROM ({visits})) AS counted "
-        f"SELECT signal, countIf(at >= {start}) AS occurrences, "
+        f"SELECT signal, sumIf(n, at >= {start}) AS occurrences, "
         f"uniqExactIf(session_hash, at >= {start}) AS sessions, "
-        f"countIf(at < {start}) AS before, uniqExactIf(session_hash, at < {start}) AS sessions_before, "
+        f"sumIf(n, at < {start}) AS before, uniqExactIf(session_hash, at < {start}) AS sessions_before, "
         "counted.1 AS visits, counted.2 AS visits_before "
-        f"FROM ({signals_sql(scope)}) GROUP BY signal",
+        f"FROM ({counted}) GROUP BY signal",
         params.values,
     )
 
@@ -364,11 +423,11 @@ def trend_sql(ctx: Context, query: Query) -> Sql:
     period = query.period
     unit = "toStartOfHour" if period.hourly else "toStartOfDay"
     zone = params.p(period.timezone, "String")
-    counts = ", ".join(f"countIf(signal = '{s}')" for s in SIGNALS)
-    prelude, scope = query_scope(ctx, params, query)
+    counts = ", ".join(f"sumIf(n, signal = '{s}')" for s in SIGNALS)
+    prelude, counted = counted_sql(ctx, params, query)
     return Sql(
         f"{prelude} SELECT formatDateTime({unit}(at, {zone}), '%Y-%m-%d %H:00', {zone}) AS bucket, {counts} "
-        f"FROM ({signals_sql(scope)}) WHERE at >= {params.instant(period.start)} "
+        f"FROM ({counted}) WHERE at >= {params.instant(period.start)} "
         f"AND at < {params.instant(period.end)} GROUP BY bucket ORDER BY bucket",
         params.values,
     )

@@ -18,7 +18,7 @@ import orjson
 
 from dashboards.errors import BadQuery, NotFound
 from dashboards.heatmaps import layout_views
-from dashboards.insights import SIGNALS, Scope, signal_option, signals_sql
+from dashboards.insights import ARCHIVED_VISIT, SIGNALS, Scope, archive_days_sql, signal_option, signals_sql
 from dashboards.model import Column, Context, Filters, Panel, Params, Query, Sql, utc_days
 from dashboards.visits import visits_sql
 from ingest_schema.storage import Storage
@@ -102,7 +102,8 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     only, from that day on: their attributes, clicks and signals (before, the chosen visits were a subquery
     that each of the nine signal and click reads evaluated again). A `signal` filter needs the signal over
     every candidate visit of the period: the candidates are computed once too (`rec_candidates`), and the one
-    signal branch reads them as a set."""
+    signal branch reads them as a set; candidates begun on an archived day are looked up in the archive instead
+    (`visit_signals`, dashboards/archive.py)."""
     params = Params()
     period = query.period
     candidates = _candidates(ctx, params, query)
@@ -110,11 +111,18 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     signal = _wanted_signal(query)
     prelude = ""
     if signal:
-        prelude = f"(SELECT groupArray((v_start, session_hash)) FROM ({candidates})) AS rec_candidates, "
-        everyone = Scope(ctx, params, query.site, period.start, period.end, "SELECT arrayJoin(rec_candidates).2")
+        days, stored = archive_days_sql(ctx, params, query.site, period.start, period.end)
+        prelude = (
+            f"({days}) AS archive_days, (SELECT groupArray((v_start, session_hash, {ARCHIVED_VISIT})) "
+            f"FROM ({candidates})) AS rec_candidates, "
+        )
+        live = "SELECT c.2 FROM (SELECT arrayJoin(rec_candidates) AS c) WHERE NOT c.3"
+        everyone = Scope(ctx, params, query.site, period.start, period.end, live)
         candidates = (
             "SELECT c.1 AS v_start, c.2 AS session_hash FROM (SELECT arrayJoin(rec_candidates) AS c) "
-            f"WHERE session_hash IN (SELECT session_hash FROM ({signals_sql(everyone, (signal,))}))"
+            f"WHERE (NOT c.3 AND session_hash IN (SELECT session_hash FROM ({signals_sql(everyone, (signal,))}))) "
+            f"OR (c.3 AND session_hash IN (SELECT session_hash FROM {ctx.table('visit_signals')} WHERE {stored} "
+            f"AND {signal} > 0))"
         )
     chosen = f"SELECT session_hash, v_start FROM ({candidates}) ORDER BY v_start DESC, session_hash DESC LIMIT {limit}"
     prelude += f"(SELECT (groupArray(session_hash), toDate(min(v_start)) - 1) FROM ({chosen})) AS rec_page"

@@ -109,6 +109,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         12, "playback: snapshot flag, DOM change times and clicks of each upload, computed at write", _playback_facts
     ),
+    Migration(
+        13,
+        "insights: archived frustration signals per visit of closed days",
+        _create("visit_signals", "signal_archive_days"),
+    ),
 )
 
 

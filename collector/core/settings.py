@@ -108,6 +108,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "COLLECTOR_SMTP_PASSWORD": ("", "SMTP password (from the environment only, never logged)"),
     "COLLECTOR_SMTP_FROM": ("", "From: address of the reports (default analytics@ the public URL's host)"),
     "COLLECTOR_REPORTS_CHECK_S": ("300", "how often (seconds) the collector looks for reports that are due"),
+    "COLLECTOR_SIGNALS_ARCHIVE_GRACE_MIN": (
+        "60",
+        "minutes after a UTC day ends before its frustration signals are archived for the insights (0: no archive)",
+    ),
     "COLLECTOR_EVENT_LOOP": ("uvloop", "uvloop (measured 13% more requests/s, see bench/) or asyncio"),
     "COLLECTOR_LOG_LEVEL": ("INFO", "logging level"),
     "COLLECTOR_RETENTION_SCHEDULE": (
@@ -248,6 +252,9 @@ class Settings:
     smtp_from: str = ""
     #: COLLECTOR_REPORTS_CHECK_S (default 300): the report scheduler's tick
     reports_check_s: int = 300
+    #: COLLECTOR_SIGNALS_ARCHIVE_GRACE_MIN (default 60; 0: off): a UTC day is archived (dashboards/archive.py)
+    #: this long after it ended
+    signals_archive_grace_min: int = 60
     #: COLLECTOR_CLICKHOUSE_USER (default empty: the DSN's user, else ClickHouse's default user)
     clickhouse_user: str = ""
     #: COLLECTOR_CLICKHOUSE_PASSWORD or the content of COLLECTOR_CLICKHOUSE_PASSWORD_FILE (default empty:
@@ -309,6 +316,7 @@ class Settings:
             smtp_password=env.get("COLLECTOR_SMTP_PASSWORD", ""),
             smtp_from=env.get("COLLECTOR_SMTP_FROM", "").strip(),
             reports_check_s=_int(env, "COLLECTOR_REPORTS_CHECK_S"),
+            signals_archive_grace_min=_non_negative(env, "COLLECTOR_SIGNALS_ARCHIVE_GRACE_MIN"),
             clickhouse_user=env.get("COLLECTOR_CLICKHOUSE_USER", "").strip(),
             clickhouse_password=_password(env),
             retention_schedule=env.get("COLLECTOR_RETENTION_SCHEDULE", "").strip()

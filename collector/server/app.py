@@ -17,6 +17,8 @@ from typing import AsyncIterator
 from aiohttp import web
 
 import dashboards
+import dashboards.archive
+import dashboards.queries
 import retention.http
 from collector.core.client import announce, withdraw
 from collector.core.keys import HASHER, PENDING_WRITES, SETTINGS, SITES, STORAGE
@@ -167,5 +169,11 @@ def init_app(settings: Settings, sites: SiteRegistry | None = None) -> web.Appli
     demo.setup_routes(app)
     beacon.setup_routes(app)
     dashboards.setup(app)
+    if settings.has_storage:  # archives closed days' frustration signals (primary only: returned above otherwise)
+        app.cleanup_ctx.append(
+            dashboards.archive.archiver_context(
+                lambda: app[STORAGE], settings.signals_archive_grace_min, dashboards.queries.view_available
+            )
+        )
     app.cleanup_ctx.append(url_file_ctx)
     return app
