@@ -10,7 +10,8 @@ import asyncio
 import json
 import socket
 import uuid
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator, Protocol
 
@@ -88,6 +89,9 @@ class RunningCollector:
     app: web.Application
     runner: web.AppRunner
     http: aiohttp.ClientSession
+    #: requests that test browsers sent to this collector, by route: a browser test has settled once the
+    #: collector's request counter covers them (kept here, per collector object, never keyed by id())
+    requests_sent: Counter[str] = field(default_factory=Counter)
 
     @property
     def storage(self) -> Storage:

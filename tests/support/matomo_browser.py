@@ -73,11 +73,6 @@ class SiteServer:
             await self._runner.cleanup()
 
 
-#: tracker requests sent by every browser context of one collector (keyed by id): the collector's request
-#: counter is per collector, so a context has settled only when it covers every context's requests
-_SENT_TO: dict[int, int] = {}
-
-
 class Tracked:
     """A browser context on the site, recording every request its pages send to the tracker."""
 
@@ -90,11 +85,13 @@ class Tracked:
     def _record(self, request: Any) -> None:
         if "/matomo.php" in request.url:
             self.sent.append(request.url + " " + (request.post_data or ""))
-            _SENT_TO[id(self.collector)] = _SENT_TO.get(id(self.collector), 0) + 1
+            self.collector.requests_sent["matomo"] += 1
 
     @property
     def sent_by_all(self) -> int:
-        return _SENT_TO.get(id(self.collector), 0)
+        """Tracker requests sent by every context on this collector: its request counter is per collector, so
+        a context has settled only when the counter covers them all."""
+        return self.collector.requests_sent["matomo"]
 
     async def handled(self) -> float:
         return await metric(self.collector, 'collector_requests_total{route="matomo"')
