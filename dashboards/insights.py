@@ -303,41 +303,59 @@ def archive_days_sql(ctx: Context, params: Params, site: str, start: datetime, e
     return days, f"{where} AND (day, archived_at) IN (SELECT arrayJoin(archive_days))"
 
 
-def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> tuple[str, str]:
-    """The WITH clause and a relation of (signal, session_hash, at, n) over the query's visits from `start`
-    (default the period's start): visits begun on an archived UTC day read their counts from `visit_signals`
-    (`at` is then the start of the occurrences' hour, `n` how many), the others are computed live (one row per
-    occurrence, n = 1). A visit is either archived or not, so counts and distinct visits add up. Periods not
-    bounded by whole UTC hours (zones with half-hour offsets) are computed live only (docs/insights.md)."""
-    begin = start or query.period.start
-    live = "SELECT signal, session_hash, at, toUInt32(1) AS n FROM ({signals})"
-    if not _hour_aligned(begin, query.period.end):
-        prelude, scope = query_scope(ctx, params, query, begin)
-        return prelude, live.format(signals=signals_sql(scope))
-    days, stored = archive_days_sql(ctx, params, query.site, begin, query.period.end)
-    visits = visits_sql(ctx, params, query, begin, query.period.end)
-    # the live visits, the archived ones, and the first day the live visits' rows can be on (the day before the
-    # first of them began, as utc_days reads; none: no day at all)
-    split = (
+def split_sql(visits: str) -> str:
+    """A scalar subquery (`archive_days` must be in the WITH clause) splitting the rows of `visits` (columns
+    session_hash, v_start) into a tuple: the live visits, the archived ones (begun on an archived UTC day), and
+    the first day the live visits' rows can be on (the day before the first of them began, as utc_days reads;
+    none: a day after every stored one)."""
+    return (
         "SELECT (groupArrayIf(session_hash, NOT stored), groupArrayIf(session_hash, stored), "
         "if(countIf(NOT stored) = 0, toDate('2149-06-06'), minIf(toDate(v_start, 'UTC'), NOT stored) - 1)) "
         f"FROM (SELECT session_hash, v_start, {ARCHIVED_VISIT} AS stored FROM ({visits}))"
     )
-    prelude = (
-        f"WITH ({days}) AS archive_days, ({split}) AS scope_split, scope_split.1 AS scope_visits, "
-        "scope_split.2 AS archived_visits"
-    )
-    live_days = "day >= scope_split.3"
-    scope = Scope(
-        ctx, params, query.site, begin, query.period.end, "SELECT arrayJoin(scope_visits)", narrower=live_days
-    )
-    names = ", ".join(f"'{s}'" for s in SIGNAL_COUNTS)
+
+
+def counted_relation(
+    ctx: Context,
+    params: Params,
+    site: str,
+    start: datetime,
+    end: datetime,
+    visits: tuple[str, str, str],
+    stored: str,
+    signals: tuple[str, ...] = SIGNALS,
+) -> str:
+    """(signal, session_hash, at, n) over the days of [start, end) of `visits`: subqueries of the live and of the
+    archived session hashes and the first day the live ones' rows can be on (split_sql's tuple). The live ones are
+    computed (one row per occurrence, n = 1), the archived ones read from the `visit_signals` rows that `stored`
+    selects (archive_days_sql; `at` is then the start of the occurrences' hour, `n` how many). A visit is either
+    live or archived, so counts and distinct visits add up."""
+    live_visits, archived_visits, live_from = visits
+    scope = Scope(ctx, params, site, start, end, live_visits, narrower=f"day >= {live_from}")
+    live = f"SELECT signal, session_hash, at, toUInt32(1) AS n FROM ({signals_sql(scope, signals)})"
+    names = ", ".join(f"'{s}'" for s in signals)
     archived = (
         "SELECT c.1 AS signal, session_hash, toDateTime64(hour, 3, 'UTC') AS at, c.2 AS n "
-        f"FROM {ctx.table('visit_signals')} ARRAY JOIN arrayZip([{names}], [{', '.join(SIGNAL_COUNTS)}]) AS c "
-        f"WHERE {stored} AND session_hash IN (SELECT arrayJoin(archived_visits)) AND c.2 > 0"
+        f"FROM {ctx.table('visit_signals')} ARRAY JOIN arrayZip([{names}], [{', '.join(signals)}]) AS c "
+        f"WHERE {stored} AND session_hash IN ({archived_visits}) AND c.2 > 0"
     )
-    return prelude, f"{live.format(signals=signals_sql(scope))} UNION ALL {archived}"
+    return f"{live} UNION ALL {archived}"
+
+
+def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> tuple[str, str]:
+    """The WITH clause and a relation of (signal, session_hash, at, n) over the query's visits from `start`
+    (default the period's start): visits begun on an archived UTC day read their counts from `visit_signals`,
+    the others are computed live (counted_relation). Periods not bounded by whole UTC hours (zones with
+    half-hour offsets) are computed live only: the archive counts per UTC hour (docs/insights.md)."""
+    begin = start or query.period.start
+    if not _hour_aligned(begin, query.period.end):
+        prelude, scope = query_scope(ctx, params, query, begin)
+        return prelude, f"SELECT signal, session_hash, at, toUInt32(1) AS n FROM ({signals_sql(scope)})"
+    days, stored = archive_days_sql(ctx, params, query.site, begin, query.period.end)
+    visits = visits_sql(ctx, params, query, begin, query.period.end)
+    prelude = f"WITH ({days}) AS archive_days, ({split_sql(visits)}) AS scope_split"
+    split = ("SELECT arrayJoin(scope_split.1)", "SELECT arrayJoin(scope_split.2)", "scope_split.3")
+    return prelude, counted_relation(ctx, params, query.site, begin, query.period.end, split, stored)
 
 
 def signal_option(query: Query) -> str:

@@ -135,6 +135,9 @@ class Panel:
     required: tuple[str, ...] = ()
     #: reads what the panel's SQL needs from storage (stored definitions) into `Query.definitions`
     prepare: Callable[[Any, Query], Query] | None = None
+    #: a first query whose rows the panel's SQL is built on (`Query.definitions["chosen"]`): the page of rows
+    #: to show, chosen once and passed on as values, so the second query reads only about them
+    choose: Callable[[Context, Query], Sql] | None = None
 
     @property
     def column_names(self) -> list[str]:

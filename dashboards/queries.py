@@ -6,6 +6,7 @@ same numbers. Values reach ClickHouse only as bound parameters.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Mapping
 
@@ -96,11 +97,17 @@ def parse_query(panel: Panel, raw: Mapping[str, str], timezone: str = "UTC", now
 def run_panel(storage: Storage, panel: Panel, query: Query, use_view: bool = True) -> Result:
     """Run one panel (blocking: async callers use `await storage.run(run_panel, …)`): the query's
     selectors resolved (a saved segment, a funnel step; unknown → NotFound), the panel's stored
-    definitions read (goals, a funnel), the SQL, the shape, the labels."""
+    definitions read (goals, a funnel), the rows it is built on (`choose`), the SQL, the shape, the labels."""
     query = resolve_query(storage, query)
     if panel.prepare is not None:
         query = panel.prepare(storage, query)
-    sql = panel.build(Context(storage.database, use_view), query)
+    ctx = Context(storage.database, use_view)
+    if panel.choose is not None:
+        first = panel.choose(ctx, query)
+        query = replace(
+            query, definitions={**query.definitions, "chosen": storage.query_rows(first.text, first.params)}
+        )
+    sql = panel.build(ctx, query)
     rows: list[tuple[Any, ...]] = storage.query_rows(sql.text, sql.params)
     if panel.shape is not None:
         rows = panel.shape(query, rows)

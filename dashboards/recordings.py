@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 
 from dashboards.errors import BadQuery, NotFound
 from dashboards.heatmaps import layout_views
-from dashboards.insights import ARCHIVED_VISIT, SIGNALS, Scope, archive_days_sql, signal_option, signals_sql
+from dashboards.insights import (
+    ARCHIVED_VISIT,
+    SIGNALS,
+    Scope,
+    archive_days_sql,
+    counted_relation,
+    signal_option,
+    signals_sql,
+    split_sql,
+)
 from dashboards.model import Column, Context, Filters, Panel, Params, Query, Sql, utc_days
 from dashboards.visits import visits_sql
 from ingest_schema.storage import Storage
@@ -96,44 +105,69 @@ def _marks(ctx: Context, params: Params, query: Query) -> str:
     )
 
 
-def recordings_sql(ctx: Context, query: Query) -> Sql:
-    """The page of recordings is chosen first, once (a scalar WITH, `rec_page`: the listed session hashes and
-    the day before the oldest of them began), and everything shown about it is then read for those visits
-    only, from that day on: their attributes, clicks and signals (before, the chosen visits were a subquery
-    that each of the nine signal and click reads evaluated again). A `signal` filter needs the signal over
-    every candidate visit of the period: the candidates are computed once too (`rec_candidates`), and the one
-    signal branch reads them as a set; candidates begun on an archived day are looked up in the archive instead
-    (`visit_signals`, dashboards/archive.py)."""
+def page_sql(ctx: Context, query: Query) -> Sql:
+    """The first step of the list: the page of recordings (session_hash, v_start, whether it began on an archived
+    day), newest first. A `signal` filter needs the signal over every candidate visit of the period: the
+    candidates are computed once (`rec_candidates`), and those begun on an archived day are looked up in the
+    archive (`visit_signals`, dashboards/archive.py) instead of computed."""
     params = Params()
     period = query.period
+    days, stored = archive_days_sql(ctx, params, query.site, period.start, period.end)
     candidates = _candidates(ctx, params, query)
     limit = params.p(query.limit, "UInt32")
     signal = _wanted_signal(query)
-    prelude = ""
+    prelude = f"WITH ({days}) AS archive_days"
     if signal:
-        days, stored = archive_days_sql(ctx, params, query.site, period.start, period.end)
-        prelude = (
-            f"({days}) AS archive_days, (SELECT groupArray((v_start, session_hash, {ARCHIVED_VISIT})) "
-            f"FROM ({candidates})) AS rec_candidates, "
+        every = "SELECT c.1 AS v_start, c.2 AS session_hash FROM (SELECT arrayJoin(rec_candidates) AS c)"
+        prelude += (
+            f", (SELECT groupArray((v_start, session_hash)) FROM ({candidates})) AS rec_candidates, "
+            f"({split_sql(every)}) AS rec_split"
         )
-        live = "SELECT c.2 FROM (SELECT arrayJoin(rec_candidates) AS c) WHERE NOT c.3"
-        everyone = Scope(ctx, params, query.site, period.start, period.end, live)
-        candidates = (
-            "SELECT c.1 AS v_start, c.2 AS session_hash FROM (SELECT arrayJoin(rec_candidates) AS c) "
-            f"WHERE (NOT c.3 AND session_hash IN (SELECT session_hash FROM ({signals_sql(everyone, (signal,))}))) "
-            f"OR (c.3 AND session_hash IN (SELECT session_hash FROM {ctx.table('visit_signals')} WHERE {stored} "
-            f"AND {signal} > 0))"
-        )
-    chosen = f"SELECT session_hash, v_start FROM ({candidates}) ORDER BY v_start DESC, session_hash DESC LIMIT {limit}"
-    prelude += f"(SELECT (groupArray(session_hash), toDate(min(v_start)) - 1) FROM ({chosen})) AS rec_page"
-    mine = "day >= rec_page.2 AND session_hash IN (SELECT arrayJoin(rec_page.1))"
+        split = ("SELECT arrayJoin(rec_split.1)", "SELECT arrayJoin(rec_split.2)", "rec_split.3")
+        found = counted_relation(ctx, params, query.site, period.start, period.end, split, stored, (signal,))
+        candidates = f"{every} WHERE session_hash IN (SELECT session_hash FROM ({found}))"
+    return Sql(
+        f"{prelude} SELECT session_hash, v_start, {ARCHIVED_VISIT} FROM ({candidates}) "
+        f"ORDER BY v_start DESC, session_hash DESC LIMIT {limit}",
+        params.values,
+    )
+
+
+def _day_before(instant: datetime) -> date:
+    """The UTC day before an instant's (as utc_days reads: a visit may have begun before midnight); ClickHouse
+    returns its DateTime64('UTC') values without a zone."""
+    utc = instant.replace(tzinfo=timezone.utc) if instant.tzinfo is None else instant.astimezone(timezone.utc)
+    return utc.date() - timedelta(days=1)
+
+
+def recordings_sql(ctx: Context, query: Query) -> Sql:
+    """What the list shows about the page that page_sql chose (passed as values: a page of at most a few hundred
+    visits): their attributes, clicks and signal tags, read for those visits only, from the day before the
+    oldest of them began. Tags of visits begun on an archived day are read from the archive, the others
+    computed (insights.counted_relation): computing archived visits again was most of the list's time."""
+    params = Params()
+    period = query.period
+    page: list[tuple[int, datetime, bool]] = query.definitions["chosen"]
+    if not page:
+        return Sql("SELECT 1 WHERE 0", {})  # nothing chosen: nothing to read about
+    days, stored = archive_days_sql(ctx, params, query.site, period.start, period.end)
+    hashes = params.p([int(r[0]) for r in page], "Array(UInt64)")
+    live = [r for r in page if not r[2]]
+    live_from = _day_before(min((r[1] for r in live), default=period.end))
+    split = (
+        f"SELECT arrayJoin({params.p([int(r[0]) for r in live], 'Array(UInt64)')})",
+        f"SELECT arrayJoin({params.p([int(r[0]) for r in page if r[2]], 'Array(UInt64)')})",
+        params.day(live_from),
+    )
+    oldest = _day_before(min((r[1] for r in page), default=period.end))
+    mine = f"day >= {params.day(oldest)} AND session_hash IN {hashes}"
     # the listed visits passed the filters and selections already: only their attributes are read here
     bare = replace(query, filters=Filters(), selectors={}, selections=())
     attributes = ("v_entry_page", "v_country", "v_device", "v_browser")
     listed = visits_sql(ctx, params, bare, period.start, period.end, attributes, where_rows=mine)
-    scope = Scope(ctx, params, query.site, period.start, period.end, "SELECT arrayJoin(rec_page.1)", narrower=mine)
-    counts = ", ".join(f"countIf(signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
-    tags = f"SELECT session_hash, {counts} FROM ({signals_sql(scope)}) GROUP BY session_hash"
+    counted = counted_relation(ctx, params, query.site, period.start, period.end, split, stored)
+    counts = ", ".join(f"sumIf(n, signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
+    tags = f"SELECT session_hash, {counts} FROM ({counted}) GROUP BY session_hash"
     first, last = utc_days(period.start, period.end)
     clicks = (
         f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = "
@@ -143,7 +177,7 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     duration = "(toUnixTimestamp64Milli(l.v_end) - toUnixTimestamp64Milli(l.v_start)) / 1000"
     present = ", ".join(f"if(t.{c} > 0, '{s}', '')" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
     return Sql(
-        f"WITH {prelude} "
+        f"WITH ({days}) AS archive_days "
         f"SELECT lower(hex(l.session_hash)) AS recording, l.v_start AS started, round({duration}, 1) AS seconds, "
         "l.v_pageviews AS views, k.n AS clicks, l.v_entry_page AS entry, l.v_country AS c, l.v_device AS d, "
         f"l.v_browser AS b, {', '.join('t.' + c for c in TAG_COLUMNS)}, "
@@ -199,6 +233,7 @@ RECORDINGS = Panel(
     ),
     recordings_sql,
     options=RECORDING_OPTIONS,
+    choose=page_sql,
 )
 
 
