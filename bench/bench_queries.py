@@ -1374,11 +1374,11 @@ def archive_signals(storage: Storage, now: datetime) -> str:
     c0, t0 = cpu_ms(), time.perf_counter()
     days = archive_due(storage, now, timedelta(hours=1), view_available(storage))
     wall, cpu = (time.perf_counter() - t0) * 1000, cpu_ms() - c0
-    rows = int(storage.query_rows("SELECT count() FROM `analytics`.`visit_signals`")[0][0])
+    rows = int(storage.query_rows("SELECT count() FROM `analytics`.`signal_occurrences`")[0][0])
     return (
         f"Archived the frustration signals of {len(days)} site-days first (`--archive`; "
         f"dashboards/archive.py): {wall / 1000:,.1f} s wall, {cpu / 1000:,.1f} s CPU, "
-        f"{wall / max(len(days), 1):,.0f} ms per site-day; visit_signals holds {rows:,} rows."
+        f"{wall / max(len(days), 1):,.0f} ms per site-day; signal_occurrences holds {rows:,} rows."
     )
 
 

@@ -1,11 +1,12 @@
-"""The frustration signals of closed days, archived per visit and hour (issue 14: do not recompute closed days).
+"""The frustration signals of closed days, archived as occurrences (issue 14: do not recompute closed days).
 
 Like Matomo's archiving: once a UTC day is over (plus a grace period), the signals of the visits begun on it are
 computed once, by the very SQL the insights run live (`dashboards.insights.signals_sql` over a one-day scope),
-and stored in `visit_signals`; `signal_archive_days` records the day with the number of rows it was computed
-from (events and playback of the day and the next, page views of both). A pass archives every closed day not yet
-archived or whose rows changed since (a late upload, a visit going on past midnight, an erasure). The insights
-summary and trend read archived days from the table and compute the others live (`insights.counted_sql`).
+and stored in `signal_occurrences` (one row per occurrence, with the visitor); `signal_archive_days` records
+the day with the number of rows it was computed from (events and playback of the day and the next, page views
+of both). A pass archives every closed day not yet archived or whose rows changed since (a late upload, a visit
+going on past midnight, an erasure). The insights panels and the recordings list read archived days from the
+table and compute the others live (`insights.occurrences_sql`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Callable
 
-from dashboards.insights import SIGNALS, query_scope, signals_sql
+from dashboards.insights import SIGNAL_COLUMNS, Scope, signals_sql
 from dashboards.model import Context, Params, Query, Sql
 from dashboards.periods import Period
 from dashboards.visits import visits_sql
@@ -39,17 +40,16 @@ def day_query(site: str, day: date) -> Query:
 
 
 def archive_sql(ctx: Context, site: str, day: date) -> Sql:
-    """Per visit begun on `day` and per UTC hour: each signal's occurrences and the visitor."""
+    """Every signal occurrence (SIGNAL_COLUMNS) of the visits begun on `day`, with the visitor: the day's visits
+    are chosen once, with their visitors, and the live signal SQL runs over them."""
     params = Params()
     query = day_query(site, day)
-    prelude, scope = query_scope(ctx, params, query)
-    counts = ", ".join(f"countIf(signal = '{s}') AS {s}" for s in SIGNALS)
-    visitors = visits_sql(ctx, params, query, query.period.start, query.period.end)
+    visits = visits_sql(ctx, params, query, query.period.start, query.period.end)
+    scope = Scope(ctx, params, site, query.period.start, query.period.end, "SELECT arrayJoin(day_visits.1)")
     return Sql(
-        f"{prelude} SELECT s.session_hash, v.v_visitor, s.hour, {', '.join(f's.{n}' for n in SIGNALS)} "
-        f"FROM (SELECT session_hash, toStartOfHour(at) AS hour, {counts} FROM ({signals_sql(scope)}) "
-        "GROUP BY session_hash, hour) AS s "
-        f"INNER JOIN (SELECT session_hash, v_visitor FROM ({visitors})) AS v ON s.session_hash = v.session_hash",
+        f"WITH (SELECT (groupArray(session_hash), groupArray(v_visitor)) FROM ({visits})) AS day_visits "
+        f"SELECT session_hash, transform(session_hash, day_visits.1, day_visits.2, toUInt64(0)) AS visitor, "
+        f"{', '.join(c for c in SIGNAL_COLUMNS if c != 'session_hash')} FROM ({signals_sql(scope)})",
         params.values,
     )
 
@@ -88,14 +88,22 @@ def archived(storage: Storage) -> dict[tuple[str, date], int]:
 
 def archive_day(storage: Storage, site: str, day: date, rows_seen: int, use_view: bool = True) -> int:
     """Compute and store one day's archive (a new version); returns the rows written. The day is marked
-    archived after its rows are in, so readers never see half an archive."""
+    archived after its rows are in, so readers never see half an archive; the older versions' rows are deleted
+    after that (readers already ignore them)."""
     sql = archive_sql(Context(storage.database, use_view), site, day)
     found = storage.query_rows(sql.text, sql.params)
     version = datetime.now(timezone.utc)
-    columns = TABLES["visit_signals"].column_names
     if found:
-        storage.insert("visit_signals", columns, [(site, day, *row, version) for row in found])
+        storage.insert("signal_occurrences", TABLES["signal_occurrences"].column_names,
+                       [(site, day, *row, version) for row in found])  # fmt: skip
     storage.insert("signal_archive_days", TABLES["signal_archive_days"].column_names, [(site, day, rows_seen, version)])
+    older = (
+        f"FROM {storage.table('signal_occurrences')} WHERE site = {{site:String}} AND day = {{day:Date}} "
+        "AND archived_at < {version:DateTime64(3, 'UTC')}"
+    )
+    bounds = {"site": site, "day": day, "version": version.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]}
+    if storage.query_rows(f"SELECT count() {older}", bounds)[0][0]:  # a delete waits on a mutation: only if needed
+        storage.command(f"DELETE {older}", bounds)
     return len(found)
 
 

@@ -15,10 +15,9 @@ from typing import Any
 from dashboards.model import Column, Context, Panel, Params, Query, Sql, utc_days
 from dashboards.traffic import _buckets
 from dashboards.visits import page_condition, visits_sql
-from ingest_schema.tables import SIGNAL_COUNTS
 
 CLICK, SCROLL, DOCUMENT, SCRIPT_ERROR = 9, 10, 8, 31
-SIGNALS = SIGNAL_COUNTS  # the archive (ingest_schema.tables.VISIT_SIGNALS) has one column per signal
+SIGNALS = ("rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error")
 #: rage: a burst of at least RAGE_MIN clicks, each within RAGE_GAP_MS of the one before it and on the same
 #: element or within RAGE_BOX_PX of it (page pixels, both axes)
 RAGE_MIN, RAGE_GAP_MS, RAGE_BOX_PX = 3, 1000, 60
@@ -282,18 +281,13 @@ def query_scope(ctx: Context, params: Params, query: Query, start: datetime | No
     return f"WITH ({sessions}) AS scope_visits", scope
 
 
-def _hour_aligned(*instants: datetime) -> bool:
-    """The archive counts signals per UTC hour: it can answer a period whose bounds fall on whole hours."""
-    return all(i.minute == 0 and i.second == 0 and i.microsecond == 0 for i in instants)
-
-
 #: whether a visit (a row of visits_sql) began on an archived day (needs `archive_days` in the WITH clause)
 ARCHIVED_VISIT = "has(arrayMap(a -> a.1, archive_days), toDate(v_start, 'UTC'))"
 
 
 def archive_days_sql(ctx: Context, params: Params, site: str, start: datetime, end: datetime) -> tuple[str, str]:
     """A scalar subquery of the archived UTC days read for [start, end) with their newest version (`archive_days`
-    in a WITH clause), and the condition on `visit_signals` rows of those days' newest archives."""
+    in a WITH clause), and the condition on `signal_occurrences` rows of those days' newest archives."""
     first, last = utc_days(start, end)
     where = f"site = {params.p(site, 'String')} AND day BETWEEN {params.day(first)} AND {params.day(last)}"
     days = (
@@ -315,7 +309,7 @@ def split_sql(visits: str) -> str:
     )
 
 
-def counted_relation(
+def occurrences_relation(
     ctx: Context,
     params: Params,
     site: str,
@@ -325,37 +319,33 @@ def counted_relation(
     stored: str,
     signals: tuple[str, ...] = SIGNALS,
 ) -> str:
-    """(signal, session_hash, at, n) over the days of [start, end) of `visits`: subqueries of the live and of the
-    archived session hashes and the first day the live ones' rows can be on (split_sql's tuple). The live ones are
-    computed (one row per occurrence, n = 1), the archived ones read from the `visit_signals` rows that `stored`
-    selects (archive_days_sql; `at` is then the start of the occurrences' hour, `n` how many). A visit is either
-    live or archived, so counts and distinct visits add up."""
+    """The chosen signals' occurrences (SIGNAL_COLUMNS) over the days of [start, end) of `visits`: subqueries of
+    the live and of the archived session hashes and the first day the live ones' rows can be on (split_sql's
+    tuple). The live ones are computed, the archived ones read from the `signal_occurrences` rows that `stored`
+    selects (archive_days_sql), which hold what the same SQL computed when their day was archived. A visit is
+    either live or archived, so counts and distinct visits add up."""
     live_visits, archived_visits, live_from = visits
     scope = Scope(ctx, params, site, start, end, live_visits, narrower=f"day >= {live_from}")
-    live = f"SELECT signal, session_hash, at, toUInt32(1) AS n FROM ({signals_sql(scope, signals)})"
     names = ", ".join(f"'{s}'" for s in signals)
     archived = (
-        "SELECT c.1 AS signal, session_hash, toDateTime64(hour, 3, 'UTC') AS at, c.2 AS n "
-        f"FROM {ctx.table('visit_signals')} ARRAY JOIN arrayZip([{names}], [{', '.join(signals)}]) AS c "
-        f"WHERE {stored} AND session_hash IN ({archived_visits}) AND c.2 > 0"
+        f"SELECT {', '.join(SIGNAL_COLUMNS)} FROM {ctx.table('signal_occurrences')} "
+        f"WHERE {stored} AND session_hash IN ({archived_visits}) AND signal IN ({names})"
     )
-    return f"{live} UNION ALL {archived}"
+    return f"{signals_sql(scope, signals)} UNION ALL {archived}"
 
 
-def counted_sql(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> tuple[str, str]:
-    """The WITH clause and a relation of (signal, session_hash, at, n) over the query's visits from `start`
-    (default the period's start): visits begun on an archived UTC day read their counts from `visit_signals`,
-    the others are computed live (counted_relation). Periods not bounded by whole UTC hours (zones with
-    half-hour offsets) are computed live only: the archive counts per UTC hour (docs/insights.md)."""
+def occurrences_sql(
+    ctx: Context, params: Params, query: Query, start: datetime | None = None, signals: tuple[str, ...] = SIGNALS
+) -> tuple[str, str]:
+    """The WITH clause and the occurrences (SIGNAL_COLUMNS) of the chosen signals in the query's visits from
+    `start` (default the period's start): visits begun on an archived UTC day read from the archive, the others
+    are computed live (occurrences_relation). What every insights panel aggregates."""
     begin = start or query.period.start
-    if not _hour_aligned(begin, query.period.end):
-        prelude, scope = query_scope(ctx, params, query, begin)
-        return prelude, f"SELECT signal, session_hash, at, toUInt32(1) AS n FROM ({signals_sql(scope)})"
     days, stored = archive_days_sql(ctx, params, query.site, begin, query.period.end)
     visits = visits_sql(ctx, params, query, begin, query.period.end)
     prelude = f"WITH ({days}) AS archive_days, ({split_sql(visits)}) AS scope_split"
     split = ("SELECT arrayJoin(scope_split.1)", "SELECT arrayJoin(scope_split.2)", "scope_split.3")
-    return prelude, counted_relation(ctx, params, query.site, begin, query.period.end, split, stored)
+    return prelude, occurrences_relation(ctx, params, query.site, begin, query.period.end, split, stored, signals)
 
 
 def signal_option(query: Query) -> str:
@@ -378,16 +368,16 @@ SESSIONS = Column("sessions", "integer", "visits where it happened")
 def summary_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     previous = query.period.previous
-    prelude, counted = counted_sql(ctx, params, query, previous.start)
+    prelude, found = occurrences_sql(ctx, params, query, previous.start)
     start = params.instant(query.period.start)
     visits = visits_sql(ctx, params, query, previous.start, query.period.end)
     return Sql(
         f"{prelude}, (SELECT (countIf(v_start >= {start}), countIf(v_start < {start})) FROM ({visits})) AS counted "
-        f"SELECT signal, sumIf(n, at >= {start}) AS occurrences, "
+        f"SELECT signal, countIf(at >= {start}) AS occurrences, "
         f"uniqExactIf(session_hash, at >= {start}) AS sessions, "
-        f"sumIf(n, at < {start}) AS before, uniqExactIf(session_hash, at < {start}) AS sessions_before, "
+        f"countIf(at < {start}) AS before, uniqExactIf(session_hash, at < {start}) AS sessions_before, "
         "counted.1 AS visits, counted.2 AS visits_before "
-        f"FROM ({counted}) GROUP BY signal",
+        f"FROM ({found}) GROUP BY signal",
         params.values,
     )
 
@@ -441,11 +431,11 @@ def trend_sql(ctx: Context, query: Query) -> Sql:
     period = query.period
     unit = "toStartOfHour" if period.hourly else "toStartOfDay"
     zone = params.p(period.timezone, "String")
-    counts = ", ".join(f"sumIf(n, signal = '{s}')" for s in SIGNALS)
-    prelude, counted = counted_sql(ctx, params, query)
+    counts = ", ".join(f"countIf(signal = '{s}')" for s in SIGNALS)
+    prelude, found = occurrences_sql(ctx, params, query)
     return Sql(
         f"{prelude} SELECT formatDateTime({unit}(at, {zone}), '%Y-%m-%d %H:00', {zone}) AS bucket, {counts} "
-        f"FROM ({counted}) WHERE at >= {params.instant(period.start)} "
+        f"FROM ({found}) WHERE at >= {params.instant(period.start)} "
         f"AND at < {params.instant(period.end)} GROUP BY bucket ORDER BY bucket",
         params.values,
     )
@@ -473,11 +463,11 @@ INSIGHTS_TREND = Panel(
 def pages_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     counts = ", ".join(f"countIf(signal = '{s}') AS {s}" for s in SIGNALS)
-    prelude, scope = query_scope(ctx, params, query)
+    prelude, found = occurrences_sql(ctx, params, query)
     only = f"WHERE {page_condition(params, query.filters.page, 'page')}" if query.filters.page else ""
     return Sql(
         f"{prelude} SELECT page, {counts}, uniqExact(session_hash) AS sessions, count() AS total "
-        f"FROM ({signals_sql(scope)}) {only} GROUP BY page "
+        f"FROM ({found}) {only} GROUP BY page "
         f"ORDER BY total DESC, page LIMIT {params.p(query.limit, 'UInt32')}",
         params.values,
     )
@@ -499,11 +489,11 @@ INSIGHTS_PAGES = Panel(
 
 def errors_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
-    prelude, scope = query_scope(ctx, params, query)
+    prelude, found = occurrences_sql(ctx, params, query, signals=("js_error",))
     return Sql(
         f"{prelude} SELECT label AS message, argMax(detail, at) AS source, count() AS errors, "
         "uniqExact(session_hash) AS sessions, arraySort(groupUniqArray(5)(page)) AS pages "
-        f"FROM ({signals_sql(scope, ('js_error',))}) "
+        f"FROM ({found}) "
         f"GROUP BY message ORDER BY errors DESC, message LIMIT {params.p(query.limit, 'UInt32')}",
         params.values,
     )
@@ -524,18 +514,25 @@ JS_ERRORS = Panel(
 )
 
 
+def _exact_avg(value: str) -> str:
+    """An average that does not depend on the order rows arrive in (a Decimal sum is exact): archived and live
+    occurrences reach the same aggregate in different orders, and a float sum can then differ in its last bit."""
+    return f"toFloat64(avg(toDecimal64({value}, 9)))"
+
+
 def element_signal_panel(name: str, signal: str, title: str, description: str) -> Panel:
     """A signal by page and element (the heatmap markers): position in fractions of the document width."""
 
     def build(ctx: Context, query: Query) -> Sql:
         params = Params()
-        prelude, scope = query_scope(ctx, params, query)
+        prelude, found = occurrences_sql(ctx, params, query, signals=(signal,))
         only = f"AND {page_condition(params, query.filters.page, 'page')}" if query.filters.page else ""
         return Sql(
             f"{prelude} SELECT page, element, argMax(label, at) AS text, count() AS {name}, "
             "uniqExact(session_hash) AS sessions, "
-            "round(avg(x / greatest(width, 1)), 4) AS ax, round(avg(y / greatest(width, 1)), 4) AS ay "
-            f"FROM ({signals_sql(scope, (signal,))}) WHERE 1 {only} "
+            f"round({_exact_avg('x / greatest(width, 1)')}, 4) AS ax, "
+            f"round({_exact_avg('y / greatest(width, 1)')}, 4) AS ay "
+            f"FROM ({found}) WHERE 1 {only} "
             f"GROUP BY page, element ORDER BY {name} DESC, page, element LIMIT {params.p(query.limit, 'UInt32')}",
             params.values,
         )

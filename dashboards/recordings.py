@@ -23,7 +23,7 @@ from dashboards.insights import (
     SIGNALS,
     Scope,
     archive_days_sql,
-    counted_relation,
+    occurrences_relation,
     signal_option,
     signals_sql,
     split_sql,
@@ -109,7 +109,7 @@ def page_sql(ctx: Context, query: Query) -> Sql:
     """The first step of the list: the page of recordings (session_hash, v_start, whether it began on an archived
     day), newest first. A `signal` filter needs the signal over every candidate visit of the period: the
     candidates are computed once (`rec_candidates`), and those begun on an archived day are looked up in the
-    archive (`visit_signals`, dashboards/archive.py) instead of computed."""
+    archive (`signal_occurrences`, dashboards/archive.py) instead of computed."""
     params = Params()
     period = query.period
     days, stored = archive_days_sql(ctx, params, query.site, period.start, period.end)
@@ -124,7 +124,7 @@ def page_sql(ctx: Context, query: Query) -> Sql:
             f"({split_sql(every)}) AS rec_split"
         )
         split = ("SELECT arrayJoin(rec_split.1)", "SELECT arrayJoin(rec_split.2)", "rec_split.3")
-        found = counted_relation(ctx, params, query.site, period.start, period.end, split, stored, (signal,))
+        found = occurrences_relation(ctx, params, query.site, period.start, period.end, split, stored, (signal,))
         candidates = f"{every} WHERE session_hash IN (SELECT session_hash FROM ({found}))"
     return Sql(
         f"{prelude} SELECT session_hash, v_start, {ARCHIVED_VISIT} FROM ({candidates}) "
@@ -144,7 +144,7 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     """What the list shows about the page that page_sql chose (passed as values: a page of at most a few hundred
     visits): their attributes, clicks and signal tags, read for those visits only, from the day before the
     oldest of them began. Tags of visits begun on an archived day are read from the archive, the others
-    computed (insights.counted_relation): computing archived visits again was most of the list's time."""
+    computed (insights.occurrences_relation): computing archived visits again was most of the list's time."""
     params = Params()
     period = query.period
     page: list[tuple[int, datetime, bool]] = query.definitions["chosen"]
@@ -165,9 +165,9 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     bare = replace(query, filters=Filters(), selectors={}, selections=())
     attributes = ("v_entry_page", "v_country", "v_device", "v_browser")
     listed = visits_sql(ctx, params, bare, period.start, period.end, attributes, where_rows=mine)
-    counted = counted_relation(ctx, params, query.site, period.start, period.end, split, stored)
-    counts = ", ".join(f"sumIf(n, signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
-    tags = f"SELECT session_hash, {counts} FROM ({counted}) GROUP BY session_hash"
+    found = occurrences_relation(ctx, params, query.site, period.start, period.end, split, stored)
+    counts = ", ".join(f"countIf(signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
+    tags = f"SELECT session_hash, {counts} FROM ({found}) GROUP BY session_hash"
     first, last = utc_days(period.start, period.end)
     clicks = (
         f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = "

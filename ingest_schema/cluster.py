@@ -20,7 +20,7 @@ SHARDING_KEYS = {
     "consent_ledger": "cityHash64(site, visitor_hash)",
     "recordings": "cityHash64(site, session_hash)",
     "visits": "cityHash64(site, session_hash)",
-    "visit_signals": "cityHash64(site, visitor_hash)",
+    "signal_occurrences": "cityHash64(site, visitor_hash)",
 }
 DEFAULT_SHARDING_KEY = "rand()"
 LOCAL_SUFFIX = "_local"

@@ -50,6 +50,16 @@ def _dashboards(db: str) -> list[str]:
     return tables + [visit_stats_view_ddl(db), f"INSERT INTO `{db}`.`visit_stats` {visit_stats_select(db)}"]
 
 
+def _signal_occurrences(db: str) -> list[str]:
+    """The occurrences archive replaces the per-hour counts; forgetting which days were archived makes the
+    collector archive every closed day again, into the new table."""
+    return [
+        f"DROP TABLE IF EXISTS `{db}`.`visit_signals`",
+        create_table_ddl(TABLES["signal_occurrences"], db),
+        f"TRUNCATE TABLE IF EXISTS `{db}`.`signal_archive_days`",
+    ]
+
+
 def _accounts(db: str) -> list[str]:
     """Per-site roles, deleted analysts, report schedules and their send log. Analysts that existed before
     roles keep what they had: every site, as admin."""
@@ -109,11 +119,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         12, "playback: snapshot flag, DOM change times and clicks of each upload, computed at write", _playback_facts
     ),
-    Migration(
-        13,
-        "insights: archived frustration signals per visit of closed days",
-        _create("visit_signals", "signal_archive_days"),
-    ),
+    # 13 also created `visit_signals` (counts per visit and hour), which 14 replaces: a database not yet at 13
+    # skips it
+    Migration(13, "insights: the closed days whose frustration signals are archived", _create("signal_archive_days")),
+    Migration(14, "insights: archived frustration signals as occurrences (archived again)", _signal_occurrences),
 )
 
 

@@ -606,26 +606,33 @@ ANNOTATIONS = Table(
     order_by="(site, annotation_id)",
 )
 
-#: Frustration signals of closed days (issue 14, dashboards/archive.py): one row per visit, by the UTC day the
-#: visit began and the hour of the occurrences, with each signal's count. `archived_at` is the archive's
-#: version: a day archived again (late uploads) writes all its rows with a newer one, and readers take only the
-#: rows of the day's newest version (signal_archive_days).
-SIGNAL_COUNTS = ("rage_click", "dead_click", "quick_back", "excessive_scroll", "js_error")
-VISIT_SIGNALS = Table(
-    name="visit_signals",
-    comment="frustration signal counts per visit and hour, archived for closed days (read by the insights panels)",
+#: Frustration signals of closed days (issue 14, dashboards/archive.py): one row per occurrence, as the
+#: insights compute it live (dashboards.insights.SIGNAL_COLUMNS), filed under the UTC day its visit began, with
+#: the visitor (GDPR). `archived_at` is the archive's version: a day archived again (late uploads) writes all its
+#: rows with a newer one and deletes the older; readers take only the day's newest version (signal_archive_days).
+SIGNAL_OCCURRENCES = Table(
+    name="signal_occurrences",
+    comment="frustration signal occurrences of the visits of closed days, archived (read by the insights panels)",
     columns=(
         _c("site", "LowCardinality(String)"),
         _c("day", "Date"),
         _c("session_hash", "UInt64"),
         _c("visitor_hash", "UInt64"),
-        _c("hour", "DateTime('UTC')"),
-    )
-    + tuple(_c(name, "UInt32") for name in SIGNAL_COUNTS)
-    + (_c("archived_at", "DateTime64(3, 'UTC')"),),
-    engine="ReplacingMergeTree(archived_at)",
+        _c("signal", "LowCardinality(String)"),
+        _c("pageview_id", "UInt64"),
+        _c("page", "String"),
+        _c("at", "DateTime64(3, 'UTC')"),
+        _c("element", "String"),
+        _c("label", "String"),
+        _c("x", "Int32"),
+        _c("y", "Int32"),
+        _c("width", "UInt32"),
+        _c("detail", "String"),
+        _c("archived_at", "DateTime64(3, 'UTC')"),
+    ),
+    engine="MergeTree",
     partition_by="toYYYYMM(day)",
-    order_by="(site, day, session_hash, hour)",
+    order_by="(site, day, session_hash, signal, at)",
     ttl=f"day + INTERVAL {ANALYTICS_MONTHS} MONTH",
 )
 
@@ -633,7 +640,7 @@ VISIT_SIGNALS = Table(
 #: day whose rows changed since (a late upload) is archived again.
 SIGNAL_ARCHIVE_DAYS = Table(
     name="signal_archive_days",
-    comment="days whose frustration signals are archived in visit_signals, with the archive's version",
+    comment="days whose frustration signals are archived in signal_occurrences, with the archive's version",
     columns=(
         _c("site", "LowCardinality(String)"),
         _c("day", "Date"),
@@ -670,10 +677,10 @@ TABLES: dict[str, Table] = {
         GOAL_DEFINITIONS,
         FUNNEL_DEFINITIONS,
         MATOMO_IMPORT_PROGRESS,
-        VISIT_SIGNALS,
+        SIGNAL_OCCURRENCES,
         SIGNAL_ARCHIVE_DAYS,
     )
 }
 
 #: Tables holding data about visitors (GDPR export/erase and retention act on these).
-VISITOR_TABLES = ("pageviews", "events", "playback", "consent_ledger", "visits", "visit_stats", "visit_signals")
+VISITOR_TABLES = ("pageviews", "events", "playback", "consent_ledger", "visits", "visit_stats", "signal_occurrences")

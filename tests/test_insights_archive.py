@@ -1,6 +1,8 @@
-"""The archive of closed days' frustration signals (dashboards/archive.py): the insights summary and trend give
-exactly what the live computation gives, for every period and filter, in UTC and in zones with whole-hour and
-half-hour offsets; a late upload to an archived day is archived again; an erasure removes a visitor's rows.
+"""The archive of closed days' frustration signals (dashboards/archive.py): every insights panel (summary, trend,
+by page, by element, errors) and the recordings list filtered by a signal give exactly what the live computation
+gives, for every period and filter, in UTC and in zones with whole-hour and half-hour offsets; a day archived
+again replaces its older rows; a late upload to an archived day is archived again; an erasure removes a visitor's
+rows.
 
 Past days are seeded as rows (the stored form every upload path writes): visits with rage bursts, dead and
 living clicks (with their playback uploads), excessive scrolling, quick backs, script errors, and visits that go
@@ -172,7 +174,14 @@ async def answers(analyst: Any) -> dict[str, Any]:
     for site in SITES:
         for period in PERIODS:
             for filters in FILTERS:
-                for panel in ("insights", "insights_trend"):
+                for panel in (
+                    "insights",
+                    "insights_trend",
+                    "insights_pages",
+                    "rage_clicks",
+                    "dead_clicks",
+                    "js_errors",
+                ):
                     params = {"site": site, **period, **filters}
                     out[f"{panel} {sorted(params.items())}"] = (await analyst.api(panel, **params))["rows"]
                 if filters in ({}, {"country": "DE"}) and period["period"] in ("30d", "custom"):
@@ -212,7 +221,8 @@ async def test_archived_days_answer_exactly_what_the_live_path_computes_and_late
         last = last_closed_day(NOW, GRACE)
         seeded_days = {(p.site, p.day) for p in seed.pageviews if p.day <= last}
         assert set(due) == seeded_days
-        assert collector.count("visit_signals") > 0
+        archived_rows = collector.count("signal_occurrences")
+        assert archived_rows > 0
         assert archive_due(collector.storage, NOW, GRACE) == [], "nothing changed: nothing to archive again"
 
         assert await answers(analyst) == live
@@ -244,6 +254,12 @@ async def test_archived_days_answer_exactly_what_the_live_path_computes_and_late
         assert after["rage_click"]["occurrences"] == before["rage_click"]["occurrences"] + 1
         for signal in SIGNALS[1:]:
             assert after[signal] == before[signal]
+        versions = collector.rows(
+            "SELECT uniqExact(archived_at) FROM {db}.signal_occurrences WHERE site = 'proj123' AND day = {d:Date}",
+            d=late_day,
+        )
+        assert versions == [(1,)], "the day's older archive is deleted once the new one is in"
+        assert collector.count("signal_occurrences") == archived_rows + 1
     finally:
         await analyst.close()
 
@@ -258,7 +274,7 @@ async def test_archive_needs_a_closed_day_and_is_computed_per_visit_of_its_day(c
     assert due and max(d for _, d in due) == NOW.date() - timedelta(days=2), "yesterday is not closed yet"
     newest = collector.rows("SELECT max(day) FROM {db}.signal_archive_days")[0][0]
     assert newest == NOW.date() - timedelta(days=2)
-    assert collector.rows("SELECT count() FROM {db}.visit_signals WHERE day > {d:Date}", d=newest)[0][0] == 0
+    assert collector.rows("SELECT count() FROM {db}.signal_occurrences WHERE day > {d:Date}", d=newest)[0][0] == 0
 
 
 async def test_gdpr_export_and_erase_cover_the_archive_and_the_day_is_archived_again(collector_factory: Any) -> None:
@@ -275,14 +291,17 @@ async def test_gdpr_export_and_erase_cover_the_archive_and_the_day_is_archived_a
     insert(collector, seed)
     archive_due(collector.storage, NOW, GRACE)
     mine = "visitor_hash = {v:UInt64}"
-    assert collector.rows(f"SELECT sum(rage_click) FROM {{db}}.visit_signals WHERE {mine}", v=visitor)[0][0] >= 1
+    found = collector.rows(
+        f"SELECT countIf(signal = 'rage_click') FROM {{db}}.signal_occurrences WHERE {mine}", v=visitor
+    )
+    assert found[0][0] >= 1
 
     storage = collector.storage
     exported = export_visitor(storage, hasher, ["proj123"], "clarity", "b7c0ffee-person")
-    assert {r["session_hash"] for r in exported["tables"]["visit_signals"]} == {session}
+    assert {r["session_hash"] for r in exported["tables"]["signal_occurrences"]} == {session}
     report = erase_visitor(storage, hasher, ["proj123"], "clarity", "b7c0ffee-person")
-    assert report["erased"]["visit_signals"] >= 1
-    assert collector.rows(f"SELECT count() FROM {{db}}.visit_signals WHERE {mine}", v=visitor)[0][0] == 0
+    assert report["erased"]["signal_occurrences"] >= 1
+    assert collector.rows(f"SELECT count() FROM {{db}}.signal_occurrences WHERE {mine}", v=visitor)[0][0] == 0
     assert ("proj123", start.date()) in archive_due(storage, NOW, GRACE), "the erasure changed the day's rows"
 
 
@@ -315,15 +334,15 @@ async def test_the_background_archiver_archives_the_closed_days_and_stops_with_t
 
 async def test_the_archive_expires_with_the_analytics_tables(collector: RunningCollector) -> None:
     """Rows of days older than the analytics retention (13 months) go when ClickHouse applies the TTL."""
-    columns = TABLES["visit_signals"].column_names
+    columns = TABLES["signal_occurrences"].column_names
     rows = []
     for age in (2, 360, 420, 700):
         day = NOW.date() - timedelta(days=age)
-        hour = datetime.combine(day, time(9), timezone.utc)
-        rows.append(("proj123", day, age, age, hour, 1, 0, 0, 0, 0, NOW))
-    collector.storage.insert("visit_signals", columns, rows)
-    table = collector.storage.table("visit_signals")
+        at = datetime.combine(day, time(9), timezone.utc)
+        rows.append(("proj123", day, age, age, "rage_click", age, "/", at, "h", "Buy", 10, 20, 1280, "3", NOW))
+    collector.storage.insert("signal_occurrences", columns, rows)
+    table = collector.storage.table("signal_occurrences")
     collector.storage.command(f"ALTER TABLE {table} MATERIALIZE TTL", settings={"mutations_sync": 2})
     collector.storage.command(f"OPTIMIZE TABLE {table} FINAL")
-    left = collector.rows("SELECT session_hash FROM {db}.visit_signals")
+    left = collector.rows("SELECT session_hash FROM {db}.signal_occurrences")
     assert sorted(left) == [(2,), (360,)]
