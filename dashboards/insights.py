@@ -120,7 +120,8 @@ def rage_sql(scope: Scope) -> str:
         f"WINDOW w AS ({w})"
     )
     runs = (
-        "SELECT *, sum(fresh) OVER (PARTITION BY pageview_id ORDER BY t, x, y ROWS UNBOUNDED PRECEDING) AS run "
+        "SELECT *, sum(fresh) OVER (PARTITION BY pageview_id ORDER BY t, x, y ROWS UNBOUNDED PRECEDING) AS run, "
+        "(t, x, y, target_hash, text) AS first "  # the burst's first click, ties broken alike everywhere
         f"FROM ({flagged})"
     )
     select = _row(
@@ -129,10 +130,10 @@ def rage_sql(scope: Scope) -> str:
         "pageview_id",
         "any(page)",
         "min(ts)",
-        "argMin(target_hash, t)",
-        "argMin(text, t)",
-        "argMin(x, t)",
-        "argMin(y, t)",
+        "argMin(target_hash, first)",
+        "argMin(text, first)",
+        "argMin(x, first)",
+        "argMin(y, first)",
         "max(width)",
         "count()",
     )
@@ -491,8 +492,8 @@ def errors_sql(ctx: Context, query: Query) -> Sql:
     params = Params()
     prelude, found = occurrences_sql(ctx, params, query, signals=("js_error",))
     return Sql(
-        f"{prelude} SELECT label AS message, argMax(detail, at) AS source, count() AS errors, "
-        "uniqExact(session_hash) AS sessions, arraySort(groupUniqArray(5)(page)) AS pages "
+        f"{prelude} SELECT label AS message, argMax(detail, (at, detail)) AS source, count() AS errors, "
+        "uniqExact(session_hash) AS sessions, arraySlice(arraySort(groupUniqArray(page)), 1, 5) AS pages "
         f"FROM ({found}) "
         f"GROUP BY message ORDER BY errors DESC, message LIMIT {params.p(query.limit, 'UInt32')}",
         params.values,
@@ -508,7 +509,7 @@ JS_ERRORS = Panel(
         Column("source", "string", "script path and line"),
         Column("errors", "integer", "occurrences"),
         SESSIONS,
-        Column("pages", "array", "up to 5 pages where it happened"),
+        Column("pages", "array", "the first 5 pages (in path order) where it happened"),
     ),
     errors_sql,
 )
@@ -528,7 +529,7 @@ def element_signal_panel(name: str, signal: str, title: str, description: str) -
         prelude, found = occurrences_sql(ctx, params, query, signals=(signal,))
         only = f"AND {page_condition(params, query.filters.page, 'page')}" if query.filters.page else ""
         return Sql(
-            f"{prelude} SELECT page, element, argMax(label, at) AS text, count() AS {name}, "
+            f"{prelude} SELECT page, element, argMax(label, (at, label)) AS text, count() AS {name}, "
             "uniqExact(session_hash) AS sessions, "
             f"round({_exact_avg('x / greatest(width, 1)')}, 4) AS ax, "
             f"round({_exact_avg('y / greatest(width, 1)')}, 4) AS ay "

@@ -107,9 +107,10 @@ def _marks(ctx: Context, params: Params, query: Query) -> str:
 
 def page_sql(ctx: Context, query: Query) -> Sql:
     """The first step of the list: the page of recordings (session_hash, v_start, whether it began on an archived
-    day), newest first. A `signal` filter needs the signal over every candidate visit of the period: the
-    candidates are computed once (`rec_candidates`), and those begun on an archived day are looked up in the
-    archive (`signal_occurrences`, dashboards/archive.py) instead of computed."""
+    day, the occurrences of the filtered signal), newest first. A `signal` filter needs the signal over every
+    candidate visit of the period: the candidates are computed once (`rec_candidates`), and those begun on an
+    archived day are looked up in the archive (`signal_occurrences`, dashboards/archive.py) instead of computed.
+    The listing takes that signal's counts from here rather than computing them again."""
     params = Params()
     period = query.period
     days, stored = archive_days_sql(ctx, params, query.site, period.start, period.end)
@@ -125,9 +126,14 @@ def page_sql(ctx: Context, query: Query) -> Sql:
         )
         split = ("SELECT arrayJoin(rec_split.1)", "SELECT arrayJoin(rec_split.2)", "rec_split.3")
         found = occurrences_relation(ctx, params, query.site, period.start, period.end, split, stored, (signal,))
-        candidates = f"{every} WHERE session_hash IN (SELECT session_hash FROM ({found}))"
+        counted = f"SELECT session_hash, count() AS n FROM ({found}) GROUP BY session_hash"
+        candidates = (
+            f"SELECT c.v_start, c.session_hash, f.n FROM ({every}) AS c INNER JOIN ({counted}) AS f USING session_hash"
+        )
+    else:
+        candidates = f"SELECT v_start, session_hash, toUInt64(0) AS n FROM ({candidates})"
     return Sql(
-        f"{prelude} SELECT session_hash, v_start, {ARCHIVED_VISIT} FROM ({candidates}) "
+        f"{prelude} SELECT session_hash, v_start, {ARCHIVED_VISIT}, n FROM ({candidates}) "
         f"ORDER BY v_start DESC, session_hash DESC LIMIT {limit}",
         params.values,
     )
@@ -147,7 +153,7 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     computed (insights.occurrences_relation): computing archived visits again was most of the list's time."""
     params = Params()
     period = query.period
-    page: list[tuple[int, datetime, bool]] = query.definitions["chosen"]
+    page: list[tuple[int, datetime, bool, int]] = query.definitions["chosen"]
     if not page:
         return Sql("SELECT 1 WHERE 0", {})  # nothing chosen: nothing to read about
     days, stored = archive_days_sql(ctx, params, query.site, period.start, period.end)
@@ -165,9 +171,15 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
     bare = replace(query, filters=Filters(), selectors={}, selections=())
     attributes = ("v_entry_page", "v_country", "v_device", "v_browser")
     listed = visits_sql(ctx, params, bare, period.start, period.end, attributes, where_rows=mine)
-    found = occurrences_relation(ctx, params, query.site, period.start, period.end, split, stored)
-    counts = ", ".join(f"countIf(signal = '{s}') AS {c}" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
-    tags = f"SELECT session_hash, {counts} FROM ({found}) GROUP BY session_hash"
+    filtered = _wanted_signal(query)  # its counts came with the page
+    computed = tuple(s for s in SIGNALS if s != filtered)
+    found = occurrences_relation(ctx, params, query.site, period.start, period.end, split, stored, computed)
+    tags = f"SELECT session_hash, {', '.join(f'countIf(signal = {s!r}) AS {s}' for s in computed)} FROM ({found}) "
+    tags += "GROUP BY session_hash"
+    tag = {s: f"t.{s}" for s in computed}
+    if filtered:
+        counts = params.p([int(r[3]) for r in page], "Array(UInt64)")
+        tag[filtered] = f"transform(l.session_hash, {hashes}, {counts}, toUInt64(0))"
     first, last = utc_days(period.start, period.end)
     clicks = (
         f"SELECT session_hash, sum(clicks) AS n FROM {ctx.table('pageviews')} WHERE site = "
@@ -175,12 +187,12 @@ def recordings_sql(ctx: Context, query: Query) -> Sql:
         "GROUP BY session_hash"
     )
     duration = "(toUnixTimestamp64Milli(l.v_end) - toUnixTimestamp64Milli(l.v_start)) / 1000"
-    present = ", ".join(f"if(t.{c} > 0, '{s}', '')" for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))
+    present = ", ".join(f"if({tag[s]} > 0, '{s}', '')" for s in SIGNALS)
     return Sql(
         f"WITH ({days}) AS archive_days "
         f"SELECT lower(hex(l.session_hash)) AS recording, l.v_start AS started, round({duration}, 1) AS seconds, "
         "l.v_pageviews AS views, k.n AS clicks, l.v_entry_page AS entry, l.v_country AS c, l.v_device AS d, "
-        f"l.v_browser AS b, {', '.join('t.' + c for c in TAG_COLUMNS)}, "
+        f"l.v_browser AS b, {', '.join(f'{tag[s]} AS {c}' for s, c in zip(SIGNALS, TAG_COLUMNS, strict=True))}, "
         f"arrayFilter(x -> x != '', [{present}]) AS tags, "
         "toBool(m.favourite = 1) AS fav, m.labels AS marks "
         f"FROM ({listed}) AS l LEFT JOIN ({_marks(ctx, params, query)}) AS m ON m.session_hash = l.session_hash "

@@ -346,3 +346,32 @@ async def test_the_archive_expires_with_the_analytics_tables(collector: RunningC
     collector.storage.command(f"OPTIMIZE TABLE {table} FINAL")
     left = collector.rows("SELECT session_hash FROM {db}.signal_occurrences")
     assert sorted(left) == [(2,), (360,)]
+
+
+async def test_upgrading_from_the_per_hour_archive_archives_every_closed_day_again(collector_factory: Any) -> None:
+    """A database at migration 13 held `visit_signals` (counts per visit and hour) and its archived days: migration
+    14 drops that table and forgets the days, so the next pass archives them into `signal_occurrences`."""
+    collector = await collector_factory(make_site(), signals_archive_grace_min=0)
+    seed = Seed(6)
+    generate(seed)
+    insert(collector, seed)
+    storage = collector.storage
+    db = storage.database
+    # the state migration 13 left: its table with a row, an archived day, 14 not applied
+    storage.command(
+        f"CREATE TABLE `{db}`.`visit_signals` (site LowCardinality(String), day Date, session_hash UInt64, "
+        "visitor_hash UInt64, hour DateTime('UTC'), rage_click UInt32, archived_at DateTime64(3, 'UTC')) "
+        "ENGINE = ReplacingMergeTree(archived_at) ORDER BY (site, day, session_hash, hour)"
+    )
+    yesterday = NOW.date() - timedelta(days=2)
+    storage.command(f"INSERT INTO `{db}`.`visit_signals` VALUES ('proj123', '{yesterday}', 1, 1, now(), 1, now64())")
+    storage.command(f"INSERT INTO `{db}`.`signal_archive_days` VALUES ('proj123', '{yesterday}', 1, now64())")
+    storage.command(f"ALTER TABLE `{db}`.`schema_migrations` DELETE WHERE version = 14", settings={"mutations_sync": 2})
+
+    assert storage.migrate() == [14]
+    assert collector.rows("SELECT count() FROM system.tables WHERE database = {d:String} AND name = 'visit_signals'",
+                          d=db) == [(0,)]  # fmt: skip
+    assert collector.count("signal_archive_days") == 0, "every archived day is forgotten"
+    expected = {(p.site, p.day) for p in seed.pageviews if p.day <= last_closed_day(NOW, GRACE)}
+    assert set(archive_due(storage, NOW, GRACE)) == expected
+    assert collector.count("signal_occurrences") > 0

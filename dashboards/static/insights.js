@@ -18,7 +18,8 @@
       card.style.borderTop = `3px solid ${COLOURS[row.signal]}`;
       card.querySelector(".label").textContent = NAMES[row.signal];
       card.querySelector(".value").textContent = Dash.format(row.occurrences, "integer");
-      card.querySelector(".share").textContent = `${row.sessions} visits · ${row.visit_share}% of visits`;
+      card.querySelector(".share").textContent =
+        `${row.sessions} ${row.sessions === 1 ? "visit" : "visits"} · ${row.visit_share}% of visits`;
       const change = card.querySelector(".change");
       if (row.change === null) change.textContent = row.occurrences ? "new" : "–";
       else { change.className = `change ${row.change <= 0 ? "up" : "down"}`; change.textContent = `${row.change >= 0 ? "+" : ""}${row.change}% vs previous`; }
