@@ -96,6 +96,53 @@ async def test_heatmap_renders_over_the_recorded_page(collector_factory: Collect
     assert errors == []
 
 
+async def test_heatmap_compares_two_segments_side_by_side(collector_factory: CollectorFactory, new_page: Any) -> None:
+    """Compare offers the saved segments: one every visit matches draws the same clicks beside the main map, one
+    no visit matches says that it has no recorded view."""
+    collector = await collector_factory(dashboard_site())
+    await seed(collector)
+    target = f"/dashboard/heatmaps?site={SITE}&period=7d&page={PAGE}"
+    page, _, errors = await logged_in_page(collector, new_page, target)
+    segments = {
+        "everyone": {"match": "all", "conditions": [{"field": "page", "op": "prefix", "value": "/"}]},
+        "nobody": {"match": "all", "conditions": [{"field": "country", "op": "is", "value": "AQ"}]},
+    }
+    ids = {}
+    for name, definition in segments.items():
+        created = await page.evaluate(
+            "([site, body]) => fetch(`/dashboard/api/v1/segments?site=${site}`, {method: 'POST', headers: "
+            "{'Content-Type': 'application/json', 'X-CSRF-Token': document.body.dataset.csrf}, "
+            "body: JSON.stringify(body)}).then(r => r.json())",
+            [SITE, {"name": name, "definition": definition}],
+        )
+        ids[name] = created["id"]
+    await page.reload()
+    compare = page.locator("#compare")
+    assert await wait_until(lambda: compare.get_attribute("data-ready"))
+    assert await wait_until(lambda: page.locator("#stage").get_attribute("data-ready"), until=lambda v: v == "1")
+    everyone = await api(page, "heatmap_clicks", period="7d", page=PAGE, segment=ids["everyone"])
+    assert everyone["rows"] == (await api(page, "heatmap_clicks", period="7d", page=PAGE))["rows"] != []
+
+    await compare.select_option(f"segment:{ids['everyone']}")
+    stage = page.locator("#stage-compare")
+    assert await wait_until(lambda: stage.get_attribute("data-ready"), seconds=60)
+    assert await stage.get_attribute("data-ready") == "1", await page.locator("#compare-card h2").inner_text()
+    assert "segment everyone" in await page.locator("#compare-card h2").inner_text()
+    painted = await page.evaluate(
+        "(() => { const d = document.getElementById('heatmap-overlay-stage-compare').getContext('2d')"
+        ".getImageData(0, 0, 4000, 4000).data; let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; "
+        "return n; })()"
+    )
+    assert painted > 100 * len(everyone["rows"]), "the segment's clicks are drawn beside the main map"
+    await screenshot(page, "dashboard-heatmap-compare-segment", element=page.locator(".heatmap-layout"))
+
+    await compare.select_option(f"segment:{ids['nobody']}")
+    assert await wait_until(lambda: stage.get_attribute("data-ready"), seconds=60)
+    assert await stage.get_attribute("data-ready") == "error"
+    assert "no recorded view" in await page.locator("#compare-card h2").inner_text()
+    assert errors == []
+
+
 async def test_replay_of_a_fixture_recording_renders(collector_factory: CollectorFactory, new_page: Any) -> None:
     collector = await collector_factory(dashboard_site())
     await seed(collector)

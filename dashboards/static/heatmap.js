@@ -1,7 +1,7 @@
 // Heatmaps page, per layout (device class): a recorded view of the page of that layout rendered by
 // clarity-visualize in a sandboxed iframe, with clicks, element areas (clicks per element and their share), scroll
 // reach or attention (seconds in view per band, the average fold) drawn over it; rage and dead click markers.
-// "Compare" shows the previous period or another layout side by side.
+// "Compare" shows the previous period, another layout or another segment (saved segments, or all visits) side by side.
 "use strict";
 (() => {
   const V = window.clarity.visualize;
@@ -100,15 +100,22 @@
       const root = frame.contentDocument.documentElement;
       width = root.scrollWidth; height = Math.min(root.scrollHeight, 16000);
       frame.height = height;
-      const scale = Math.min(1, (stage.clientWidth - 2) / width);
-      frame.style.transform = `scale(${scale})`;
-      stage.style.height = `${Math.ceil(Math.min(height * scale, window.innerHeight * 0.78))}px`;
+      fit();
       const names = ["heatmap_clicks", "heatmap_areas", "heatmap_scroll", "heatmap_attention", "rage_clicks", "dead_clicks"];
       const results = await Promise.all(names.map((p) => api(p)));
       data = Object.fromEntries(names.map((n, i) => [n, results[i]]));
       draw();
       stage.dataset.ready = "1";
       return data;
+    }
+
+    // scale the recorded page to the stage's width (again when the stage is resized, e.g. by Compare)
+    function fit() {
+      if (!width) return;
+      const scale = Math.min(1, (stage.clientWidth - 2) / width);
+      frame.style.transform = `scale(${scale})`;
+      if (overlay) overlay.style.transform = frame.style.transform;
+      stage.style.height = `${Math.ceil(Math.min(height * scale, window.innerHeight * 0.78))}px`;
     }
 
     function draw() {
@@ -119,7 +126,7 @@
       else clicks(data.heatmap_clicks.rows);
       markers(data.rage_clicks.rows, "#dc2626"); markers(data.dead_clicks.rows, "#4b5563");
     }
-    return { load, draw, get data() { return data; } };
+    return { load, draw, fit, get data() { return data; } };
   }
 
   async function pages() {
@@ -150,10 +157,23 @@
     return wanted;
   }
 
+  // the saved segments (and all visits, when a segment is chosen) as things to compare with
+  async function segmentChoices() {
+    const current = Dash.pageQuery.get("segment") || "";
+    const rows = await Dash.segments().catch(() => []);
+    const choices = (current ? [{ id: "", name: "all visits" }] : []).concat(rows.filter((r) => r.id !== current));
+    for (const row of choices) {
+      const o = document.createElement("option"); o.value = `segment:${row.id}`;
+      o.textContent = row.id ? `segment ${row.name}` : row.name; o.dataset.name = o.textContent; compare.appendChild(o);
+    }
+    compare.dataset.ready = "1";
+  }
+
   async function render() {
     const first = await pages();
     if (!page) { if (first) location.replace(Dash.filterLink("page", first)); else status.textContent = "no page views in this period"; return; }
     const layout = await layouts();
+    await segmentChoices();
     const main = Stage(document.getElementById("stage"), document.getElementById("page-frame"), { layout });
     const data = await main.load();
     mode.addEventListener("change", () => { main.draw(); if (second) second.draw(); });
@@ -169,17 +189,24 @@
       const holder = document.getElementById("compare-card");
       document.querySelector(".stages").classList.toggle("compare", !!compare.value);
       holder.hidden = !compare.value;
+      main.fit();
       if (!compare.value) return;
       let extra = { layout }, title = "";
       if (compare.value === "previous") {
         extra = { layout, period: "custom", from: data.heatmap_clicks.previous.from, to: data.heatmap_clicks.previous.to };
         title = `previous period ${extra.from} – ${extra.to}`;
+      } else if (compare.value.startsWith("segment:")) {
+        extra = { layout, segment: compare.value.slice(8) || null };
+        title = compare.selectedOptions[0].dataset.name;
       } else { extra = { layout: compare.value.slice(7) }; title = `${extra.layout} layout`; }
       holder.querySelector("h2 span").textContent = title;
       const stage = document.getElementById("stage-compare");
       stage.querySelectorAll(".heatmap-overlay").forEach((c) => c.remove());
+      delete stage.dataset.ready;
       second = Stage(stage, document.getElementById("page-frame-compare"), extra);
-      try { await second.load(); } catch (error) { holder.querySelector("h2 span").textContent = `${title}: ${error.message}`; }
+      try { await second.load(); } catch (error) {
+        holder.querySelector("h2 span").textContent = `${title}: ${error.message}`; stage.dataset.ready = "error";
+      }
     });
   }
   render().catch((error) => { status.textContent = error.message; document.getElementById("stage").dataset.ready = "error"; });
