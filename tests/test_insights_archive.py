@@ -20,6 +20,7 @@ import pytest
 
 from collector.core.keys import HASHER
 from dashboards.archive import archive_due, archiver_context, last_closed_day
+from dashboards.insights import PANELS
 from dashboards.queries import view_available
 from ingest_schema.rows import EventRow, PageviewRow, PlaybackRow
 from ingest_schema.tables import TABLES
@@ -28,6 +29,8 @@ from tests.support.browser import wait_until
 from tests.support.collector import RunningCollector, make_site
 from tests.support.dashboard import log_in
 
+#: every panel of the insights page (summary, trend, by page, by element, errors)
+INSIGHTS_PANELS = tuple(p.name for p in PANELS)
 SITES = {"proj123": "UTC", "berlin": "Europe/Berlin", "kolkata": "Asia/Kolkata"}
 DAYS = 8
 NOW = datetime.now(timezone.utc)
@@ -169,19 +172,12 @@ def insert(collector: RunningCollector, seed: Seed) -> None:
 
 
 async def answers(analyst: Any) -> dict[str, Any]:
-    """Every summary and trend the test compares, by site, period and filter."""
+    """Every insights panel's rows, by site, period and filter, and the recordings lists filtered by a signal."""
     out: dict[str, Any] = {}
     for site in SITES:
         for period in PERIODS:
             for filters in FILTERS:
-                for panel in (
-                    "insights",
-                    "insights_trend",
-                    "insights_pages",
-                    "rage_clicks",
-                    "dead_clicks",
-                    "js_errors",
-                ):
+                for panel in INSIGHTS_PANELS:
                     params = {"site": site, **period, **filters}
                     out[f"{panel} {sorted(params.items())}"] = (await analyst.api(panel, **params))["rows"]
                 if filters in ({}, {"country": "DE"}) and period["period"] in ("30d", "custom"):
