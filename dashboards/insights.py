@@ -271,17 +271,6 @@ def signals_sql(scope: Scope, signals: tuple[str, ...] = SIGNALS) -> str:
     return " UNION ALL ".join(f"({BRANCHES[s](scope)})" for s in signals)
 
 
-def query_scope(ctx: Context, params: Params, query: Query, start: datetime | None = None) -> tuple[str, Scope]:
-    """The scope of a query's visits (from `start`, default the period's start, to the period's end), and the
-    WITH clause the panel's SQL must start with: the visits are chosen once, as a scalar array (`scope_visits`),
-    which every signal branch reads as a set; an `IN (subquery)` in each of the seven reads was evaluated seven
-    times."""
-    begin = start or query.period.start
-    sessions = f"SELECT groupArray(session_hash) FROM ({visits_sql(ctx, params, query, begin, query.period.end)})"
-    scope = Scope(ctx, params, query.site, begin, query.period.end, "SELECT arrayJoin(scope_visits)")
-    return f"WITH ({sessions}) AS scope_visits", scope
-
-
 #: whether a visit (a row of visits_sql) began on an archived day (needs `archive_days` in the WITH clause)
 ARCHIVED_VISIT = "has(arrayMap(a -> a.1, archive_days), toDate(v_start, 'UTC'))"
 
