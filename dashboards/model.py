@@ -51,7 +51,8 @@ class Query:
 
     `selectors` holds the raw parameters of each session selector the request names (a segment id,
     a funnel step); `run_panel` resolves them into `selections` before the panel's SQL is built.
-    A panel's `prepare` step puts the stored definitions it reads (goals, a funnel) into `definitions`."""
+    A panel's `prepare` step puts the stored definitions it reads (goals, a funnel) into `definitions`, and its
+    `choose` query the rows its SQL is built on (`definitions["chosen"]`)."""
 
     site: str
     period: Period
