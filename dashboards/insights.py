@@ -492,7 +492,7 @@ def errors_sql(ctx: Context, query: Query) -> Sql:
 JS_ERRORS = Panel(
     "js_errors",
     "JavaScript errors",
-    "Script errors reported by clarity-js, by message (masked like any other text).",
+    "Script errors reported by clarity-js or the beacon, by message (masked like any other text).",
     (
         Column("message", "string", "error message"),
         Column("source", "string", "script path and line"),
