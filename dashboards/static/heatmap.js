@@ -173,7 +173,7 @@
     const first = await pages();
     if (!page) { if (first) location.replace(Dash.filterLink("page", first)); else status.textContent = "no page views in this period"; return; }
     const layout = await layouts();
-    await segmentChoices();
+    segmentChoices();  // fills Compare meanwhile: the map does not wait for the segment list
     const main = Stage(document.getElementById("stage"), document.getElementById("page-frame"), { layout });
     const data = await main.load();
     mode.addEventListener("change", () => { main.draw(); if (second) second.draw(); });
